@@ -1,0 +1,50 @@
+"""recode_magic: ReCode (recursive code generation for LLM agents) as a Jupyter magic.
+
+``import recode_magic`` stays light: no model SDK and no IPython magics are imported until
+``%load_ext recode_magic`` or the first live model call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .engine import ReCode
+from .errors import (
+    BlockTimeoutError,
+    CassetteMissError,
+    FormatError,
+    LLMError,
+    MissingDependencyError,
+    MissingKeyError,
+    NoReplyError,
+    PolicyError,
+    RecodeError,
+    UnknownModelError,
+)
+from .llms.scripted import ScriptedLLM
+from .namespace import primitive
+from .tree import Node, Run, load_run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ReCode", "ScriptedLLM", "Run", "Node", "load_run", "primitive",
+    "RecodeError", "FormatError", "PolicyError", "NoReplyError", "CassetteMissError",
+    "UnknownModelError", "LLMError", "MissingKeyError", "MissingDependencyError",
+    "BlockTimeoutError", "load_ipython_extension", "unload_ipython_extension", "__version__",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%%recode`` and ``%recode`` (called by ``%load_ext recode_magic``)."""
+    from .magics import ReCodeMagics
+
+    ipython.register_magics(ReCodeMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics again (``%unload_ext recode_magic``)."""
+    magics = ipython.magics_manager.registry.pop("ReCodeMagics", None)
+    if magics is not None:
+        for kind in ("line", "cell"):
+            ipython.magics_manager.magics[kind].pop("recode", None)

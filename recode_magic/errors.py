@@ -1,0 +1,82 @@
+"""The error family of recode_magic: one base class, each also a natural built-in."""
+
+from __future__ import annotations
+
+__all__ = [
+    "RecodeError",
+    "FormatError",
+    "PolicyError",
+    "NoReplyError",
+    "UnknownModelError",
+    "LLMError",
+    "MissingKeyError",
+    "MissingDependencyError",
+    "BlockTimeoutError",
+    "CassetteMissError",
+]
+
+
+class RecodeError(Exception):
+    """Base class of every error recode_magic raises on purpose."""
+
+
+class FormatError(RecodeError, ValueError):
+    """A model reply that cannot be used as it is (the engine asks the model again).
+
+    Attributes
+    ----------
+    reply : str or None
+        The raw reply that was rejected.
+    hint : str
+        The sentence sent back to the model to say what to fix.
+    """
+
+    def __init__(self, message: str, *, reply: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.reply = reply
+        self.hint = hint or message
+
+
+class PolicyError(FormatError):
+    """Code refused by the guarded policy (``--trust`` lifts it); names the rule broken."""
+
+    def __init__(self, message: str, *, rule: str, reply: str | None = None):
+        super().__init__(message, reply=reply)
+        self.rule = rule
+
+
+class NoReplyError(RecodeError, LookupError):
+    """A scripted model or cassette has no reply for a placeholder."""
+
+    def __init__(self, message: str, *, placeholder: str | None = None):
+        super().__init__(message)
+        self.placeholder = placeholder
+
+
+class CassetteMissError(NoReplyError):
+    """A replay-only cassette has no recorded reply for this prompt."""
+
+
+class UnknownModelError(RecodeError, LookupError):
+    """``--llm`` names neither a known model family nor a callable in the namespace."""
+
+
+class LLMError(RecodeError, RuntimeError):
+    """A model backend failed (HTTP error, connection refused, rejected key...)."""
+
+    def __init__(self, message: str, *, status: int | None = None, model: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.model = model
+
+
+class MissingKeyError(LLMError):
+    """No API key in the environment."""
+
+
+class MissingDependencyError(RecodeError, RuntimeError):
+    """An optional package or binary is not installed (the message says how to get it)."""
+
+
+class BlockTimeoutError(RecodeError, TimeoutError):
+    """A block of generated code ran longer than ``--timeout`` seconds."""
