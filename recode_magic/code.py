@@ -1,0 +1,264 @@
+"""Model replies to runnable blocks: parsing, validation, placeholder detection.
+
+A *block* is one top-level statement. A *placeholder* is a call to a name that is neither in
+the namespace, nor a builtin, nor bound earlier; it must be a whole statement
+``name(...)`` or ``targets = name(...)``. Everything here is static: nothing runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Callable, Collection, Iterable
+
+from .errors import FormatError
+
+__all__ = [
+    "Block", "Placeholder", "parse_reply", "parse_code", "split_blocks", "find_placeholder",
+    "plan_blocks", "called_names", "bound_names", "BUILTIN_NAMES", "placeholder_variables",
+    "iter_literal_keywords",
+]
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+_THINK = re.compile(r"<think>(.*?)(?:</think>|(?=<execute>)|\Z)", re.S | re.I)
+_EXECUTE_OPEN = re.compile(r"<execute>", re.I)
+_EXECUTE = re.compile(r"<execute>(.*?)(?:</execute>|\Z)", re.S | re.I)
+_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+_NO_CODE_HINT = ("Answer with <think>...</think><execute>python code</execute>; "
+                 "put all code inside one <execute> block.")
+
+
+@dataclass
+class Placeholder:
+    """A placeholder statement: ``targets = name(args)``."""
+
+    name: str
+    targets: list[str]
+    call: ast.Call
+    signature: str  # name + dumped arguments, to spot a call of itself with the same arguments
+
+
+@dataclass
+class Block:
+    """One top-level statement with its source and compiled code object."""
+
+    stmt: ast.stmt
+    source: str
+    code: object = field(default=None, repr=False)
+    calls: frozenset[str] = frozenset()
+    binds: frozenset[str] = frozenset()
+
+
+def parse_reply(reply: str) -> tuple[str, str]:
+    """Split a reply into ``(thought, code)``.
+
+    Takes the ``<execute>`` block; failing that a fenced Python block; an unclosed
+    ``<execute>`` at the end is read to the end (the model stopped early).
+
+    >>> parse_reply("<think>easy</think><execute>x = 1</execute>")
+    ('easy', 'x = 1')
+    >>> parse_reply("Sure!\\n```python\\nprint(2)\\n```")
+    ('', 'print(2)')
+    >>> parse_reply("no code here")
+    Traceback (most recent call last):
+    recode_magic.errors.FormatError: reply has no <execute> block and no ```python block
+    """
+    if not isinstance(reply, str):
+        raise FormatError(f"reply is a {type(reply).__name__}, not text", reply=None,
+                          hint=_NO_CODE_HINT)
+    think = _THINK.search(reply)
+    thought = think.group(1).strip() if think else ""
+    opens = len(_EXECUTE_OPEN.findall(reply))
+    if opens > 1:
+        raise FormatError(f"reply has {opens} <execute> blocks (expected one)", reply=reply,
+                          hint=_NO_CODE_HINT)
+    if opens == 1:
+        code = _EXECUTE.search(reply).group(1)  # type: ignore[union-attr]
+        fenced = _FENCE.search(code)
+        if fenced:
+            code = fenced.group(1)
+    else:
+        fenced = _FENCE.search(reply)
+        if not fenced:
+            raise FormatError("reply has no <execute> block and no ```python block",
+                              reply=reply, hint=_NO_CODE_HINT)
+        code = fenced.group(1)
+    return thought, textwrap.dedent(code).strip("\n").rstrip()
+
+
+def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
+    """Parse and compile-check code; refuse ``def``, ``class`` and ``async def``.
+
+    >>> parse_code("def f(): pass")
+    Traceback (most recent call last):
+    recode_magic.errors.FormatError: line 1: `def f` is not allowed (write the steps as placeholder calls, not definitions)
+    """
+    try:
+        tree = ast.parse(code, filename=filename)
+        compile(tree, filename, "exec")
+    except SyntaxError as exc:
+        line = (exc.text or "").strip()
+        raise FormatError(f"line {exc.lineno}: SyntaxError: {exc.msg}"
+                          + (f" in `{line[:80]}`" if line else ""), reply=code) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}",
+                          reply=code) from None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            kind = "class" if isinstance(node, ast.ClassDef) else "def"
+            raise FormatError(
+                f"line {node.lineno}: `{kind} {node.name}` is not allowed (write the steps as "
+                f"placeholder calls, not definitions)", reply=code)
+    return tree
+
+
+def called_names(node: ast.AST) -> set[str]:
+    """Names called directly as ``name(...)`` anywhere inside ``node``."""
+    return {n.func.id for n in ast.walk(node)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def bound_names(node: ast.AST) -> set[str]:
+    """Names a statement binds: assignments, loop and comprehension targets, imports, etc."""
+    out: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, ast.alias):
+            out.add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            out.add(n.name)
+        elif isinstance(n, ast.arg):
+            out.add(n.arg)
+        elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
+            out.add(n.name)
+    return out
+
+
+def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> list[Block]:
+    """One :class:`Block` per top-level statement, each compiled on its own."""
+    blocks = []
+    for stmt in tree.body:
+        src = ast.get_source_segment(source, stmt) or ast.unparse(stmt)
+        mod = ast.Module(body=[stmt], type_ignores=[])
+        blocks.append(Block(stmt=stmt, source=src, code=compile(mod, filename, "exec"),
+                            calls=frozenset(called_names(stmt)),
+                            binds=frozenset(bound_names(stmt))))
+    return blocks
+
+
+def _construct(stmt: ast.stmt, name: str) -> str:
+    for n in ast.walk(stmt):
+        kind = {ast.For: "a for loop", ast.While: "a while loop", ast.If: "an if",
+                ast.With: "a with block", ast.Try: "a try block", ast.Lambda: "a lambda",
+                ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension",
+                ast.SetComp: "a comprehension", ast.DictComp: "a comprehension",
+                ast.IfExp: "a conditional expression"}.get(type(n))
+        if kind and name in called_names(n):
+            return kind
+    return "another expression"
+
+
+def find_placeholder(block: Block, known: Callable[[str], bool]) -> Placeholder | None:
+    """The placeholder this block is, None if it calls only known names.
+
+    ``known(name)`` says whether a name is bound (namespace, builtins, earlier statements).
+    Raises FormatError when an unknown call is not a whole statement.
+    """
+    unknown = sorted(n for n in block.calls if n not in block.binds and not known(n))
+    if not unknown:
+        return None
+    stmt = block.stmt
+    value, targets = None, []
+    if isinstance(stmt, ast.Expr):
+        value = stmt.value
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        value, targets = stmt.value, _target_names(stmt.targets[0])
+    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+        value, targets = stmt.value, [stmt.target.id]
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id in unknown and targets is not None):
+        name = value.func.id
+        inner = {n for n in unknown if n != name}
+        nested = [n for n in inner if n in called_names(value)] or (
+            [name] if sum(1 for n in ast.walk(value) if isinstance(n, ast.Call)
+                          and isinstance(n.func, ast.Name) and n.func.id == name) > 1 else [])
+        if not nested:
+            sig = name + ast.dump(ast.Tuple(elts=[*value.args,
+                                                  *[k.value for k in value.keywords]]))
+            sig += ",".join(str(k.arg) for k in value.keywords)
+            return Placeholder(name=name, targets=targets, call=value, signature=sig)
+        unknown = nested
+    name = unknown[0]
+    where = _construct(stmt, name)
+    raise FormatError(
+        f"placeholder `{name}` is inside {where}; a placeholder must be a whole statement "
+        f"`out = {name}(...)` at the top level (put the loop or condition inside the "
+        f"placeholder instead)", reply=block.source)
+
+
+def _target_names(target: ast.expr) -> list[str] | None:  # type: ignore[return]
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names = []
+        for elt in target.elts:
+            inner = elt.value if isinstance(elt, ast.Starred) else elt
+            if not isinstance(inner, ast.Name):
+                return None
+            names.append(inner.id)
+        return names
+    return None
+
+
+def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<recode>",
+                forbidden_signatures: Collection[str] = ()) -> list[Block]:
+    """Parse, split and check a node's code before any of it runs.
+
+    Walks the blocks in order, as they will run: names bound by earlier blocks (and the
+    targets of earlier placeholders) count as known. Raises FormatError for a nested
+    placeholder or a placeholder that calls an ancestor again with the same arguments.
+
+    >>> blocks = plan_blocks("x = plan_it(task)\\nprint(x)", known=lambda n: n == "task")
+    >>> [b.source for b in blocks]
+    ['x = plan_it(task)', 'print(x)']
+    """
+    tree = parse_code(code, filename)
+    blocks = split_blocks(tree, code, filename)
+    local: set[str] = set()
+
+    def is_known(name: str) -> bool:
+        return name in local or name in BUILTIN_NAMES or known(name)
+
+    for block in blocks:
+        ph = find_placeholder(block, is_known)
+        if ph is not None and ph.signature in forbidden_signatures:
+            raise FormatError(
+                f"`{ph.name}` calls itself again with the same arguments, which never ends; "
+                f"break the step into different, smaller placeholders or call primitives",
+                reply=code)
+        local |= block.binds
+    return blocks
+
+
+def placeholder_variables(ph: Placeholder) -> list[str]:
+    """Variable names a placeholder call mentions (argument names, keyword names)."""
+    names: list[str] = []
+    for n in [*ph.call.args, *[k.value for k in ph.call.keywords]]:
+        for sub in ast.walk(n):
+            if isinstance(sub, ast.Name) and sub.id not in names:
+                names.append(sub.id)
+    for k in ph.call.keywords:
+        if k.arg and k.arg not in names:
+            names.append(k.arg)
+    return names
+
+
+def iter_literal_keywords(ph: Placeholder) -> Iterable[tuple[str, ast.expr]]:
+    """Keyword arguments of the call (name, expression), skipping ``**kwargs``."""
+    for k in ph.call.keywords:
+        if k.arg is not None:
+            yield k.arg, k.value

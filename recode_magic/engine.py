@@ -1,0 +1,454 @@
+"""The ReCode expansion loop: depth-first, statement by statement, with an explicit stack.
+
+Never imports IPython or the widget: the magic and the widget subscribe to events.
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from . import code as C
+from .errors import FormatError, PolicyError, RecodeError
+from .limits import block_timeout, capture_output, short_repr
+from .namespace import describe_primitive, discover_primitives, variable_lines
+from .policy import DEFAULT_ALLOWED_IMPORTS, check_code
+from .prompts import FEW_SHOTS, Prompt, build_prompt, fixed_part
+from .tree import Node, Run, Step
+
+__all__ = ["ReCode", "Event", "ConfirmFn"]
+
+Event = Callable[[str, Run, "Node | None"], None]
+ConfirmFn = Callable[[Node, str], "str | None"]
+
+
+class _Stop(Exception):
+    """Ends the drive loop with a run status (internal)."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class _Frame:
+    node: Node
+    blocks: list[C.Block] | None = None
+    pc: int = 0
+    retries: int = 0
+    child: Node | None = None           # the placeholder child being run
+    child_block: C.Block | None = None
+    filename: str = ""
+    ran: list[str] = field(default_factory=list)  # sources of blocks that ran
+
+
+class ReCode:
+    """Expand a task into code recursively and run it in a namespace.
+
+    Parameters
+    ----------
+    llm : callable
+        ``llm(prompt) -> str``.
+    namespace : dict, optional
+        Where the code runs; a fresh dict when None. One flat namespace for all nodes.
+    max_depth : int
+        A placeholder at this depth is not expanded (node ``stub``, run ``limit``).
+    max_rewrite : int
+        Extra model calls allowed for a reply that cannot be used (format, policy).
+    max_retry : int
+        Repairs of a node after a runtime error before the error goes to the parent.
+    timeout : float, optional
+        Seconds per block.
+
+    Examples
+    --------
+    >>> from recode_magic import ScriptedLLM
+    >>> llm = ScriptedLLM({"solve": "<execute>total = add_up(nums)</execute>",
+    ...                    "add_up": "<execute>total = sum(nums)</execute>"})
+    >>> run = ReCode(llm).run("add the numbers", inputs={"nums": [1, 2, 3]})
+    >>> run.status, run.namespace["total"], [n.name for n in run.nodes()]
+    ('done', 6, ['solve', 'add_up'])
+    """
+
+    def __init__(self, llm: Callable[[str], str], namespace: dict[str, Any] | None = None,
+                 max_depth: int = 10, max_rewrite: int = 3, max_retry: int = 2,
+                 timeout: float | None = None, *, tools: list[str] | None = None,
+                 trust: bool = False, allowed_imports: Any = None, max_calls: int = 300,
+                 max_nodes: int = 10_000, confirm: ConfirmFn | None = None,
+                 on_event: Event | None = None, save_path: str | None = None,
+                 few_shots: str = FEW_SHOTS, stdout_cap: int = 50_000,
+                 repr_limit: int = 200):
+        if not callable(llm):
+            raise TypeError(f"llm must be a callable llm(prompt) -> str, got {llm!r}")
+        for label, value in (("max_depth", max_depth), ("max_rewrite", max_rewrite),
+                             ("max_retry", max_retry)):
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{label} must be an int >= 0, got {value!r}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        self.llm = llm
+        self.namespace: dict[str, Any] = {} if namespace is None else namespace
+        self.max_depth, self.max_rewrite, self.max_retry = max_depth, max_rewrite, max_retry
+        self.timeout, self.tools, self.trust = timeout, tools, trust
+        self.allowed_imports = (DEFAULT_ALLOWED_IMPORTS if allowed_imports is None
+                                else frozenset(allowed_imports))
+        self.max_calls, self.max_nodes, self.confirm = max_calls, max_nodes, confirm
+        self.save_path, self.few_shots = save_path, few_shots
+        self.stdout_cap, self.repr_limit = stdout_cap, repr_limit
+        self._subscribers: list[Event] = [on_event] if on_event else []
+        self._last_save = 0.0
+
+    # -- public -----------------------------------------------------------------------------
+    def subscribe(self, callback: Event) -> None:
+        """Call ``callback(event, run, node)`` on run_start, node, stream and run_end."""
+        self._subscribers.append(callback)
+
+    def run(self, task: str, inputs: Mapping[str, Any] | None = None,
+            output: str | None = None) -> Run:
+        """Expand and run ``task``; returns the :class:`Run` whatever its outcome."""
+        if output is not None and not output.isidentifier():
+            raise ValueError(f"output must be a variable name, got {output!r}")
+        inputs = dict(inputs or {})
+        for name in inputs:
+            if not str(name).isidentifier() or name == "task":
+                raise ValueError(f"input names must be identifiers other than 'task', "
+                                 f"got {name!r}")
+        ns = self.namespace
+        ns["task"] = task
+        ns.update(inputs)
+        run = Run(task, inputs=list(inputs), output=output,
+                  meta={"model": getattr(self.llm, "model", type(self.llm).__name__),
+                        "max_depth": self.max_depth, "max_retry": self.max_retry,
+                        "max_rewrite": self.max_rewrite, "timeout": self.timeout,
+                        "trust": self.trust})
+        run.namespace = ns
+        prims = discover_primitives(ns, self.tools)
+        run.meta["primitives"] = sorted(prims)
+        state = _RunState(fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
+                                           self.few_shots),
+                          primitives=frozenset(prims),
+                          protected=frozenset(n for n in ns if n != output),
+                          frames=[_Frame(run.root)])
+        run._state = state  # type: ignore[attr-defined]
+        run.started = time.time()
+        self._emit("run_start", run, None)
+        return self._drive(run)
+
+    def resume(self, run: Run) -> Run:
+        """Continue an interrupted, failed or limited run from its first unfinished node."""
+        state: _RunState | None = getattr(run, "_state", None)
+        if state is None or not state.frames:
+            raise RecodeError(f"nothing to resume: the run ended {run.status!r} with no "
+                              f"unfinished node (start a new run instead)")
+        if run.namespace is not None and run.namespace is not self.namespace:
+            self.namespace = run.namespace
+        top = state.frames[-1]
+        if top.node.status in ("stub", "error"):
+            top.node.status, top.node.error = "pending", None
+        run.error, run.ended = None, None
+        return self._drive(run)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _drive(self, run: Run) -> Run:
+        state: _RunState = run._state  # type: ignore[attr-defined]
+        run.status = "running"
+        try:
+            while state.frames:
+                self._step(run, state)
+            run.status = "done"
+        except _Stop as stop:
+            run.status, run.error = stop.status, str(stop)
+        except KeyboardInterrupt:
+            run.status, run.error = "interrupted", "interrupted (KeyboardInterrupt)"
+            if state.frames:
+                state.frames[-1].node.error = "interrupted here"
+        except RecodeError as exc:  # model backend errors, missing replies
+            run.status, run.error = "error", f"{type(exc).__name__}: {exc}"
+            if state.frames:
+                state.frames[-1].node.error = run.error
+        finally:
+            run.ended = time.time()
+            self._save(run, force=True)
+            self._emit("run_end", run, None)
+        return run
+
+    def _step(self, run: Run, state: _RunState) -> None:
+        frame = state.frames[-1]
+        node = frame.node
+        if frame.blocks is None:
+            self._open(run, state, frame)
+            return
+        if frame.pc >= len(frame.blocks):
+            missing = [t for t in node.targets if t not in self.namespace]
+            if missing:
+                self._fail(run, state, f"NameError: `{node.name}` finished without assigning "
+                                       f"{', '.join(f'`{m}`' for m in missing)} (the caller "
+                                       f"expects it)", frame.ran[-1] if frame.ran else node.call)
+                return
+            self._finish(run, state, "done")
+            return
+        block = frame.blocks[frame.pc]
+        ph = C.find_placeholder(block, self._known) if not block.binds >= block.calls else None
+        if ph is not None:
+            self._push_child(run, state, frame, block, ph)
+        else:
+            self._exec(run, state, frame, block)
+
+    def _known(self, name: str) -> bool:
+        return name in self.namespace or name in C.BUILTIN_NAMES
+
+    def _open(self, run: Run, state: _RunState, frame: _Frame) -> None:
+        """Expand the node on top of the stack (or stop at the depth limit)."""
+        node = frame.node
+        if node.depth >= self.max_depth and node.parent is not None:
+            node.status = "stub"
+            self._emit("node", run, node)
+            raise _Stop("limit", f"depth limit reached at `{node.call}` (max_depth="
+                                 f"{self.max_depth}; %recode resume --max-depth N continues)")
+        node.status, node.started = "running", node.started or time.time()
+        self._emit("node", run, node)
+        blocks = self._expand(run, state, frame, feedback=None)
+        if blocks is None:
+            return
+        if not blocks:
+            self._finish(run, state, "skipped")
+            return
+        frame.blocks = blocks
+
+    def _signatures(self, node: Node) -> set[str]:
+        sigs, cur = set(), node
+        while cur is not None:
+            sig = getattr(cur, "_signature", None)
+            if sig:
+                sigs.add(sig)
+            cur = cur.parent
+        return sigs
+
+    def _expand(self, run: Run, state: _RunState, frame: _Frame,
+                feedback: str | None) -> list[C.Block] | None:
+        """Ask the model for the node's code until it is usable; None if the node failed."""
+        node = frame.node
+        names = getattr(node, "_variables", None) or ["task", *run.inputs]
+        variables = variable_lines(names, self.namespace,
+                                   lambda v: short_repr(v, self.repr_limit))
+        forbidden = self._signatures(node)
+        hint, last = None, ""
+        for _ in range(self.max_rewrite + 1):
+            text = "\n".join(p for p in (feedback, hint) if p) or None
+            prompt = build_prompt(state.fixed, node.call, variables, name=node.name,
+                                  feedback=text)
+            reply = self._ask(run, node, prompt)
+            try:
+                thought, code = C.parse_reply(reply)
+                blocks = self._plan(state, frame, code, forbidden)
+            except FormatError as exc:
+                last = str(exc)
+                node.attempts.append({"reply": reply[:20_000], "error": last})
+                hint = (f"{exc.hint}" if isinstance(exc, PolicyError)
+                        else f"{last}. Fix it and answer again in the same format.")
+                self._emit("node", run, node)
+                continue
+            if self.confirm is not None and code:
+                approved = self.confirm(node, code)
+                if approved is None:
+                    raise _Stop("interrupted", f"code for `{node.name}` rejected by the user "
+                                               f"(%recode resume asks the model again)")
+                if approved != code:
+                    code = approved
+                    blocks = self._plan(state, frame, code, forbidden)
+            node.thought, node.reply = thought, reply
+            node.code = "\n".join([*frame.ran, code]) if frame.ran else code
+            self._emit("node", run, node)
+            return blocks
+        self._fail(run, state, f"FormatError: no usable code for `{node.name}` after "
+                               f"{self.max_rewrite + 1} replies (last: {last})", None,
+                   repairable=False)
+        return None
+
+    def _plan(self, state: _RunState, frame: _Frame, code: str,
+              forbidden: set[str]) -> list[C.Block]:
+        filename = f"<recode:{frame.node.id}:{frame.node.name}:{len(frame.node.attempts)}>"
+        blocks = C.plan_blocks(code, self._known, filename=filename,
+                               forbidden_signatures=forbidden)
+        if not self.trust:
+            for block in blocks:
+                check_code(block.stmt, protected=state.protected | state.primitives,
+                           allowed_imports=self.allowed_imports)
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        return blocks
+
+    def _ask(self, run: Run, node: Node, prompt: Prompt) -> str:
+        if run.llm_calls >= self.max_calls:
+            raise _Stop("limit", f"model call limit reached (max_calls={self.max_calls})")
+        node.prompt = str(prompt)
+        if hasattr(self.llm, "on_text"):
+            def on_text(text: str, _node: Node = node) -> None:
+                _node.reply_partial = text  # type: ignore[attr-defined]
+                self._emit("stream", run, _node)
+            self.llm.on_text = on_text  # type: ignore[attr-defined]
+        run.llm_calls += 1
+        node.llm_calls += 1
+        reply = self.llm(prompt)
+        usage = getattr(self.llm, "last_usage", None)
+        if isinstance(usage, dict):
+            for k, v in usage.items():
+                if isinstance(v, (int, float)):
+                    node.usage[k] = node.usage.get(k, 0) + int(v)
+        if isinstance(reply, bytes):
+            reply = reply.decode("utf-8", errors="replace")
+        return reply if isinstance(reply, str) else str(reply)
+
+    def _push_child(self, run: Run, state: _RunState, frame: _Frame, block: C.Block,
+                    ph: C.Placeholder) -> None:
+        if len(run._by_id) >= self.max_nodes:
+            raise _Stop("limit", f"node limit reached (max_nodes={self.max_nodes})")
+        parent = frame.node
+        try:
+            for key, expr in C.iter_literal_keywords(ph):
+                if not self.trust and key in (state.protected | state.primitives):
+                    raise PolicyError(f"rule no-rebind: keyword `{key}=` would overwrite "
+                                      f"`{key}`, which existed before the run",
+                                      rule="no-rebind")
+                self.namespace[key] = eval(compile(ast.Expression(expr), frame.filename
+                                                   or "<recode>", "eval"), self.namespace)
+        except Exception as exc:
+            self._fail(run, state, _describe(exc), block.source)
+            return
+        child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
+        child._signature = ph.signature  # type: ignore[attr-defined]
+        child._variables = C.placeholder_variables(ph)  # type: ignore[attr-defined]
+        frame.child, frame.child_block = child, block
+        parent.status = "expanded"
+        self._emit("node", run, parent)
+        state.frames.append(_Frame(child))
+        self._emit("node", run, child)
+
+    def _exec(self, run: Run, state: _RunState, frame: _Frame, block: C.Block) -> None:
+        node = frame.node
+        step = Step(code=block.source,
+                    primitives=sorted(n for n in block.calls if n in state.primitives))
+        node.steps.append(step)
+        try:
+            with capture_output(self.stdout_cap) as out:
+                try:
+                    with block_timeout(self.timeout):
+                        exec(block.code, self.namespace)  # noqa: S102 - the product
+                finally:
+                    step.stdout = out.text
+                    node.stdout += out.text
+        except NameError as exc:
+            name = getattr(exc, "name", None)
+            ph = (C.find_placeholder(block, lambda n: n != name and self._known(n))
+                  if name in block.calls else None)
+            if ph is not None and ph.name == name:   # fallback: a placeholder found late
+                node.steps.pop()
+                self._push_child(run, state, frame, block, ph)
+                return
+            step.error = _describe(exc)
+            self._fail(run, state, _traceback(exc), block.source)
+            return
+        except Exception as exc:
+            step.error = _describe(exc)
+            self._fail(run, state, _traceback(exc), block.source)
+            return
+        frame.ran.append(block.source)
+        frame.pc += 1
+        self._emit("node", run, node)
+
+    def _finish(self, run: Run, state: _RunState, status: str) -> None:
+        frame = state.frames.pop()
+        node = frame.node
+        node.status, node.ended = status, time.time()
+        self._emit("node", run, node)
+        self._save(run)
+        if state.frames:
+            parent = state.frames[-1]
+            block = parent.child_block
+            assert block is not None
+            parent.node.steps.append(Step(code=block.source, kind="placeholder", child=node.id))
+            parent.node.stdout += node.stdout
+            parent.ran.append(block.source)
+            parent.child = parent.child_block = None
+            parent.pc += 1
+            parent.node.status = "running"
+            self._emit("node", run, parent.node)
+
+    def _fail(self, run: Run, state: _RunState, error: str, line: str | None, *,
+              repairable: bool = True) -> None:
+        """Repair the failing node (re-expand with the error) or pass the error up."""
+        while state.frames:
+            frame = state.frames[-1]
+            node = frame.node
+            if repairable and frame.blocks is not None and frame.retries < self.max_retry:
+                frame.retries += 1
+                feedback = _repair_text(frame, error, line)
+                node.attempts.append({"error": error, "repair": frame.retries})
+                frame.child = frame.child_block = None
+                blocks = self._expand(run, state, frame, feedback=feedback)
+                if blocks is None:      # the repair itself failed: already handled
+                    return
+                frame.blocks = frame.blocks[:frame.pc] + blocks
+                node.status = "running"
+                self._emit("node", run, node)
+                return
+            node.status, node.error, node.ended = "error", error, time.time()
+            state.frames.pop()
+            self._emit("node", run, node)
+            self._save(run)
+            if not state.frames:
+                state.failed = True
+                raise _Stop("error", error.strip().splitlines()[-1] if error.strip() else error)
+            parent = state.frames[-1]
+            line = parent.child_block.source if parent.child_block else node.call
+            error = f"placeholder `{node.name}` failed: {error.strip().splitlines()[-1]}"
+            repairable = True
+
+    # -- events and saving --------------------------------------------------------------------
+    def _emit(self, event: str, run: Run, node: Node | None) -> None:
+        for cb in self._subscribers:
+            cb(event, run, node)
+
+    def _save(self, run: Run, force: bool = False) -> None:
+        if not self.save_path:
+            return
+        now = time.monotonic()
+        if force or now - self._last_save >= 0.25:
+            run.save(self.save_path)
+            self._last_save = now
+
+
+@dataclass
+class _RunState:
+    fixed: str
+    primitives: frozenset[str]
+    protected: frozenset[str]
+    frames: list[_Frame]
+    failed: bool = False
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _traceback(exc: BaseException) -> str:
+    """The traceback without the engine's own frames."""
+    tb = exc.__traceback__
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<recode"):
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb) if tb else [_describe(exc)]
+    return "".join(lines).rstrip()
+
+
+def _repair_text(frame: _Frame, error: str, line: str | None) -> str:
+    ran = "\n".join(frame.ran) or "(nothing)"
+    last = error.strip().splitlines()[-1] if error.strip() else error
+    return (f"These statements already ran (their variables are set; do not repeat them):\n"
+            f"{ran}\n"
+            f"This statement failed:\n{line or '?'}\n"
+            f"Error: {last}\n"
+            f"Write the code for the rest of this step, starting from the failed statement, "
+            f"fixing the cause.")
