@@ -1,0 +1,194 @@
+"""``CassetteLLM``: record model replies to a JSON file and replay them with no model calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import CassetteMissError
+from .scripted import placeholder_name
+
+__all__ = ["CassetteLLM", "cassette_key", "MODES", "CASSETTE_VERSION", "SECRET_ENVS"]
+
+CASSETTE_VERSION = "recode_magic.cassette.v1"
+MODES = ("auto", "record", "replay")
+SECRET_ENVS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+               "cache_read_input_tokens")
+
+
+def cassette_key(model: str, prompt: str) -> str:
+    """The lookup key of one expansion: sha256 of ``model + "\\n" + prompt``.
+
+    >>> cassette_key("m", "p")[:12]
+    'de175578803a'
+    """
+    return hashlib.sha256(f"{model}\n{prompt}".encode()).hexdigest()
+
+
+class CassetteLLM:
+    """Wrap a model so its replies are recorded to, and replayed from, a JSON file.
+
+    Parameters
+    ----------
+    inner : callable or None
+        The live model; ``None`` for replay only.
+    path : str or PathLike
+        The cassette file (created on the first recording).
+    mode : {"auto", "record", "replay"}
+        ``"replay"``: answer only from the file, a miss raises :class:`CassetteMissError`;
+        ``"record"``: always ask ``inner`` and (re)record; ``"auto"``: replay hits, record
+        misses (a miss with no ``inner`` raises like ``"replay"``).
+    model : str, optional
+        Model name in the key; defaults to ``inner.model``, else the single model recorded.
+
+    Notes
+    -----
+    The file is ``{"version", "fixed": {id: text}, "entries": [{"key", "placeholder",
+    "model", "fixed", "prompt", "reply", "usage"}]}``: the fixed prompt part, the same for
+    every expansion of a run, is stored once under ``fixed`` and entries hold the rest.
+    Only prompts, replies and token counts are written, never headers; any value of the
+    ``SECRET_ENVS`` variables found in the text is replaced by ``<redacted>``. Writes are
+    atomic (temporary file, then rename). A replayed call sets ``last_usage`` to the
+    recorded counts under ``replayed_*`` names plus ``replayed: 1``, so ``Run.usage`` keeps
+    what was billed in this run apart from what was replayed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from recode_magic.llms import ScriptedLLM
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.json")
+    >>> live = ScriptedLLM({"solve": "<execute>x = 1</execute>"})
+    >>> CassetteLLM(live, path)("Placeholder: solve(task)\\n")
+    '<execute>x = 1</execute>'
+    >>> replay = CassetteLLM(None, path, mode="replay")
+    >>> replay("Placeholder: solve(task)\\n"), replay.hits, len(live.calls)
+    ('<execute>x = 1</execute>', 1, 1)
+    """
+
+    def __init__(self, inner: Callable[[str], str] | None, path: str | os.PathLike[str],
+                 mode: str = "auto", *, model: str | None = None):
+        if mode not in MODES:
+            raise ValueError(f"unknown cassette mode: {mode!r} (must be one of {list(MODES)})")
+        if mode == "record" and inner is None:
+            raise ValueError("cassette mode 'record' needs a live model (got inner=None)")
+        self.inner = inner
+        self.path = Path(path)
+        self.mode = mode
+        self._model = model
+        self.on_text: Callable[[str], Any] | None = None
+        self.last_usage: dict[str, int] | None = None
+        self.hits = 0
+        self.recorded = 0
+        self._fixed: dict[str, str] = {}
+        self._entries: dict[str, dict[str, Any]] = {}
+        self.load()
+
+    @property
+    def model(self) -> str:
+        """The model name used in keys."""
+        if self._model:
+            return self._model
+        inner_model = getattr(self.inner, "model", None)
+        if inner_model:
+            return str(inner_model)
+        models = {e.get("model", "") for e in self._entries.values()}
+        return models.pop() if len(models) == 1 else "unknown"
+
+    def __repr__(self) -> str:
+        return (f"CassetteLLM({self.inner!r}, {str(self.path)!r}, mode={self.mode!r}, "
+                f"entries={len(self._entries)})")
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # -- file -----------------------------------------------------------------------------
+    def load(self) -> None:
+        """(Re)read the file; a missing file is an empty cassette."""
+        self._fixed, self._entries = {}, {}
+        if not self.path.exists():
+            return
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        self._fixed = dict(data.get("fixed", {}))
+        for entry in data.get("entries", []):
+            self._entries.setdefault(entry["key"], entry)
+
+    def save(self) -> None:
+        """Write the cassette atomically."""
+        data = {"version": CASSETTE_VERSION, "fixed": self._fixed,
+                "entries": list(self._entries.values())}
+        text = _redact(json.dumps(data, indent=1, ensure_ascii=False))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                   dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The recorded entries with their full prompt text, in recording order."""
+        return [{**e, "prompt": self._fixed.get(e.get("fixed") or "", "") + e["prompt"]}
+                for e in self._entries.values()]
+
+    # -- call -----------------------------------------------------------------------------
+    def __call__(self, prompt: str) -> str:
+        """Replay the recorded reply for ``prompt``, or ask the live model and record it."""
+        model = self.model
+        key = cassette_key(model, prompt)
+        entry = self._entries.get(key)
+        if entry is not None and self.mode != "record":
+            self.hits += 1
+            usage = entry.get("usage") or {}
+            self.last_usage = {"replayed": 1, **{f"replayed_{k}": int(v)
+                                                 for k, v in usage.items()
+                                                 if isinstance(v, (int, float))}}
+            if self.on_text is not None:
+                self.on_text(entry["reply"])
+            return str(entry["reply"])
+        name = placeholder_name(prompt)
+        if self.inner is None or self.mode == "replay":
+            raise CassetteMissError(
+                f"cassette {str(self.path)!r} has no reply for placeholder {name!r} "
+                f"(model {model!r}; record it with mode 'auto' and a live model)",
+                placeholder=name)
+        if hasattr(self.inner, "on_text"):
+            self.inner.on_text = self.on_text  # type: ignore[union-attr]
+        reply = self.inner(prompt)
+        usage = getattr(self.inner, "last_usage", None)
+        self.last_usage = dict(usage) if usage else None
+        self._record(key, model, prompt, str(reply), name, usage)
+        return reply
+
+    def _record(self, key: str, model: str, prompt: str, reply: str, name: str | None,
+                usage: dict[str, Any] | None) -> None:
+        fixed = getattr(prompt, "fixed", "") or ""
+        fixed_id = None
+        if fixed and prompt.startswith(fixed):
+            fixed_id = hashlib.sha256(fixed.encode()).hexdigest()[:16]
+            self._fixed.setdefault(fixed_id, fixed)
+            prompt = prompt[len(fixed):]
+        self._entries[key] = {
+            "key": key, "placeholder": name, "model": model, "fixed": fixed_id,
+            "prompt": str(prompt), "reply": reply,
+            "usage": {k: int(usage[k]) for k in _USAGE_KEYS if k in (usage or {})},
+        }
+        self.recorded += 1
+        self.save()
+
+
+def _redact(text: str) -> str:
+    """Replace the value of any secret environment variable found in ``text``."""
+    for name in SECRET_ENVS:
+        value = os.environ.get(name, "").strip()
+        if len(value) >= 8:
+            text = text.replace(value, "<redacted>")
+            text = text.replace(json.dumps(value)[1:-1], "<redacted>")
+    return text

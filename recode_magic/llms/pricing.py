@@ -1,0 +1,221 @@
+"""Token accounting and cost: a small overridable price table, ``cost_report`` and its text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+__all__ = ["Price", "PRICES", "price_for", "set_price", "cost_report", "format_cost",
+           "billable_input_tokens", "CACHE_WRITE_WEIGHT", "CACHE_READ_WEIGHT"]
+
+CACHE_WRITE_WEIGHT = 1.25  # a 5-minute cache write costs 125% of an input token
+CACHE_READ_WEIGHT = 0.10   # a cache read costs 10%
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens: plain input, output, cache write (5 min), cache read."""
+
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+    @classmethod
+    def of(cls, input: float, output: float) -> Price:
+        """A price with Anthropic's cache multipliers (write 1.25x, read 0.1x input)."""
+        return cls(input, output, round(input * CACHE_WRITE_WEIGHT, 6),
+                   round(input * CACHE_READ_WEIGHT, 6))
+
+
+#: Prices by model family, USD per million tokens, from Anthropic's pricing pages as read in
+#: October 2026 (platform.claude.com/docs/en/about-claude/pricing). A family key matches the
+#: id itself, a dated id (``claude-haiku-4-5-20251001``) and ``[1m]`` variants. Prices
+#: change: check the page and override with :func:`set_price` or ``prices=``. Cache reads
+#: are not always 10% of input (Opus 5.5 and Sonnet 5.5: 5%). Claude Haiku 5.5 is tiered by
+#: prompt length; the entry is the band for prompts up to 100k tokens. Local models have no
+#: entry (cost shown as unknown) unless you add one: ``set_price("llama3", Price.of(0, 0))``.
+PRICES: dict[str, Price] = {
+    "claude-fable-5-1": Price(10.0, 50.0, 12.5, 0.25),
+    "claude-mythos-5-1": Price(10.0, 50.0, 12.5, 0.25),
+    "claude-fable-5": Price(10.0, 50.0, 12.5, 1.0),
+    "claude-mythos-5": Price(10.0, 50.0, 12.5, 1.0),
+    "claude-opus-5-5": Price(4.0, 20.0, 5.0, 0.20),
+    "claude-opus-5": Price.of(5.0, 25.0),
+    "claude-opus-4-8": Price.of(5.0, 25.0),
+    "claude-opus-4-7": Price.of(5.0, 25.0),
+    "claude-opus-4-6": Price.of(5.0, 25.0),
+    "claude-opus-4-5": Price.of(5.0, 25.0),
+    "claude-opus-4-1": Price.of(15.0, 75.0),
+    "claude-opus-4-0": Price.of(15.0, 75.0),
+    "claude-opus-4": Price.of(15.0, 75.0),
+    "claude-sonnet-5-5": Price(2.0, 10.0, 2.5, 0.20),
+    "claude-sonnet-5": Price(2.0, 10.0, 2.5, 0.20),
+    "claude-sonnet-4-6": Price.of(3.0, 15.0),
+    "claude-sonnet-4-5": Price.of(3.0, 15.0),
+    "claude-sonnet-4-0": Price.of(3.0, 15.0),
+    "claude-sonnet-4": Price.of(3.0, 15.0),
+    "claude-3-7-sonnet": Price.of(3.0, 15.0),
+    "claude-haiku-5-5": Price(0.10, 0.50, 0.125, 0.01),
+    "claude-haiku-4-5": Price.of(1.0, 5.0),
+    "claude-3-5-haiku": Price(0.80, 4.0, 1.0, 0.08),
+    "claude-3-haiku": Price(0.25, 1.25, 0.30, 0.03),
+}
+_VARIANT = re.compile(r"(-\d{8})?(-latest)?(\[1m\])?")
+
+
+def price_for(model: str | None, prices: Mapping[str, Price] | None = None) -> Price | None:
+    """The price of ``model`` (its family key, plus a date or ``[1m]``), or ``None``.
+
+    >>> price_for("claude-haiku-4-5-20251001")
+    Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.1)
+    >>> price_for("claude-sonnet-5-6") is None, price_for("llama3.1:8b") is None
+    (True, True)
+    """
+    if not model:
+        return None
+    table = PRICES if prices is None else prices
+    model = model.split(":", 1)[1] if model.startswith("openai:") else model
+    for key in sorted(table, key=len, reverse=True):
+        if model.startswith(key) and _VARIANT.fullmatch(model[len(key):]):
+            return table[key]
+    return None
+
+
+def set_price(prefix: str, price: Price) -> None:
+    """Add or replace the price of every model id starting with ``prefix``."""
+    PRICES[prefix] = price
+
+
+def billable_input_tokens(usage: Mapping[str, Any], *, cached: bool = True) -> float:
+    """Input tokens weighted as billed: cache writes 125%, reads 10% (or all 100%).
+
+    >>> u = {"input_tokens": 100, "cache_creation_input_tokens": 1000,
+    ...      "cache_read_input_tokens": 4000}
+    >>> billable_input_tokens(u), billable_input_tokens(u, cached=False)
+    (1750.0, 5100.0)
+    """
+    plain = usage.get("input_tokens", 0)
+    write = usage.get("cache_creation_input_tokens", 0)
+    read = usage.get("cache_read_input_tokens", 0)
+    if not cached:
+        return float(plain + write + read)
+    return plain + CACHE_WRITE_WEIGHT * write + CACHE_READ_WEIGHT * read
+
+
+def _cost(usage: Mapping[str, Any], price: Price, *, cached: bool = True) -> float:
+    plain = usage.get("input_tokens", 0)
+    write = usage.get("cache_creation_input_tokens", 0)
+    read = usage.get("cache_read_input_tokens", 0)
+    out = usage.get("output_tokens", 0)
+    if cached:
+        total = (plain * price.input + write * price.cache_write + read * price.cache_read
+                 + out * price.output)
+    else:
+        total = (plain + write + read) * price.input + out * price.output
+    return total / 1e6
+
+
+def cost_report(run: Any, *, model: str | None = None,
+                prices: Mapping[str, Price] | None = None) -> dict[str, Any]:
+    """Model calls, tokens by kind, cache hit rate and cost of a run.
+
+    Parameters
+    ----------
+    run : Run or Mapping
+        A :class:`~recode_magic.tree.Run` (its ``usage``, ``llm_calls`` and
+        ``meta["model"]`` are read) or a usage dict.
+    model : str, optional
+        Model id for the price; defaults to ``run.meta["model"]``.
+    prices : Mapping[str, Price], optional
+        A price table replacing :data:`PRICES`.
+
+    Returns
+    -------
+    dict
+        ``model, calls, replayed_calls, input_tokens, output_tokens,
+        cache_creation_input_tokens, cache_read_input_tokens, prompt_tokens,
+        cache_hit_rate, billable_input_tokens, billable_input_tokens_uncached, price,
+        cost_usd, cost_uncached_usd, replayed_cost_usd`` (costs ``None`` if the price is
+        unknown). Tokens of replayed (cassette) calls are not billed: they only appear in
+        ``replayed_calls`` and ``replayed_cost_usd`` (what they cost when recorded).
+
+    Examples
+    --------
+    >>> r = cost_report({"input_tokens": 100, "output_tokens": 50,
+    ...                  "cache_creation_input_tokens": 1000,
+    ...                  "cache_read_input_tokens": 4000}, model="claude-sonnet-4-6")
+    >>> r["cache_hit_rate"], round(r["cost_usd"], 6)
+    (0.784314, 0.006)
+    """
+    if isinstance(run, Mapping):
+        usage, calls, meta = dict(run), None, {}
+    else:
+        usage, calls, meta = dict(run.usage), getattr(run, "llm_calls", None), run.meta
+    model = model or meta.get("model") or usage.get("model")
+    price = price_for(model, prices)
+    kinds = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+             "cache_read_input_tokens")
+    billed = {k: int(usage.get(k, 0)) for k in kinds}
+    replayed = {k: int(usage.get(f"replayed_{k}", 0)) for k in kinds}
+    prompt_tokens = (billed["input_tokens"] + billed["cache_creation_input_tokens"]
+                     + billed["cache_read_input_tokens"])
+    return {
+        "model": model,
+        "calls": calls,
+        "replayed_calls": int(usage.get("replayed", 0)),
+        **billed,
+        "prompt_tokens": prompt_tokens,
+        "cache_hit_rate": round(billed["cache_read_input_tokens"] / prompt_tokens, 6)
+        if prompt_tokens else 0.0,
+        "billable_input_tokens": billable_input_tokens(billed),
+        "billable_input_tokens_uncached": billable_input_tokens(billed, cached=False),
+        "price": asdict(price) if price else None,
+        "cost_usd": _cost(billed, price) if price else None,
+        "cost_uncached_usd": _cost(billed, price, cached=False) if price else None,
+        "replayed_cost_usd": _cost(replayed, price) if price else None,
+    }
+
+
+def format_cost(report: Mapping[str, Any]) -> str:
+    """A plain-text table of a :func:`cost_report`.
+
+    >>> print(format_cost(cost_report({"input_tokens": 100, "output_tokens": 50},
+    ...                               model="claude-haiku-4-5")))
+    model                claude-haiku-4-5
+    model calls          ?
+    input tokens         100
+      uncached           100
+      cache write        0
+      cache read         0
+    output tokens        50
+    cache hit rate       0.0%
+    billable input       100 (100 without caching)
+    cost                 $0.000350 (without caching $0.000350)
+    """
+
+    def usd(x: float | None) -> str:
+        return "unknown (no price for this model)" if x is None else f"${x:.6f}"
+
+    calls = "?" if report.get("calls") is None else str(report["calls"])
+    if report.get("replayed_calls"):
+        calls += (f" ({report['replayed_calls']} replayed from a cassette, "
+                  f"{usd(report.get('replayed_cost_usd'))} when recorded)")
+    rows = [
+        ("model", str(report.get("model") or "unknown")),
+        ("model calls", calls),
+        ("input tokens", f"{report['prompt_tokens']:,}"),
+        ("  uncached", f"{report['input_tokens']:,}"),
+        ("  cache write", f"{report['cache_creation_input_tokens']:,}"),
+        ("  cache read", f"{report['cache_read_input_tokens']:,}"),
+        ("output tokens", f"{report['output_tokens']:,}"),
+        ("cache hit rate", f"{100 * report['cache_hit_rate']:.1f}%"),
+        ("billable input", f"{report['billable_input_tokens']:,.0f} "
+                           f"({report['billable_input_tokens_uncached']:,.0f} without caching)"),
+    ]
+    cost = usd(report.get("cost_usd"))
+    if report.get("cost_usd") is not None:
+        cost += f" (without caching {usd(report.get('cost_uncached_usd'))})"
+    rows.append(("cost", cost))
+    return "\n".join(f"{k:<20} {v}" for k, v in rows)
