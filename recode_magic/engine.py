@@ -63,6 +63,10 @@ class ReCode:
         Repairs of a node after a runtime error before the error goes to the parent.
     timeout : float, optional
         Seconds per block.
+    rebindable : collection of str
+        Names earlier runs created, which this run may assign again (the guarded policy
+        protects every other name that existed before the run). Names each run creates
+        are added to it, so re-running a task in the same namespace works.
 
     Examples
     --------
@@ -81,7 +85,7 @@ class ReCode:
                  max_nodes: int = 10_000, confirm: ConfirmFn | None = None,
                  on_event: Event | None = None, save_path: str | None = None,
                  few_shots: str = FEW_SHOTS, stdout_cap: int = 50_000,
-                 repr_limit: int = 200):
+                 repr_limit: int = 200, rebindable: Any = ()):
         if not callable(llm):
             raise TypeError(f"llm must be a callable llm(prompt) -> str, got {llm!r}")
         for label, value in (("max_depth", max_depth), ("max_rewrite", max_rewrite),
@@ -99,6 +103,7 @@ class ReCode:
         self.max_calls, self.max_nodes, self.confirm = max_calls, max_nodes, confirm
         self.save_path, self.few_shots = save_path, few_shots
         self.stdout_cap, self.repr_limit = stdout_cap, repr_limit
+        self.rebindable: set[str] = set(rebindable)
         self._subscribers: list[Event] = [on_event] if on_event else []
         self._last_save = 0.0
 
@@ -106,6 +111,13 @@ class ReCode:
     def subscribe(self, callback: Event) -> None:
         """Call ``callback(event, run, node)`` on run_start, node, stream and run_end."""
         self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Event | None = None) -> None:
+        """Stop calling ``callback`` (all subscribers when None)."""
+        if callback is None:
+            self._subscribers.clear()
+        elif callback in self._subscribers:
+            self._subscribers.remove(callback)
 
     def run(self, task: str, inputs: Mapping[str, Any] | None = None,
             output: str | None = None) -> Run:
@@ -131,7 +143,9 @@ class ReCode:
         state = _RunState(fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
                                            self.few_shots),
                           primitives=frozenset(prims),
-                          protected=frozenset(n for n in ns if n != output),
+                          protected=frozenset(n for n in ns if n != output
+                                              and n not in self.rebindable),
+                          before=frozenset(ns),
                           frames=[_Frame(run.root)])
         run._state = state  # type: ignore[attr-defined]
         run.started = time.time()
@@ -171,6 +185,8 @@ class ReCode:
             if state.frames:
                 state.frames[-1].node.error = run.error
         finally:
+            if self.namespace is run.namespace:
+                self.rebindable |= set(run.namespace) - state.before - set(run.inputs)
             run.ended = time.time()
             self._save(run, force=True)
             self._emit("run_end", run, None)
@@ -426,6 +442,7 @@ class _RunState:
     fixed: str
     primitives: frozenset[str]
     protected: frozenset[str]
+    before: frozenset[str]
     frames: list[_Frame]
     failed: bool = False
 

@@ -59,6 +59,7 @@ class ReCodeMagics(Magics):
         super().__init__(shell, **kwargs)
         self.runs: list[Run] = []
         self._engines: dict[int, ReCode] = {}
+        self._created: set[str] = set()  # names earlier runs bound: later runs may rebind them
 
     # -- %%recode ---------------------------------------------------------------------------
     @magic_arguments()
@@ -226,7 +227,8 @@ class ReCodeMagics(Magics):
                           max_rewrite=self.max_rewrite, max_retry=self.max_retry,
                           timeout=timeout or None, tools=_names(args.tools) or None,
                           trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
-                          max_calls=self.max_calls, confirm=confirm, save_path=save)
+                          max_calls=self.max_calls, confirm=confirm, save_path=save,
+                          rebindable=self._created)
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
 
@@ -252,12 +254,22 @@ class ReCodeMagics(Magics):
         return llm  # type: ignore[return-value]
 
     def _display(self, args: Any, engine: ReCode, run: Run | None = None) -> Any:
-        widget = self.widget and not (args is not None and args.no_widget)
+        allowed = self.widget and not (args is not None and args.no_widget)
+        engine.unsubscribe()  # a resumed run gets one fresh view, not two
+        if not allowed:  # text tree at the end; no widget import at all
+            from .render import render_text
+
+            def print_at_end(event: str, run: Run, _node: Any) -> None:
+                if event == "run_end":
+                    print(render_text(run))
+            engine.subscribe(print_at_end)
+            return None
         from .widget import display_run
-        return display_run(run, engine=engine, widget=widget)
+        return display_run(run, engine=engine, widget=None)
 
     def _finish(self, run: Run, engine: ReCode, show: Any) -> None:
         self._engines[id(run)] = engine
+        self._created |= engine.rebindable
         self._remember(run)
         if run.status != "done":
             where = next((n for n in reversed(run.nodes()) if n.error), None)
@@ -284,6 +296,10 @@ class ReCodeMagics(Magics):
             raise UsageError(f"no run number {n} (there are {len(self.runs)})") from None
 
     def _show_static(self, run: Run) -> Any:
+        if not self.widget:
+            from .render import render_text
+            print(render_text(run))
+            return None
         from .widget import display_run
-        display_run(run, engine=None, widget=self.widget)
+        display_run(run, engine=None, widget=None)
         return None

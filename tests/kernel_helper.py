@@ -1,0 +1,95 @@
+"""A real ipykernel started through jupyter_client, for tests that need the truth."""
+
+from __future__ import annotations
+
+import queue
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_client.manager import start_new_kernel
+
+__all__ = ["Kernel", "Result"]
+
+
+@dataclass
+class Result:
+    """What one execute request produced."""
+
+    status: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    data: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    next_input: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.stdout + self.stderr + "".join(
+            d.get("text/plain", "") for d in self.data)
+
+
+class Kernel:
+    """Start a kernel, run code in it, read every output message; stop it."""
+
+    def __init__(self, cwd: str | None = None):
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=cwd)
+
+    def execute(self, code: str, timeout: float = 60, interrupt_after: float | None = None,
+                stdin: list[str] | None = None) -> Result:
+        msg_id = self.kc.execute(code, allow_stdin=stdin is not None)
+        res = Result()
+        deadline = time.monotonic() + timeout
+        interrupted = interrupt_after is None
+        start = time.monotonic()
+        answers = list(stdin or [])
+        while True:
+            if not interrupted and time.monotonic() - start >= interrupt_after:
+                self.km.interrupt_kernel()
+                interrupted = True
+            if stdin is not None:
+                try:
+                    req = self.kc.stdin_channel.get_msg(timeout=0.01)
+                    self.kc.input(answers.pop(0) if answers else "")
+                    res.stdout += req["content"].get("prompt", "")
+                except queue.Empty:
+                    pass
+            try:
+                msg = self.kc.iopub_channel.get_msg(timeout=0.05)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"kernel did not finish in {timeout} s: {code[:80]!r}")
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                if content["name"] == "stdout":
+                    res.stdout += content["text"]
+                else:
+                    res.stderr += content["text"]
+            elif kind in ("display_data", "execute_result", "update_display_data"):
+                res.data.append(content["data"])
+            elif kind == "error":
+                res.error = content
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+        reply = self.kc.get_shell_msg(timeout=timeout)
+        res.status = reply["content"]["status"]
+        for payload in reply["content"].get("payload", []):
+            if payload.get("source") == "set_next_input":
+                res.next_input = payload.get("text")
+        return res
+
+    def value(self, expr: str) -> Any:
+        import ast
+        res = self.execute(f"print(repr({expr}))")
+        if res.error:
+            raise RuntimeError(res.error["evalue"])
+        return ast.literal_eval(res.stdout.strip())
+
+    def stop(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
