@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import textwrap
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .code import bound_names
@@ -27,11 +28,6 @@ class _Item:
     code: str
     child: Node | None = None
 
-
-@dataclass
-class _Def:
-    name: str
-    text: str = ""
 
 
 def export_run(run: Run, style: str = "functions") -> str:
@@ -168,13 +164,18 @@ def _spans_lines(code: str) -> bool:
         return False
 
 
-def _indent(code: str) -> str:
-    if "\n" in code and _spans_lines(code):
+def _flat(code: str) -> str:
+    """The statement, rewritten on its own lines if a string in it spans lines.
+
+    Indenting such a statement would change the string's value, so it goes through
+    ``ast.unparse`` (which writes ``\\n`` escapes) instead.
+    """
+    if "\n" in code and ('"""' in code or "'''" in code) and _spans_lines(code):
         try:
-            code = ast.unparse(ast.parse(code))
+            return ast.unparse(ast.parse(code))
         except SyntaxError:
             pass
-    return textwrap.indent(code, "    ", lambda line: True)
+    return code
 
 
 # -- inline -------------------------------------------------------------------------------
@@ -219,6 +220,8 @@ def _functions(run: Run) -> str:
         names: set[str] = set()
         for item in items[n.id]:
             names |= _assigned(item.code)
+            if item.child is not None and item.child.status == "skipped":
+                names |= _call_keywords(item.code)  # bound here: a skipped call has no def
         direct[n.id] = names
         subtree[n.id] = names | _call_keywords(n.call if n.parent is not None else "")
     inner = {nid: set(s) for nid, s in direct.items()}
@@ -226,27 +229,31 @@ def _functions(run: Run) -> str:
         if n.parent is not None:
             subtree[n.parent.id] |= subtree[n.id]
             inner[n.parent.id] |= subtree[n.id]
-    # unique function names; identical expansions share one def
-    defs: list[_Def] = []
-    fname: dict[str, str] = {}
-    by_text: dict[tuple[str, str], str] = {}
-    used: dict[str, int] = {}
-    for n in reversed(nodes):  # children first, so a body can name its children's defs
+    # identical expansions share one def: bodies are keyed bottom-up, with each call site
+    # naming its child's class by a token; names are given top-down, in order of appearance
+    token: dict[str, str] = {}
+    classes: dict[tuple[str, str, str], str] = {}
+    bodies: dict[str, tuple[str, str, str]] = {}
+    for n in reversed(nodes):  # children first
         if n.status != "done" and n.parent is not None:
             continue
-        sig, text = _body(n, items[n.id], direct[n.id], inner[n.id], fname)
+        sig, text = _body(n, items[n.id], direct[n.id], inner[n.id], token)
         key = (n.name, sig, text)
-        if key in by_text:
-            fname[n.id] = by_text[key]
+        if key not in classes:
+            classes[key] = f"\x00{len(classes)}\x00"
+            bodies[classes[key]] = key
+        token[n.id] = classes[key]
+    names: dict[str, str] = {}
+    used: dict[str, int] = {}
+    for n in nodes:
+        tok = token.get(n.id)
+        if tok is None or tok in names:
             continue
-        count = used.get(n.name, 0) + 1
-        used[n.name] = count
-        name = n.name if count == 1 else f"{n.name}_{count}"
-        fname[n.id] = by_text[key] = name
-        defs.append(_Def(name, f"def {name}({sig}):\n{text}"))
-    defs.reverse()  # pre-order of first appearance reads top-down
-    root_call = _call_site(run.root, run.root.call, fname)
-    return "\n\n\n".join(d.text for d in defs) + "\n\n\n" + root_call
+        used[n.name] = used.get(n.name, 0) + 1
+        names[tok] = n.name if used[n.name] == 1 else f"{n.name}_{used[n.name]}"
+    defs = [f"def {names[tok]}({bodies[tok][1]}):\n{bodies[tok][2]}" for tok in names]
+    out = "\n\n\n".join([*defs, _call_site(run.root, run.root.call, token)])
+    return re.sub("\x00\\d+\x00", lambda m: names[m.group(0)], out)
 
 
 def _call_keywords(call_text: str) -> set[str]:
@@ -291,7 +298,7 @@ def _body(node: Node, items: list[_Item], direct: set[str], inner: set[str],
     lines += prologue
     for item in items:
         code = item.code if item.child is None else _call_site(item.child, item.code, fname)
-        lines.append(code)
+        lines.append(_flat(code))
     targets = node.targets
     if len(targets) == 1:
         lines.append(f"return {targets[0]}")
@@ -299,7 +306,7 @@ def _body(node: Node, items: list[_Item], direct: set[str], inner: set[str],
         star = _starred_targets(node.call)
         lines.append("return " + ", ".join(f"*{t}" if t in star else t for t in targets))
     doc = f'"""{_one_line(node.call).replace(chr(34) * 3, "")}"""'
-    text = _indent("\n".join([doc, *lines]))
+    text = textwrap.indent("\n".join([doc, *lines]), "    ", lambda line: True)
     return ", ".join(params), text
 
 

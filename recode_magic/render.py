@@ -224,7 +224,7 @@ def to_digraph(run: Run, *, width: int = 32, rankdir: str = "TB") -> graphviz.Di
         label = f"{short(node.call or node.name, width)}\n{node.status}"
         tooltip = short(node.error, 200) if node.error else node.call
         dot.node(f"n{node.id}", label=label, fillcolor=STATUS_COLORS.get(node.status, "#9e9e9e"),
-                 tooltip=tooltip or node.name, id=f"recode-node-{node.id}")
+                 tooltip=tooltip or node.name, id=f"recode_node_{node.id}")
         if node.parent is not None:
             dot.edge(f"n{node.parent.id}", f"n{node.id}")
     return dot

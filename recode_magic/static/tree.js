@@ -1,0 +1,382 @@
+// recode_magic call-tree widget: header, Tree / Graph / Code tabs, details pane.
+// Plain ESM, no build step. The whole tree arrives as one JSON trait ("tree").
+
+const ICONS = { pending: "○", running: "▶", expanded: "◐", done: "✔", error: "✘",
+  skipped: "⊘", stub: "…" };
+const RUN_ICONS = { pending: "○", running: "▶", done: "✔", error: "✘", limit: "…",
+  interrupted: "■" };
+const KEYWORDS = new Set(("False None True and as assert async await break class continue " +
+  "def del elif else except finally for from global if import in is lambda nonlocal not or " +
+  "pass raise return try while with yield match case").split(" "));
+const TOKEN = /(#[^\n]*)|([rbfuRBFU]{0,2}(?:"""[\s\S]*?"""|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))|\b(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\b|\b([A-Za-z_]\w*)\b(?=(\s*\()?)/g;
+
+function esc(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => (
+    { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+function highlight(code, placeholders, primitives) {
+  let out = "", last = 0;
+  code = String(code ?? "");
+  for (const m of code.matchAll(TOKEN)) {
+    out += esc(code.slice(last, m.index));
+    last = m.index + m[0].length;
+    let cls = null;
+    if (m[1]) cls = "rc-tk-comment";
+    else if (m[2]) cls = "rc-tk-string";
+    else if (m[3]) cls = "rc-tk-number";
+    else if (m[4]) {
+      if (KEYWORDS.has(m[4])) cls = "rc-tk-keyword";
+      else if (m[5] && placeholders.has(m[4])) cls = "rc-tk-placeholder";
+      else if (m[5] && primitives.has(m[4])) cls = "rc-tk-primitive";
+      else if (m[5]) cls = "rc-tk-call";
+    }
+    out += cls ? `<span class="${cls}">${esc(m[0])}</span>` : esc(m[0]);
+  }
+  return out + esc(code.slice(last));
+}
+
+function fmtSeconds(s) {
+  if (s == null || !isFinite(s)) return "";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function fmtTokens(usage) {
+  const u = usage || {};
+  const inp = (u.input_tokens || 0) + (u.cache_read_input_tokens || 0) +
+    (u.cache_creation_input_tokens || 0);
+  const outp = u.output_tokens || 0;
+  return inp || outp ? `${inp.toLocaleString()} in / ${outp.toLocaleString()} out` : "";
+}
+
+function section(title, body, cls = "") {
+  return body ? `<div class="rc-sec ${cls}"><div class="rc-sec-title">${esc(title)}</div>${body}</div>` : "";
+}
+
+function render({ model, el }) {
+  el.classList.add("recode-widget");
+  el.innerHTML = `
+    <div class="rc-head">
+      <span class="rc-run-status"></span>
+      <span class="rc-task"></span>
+      <span class="rc-meta"></span>
+    </div>
+    <div class="rc-progress"><div class="rc-progress-bar"></div></div>
+    <div class="rc-tabs" role="tablist">
+      <button role="tab" data-tab="tree" aria-selected="true">Tree</button>
+      <button role="tab" data-tab="graph" aria-selected="false">Graph</button>
+      <button role="tab" data-tab="code" aria-selected="false">Code</button>
+    </div>
+    <div class="rc-pane rc-pane-tree" role="tabpanel">
+      <div class="rc-tree" role="tree" tabindex="0" aria-label="ReCode call tree"></div>
+      <div class="rc-details" aria-live="polite"></div>
+    </div>
+    <div class="rc-pane rc-pane-graph" role="tabpanel" hidden><div class="rc-graph"></div></div>
+    <div class="rc-pane rc-pane-code" role="tabpanel" hidden>
+      <div class="rc-code-bar">
+        <button data-style="functions" aria-pressed="true">functions</button>
+        <button data-style="inline" aria-pressed="false">inline</button>
+        <button class="rc-copy">copy</button>
+      </div>
+      <pre class="rc-export"></pre>
+    </div>`;
+  const $ = (sel) => el.querySelector(sel);
+  const treeEl = $(".rc-tree"), detailsEl = $(".rc-details");
+  const toggled = new Map();      // node id -> expanded (user choice overrides the default)
+  let byId = new Map(), rows = [], focusKey = null, tab = "tree", graphFor = null;
+  let lastDetails = "";
+
+  const tree = () => model.get("tree") || {};
+
+  function index() {
+    byId = new Map();
+    for (const n of tree().nodes || []) byId.set(n.id, n);
+  }
+
+  // Display children: steps in order (code steps are leaves), then children not in steps yet.
+  function kids(n) {
+    const out = [], seen = new Set();
+    (n.steps || []).forEach((s, i) => {
+      if (s.kind === "placeholder" && byId.has(s.child)) {
+        out.push({ node: byId.get(s.child) }); seen.add(s.child);
+      } else if (s.kind !== "placeholder") {
+        out.push({ step: s, owner: n, i });
+      }
+    });
+    for (const c of n.children || []) if (!seen.has(c) && byId.has(c)) out.push({ node: byId.get(c) });
+    return out;
+  }
+
+  function activePath() {
+    const path = new Set();
+    for (const n of byId.values()) {
+      if (n.status === "running" || n.status === "error") {
+        let p = n.parent;
+        while (p != null && !path.has(p)) { path.add(p); p = byId.get(p)?.parent; }
+      }
+    }
+    return path;
+  }
+
+  function isOpen(n, path) {
+    if (toggled.has(n.id)) return toggled.get(n.id);
+    return n.depth < model.get("expand_depth") || path.has(n.id);
+  }
+
+  function drawHeader() {
+    const run = tree().run || {};
+    const c = run.counts || {};
+    const status = run.status || "pending";
+    const st = $(".rc-run-status");
+    st.className = `rc-run-status rc-s-${status}`;
+    st.textContent = `${RUN_ICONS[status] || "?"} ${status}`;
+    const task = String(run.task || "").split("\n")[0];
+    $(".rc-task").textContent = task;
+    $(".rc-task").title = run.task || "";
+    const n = run.n || 0, finished = (c.done || 0) + (c.error || 0) + (c.skipped || 0) + (c.stub || 0);
+    let elapsed = run.elapsed;
+    if (status === "running" && run.started) elapsed = Date.now() / 1000 - run.started;
+    const parts = [`${n} node${n === 1 ? "" : "s"}`, `${c.expanded || 0} expanded`,
+      `${(c.pending || 0) + (c.running || 0)} pending`, `${run.llm_calls || 0} model calls`,
+      fmtSeconds(elapsed)];
+    const tok = fmtTokens(run.usage);
+    if (tok) parts.push(tok);
+    if (c.error) parts.push(`${c.error} error${c.error === 1 ? "" : "s"}`);
+    $(".rc-meta").textContent = parts.filter(Boolean).join(" · ");
+    const bar = $(".rc-progress-bar");
+    bar.style.width = n ? `${Math.round((100 * finished) / n)}%` : "0%";
+    bar.className = `rc-progress-bar rc-bg-${status}`;
+    el.dataset.status = status;
+  }
+
+  function drawTree() {
+    const path = activePath();
+    const root = byId.get((tree().run || {}).root) || [...byId.values()][0];
+    const html = [];
+    rows = [];
+    if (!root) { treeEl.innerHTML = `<div class="rc-empty">waiting for the run…</div>`; return; }
+    const selected = model.get("selected");
+    const stack = [{ node: root, level: 1 }];
+    while (stack.length) {
+      const item = stack.pop();
+      if (item.node) {
+        const n = item.node, ks = kids(n), open = ks.length > 0 && isOpen(n, path);
+        const key = n.id;
+        rows.push({ key, id: n.id, node: n, open, hasKids: ks.length > 0 });
+        const prims = (n.steps || []).reduce((a, s) => a + (s.primitives || []).length, 0);
+        const dur = n.started && n.ended ? fmtSeconds(n.ended - n.started) : "";
+        html.push(`<div class="rc-row rc-node${key === focusKey || (focusKey == null && n.id === selected) ? " rc-focus" : ""}${n.id === selected ? " rc-selected" : ""}"
+          role="treeitem" aria-level="${item.level}" ${ks.length ? `aria-expanded="${open}"` : ""}
+          aria-selected="${n.id === selected}" data-key="${esc(key)}" data-id="${esc(n.id)}"
+          style="--rc-level:${item.level - 1}">
+          <span class="rc-caret">${ks.length ? (open ? "▾" : "▸") : ""}</span>
+          <span class="rc-icon rc-s-${esc(n.status)}" title="${esc(n.status)}">${ICONS[n.status] || "?"}</span>
+          <span class="rc-name">${esc(n.name)}</span>
+          <span class="rc-call">${esc(n.call)}</span>
+          <span class="rc-badges">
+            ${n.error ? `<span class="rc-badge rc-badge-error">${esc(String(n.error).trim().split("\n").pop().slice(0, 60))}</span>` : ""}
+            ${prims ? `<span class="rc-badge" title="primitive calls">ƒ ${prims}</span>` : ""}
+            ${dur ? `<span class="rc-badge">${esc(dur)}</span>` : ""}
+            <span class="rc-badge rc-depth" title="depth">d${n.depth}</span>
+          </span></div>`);
+        if (open) for (let i = ks.length - 1; i >= 0; i--) stack.push({ ...ks[i], level: item.level + 1 });
+      } else {
+        const s = item.step, key = `s:${item.owner.id}:${item.i}`;
+        rows.push({ key, id: item.owner.id, step: s });
+        html.push(`<div class="rc-row rc-step${s.error ? " rc-step-error" : ""}${key === focusKey ? " rc-focus" : ""}"
+          role="treeitem" aria-level="${item.level}" data-key="${esc(key)}" data-id="${esc(item.owner.id)}"
+          style="--rc-level:${item.level - 1}" title="${esc(s.code)}">
+          <span class="rc-caret"></span>
+          <span class="rc-icon rc-prim">${s.error ? "✘" : "ƒ"}</span>
+          <span class="rc-call">${esc(String(s.code).split("\n")[0])}</span>
+          ${s.stdout ? `<span class="rc-badge" title="printed output">⎙</span>` : ""}</div>`);
+      }
+    }
+    treeEl.innerHTML = html.join("");
+  }
+
+  function drawDetails() {
+    const id = model.get("selected");
+    const n = byId.get(id);
+    const sig = n ? JSON.stringify(n) : "";
+    if (sig === lastDetails) return;
+    lastDetails = sig;
+    if (!n) {
+      detailsEl.innerHTML = `<div class="rc-empty">Click a node to see its thought, code and output.</div>`;
+      return;
+    }
+    const placeholders = new Set((n.children || []).map((c) => byId.get(c)?.name).filter(Boolean));
+    const primitives = new Set((n.steps || []).flatMap((s) => s.primitives || []));
+    const meta = [`depth ${n.depth}`, n.llm_calls ? `${n.llm_calls} model call${n.llm_calls === 1 ? "" : "s"}` : "",
+      n.attempts ? `${n.attempts} retr${n.attempts === 1 ? "y" : "ies"}` : "", fmtTokens(n.usage),
+      n.started && n.ended ? fmtSeconds(n.ended - n.started) : ""].filter(Boolean).join(" · ");
+    const steps = (n.steps || []).map((s) => `<li class="rc-step-item ${s.error ? "rc-step-error" : ""}">
+        <span class="rc-icon ${s.kind === "placeholder" ? "" : "rc-prim"}">${s.kind === "placeholder" ? "↳" : (s.error ? "✘" : "ƒ")}</span>
+        <code>${highlight(s.code, placeholders, primitives)}</code>
+        ${s.stdout ? `<pre class="rc-out">${esc(s.stdout)}</pre>` : ""}
+        ${s.error ? `<pre class="rc-err">${esc(s.error)}</pre>` : ""}</li>`).join("");
+    detailsEl.innerHTML = `
+      <div class="rc-d-title"><span class="rc-icon rc-s-${esc(n.status)}">${ICONS[n.status] || "?"}</span>
+        <b>${esc(n.name)}</b> <span class="rc-pill rc-bg-${esc(n.status)}">${esc(n.status)}</span></div>
+      <div class="rc-d-call"><code>${esc(n.call)}</code></div>
+      <div class="rc-d-meta">${esc(meta)}</div>
+      ${section("Thought", n.thought ? `<div class="rc-thought">${esc(n.thought)}</div>` : "")}
+      ${section("Code", n.code ? `<pre class="rc-code">${highlight(n.code, placeholders, primitives)}</pre>` : "")}
+      ${section("Model is writing…", n.partial ? `<pre class="rc-partial">${esc(n.partial)}</pre>` : "")}
+      ${section("Steps that ran", steps ? `<ol class="rc-steps">${steps}</ol>` : "")}
+      ${section("Output", n.stdout ? `<pre class="rc-out">${esc(n.stdout)}</pre>` : "")}
+      ${section("Error", n.error ? `<pre class="rc-err">${esc(n.error)}</pre>` : "", "rc-sec-error")}`;
+  }
+
+  function drawGraph() {
+    const box = $(".rc-graph");
+    const err = model.get("graph_error"), svg = model.get("graph_svg");
+    const run = tree().run || {};
+    const want = `${run.n}:${run.status}:${run.llm_calls}`;
+    if (err) box.innerHTML = `<div class="rc-err">${esc(err)}</div>`;
+    else if (svg && graphFor === want) box.innerHTML = svg;
+    else {
+      box.innerHTML = svg || `<div class="rc-empty">Rendering the graph with graphviz…</div>`;
+      if (graphFor !== want && !["running", "pending"].includes(run.status)) {
+        graphFor = want;
+        model.send({ type: "graph" });
+      } else if (["running", "pending"].includes(run.status)) {
+        box.insertAdjacentHTML("afterbegin", `<div class="rc-empty">The graph is drawn when the run ends.</div>`);
+      }
+    }
+  }
+
+  function drawCode() {
+    const code = model.get("code");
+    $(".rc-export").innerHTML = code ? highlight(code, new Set(), new Set())
+      : `<span class="rc-empty">The program is exported when the run ends.</span>`;
+  }
+
+  function drawAll() {
+    index();
+    drawHeader();
+    drawTree();
+    drawDetails();
+    if (tab === "graph") drawGraph();
+  }
+
+  function select(row) {
+    if (!row) return;
+    focusKey = row.key;
+    if (model.get("selected") !== row.id) {
+      model.set("selected", row.id);
+      model.save_changes();
+    }
+    drawTree(); drawDetails();
+    treeEl.querySelector(".rc-focus")?.scrollIntoView({ block: "nearest" });
+  }
+
+  function toggle(row, open) {
+    if (!row || !row.hasKids) return;
+    toggled.set(row.id, open ?? !row.open);
+    drawTree();
+  }
+
+  const onClick = (e) => {
+    const rowEl = e.target.closest(".rc-row");
+    if (!rowEl) return;
+    const row = rows.find((r) => r.key === rowEl.dataset.key);
+    if (e.target.closest(".rc-caret")) toggle(row);
+    else select(row);
+  };
+  const onDblClick = (e) => {
+    const rowEl = e.target.closest(".rc-row");
+    if (rowEl) toggle(rows.find((r) => r.key === rowEl.dataset.key));
+  };
+  const onKey = (e) => {
+    let i = rows.findIndex((r) => r.key === (focusKey ?? model.get("selected")));
+    const row = rows[i];
+    switch (e.key) {
+      case "ArrowDown": select(rows[Math.min(rows.length - 1, i + 1)]); break;
+      case "ArrowUp": select(rows[Math.max(0, i - 1)]); break;
+      case "Home": select(rows[0]); break;
+      case "End": select(rows[rows.length - 1]); break;
+      case "ArrowRight":
+        if (row?.hasKids && !row.open) toggle(row, true); else select(rows[i + 1]);
+        break;
+      case "ArrowLeft":
+        if (row?.hasKids && row.open) toggle(row, false);
+        else if (row) {
+          const parent = row.step ? row.id : byId.get(row.id)?.parent;
+          select(rows.find((r) => r.key === parent));
+        }
+        break;
+      case "Enter": case " ": toggle(row); break;
+      default: return;
+    }
+    e.preventDefault();
+  };
+  const onTab = (e) => {
+    const b = e.target.closest("[data-tab]");
+    if (!b) return;
+    tab = b.dataset.tab;
+    for (const t of el.querySelectorAll("[data-tab]")) t.setAttribute("aria-selected", String(t === b));
+    for (const name of ["tree", "graph", "code"]) $(`.rc-pane-${name}`).hidden = name !== tab;
+    if (tab === "graph") drawGraph();
+    if (tab === "code") {
+      drawCode();
+      if (!model.get("code") && !["running", "pending"].includes((tree().run || {}).status)) {
+        model.send({ type: "export", style: "functions" });
+      }
+    }
+  };
+  const onCodeBar = (e) => {
+    const b = e.target.closest("button");
+    if (!b) return;
+    if (b.classList.contains("rc-copy")) {
+      navigator.clipboard?.writeText(model.get("code") || "").catch(() => {});
+      return;
+    }
+    for (const x of el.querySelectorAll("[data-style]")) x.setAttribute("aria-pressed", String(x === b));
+    model.send({ type: "export", style: b.dataset.style });
+  };
+  const onGraphClick = (e) => {
+    const g = e.target.closest("g.node");
+    const m = g && /^recode_node_(.+)$/.exec(g.id);
+    if (!m) return;
+    $('[data-tab="tree"]').click();
+    model.set("selected", m[1]); model.save_changes();
+    focusKey = m[1];
+    drawTree(); drawDetails();
+  };
+
+  treeEl.addEventListener("click", onClick);
+  treeEl.addEventListener("dblclick", onDblClick);
+  treeEl.addEventListener("keydown", onKey);
+  $(".rc-tabs").addEventListener("click", onTab);
+  $(".rc-code-bar").addEventListener("click", onCodeBar);
+  $(".rc-graph").addEventListener("click", onGraphClick);
+  const onSelected = () => { drawTree(); drawDetails(); };
+  const onGraph = () => { if (tab === "graph") drawGraph(); };
+  const onCode = () => drawCode();
+  model.on("change:tree", drawAll);
+  model.on("change:selected", onSelected);
+  model.on("change:expand_depth", drawTree);
+  model.on("change:graph_svg", onGraph);
+  model.on("change:graph_error", onGraph);
+  model.on("change:code", onCode);
+  const ticker = setInterval(() => {
+    if ((tree().run || {}).status === "running") drawHeader();
+  }, 500);
+  drawAll();
+  drawCode();
+
+  return () => {
+    clearInterval(ticker);
+    model.off("change:tree", drawAll);
+    model.off("change:selected", onSelected);
+    model.off("change:expand_depth", drawTree);
+    model.off("change:graph_svg", onGraph);
+    model.off("change:graph_error", onGraph);
+    model.off("change:code", onCode);
+  };
+}
+
+export default { render };
