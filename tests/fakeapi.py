@@ -10,13 +10,14 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Union
+from typing import Any, Union
 
 __all__ = ["FakeAPI", "serve", "closed_port_url", "count_tokens", "ANTHROPIC_ERRORS", "TEST_KEY"]
 
 TEST_KEY = "sk-ant-test-000"
-Reply = Union[str, list, Callable[[dict], str]]
+Reply = Union[str, list, Callable[[dict], str]]  # noqa: UP007 (a runtime alias)
 ANTHROPIC_ERRORS = {
     400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
     404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",

@@ -10,7 +10,8 @@ No model SDK is imported here: ``anthropic`` and ``openai`` load on the first li
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import UnknownModelError
 from .anthropic_llm import AnthropicLLM

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import LLMError, MissingDependencyError, MissingKeyError
 
@@ -21,11 +22,11 @@ _STATUS_TEXT = {
 
 
 def split_prompt(prompt: str) -> tuple[str, str]:
-    """The cacheable prefix and the rest of a prompt (``("", prompt)`` for a plain ``str``).
+    r"""Split a prompt into its cacheable prefix and the rest (``""`` first for a ``str``).
 
     >>> from recode_magic.prompts import Prompt
-    >>> split_prompt(Prompt.join("RULES\\n", "Placeholder: f(x)"))
-    ('RULES\\n', 'Placeholder: f(x)')
+    >>> split_prompt(Prompt.join("RULES\n", "Placeholder: f(x)"))
+    ('RULES\n', 'Placeholder: f(x)')
     >>> split_prompt("just text")
     ('', 'just text')
     """
@@ -107,7 +108,7 @@ class AnthropicLLM:
         return self._client
 
     def request(self, prompt: str) -> dict[str, Any]:
-        """The keyword arguments sent to ``client.messages.stream`` for ``prompt``."""
+        """Build the keyword arguments sent to ``client.messages.stream`` for ``prompt``."""
         fixed, rest = split_prompt(prompt) if self.cache else ("", str(prompt))
         kwargs: dict[str, Any] = {
             "model": self.model, "max_tokens": self.max_tokens,

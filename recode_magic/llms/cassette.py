@@ -6,8 +6,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import CassetteMissError
 from .scripted import placeholder_name
@@ -22,7 +23,7 @@ _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
 
 
 def cassette_key(model: str, prompt: str) -> str:
-    """The lookup key of one expansion: sha256 of ``model + "\\n" + prompt``.
+    r"""Return the lookup key of one expansion: sha256 of ``model + "\n" + prompt``.
 
     >>> cassette_key("m", "p")[:12]
     'de175578803a'
@@ -31,7 +32,7 @@ def cassette_key(model: str, prompt: str) -> str:
 
 
 class CassetteLLM:
-    """Wrap a model so its replies are recorded to, and replayed from, a JSON file.
+    r"""Wrap a model so its replies are recorded to, and replayed from, a JSON file.
 
     Parameters
     ----------
@@ -63,10 +64,10 @@ class CassetteLLM:
     >>> from recode_magic.llms import ScriptedLLM
     >>> path = os.path.join(tempfile.mkdtemp(), "c.json")
     >>> live = ScriptedLLM({"solve": "<execute>x = 1</execute>"})
-    >>> CassetteLLM(live, path)("Placeholder: solve(task)\\n")
+    >>> CassetteLLM(live, path)("Placeholder: solve(task)\n")
     '<execute>x = 1</execute>'
     >>> replay = CassetteLLM(None, path, mode="replay")
-    >>> replay("Placeholder: solve(task)\\n"), replay.hits, len(live.calls)
+    >>> replay("Placeholder: solve(task)\n"), replay.hits, len(live.calls)
     ('<execute>x = 1</execute>', 1, 1)
     """
 
@@ -134,7 +135,7 @@ class CassetteLLM:
             raise
 
     def entries(self) -> list[dict[str, Any]]:
-        """The recorded entries with their full prompt text, in recording order."""
+        """Return the recorded entries with their full prompt text, in recording order."""
         return [{**e, "prompt": self._fixed.get(e.get("fixed") or "", "") + e["prompt"]}
                 for e in self._entries.values()]
 

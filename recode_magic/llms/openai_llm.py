@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import LLMError, MissingDependencyError
 from .anthropic_llm import _one_line, split_prompt
@@ -69,7 +70,7 @@ class OpenAICompatLLM:
         return self._client
 
     def request(self, prompt: str) -> dict[str, Any]:
-        """The keyword arguments sent to ``client.chat.completions.create`` for ``prompt``."""
+        """Build the keyword arguments for ``client.chat.completions.create``."""
         fixed, rest = split_prompt(prompt)
         messages = [{"role": "system", "content": fixed}] if fixed else []
         messages.append({"role": "user", "content": rest})

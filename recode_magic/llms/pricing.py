@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["Price", "PRICES", "price_for", "set_price", "cost_report", "format_cost",
            "billable_input_tokens", "CACHE_WRITE_WEIGHT", "CACHE_READ_WEIGHT"]
@@ -24,7 +25,7 @@ class Price:
 
     @classmethod
     def of(cls, input: float, output: float) -> Price:
-        """A price with Anthropic's cache multipliers (write 1.25x, read 0.1x input)."""
+        """Make a price with Anthropic's usual cache multipliers (write 1.25x, read 0.1x input)."""
         return cls(input, output, round(input * CACHE_WRITE_WEIGHT, 6),
                    round(input * CACHE_READ_WEIGHT, 6))
 
@@ -66,7 +67,7 @@ _VARIANT = re.compile(r"(-\d{8})?(-latest)?(\[1m\])?")
 
 
 def price_for(model: str | None, prices: Mapping[str, Price] | None = None) -> Price | None:
-    """The price of ``model`` (its family key, plus a date or ``[1m]``), or ``None``.
+    """Look up the price of ``model`` (family key, plus a date or ``[1m]``), or ``None``.
 
     >>> price_for("claude-haiku-4-5-20251001")
     Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.1)
@@ -179,7 +180,7 @@ def cost_report(run: Any, *, model: str | None = None,
 
 
 def format_cost(report: Mapping[str, Any]) -> str:
-    """A plain-text table of a :func:`cost_report`.
+    """Render a :func:`cost_report` as a plain-text table.
 
     >>> print(format_cost(cost_report({"input_tokens": 100, "output_tokens": 50},
     ...                               model="claude-haiku-4-5")))
