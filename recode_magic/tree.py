@@ -15,7 +15,7 @@ FORMAT_VERSION = "recode_magic.run.v1"
 PLAN_V1 = "recode.plan.v1"
 NODE_STATUSES = ("pending", "running", "expanded", "done", "error", "skipped", "stub")
 RUN_STATUSES = ("pending", "running", "done", "error", "limit", "interrupted")
-_TO_V1 = {
+_TO_V1 = {  # the reference's statuses, written beside ours for readers of recode.plan.v1
     "pending": "PENDING", "running": "PENDING", "expanded": "PENDING", "done": "COMPLETED",
     "stub": "STUB", "error": "ERROR", "skipped": "SKIP",
 }
@@ -194,6 +194,11 @@ class Run:
         from .stats import run_stats
         return run_stats(self)
 
+    def to_plan_v1(self) -> dict[str, Any]:
+        """The reference implementation's ``recode.plan.v1`` (one node per statement)."""
+        from .planv1 import to_plan_v1
+        return to_plan_v1(self)
+
     def export(self, style: str = "functions") -> str:
         """Plain Python that replays the finished tree with no model (``recode_magic.export``)."""
         from .export import export_run
@@ -233,7 +238,8 @@ class Run:
     def from_dict(cls, data: dict[str, Any]) -> Run:
         """Read our JSON or ``recode.plan.v1``."""
         if data.get("version") == PLAN_V1:
-            return _from_plan_v1(data)
+            from .planv1 import from_plan_v1
+            return from_plan_v1(data)
         if data.get("version") != FORMAT_VERSION:
             raise ValueError(f"unknown run format: {data.get('version')!r} "
                              f"(expected {FORMAT_VERSION!r} or {PLAN_V1!r})")
@@ -274,46 +280,6 @@ def _link(run: Run, edges: list[list[Any]]) -> None:
         parent, child = run._by_id[str(parent_id)], run._by_id[str(child_id)]
         child.parent = parent
         parent.children.append(child)
-
-
-def _from_plan_v1(data: dict[str, Any]) -> Run:
-    import ast
-
-    run = Run.__new__(Run)
-    meta = dict(data.get("meta", {}))
-    run.task = str(meta.get("instruction", meta.get("task", "")))
-    run.inputs, run.output = [], None
-    run.started = run.ended = None
-    run.meta = {**meta, "source_format": PLAN_V1}
-    run.error, run.llm_calls, run.namespace = None, 0, None
-    run._by_id = {}
-    for nid, d in data["nodes"].items():
-        code = d.get("code") or ""
-        name, targets = "solve", []
-        try:
-            stmt = ast.parse(code.strip().splitlines()[0]).body[0] if code.strip() else None
-        except (SyntaxError, IndexError):
-            stmt = None
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
-            stmt_call = stmt.value
-            targets = [t.id for t in ast.walk(stmt.targets[0]) if isinstance(t, ast.Name)]
-        else:
-            stmt_call = stmt.value if isinstance(stmt, ast.Expr) else None
-        if isinstance(stmt_call, ast.Call) and isinstance(stmt_call.func, ast.Name):
-            name = stmt_call.func.id
-        obs = d.get("observations") or []
-        node = Node(id=str(nid), name=name, call=code.strip().splitlines()[0] if code else "",
-                    depth=int(d.get("depth", 0)), targets=targets, code=code,
-                    thought=d.get("thought") or "",
-                    status=_FROM_V1.get(str(d.get("status", "PENDING")).upper(), "pending"),
-                    stdout="\n".join(str(o) for o in obs), error=d.get("error"))
-        run._by_id[node.id] = node
-    _link(run, data.get("edges", []))
-    run.root = run._by_id[str(data["root_id"])]
-    run._ids = len(run._by_id)
-    statuses = {n.status for n in run._by_id.values()}
-    run.status = "error" if "error" in statuses else "limit" if "stub" in statuses else "done"
-    return run
 
 
 def load_run(source: dict[str, Any] | str | os.PathLike[str]) -> Run:
