@@ -1,0 +1,1 @@
+"""Browser tests: JupyterLab + Playwright + Debian Chromium (see lab.py)."""
