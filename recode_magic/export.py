@@ -76,6 +76,11 @@ def _header(run: Run) -> str:
             lines.append(f"{name} = {value!r}")
         else:
             lines.append(f"{name} = globals()[{name!r}]  # input: define {name!r} before running")
+    parsed = _parse_call(run.root.call)
+    for arg in parsed[1].args if parsed is not None else []:
+        if isinstance(arg, ast.Name) and arg.id not in ("task", *run.inputs):
+            value = "task" if arg.id == "instruction" else f"globals().get({arg.id!r})"
+            lines.append(f"{arg.id} = {value}  # argument of the root call")
     return "\n".join(lines)
 
 

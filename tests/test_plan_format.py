@@ -100,5 +100,8 @@ def test_plan_v1_in_widget_and_static_views():
     assert "find_and_clean" in data["text/plain"] and "find_and_clean" in data["text/html"]
     src = run.export()
     compile(src, "<export>", "exec")
-    assert "def find_and_clean():" in src
+    assert "def find_and_clean(_arg0):" in src
+    ns = {"run": lambda action: None}
+    exec(src, ns)
+    assert ns["mug"] == "mug 1" and ns["instruction"] == ns["task"]
     assert "put_in" not in src.split('"""', 2)[2]  # the failed statement is not replayed
