@@ -138,9 +138,11 @@ function render({ model, el }) {
     const n = run.n || 0, finished = (c.done || 0) + (c.error || 0) + (c.skipped || 0) + (c.stub || 0);
     let elapsed = run.elapsed;
     if (status === "running" && run.started) elapsed = Date.now() / 1000 - run.started;
-    const parts = [`${n} node${n === 1 ? "" : "s"}`, `${c.expanded || 0} expanded`,
-      `${(c.pending || 0) + (c.running || 0)} pending`, `${run.llm_calls || 0} model calls`,
-      fmtSeconds(elapsed)];
+    const live = status === "running" || status === "pending";
+    const progress = live ? [`${c.expanded || 0} expanded`, `${(c.pending || 0) + (c.running || 0)} pending`]
+      : [`${c.done || 0} done`];
+    const parts = [`${n} node${n === 1 ? "" : "s"}`, ...progress,
+      `${run.llm_calls || 0} model calls`, fmtSeconds(elapsed)];
     const tok = fmtTokens(run.usage);
     if (tok) parts.push(tok);
     if (c.error) parts.push(`${c.error} error${c.error === 1 ? "" : "s"}`);
