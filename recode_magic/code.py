@@ -11,6 +11,7 @@ import ast
 import builtins
 import re
 import textwrap
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Collection, Iterable
 
@@ -27,6 +28,7 @@ _THINK = re.compile(r"<think>(.*?)(?:</think>|(?=<execute>)|\Z)", re.S | re.I)
 _EXECUTE_OPEN = re.compile(r"<execute>", re.I)
 _EXECUTE = re.compile(r"<execute>(.*?)(?:</execute>|\Z)", re.S | re.I)
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # ast's line breaks only
 _NO_CODE_HINT = ("Answer with <think>...</think><execute>python code</execute>; "
                  "put all code inside one <execute> block.")
 
@@ -97,8 +99,10 @@ def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
     recode_magic.errors.FormatError: line 1: `def f` is not allowed (write the steps as placeholder calls, not definitions)
     """
     try:
-        tree = ast.parse(code, filename=filename)
-        compile(tree, filename, "exec")
+        with warnings.catch_warnings():  # e.g. invalid escapes: not the user's concern here
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(code, filename=filename)
+            compile(tree, filename, "exec")
     except SyntaxError as exc:
         line = (exc.text or "").strip()
         raise FormatError(f"line {exc.lineno}: SyntaxError: {exc.msg}"
@@ -139,15 +143,38 @@ def bound_names(node: ast.AST) -> set[str]:
 
 
 def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> list[Block]:
-    """One :class:`Block` per top-level statement, each compiled on its own."""
+    """One :class:`Block` per top-level statement, each compiled on its own.
+
+    Lines are split once (``ast.get_source_segment`` re-splits the whole source on every
+    call, which is quadratic on a long reply).
+    """
+    lines = _LINE.findall(source)
     blocks = []
     for stmt in tree.body:
-        src = ast.get_source_segment(source, stmt) or ast.unparse(stmt)
+        src = _segment(lines, stmt) or ast.unparse(stmt)
         mod = ast.Module(body=[stmt], type_ignores=[])
-        blocks.append(Block(stmt=stmt, source=src, code=compile(mod, filename, "exec"),
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            compiled = compile(mod, filename, "exec")
+        blocks.append(Block(stmt=stmt, source=src, code=compiled,
                             calls=frozenset(called_names(stmt)),
                             binds=frozenset(bound_names(stmt))))
     return blocks
+
+
+def _segment(lines: list[str], node: ast.stmt) -> str | None:
+    """The source text of ``node`` (column offsets are UTF-8 byte offsets)."""
+    end_lineno, end_col = node.end_lineno, node.end_col_offset
+    if end_lineno is None or end_col is None:
+        return None
+    first, last = node.lineno - 1, end_lineno - 1
+    if first < 0 or last >= len(lines):
+        return None
+    if first == last:
+        return lines[first].encode()[node.col_offset:end_col].decode()
+    head = lines[first].encode()[node.col_offset:].decode()
+    tail = lines[last].encode()[:end_col].decode()
+    return "".join([head, *lines[first + 1:last], tail])
 
 
 def _construct(stmt: ast.stmt, name: str) -> str:

@@ -36,7 +36,7 @@ class ReCodeMagics(Magics):
     ``ipython_config.py`` (``c.ReCodeMagics.model = "..."``).
     """
 
-    model = Unicode("claude-sonnet-4-5", help="Model id used when --llm is not given "
+    model = Unicode("claude-sonnet-5-5", help="Model id used when --llm is not given "
                     "(claude-*, or openai:<model> with base_url).").tag(config=True)
     base_url = Unicode("", help="Base URL of an OpenAI-compatible server (llama.cpp, "
                        "Ollama, vLLM); empty for Anthropic.").tag(config=True)

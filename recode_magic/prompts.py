@@ -20,7 +20,8 @@ Rules:
 `out = snake_case_goal(inputs, key=value)`. A placeholder is any function that does not exist \
 yet; it will be expanded later, in the same way. Give it a new, more specific name than the \
 step you are expanding, and never call the step you are expanding.
-4. Never write `def`, `class`, `lambda` bodies for steps, or `import` of anything not needed.
+4. Never write `def` or `class`. Import only small standard modules (math, re, json...) \
+when you need them.
 5. Never put a placeholder inside a loop, an `if`, a `with`, a `try`, or inside another \
 expression; loops and conditions may only call primitives and builtins.
 6. All steps share one flat set of variables: assign the outputs of the call you expand \
@@ -30,26 +31,65 @@ decision instead.
 """
 
 FEW_SHOTS = """\
-Example 1
-Placeholder: report = solve(task)
+Examples (each is ONE expansion; the primitives in them belong to the example, not to you)
+
+Example 1: the root of a task, split into steps
+Primitives: find(kind) -> list[str]; take(obj); put(obj, place); say(text)
+Placeholder: solve(task)
 Variables:
 - task (str): 'Tidy the desk: put every pen in the cup, then say how many pens moved.'
-<think>Find the pens first, then move each one; counting is a primitive loop.</think>
-<execute>pens = find_objects_matching(kind="pen")
-moved = move_all_into(pens, target="cup")
-report = f"moved {moved} pens"</execute>
+<think>Three steps: locate the pens, move them, report. Moving many pens takes more than two \
+primitive calls, so it is its own placeholder; finding and reporting are one call each.</think>
+<execute>pens = find("pen")
+moved = move_all_into(pens, place="cup")
+say(f"I moved {moved} pens into the cup.")</execute>
 
-Example 2
-Placeholder: moved = move_all_into(pens, target="cup")
+Example 2: a step small enough for primitives, with a loop over primitives only
+Primitives: find(kind) -> list[str]; take(obj); put(obj, place); say(text)
+Placeholder: moved = move_all_into(pens, place="cup")
 Variables:
-- pens (list): ['pen 1', 'pen 2']
-- target (str): 'cup'
-<think>Two primitive calls per pen in a loop, no new placeholder needed.</think>
+- pens (list[str]): ['pen 1', 'pen 2']
+- place (str): 'cup'
+<think>Each pen needs take then put; a loop of primitive calls is fine. The caller expects \
+`moved`, so I assign it.</think>
 <execute>moved = 0
 for pen in pens:
     take(pen)
-    put(pen, target)
+    put(pen, place)
     moved += 1</execute>
+
+Example 3: a decision the variables do not settle becomes a placeholder
+Primitives: load_csv(path) -> list[dict]; mean(values) -> float; plot(xs, ys, title)
+Placeholder: report = summarise_sales(path="sales.csv")
+Variables:
+- path (str): 'sales.csv'
+<think>I can load the rows, but which column holds the amounts is not known yet; I must \
+not guess it. A placeholder decides it from the rows, then the numbers are primitives.</think>
+<execute>rows = load_csv(path)
+amount_key = choose_amount_column(rows)
+amounts = [float(r[amount_key]) for r in rows]
+average = mean(amounts)
+plot(list(range(len(amounts))), amounts, title="Sales")
+report = f"{len(rows)} sales, average {average:.2f}"</execute>
+
+Example 4: an answer corrected after feedback
+Primitives: read_sensor(name) -> float; move(dx, dy)
+Placeholder: level = check_battery()
+Variables:
+(none)
+Your previous answer for this placeholder could not be used:
+placeholder `check_battery` calls itself again with the same arguments, which never ends
+<think>I must not call check_battery again. Reading the sensor is one primitive call, so I \
+write it directly and assign `level`.</think>
+<execute>level = read_sensor("battery")</execute>
+
+Mistakes that make an answer unusable:
+- a placeholder inside a loop or condition: `for x in xs: handle(x)` where handle does not \
+exist. Write `results = handle_all(xs)` and loop inside that placeholder instead.
+- a placeholder inside an expression: `total = len(find_items(box))`. Assign it first: \
+`items = find_items(box)` then `total = len(items)`.
+- `def`, `class`, or calling the placeholder being expanded with the same arguments.
+- forgetting to assign the names the caller expects (left of `=` in the placeholder).
 """
 
 
