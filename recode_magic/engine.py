@@ -306,9 +306,9 @@ class ReCode:
                 _node.reply_partial = text  # type: ignore[attr-defined]
                 self._emit("stream", run, _node)
             self.llm.on_text = on_text  # type: ignore[attr-defined]
-        run.llm_calls += 1
-        node.llm_calls += 1
         reply = self.llm(prompt)
+        run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
+        node.llm_calls += 1
         usage = getattr(self.llm, "last_usage", None)
         if isinstance(usage, dict):
             for k, v in usage.items():

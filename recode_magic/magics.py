@@ -16,7 +16,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, Int, List, Unicode
 
 from .engine import ReCode
-from .errors import MissingKeyError, RecodeError
+from .errors import RecodeError
 from .tree import Run, load_run
 
 __all__ = ["ReCodeMagics"]
@@ -238,13 +238,9 @@ class ReCodeMagics(Magics):
         spec = args.llm
         cassette = args.cassette if args.cassette is not None else self.cassette
         try:
-            try:
-                llm = resolve_llm(spec, self.shell.user_ns, default_model=self.model,
-                                  base_url=self.base_url or None)
-            except MissingKeyError:
-                if not cassette:
-                    raise
-                llm = None  # replay-only: the cassette answers, no key needed
+            # backends read the key on their first live call: a cassette hit needs none
+            llm = resolve_llm(spec, self.shell.user_ns, default_model=self.model,
+                              base_url=self.base_url or None)
             if cassette:
                 from .llms.cassette import CassetteLLM
                 model = getattr(llm, "model", None) or spec or self.model

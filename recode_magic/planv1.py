@@ -127,6 +127,8 @@ def from_plan_v1(data: dict[str, Any]) -> Run:
             step.child = child.id
         node.__dict__.pop("_pending_links", None)
     statuses = {n.status for n in run.nodes()}
+    if any(s.error for n in run.nodes() for s in n.steps):
+        statuses.add("error")  # in the reference a failing statement ends the episode
     run.status = "error" if "error" in statuses else "limit" if "stub" in statuses else (
         "done" if statuses <= {"done", "skipped"} else "interrupted")
     return run
