@@ -124,11 +124,36 @@ def _refuse(rule: str, text: str) -> PolicyError:
 
 
 class _PolicyVisitor(ast.NodeVisitor):
-    """Walk the tree in source order and raise on the first violation."""
+    """Walk the tree in source order and raise on the first violation.
+
+    ``visit`` walks with an explicit stack (generated code can nest deeper than the recursion
+    limit: ``x = ------...1`` compiles at 700 levels); each ``visit_*`` checks one node only.
+    """
 
     def __init__(self, protected: Collection[str], allowed: Collection[str]) -> None:
-        self.protected = protected
+        self.all_protected = self.protected = protected
         self.allowed = allowed
+
+    def visit(self, node: ast.AST) -> None:
+        handlers = _HANDLERS
+        stack: list[tuple[ast.AST, bool]] = [(node, False)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node, local = pop()
+            handler = handlers.get(type(node))
+            if handler is not None:
+                # Comprehension variables are local to the comprehension: not a rebinding.
+                self.protected = _NOTHING if local else self.all_protected
+                handler(self, node)
+            target = node.target if type(node) is ast.comprehension else None
+            for field in reversed(node._fields):
+                value = getattr(node, field, None)
+                if isinstance(value, list):
+                    for item in reversed(value):
+                        if isinstance(item, ast.AST):
+                            push((item, local))
+                elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+                    push((value, local or value is target))
 
     # -- imports --------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -170,7 +195,6 @@ class _PolicyVisitor(ast.NodeVisitor):
         if _is_dunder(node.attr):
             raise _refuse("no-dunder", f"`.{node.attr}` is not allowed (dunder access); use "
                           "the object's public API or a primitive instead")
-        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -180,7 +204,6 @@ class _PolicyVisitor(ast.NodeVisitor):
                     and _is_dunder(name.value):
                 raise _refuse("no-dunder", f"`{func.id}(..., {name.value!r})` is not allowed "
                               "(dunder access); use the object's public API instead")
-        self.generic_visit(node)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         caught = _caught_names(node.type)
@@ -190,7 +213,6 @@ class _PolicyVisitor(ast.NodeVisitor):
                           "timeouts); catch `Exception` or a specific error instead")
         if node.name:
             self._check_bind(node.name)
-        self.generic_visit(node)
 
     # -- other bindings -------------------------------------------------------------------
     def visit_Global(self, node: ast.Global | ast.Nonlocal) -> None:
@@ -202,36 +224,29 @@ class _PolicyVisitor(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
                           ) -> None:
         self._check_bind(node.name)
-        self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
-
-    def visit_comprehension(self, node: ast.comprehension) -> None:
-        # Comprehension variables are local to the comprehension: not a rebinding.
-        saved, self.protected = self.protected, frozenset()
-        try:
-            self.visit(node.target)
-        finally:
-            self.protected = saved
-        for child in (node.iter, *node.ifs):
-            self.visit(child)
 
     def visit_MatchAs(self, node: ast.MatchAs | ast.MatchStar) -> None:
         if node.name:
             self._check_bind(node.name)
-        self.generic_visit(node)
 
     visit_MatchStar = visit_MatchAs
 
     def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
         if node.rest:
             self._check_bind(node.rest)
-        self.generic_visit(node)
 
     def _check_bind(self, name: str) -> None:
         if name in self.protected:
             raise _refuse("no-rebind", f"`{name}` must not be rebound (it is a primitive or a "
                           "variable defined before the run); store the result under a new name")
+
+
+_NOTHING: frozenset[str] = frozenset()
+_HANDLERS = {getattr(ast, name[len("visit_"):]): method
+             for name, method in vars(_PolicyVisitor).items()
+             if name.startswith("visit_") and hasattr(ast, name[len("visit_"):])}
 
 
 def _caught_names(node: ast.expr | None) -> set[str] | None:

@@ -10,7 +10,13 @@ from collections.abc import Iterator
 import pytest
 
 from recode_magic.errors import BlockTimeoutError
-from recode_magic.limits import CapturedOutput, block_timeout, capture_output, short_repr
+from recode_magic.limits import (
+    LIVE_TRUNCATED,
+    CapturedOutput,
+    block_timeout,
+    capture_output,
+    short_repr,
+)
 
 # Upper bounds only prove the timeout fired (the blocks below never end on their own); they
 # are loose on purpose, the machines running these tests are shared.
@@ -258,6 +264,17 @@ def test_nested_capture(monkeypatch: pytest.MonkeyPatch) -> None:
             print("b")
         print("c")
     assert (outer.text, inner.text, fake_stdout.getvalue()) == ("a\nb\nc\n", "b\n", "a\nb\nc\n")
+
+
+def test_live_cap_cuts_the_live_stream_once_but_not_the_collected_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_stdout = use_fake_stdout(monkeypatch)
+    with capture_output(cap=100, live_cap=10) as out:
+        sys.stdout.write("0123456")
+        sys.stdout.write("789abc")
+        sys.stdout.write("more")
+    assert fake_stdout.getvalue() == "0123456789" + LIVE_TRUNCATED
+    assert out.text == "0123456789abcmore"
 
 
 def test_negative_cap_is_refused() -> None:

@@ -135,3 +135,10 @@ def test_accepts_a_single_statement_node() -> None:
     stmt = ast.parse("import os").body[0]
     with pytest.raises(PolicyError, match="no-import"):
         check_code(stmt)
+
+
+def test_deeply_nested_code_does_not_hit_the_recursion_limit() -> None:
+    deep = "x = move(" + "-" * 2000 + "1)"
+    check(deep)
+    with pytest.raises(PolicyError, match="no-dunder"):
+        check("x = move(" + "-" * 2000 + "y.__class__)")
