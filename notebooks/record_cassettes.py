@@ -83,9 +83,44 @@ while y != charger[1]:
     ],
 }
 
+# --------------------------------------------------------------------------- text_world_agent
+# The game: tw-make custom --world-size 4 --nb-objects 8 --quest-length 3 --seed 117.
+# Objective: "Welcome to TextWorld! First step, retrieve the latchkey from the trunk in the
+# bar. Then, travel north. Then, Put the latchkey into the safe to lock it. Alright, thanks!"
+TEXT_WORLD = {
+    "solve": X(
+        "The objective has three steps: take the latchkey from the trunk here in the bar, go "
+        "north, then lock the safe with the latchkey. Getting the key is one part; going north "
+        "and locking the safe there is the other.",
+        """
+key_text = take_key_from_container(key="latchkey", container="trunk")
+result = lock_container_in_next_room(direction="north", container="safe", key="latchkey")
+"""),
+    "take_key_from_container": X(
+        "One command takes the key; the inventory confirms that I carry it.",
+        """
+key_text = act(f"take {key} from {container}")
+held = inventory()
+"""),
+    "lock_container_in_next_room": X(
+        "Walking is one command. I have not seen the safe yet, so locking it is decided by a "
+        "placeholder once I see the room.",
+        """
+room = act(f"go {direction}")
+result = lock_container_with_key(container=container, key=key, room=room)
+"""),
+    "lock_container_with_key": X(
+        "The call asks me to lock the safe with the latchkey. The room text is cut short, but "
+        "locking is one command and the game's answer will tell whether it worked.",
+        """
+result = act(f"lock {container} with {key}")
+"""),
+}
+
 NOTEBOOKS: dict[str, dict[str, dict]] = {
     # notebook name -> cassette file name -> replies
     "quickstart": {"quickstart.cassette.json": QUICKSTART},
+    "text_world_agent": {"text_world_agent.cassette.json": TEXT_WORLD},
 }
 
 
