@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
 import textwrap
 import warnings
+from types import CodeType
 from dataclasses import dataclass, field
 from typing import Callable, Collection, Iterable
 
@@ -20,7 +22,7 @@ from .errors import FormatError
 __all__ = [
     "Block", "Placeholder", "parse_reply", "parse_code", "split_blocks", "find_placeholder",
     "plan_blocks", "called_names", "bound_names", "BUILTIN_NAMES", "placeholder_variables",
-    "iter_literal_keywords",
+    "iter_literal_keywords", "MAX_REPLY_CHARS",
 ]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -29,6 +31,7 @@ _EXECUTE_OPEN = re.compile(r"<execute>", re.I)
 _EXECUTE = re.compile(r"<execute>(.*?)(?:</execute>|\Z)", re.S | re.I)
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # ast's line breaks only
+MAX_REPLY_CHARS = 200_000  # a longer reply is refused before parsing (parsing 1 MB takes s)
 _NO_CODE_HINT = ("Answer with <think>...</think><execute>python code</execute>; "
                  "put all code inside one <execute> block.")
 
@@ -40,18 +43,40 @@ class Placeholder:
     name: str
     targets: list[str]
     call: ast.Call
-    signature: str  # name + dumped arguments, to spot a call of itself with the same arguments
+
+    @functools.cached_property
+    def signature(self) -> str:
+        """Name and arguments, to spot a call of itself with the same arguments."""
+        call = self.call
+        return (self.name + ast.dump(ast.Tuple(elts=[*call.args,
+                                                     *[k.value for k in call.keywords]]))
+                + ",".join(str(k.arg) for k in call.keywords))
 
 
 @dataclass
 class Block:
-    """One top-level statement with its source and compiled code object."""
+    """One top-level statement with its source; compiled when first run.
+
+    A placeholder statement is expanded, never run, so it is never compiled.
+    """
 
     stmt: ast.stmt
     source: str
-    code: object = field(default=None, repr=False)
     calls: frozenset[str] = frozenset()
     binds: frozenset[str] = frozenset()
+    placeholder: Placeholder | None = field(default=None, repr=False)  # found at plan time
+    filename: str = "<recode>"
+    _code: CodeType | None = field(default=None, repr=False)
+
+    @property
+    def code(self) -> CodeType:
+        """The statement's code object."""
+        if self._code is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)
+                self._code = compile(ast.Module(body=[self.stmt], type_ignores=[]),
+                                     self.filename, "exec")
+        return self._code
 
 
 def parse_reply(reply: str) -> tuple[str, str]:
@@ -71,6 +96,10 @@ def parse_reply(reply: str) -> tuple[str, str]:
     if not isinstance(reply, str):
         raise FormatError(f"reply is a {type(reply).__name__}, not text", reply=None,
                           hint=_NO_CODE_HINT)
+    if len(reply) > MAX_REPLY_CHARS:
+        raise FormatError(f"reply is {len(reply):,} characters (limit {MAX_REPLY_CHARS:,}); "
+                          f"write a short plan and leave details to placeholders",
+                          reply=reply[:2000])
     think = _THINK.search(reply)
     thought = think.group(1).strip() if think else ""
     opens = len(_EXECUTE_OPEN.findall(reply))
@@ -92,7 +121,10 @@ def parse_reply(reply: str) -> tuple[str, str]:
 
 
 def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
-    """Parse and compile-check code; refuse ``def``, ``class`` and ``async def``.
+    """Parse code and refuse ``def``, ``class`` and ``async def``.
+
+    Compile errors the parser does not see (``return`` outside a function...) are raised by
+    :func:`split_blocks`, which compiles each statement.
 
     >>> parse_code("def f(): pass")
     Traceback (most recent call last):
@@ -102,21 +134,56 @@ def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
         with warnings.catch_warnings():  # e.g. invalid escapes: not the user's concern here
             warnings.simplefilter("ignore", SyntaxWarning)
             tree = ast.parse(code, filename=filename)
-            compile(tree, filename, "exec")
     except SyntaxError as exc:
-        line = (exc.text or "").strip()
-        raise FormatError(f"line {exc.lineno}: SyntaxError: {exc.msg}"
-                          + (f" in `{line[:80]}`" if line else ""), reply=code) from None
+        raise _syntax(exc, code) from None
     except (ValueError, MemoryError, RecursionError) as exc:
         raise FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}",
                           reply=code) from None
-    for node in ast.walk(tree):
+    for stmt in tree.body:
+        if not isinstance(stmt, _SIMPLE):
+            _check_defs(stmt, code)
+    return tree
+
+
+_SIMPLE = (ast.Assign, ast.Expr, ast.AugAssign, ast.AnnAssign, ast.Import, ast.ImportFrom,
+           ast.Pass, ast.Delete)  # statements that cannot hold a def (no lambda bodies)
+
+
+def _check_defs(stmt: ast.stmt, code: str) -> None:
+    for node in ast.walk(stmt):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             kind = "class" if isinstance(node, ast.ClassDef) else "def"
             raise FormatError(
                 f"line {node.lineno}: `{kind} {node.name}` is not allowed (write the steps as "
                 f"placeholder calls, not definitions)", reply=code)
-    return tree
+
+
+def _syntax(exc: SyntaxError, code: str) -> FormatError:
+    line = (exc.text or "").strip()
+    return FormatError(f"line {exc.lineno}: SyntaxError: {exc.msg}"
+                       + (f" in `{line[:80]}`" if line else ""), reply=code)
+
+
+def _scan(stmt: ast.AST) -> tuple[frozenset[str], frozenset[str]]:
+    """Names called as ``name(...)`` and names bound, in one walk of the statement."""
+    calls: set[str] = set()
+    binds: set[str] = set()
+    for n in ast.walk(stmt):
+        t = type(n)
+        if t is ast.Call:
+            if type(n.func) is ast.Name:  # type: ignore[attr-defined]
+                calls.add(n.func.id)  # type: ignore[attr-defined]
+        elif t is ast.Name:
+            if type(n.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                binds.add(n.id)  # type: ignore[attr-defined]
+        elif t is ast.alias:
+            binds.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
+        elif t is ast.ExceptHandler or t is ast.MatchAs or t is ast.MatchStar:
+            if n.name:  # type: ignore[attr-defined]
+                binds.add(n.name)  # type: ignore[attr-defined]
+        elif t is ast.arg:
+            binds.add(n.arg)  # type: ignore[attr-defined]
+    return frozenset(calls), frozenset(binds)
 
 
 def called_names(node: ast.AST) -> set[str]:
@@ -149,16 +216,23 @@ def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> l
     call, which is quadratic on a long reply).
     """
     lines = _LINE.findall(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        try:  # one compile finds what the parser does not (`return` outside a function...)
+            whole = compile(tree, filename, "exec")
+        except SyntaxError as exc:
+            raise _syntax(exc, source) from None
+        except (ValueError, RecursionError) as exc:
+            raise FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}",
+                              reply=source) from None
     blocks = []
     for stmt in tree.body:
         src = _segment(lines, stmt) or ast.unparse(stmt)
-        mod = ast.Module(body=[stmt], type_ignores=[])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)
-            compiled = compile(mod, filename, "exec")
-        blocks.append(Block(stmt=stmt, source=src, code=compiled,
-                            calls=frozenset(called_names(stmt)),
-                            binds=frozenset(bound_names(stmt))))
+        calls, binds = _scan(stmt)
+        blocks.append(Block(stmt=stmt, source=src, calls=calls, binds=binds,
+                            filename=filename))
+    if len(blocks) == 1:
+        blocks[0]._code = whole
     return blocks
 
 
@@ -198,6 +272,9 @@ def find_placeholder(block: Block, known: Callable[[str], bool]) -> Placeholder 
     unknown = sorted(n for n in block.calls if n not in block.binds and not known(n))
     if not unknown:
         return None
+    cached = block.placeholder
+    if cached is not None and unknown == [cached.name]:
+        return cached
     stmt = block.stmt
     value, targets = None, []
     if isinstance(stmt, ast.Expr):
@@ -214,10 +291,7 @@ def find_placeholder(block: Block, known: Callable[[str], bool]) -> Placeholder 
             [name] if sum(1 for n in ast.walk(value) if isinstance(n, ast.Call)
                           and isinstance(n.func, ast.Name) and n.func.id == name) > 1 else [])
         if not nested:
-            sig = name + ast.dump(ast.Tuple(elts=[*value.args,
-                                                  *[k.value for k in value.keywords]]))
-            sig += ",".join(str(k.arg) for k in value.keywords)
-            return Placeholder(name=name, targets=targets, call=value, signature=sig)
+            return Placeholder(name=name, targets=targets, call=value)
         unknown = nested
     name = unknown[0]
     where = _construct(stmt, name)
@@ -242,12 +316,14 @@ def _target_names(target: ast.expr) -> list[str] | None:  # type: ignore[return]
 
 
 def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<recode>",
-                forbidden_signatures: Collection[str] = ()) -> list[Block]:
+                forbidden_signatures: Collection[str] = (),
+                recursive: Callable[[Placeholder], bool] | None = None) -> list[Block]:
     """Parse, split and check a node's code before any of it runs.
 
     Walks the blocks in order, as they will run: names bound by earlier blocks (and the
     targets of earlier placeholders) count as known. Raises FormatError for a nested
-    placeholder or a placeholder that calls an ancestor again with the same arguments.
+    placeholder or a placeholder that calls an ancestor again with the same arguments
+    (its signature is in ``forbidden_signatures``, or ``recursive(placeholder)`` is true).
 
     >>> blocks = plan_blocks("x = plan_it(task)\\nprint(x)", known=lambda n: n == "task")
     >>> [b.source for b in blocks]
@@ -261,8 +337,9 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
         return name in local or name in BUILTIN_NAMES or known(name)
 
     for block in blocks:
-        ph = find_placeholder(block, is_known)
-        if ph is not None and ph.signature in forbidden_signatures:
+        ph = block.placeholder = find_placeholder(block, is_known)
+        if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
+                               or (recursive is not None and recursive(ph))):
             raise FormatError(
                 f"`{ph.name}` calls itself again with the same arguments, which never ends; "
                 f"break the step into different, smaller placeholders or call primitives",

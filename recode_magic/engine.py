@@ -235,14 +235,23 @@ class ReCode:
             return
         frame.blocks = blocks
 
-    def _signatures(self, node: Node) -> set[str]:
-        sigs, cur = set(), node
-        while cur is not None:
-            sig = getattr(cur, "_signature", None)
-            if sig:
-                sigs.add(sig)
-            cur = cur.parent
-        return sigs
+    @staticmethod
+    def _recursion_check(state: _RunState, node: Node) -> Callable[[C.Placeholder], bool]:
+        """True for a placeholder that repeats an ancestor's call (same name and arguments).
+
+        Walks up only when an ancestor has that name; signatures are computed lazily.
+        """
+        def recursive(ph: C.Placeholder) -> bool:
+            if not state.active.get(ph.name):
+                return False
+            cur: Node | None = node
+            while cur is not None:
+                own = getattr(cur, "_placeholder", None)
+                if own is not None and own.name == ph.name and own.signature == ph.signature:
+                    return True
+                cur = cur.parent
+            return False
+        return recursive
 
     def _expand(self, run: Run, state: _RunState, frame: _Frame,
                 feedback: str | None) -> list[C.Block] | None:
@@ -251,7 +260,7 @@ class ReCode:
         names = getattr(node, "_variables", None) or ["task", *run.inputs]
         variables = variable_lines(names, self.namespace,
                                    lambda v: short_repr(v, self.repr_limit))
-        forbidden = self._signatures(node)
+        forbidden = self._recursion_check(state, node)
         hint, last = None, ""
         for _ in range(self.max_rewrite + 1):
             text = "\n".join(p for p in (feedback, hint) if p) or None
@@ -286,10 +295,9 @@ class ReCode:
         return None
 
     def _plan(self, state: _RunState, frame: _Frame, code: str,
-              forbidden: set[str]) -> list[C.Block]:
+              recursive: Callable[[C.Placeholder], bool]) -> list[C.Block]:
         filename = f"<recode:{frame.node.id}:{frame.node.name}:{len(frame.node.attempts)}>"
-        blocks = C.plan_blocks(code, self._known, filename=filename,
-                               forbidden_signatures=forbidden)
+        blocks = C.plan_blocks(code, self._known, filename=filename, recursive=recursive)
         if not self.trust:
             for block in blocks:
                 check_code(block.stmt, protected=state.protected | state.primitives,
@@ -335,12 +343,13 @@ class ReCode:
             self._fail(run, state, _describe(exc), block.source)
             return
         child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
-        child._signature = ph.signature  # type: ignore[attr-defined]
+        child._placeholder = ph  # type: ignore[attr-defined]
         child._variables = C.placeholder_variables(ph)  # type: ignore[attr-defined]
         frame.child, frame.child_block = child, block
         parent.status = "expanded"
         self._emit("node", run, parent)
         state.frames.append(_Frame(child))
+        state.active[ph.name] = state.active.get(ph.name, 0) + 1
         self._emit("node", run, child)
 
     def _exec(self, run: Run, state: _RunState, frame: _Frame, block: C.Block) -> None:
@@ -378,6 +387,7 @@ class ReCode:
     def _finish(self, run: Run, state: _RunState, status: str) -> None:
         frame = state.frames.pop()
         node = frame.node
+        _leave(state, node)
         node.status, node.ended = status, time.time()
         self._emit("node", run, node)
         self._save(run)
@@ -413,6 +423,7 @@ class ReCode:
                 return
             node.status, node.error, node.ended = "error", error, time.time()
             state.frames.pop()
+            _leave(state, node)
             self._emit("node", run, node)
             self._save(run)
             if not state.frames:
@@ -445,6 +456,12 @@ class _RunState:
     before: frozenset[str]
     frames: list[_Frame]
     failed: bool = False
+    active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
+
+
+def _leave(state: _RunState, node: Node) -> None:
+    if node.parent is not None and state.active.get(node.name):
+        state.active[node.name] -= 1
 
 
 def _describe(exc: BaseException) -> str:

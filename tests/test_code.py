@@ -38,11 +38,16 @@ def test_parse_reply_errors(reply, message):
     ("x = (", "SyntaxError"),
     ("class A: pass", "`class A` is not allowed"),
     ("async def f(): pass", "`def f` is not allowed"),
-    ("return 3", "SyntaxError"),
 ])
 def test_parse_code_rejects(code, message):
     with pytest.raises(FormatError, match=message):
         parse_code(code)
+
+
+@pytest.mark.parametrize("code", ["return 3", "break", "x = 1\nnonlocal x"])
+def test_compile_errors_found_per_statement(code):
+    with pytest.raises(FormatError, match="SyntaxError"):
+        plan_blocks(code, known_from())
 
 
 def blocks(code):
