@@ -347,8 +347,7 @@ def table(r: dict[str, Any]) -> str:
     lines = [f"recode_magic benchmarks — {r['machine']['platform']}, {r['machine']['cpus']} "
              f"CPUs, Python {r['machine']['python']}, {r['machine']['date']}", ""]
     ref = {(x.get("shape"), x.get("nodes")): x for x in r.get("reference", [])}
-    lines.append("Engine overhead, zero-latency scripted model (CPU ms per node; the reference "
-                 "in wall ms)")
+    lines.append("Engine overhead, zero-latency scripted model (CPU ms per node)")
     lines.append(f"{'tree':<12}{'nodes':>7}{'engine':>9}{'+timeout':>10}{'+widget':>9}"
                  f"{'export':>9}{'eng/exp':>9}{'reference':>11}{'ref/eng':>9}")
     for row in r["overhead"]:
