@@ -1,24 +1,61 @@
-"""``--confirm``: show each expansion's code and ask before it runs (``input()`` prompt).
+r"""``--confirm``: show each expansion's code and ask before it runs.
 
-Works in a terminal and in a notebook, where Jupyter shows the prompt as a text box.
+With ``%%recode --confirm`` the engine calls ``confirm(node, code)`` after a reply passed the
+checks and before any of it runs. The callback returns the code to run (maybe edited; edited
+code is checked again) or None, which stops the run as ``interrupted``: nothing of that
+expansion ran, and ``%recode resume`` asks the model again (and you again).
+
+Two ways to ask, chosen by :func:`pick_confirm` (the magic calls it):
+
+* **Buttons** (:func:`confirm_with_buttons`), in a Jupyter kernel whose front-end shows
+  ipywidgets (JupyterLab, Notebook 7, VS Code): a box with the placeholder call and its depth,
+  the code, and **Run** / **Edit** / **Reject**. *Edit* opens an editable copy of the code and a
+  **Run edited** button. The cell waits until you choose; then the buttons are disabled and
+  the box says what was decided (``ran``, ``ran edited code``, ``rejected``), and the plain
+  text/HTML copy of the box (what nbconvert or a notebook viewer shows) says it too.
+  Interrupting the kernel while it waits stops the run as ``interrupted`` (resumable).
+* **A text prompt** (:func:`make_confirm` / ``confirm_in_notebook``, ``input()``): in terminal
+  IPython, with ``%config ReCodeMagics.widget = False`` or ``--no-widget``, or when the kernel
+  cannot deliver button clicks while a cell runs. Answer ``y`` (run), ``n`` (stop the run) or
+  ``e`` (then type new code, ``\n`` between lines).
+
+How the clicks reach a busy kernel: while ``%%recode`` runs, the kernel's main thread is busy,
+so widget messages would wait for the cell to end. On ipykernel 7 kernels whose comms can
+route front-end messages to a subshell (7.4 can), the box's widgets route theirs to a private
+kernel *subshell* (ipykernel's own concurrency feature, JEP 91), whose thread runs the click
+handlers while the main thread sleeps in 50 ms steps.
+On older kernels that still have ``Kernel.do_one_iteration`` (ipykernel 6.x), the optional
+package ``jupyter-ui-poll`` pumps the kernel's messages from inside the cell (~20 Hz). If
+neither works, the text prompt is used.
+
+Nothing here is a sandbox: ``--confirm`` lets you see and stop code, not contain it.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import html
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 from .tree import Node
 
-__all__ = ["confirm_in_notebook", "make_confirm"]
+__all__ = ["ConfirmBox", "buttons_available", "confirm_in_notebook", "confirm_with_buttons",
+           "make_confirm", "pick_confirm"]
+
+ConfirmFn = Callable[[Node, str], "str | None"]
 
 _QUESTION = "run this code? [y]es / [n]o (stop the run) / [e]dit: "
+_POLL_SECONDS = 0.05  # ~20 Hz
 
 
-def make_confirm(ask: Callable[[str], str] = input,
+def make_confirm(ask: Callable[[str], str] | None = None,
                  show: Callable[[str], None] = print) -> Callable[[Node, str], str | None]:
-    """A confirm callback for :class:`~recode_magic.engine.ReCode` built on ``ask``/``show``.
+    """Build a confirm callback for :class:`~recode_magic.engine.ReCode` on ``ask``/``show``.
 
-    It returns the code to run (maybe edited) or None to stop the run.
+    It returns the code to run (maybe edited) or None to stop the run. ``ask`` defaults to
+    ``builtins.input`` looked up at each call (ipykernel swaps it in per execution).
 
     >>> answers = iter(["e", "x = 2"])
     >>> confirm = make_confirm(ask=lambda q: next(answers), show=lambda s: None)
@@ -28,15 +65,18 @@ def make_confirm(ask: Callable[[str], str] = input,
     """
 
     def confirm(node: Node, code: str) -> str | None:
+        import builtins
+
+        ask_ = ask if ask is not None else builtins.input
         show(f"--- {node.call}  (depth {node.depth}) wants to run:\n{code}\n---")
         while True:
-            answer = ask(_QUESTION).strip().lower()
+            answer = ask_(_QUESTION).strip().lower()
             if answer in ("y", "yes", ""):
                 return code
             if answer in ("n", "no"):
                 return None
             if answer in ("e", "edit"):
-                edited = ask("new code (write \\n between lines): ")
+                edited = ask_("new code (write \\n between lines): ")
                 return edited.replace("\\n", "\n")
             show(f"please answer y, n or e (got {answer!r})")
 
@@ -44,3 +84,280 @@ def make_confirm(ask: Callable[[str], str] = input,
 
 
 confirm_in_notebook = make_confirm()
+
+
+# -- buttons --------------------------------------------------------------------------------
+
+_CSS = """<style>
+.recode-confirm { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 4px;
+  padding: 6px 8px; margin: 4px 0; max-width: 100%; }
+.recode-confirm pre.rc-confirm-code { margin: 4px 0; padding: 6px; max-height: 24em;
+  overflow: auto; background: var(--jp-layout-color2, #f5f5f5); font-size: 12px;
+  font-family: var(--jp-code-font-family, monospace); white-space: pre; }
+.recode-confirm .rc-confirm-edit textarea { font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; }
+</style>"""
+
+_DECISIONS = {"run": "ran", "edit": "ran edited code", "reject": "rejected",
+              "interrupt": "interrupted (nothing ran)"}
+
+
+class ConfirmBox:
+    """The widget box of :func:`confirm_with_buttons`; usable on its own (tests, other UIs).
+
+    ``choice`` is None until a button is clicked, then ``(kind, code)`` with kind ``run``,
+    ``edit`` or ``reject``. :meth:`finish` disables the buttons and shows the decision.
+    """
+
+    def __init__(self, node: Node, code: str):
+        import ipywidgets as w
+
+        self.node, self.code = node, code
+        self.choice: tuple[str, str | None] | None = None
+        self.decision = ""
+        self._lock = threading.Lock()
+        self._handle: Any = None
+        self.header = w.HTML(self._header_html())
+        self.code_view = w.HTML(_CSS + f'<pre class="rc-confirm-code">{html.escape(code)}</pre>')
+        self.run_button = w.Button(description="Run", button_style="success", icon="play",
+                                   tooltip="run this code", _dom_classes=["rc-confirm-run"])
+        self.edit_button = w.Button(description="Edit", icon="pencil",
+                                    tooltip="edit the code, then run it",
+                                    _dom_classes=["rc-confirm-edit-button"])
+        self.reject_button = w.Button(description="Reject", button_style="danger", icon="times",
+                                      tooltip="don't run it; stop the run (resumable)",
+                                      _dom_classes=["rc-confirm-reject"])
+        rows = min(max(code.count("\n") + 2, 4), 24)
+        self.editor = w.Textarea(value=code, rows=rows, continuous_update=True,
+                                 layout=w.Layout(width="100%"), _dom_classes=["rc-confirm-edit"])
+        self.run_edited_button = w.Button(description="Run edited", button_style="warning",
+                                          icon="play", tooltip="run the edited code",
+                                          _dom_classes=["rc-confirm-run-edited"])
+        self.edit_area = w.VBox([self.editor, self.run_edited_button],
+                                layout=w.Layout(display="none", width="100%"))
+        self.status = w.HTML("<i>waiting for your decision…</i>")
+        self.buttons = w.HBox([self.run_button, self.edit_button, self.reject_button])
+        self.box = w.VBox([self.header, self.code_view, self.buttons, self.edit_area,
+                           self.status], layout=w.Layout(width="100%"),
+                          _dom_classes=["recode-confirm"])
+        self.run_button.on_click(lambda _b: self._choose("run", self.code))
+        self.edit_button.on_click(lambda _b: self._open_editor())
+        self.reject_button.on_click(lambda _b: self._choose("reject", None))
+        self.run_edited_button.on_click(lambda _b: self._choose("edit", self.editor.value))
+
+    # -- widgets the front-end writes to (their comms are routed while waiting) --------------
+    @property
+    def interactive(self) -> list[Any]:
+        """The widgets the front-end writes to (clicks, typed code)."""
+        return [self.run_button, self.edit_button, self.reject_button, self.editor,
+                self.run_edited_button]
+
+    def _header_html(self) -> str:
+        return (f"<b>recode --confirm</b>: <code>{html.escape(self.node.call)}</code> "
+                f"(depth {self.node.depth}) wants to run:")
+
+    def _open_editor(self) -> None:
+        if self.choice is None:
+            self.edit_area.layout.display = "flex"
+            self.edit_button.disabled = True
+
+    def _choose(self, kind: str, code: str | None) -> None:
+        with self._lock:
+            if self.choice is None:
+                self.choice = (kind, code)
+
+    # -- display ------------------------------------------------------------------------------
+    def bundle(self) -> dict[str, Any]:
+        """Mime bundle: the widget view plus text/plain and text/html copies (saved files)."""
+        tail = self.decision or "waiting for a decision"
+        text = (f"recode --confirm: {self.node.call} (depth {self.node.depth})\n"
+                f"{self.code}\n[{tail}]")
+        page = (f'<div class="recode-confirm-static">{self._header_html()}'
+                f"<pre>{html.escape(self.code)}</pre><p><b>{html.escape(tail)}</b></p></div>")
+        if self.choice is not None and self.choice[0] == "edit":
+            page = page.replace("</p></div>", "</p><pre>"
+                                + html.escape(self.choice[1] or "") + "</pre></div>")
+            text += f"\n{self.choice[1]}"
+        return {"text/plain": text, "text/html": page,
+                "application/vnd.jupyter.widget-view+json": {
+                    "version_major": 2, "version_minor": 0, "model_id": self.box.model_id}}
+
+    def show(self) -> ConfirmBox:
+        """Display the box (with a display id, so :meth:`finish` updates the copies)."""
+        from IPython.display import display
+
+        self._handle = display(self.bundle(), raw=True, display_id=True)
+        return self
+
+    def finish(self, kind: str) -> None:
+        """Disable every control and show the decision (``run``/``edit``/``reject``/...)."""
+        self.decision = _DECISIONS.get(kind, kind)
+        for b in self.interactive:
+            b.disabled = True
+        if kind == "edit" and self.choice is not None:
+            self.status.value = ('<b>decision: ran edited code</b>'
+                                 '<pre class="rc-confirm-code rc-confirm-edited">'
+                                 + html.escape(self.choice[1] or "") + "</pre>")
+        else:
+            self.status.value = f"<b>decision: {html.escape(self.decision)}</b>"
+        self.edit_area.layout.display = "none"  # the status shows edited code
+        if self._handle is not None:
+            self._handle.update(self.bundle(), raw=True)
+
+    # -- waiting ------------------------------------------------------------------------------
+    def wait(self, poll: float = _POLL_SECONDS) -> str | None:
+        """Block until a button is clicked; return the code to run or None (rejected).
+
+        Raises :class:`Unavailable` if this kernel cannot deliver clicks during a cell, and
+        lets ``KeyboardInterrupt`` through (after marking the box interrupted).
+        """
+        waiter = _waiter()
+        if waiter is None:
+            raise Unavailable("this kernel cannot deliver widget clicks while a cell runs")
+        try:
+            waiter(self, poll)
+        except KeyboardInterrupt:
+            self.finish("interrupt")
+            raise
+        assert self.choice is not None
+        kind, code = self.choice
+        if kind == "edit" and code == self.code:
+            kind = "run"
+        self.finish(kind)
+        return None if kind == "reject" else code
+
+
+class Unavailable(RuntimeError):
+    """Buttons cannot be used here (no kernel, no ipywidgets, no way to receive clicks)."""
+
+
+# -- how clicks reach a busy kernel ---------------------------------------------------------
+
+_SUBSHELLS: dict[int, str] = {}  # id(kernel) -> our private subshell id
+
+
+def _kernel() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    shell = get_ipython()
+    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
+        return None
+    return getattr(shell, "kernel", None)
+
+
+def _subshell_routing(kernel: Any) -> bool:
+    """Ipykernel >= 7.4: subshells, and comms that route front-end messages to one."""
+    try:
+        from ipykernel.comm.comm import BaseComm
+    except ImportError:  # pragma: no cover
+        return False
+    thread = getattr(kernel, "shell_channel_thread", None)
+    return (thread is not None and hasattr(BaseComm, "_reply_subshell_for")
+            and hasattr(type(thread), "manager") and hasattr(thread, "io_loop"))
+
+
+def _subshell_id(kernel: Any, timeout: float = 10.0) -> str:
+    """Our private subshell (created once per kernel, in the shell-channel thread)."""
+    thread = kernel.shell_channel_thread
+    sid = _SUBSHELLS.get(id(kernel))
+    if sid is not None and sid in thread.manager.list_subshell():  # not deleted by a client
+        return sid
+    done, out = threading.Event(), {}
+
+    def create() -> None:
+        try:
+            out["id"] = thread.manager._create_subshell()
+        except BaseException as exc:  # reported in the caller's thread
+            out["error"] = exc
+        finally:
+            done.set()
+
+    thread.io_loop.add_callback(create)
+    if not done.wait(timeout):
+        raise Unavailable("could not create a kernel subshell for the buttons (timed out)")
+    if "error" in out:
+        raise Unavailable(f"could not create a kernel subshell: {out['error']}")
+    _SUBSHELLS[id(kernel)] = out["id"]
+    return out["id"]
+
+
+def _wait_subshell(box: ConfirmBox, poll: float) -> None:
+    sid = _subshell_id(_kernel())
+    comms = [c.comm for c in box.interactive if getattr(c, "comm", None) is not None]
+    for comm in comms:  # the front-end's messages for these widgets go to our subshell
+        comm._reply_subshell_id = sid
+    try:
+        while box.choice is None:
+            time.sleep(poll)  # a kernel interrupt raises KeyboardInterrupt here
+    finally:
+        for comm in comms:
+            comm._reply_subshell_id = None
+
+
+def _wait_ui_poll(box: ConfirmBox, poll: float) -> None:
+    from jupyter_ui_poll import ui_events
+
+    with ui_events() as process:
+        while box.choice is None:
+            process(10)
+            time.sleep(poll)
+
+
+def _waiter() -> Callable[[ConfirmBox, float], None] | None:
+    kernel = _kernel()
+    if kernel is None:
+        return None
+    if _subshell_routing(kernel):
+        return _wait_subshell
+    if hasattr(kernel, "do_one_iteration"):  # ipykernel 6.x (removed in 7.x)
+        try:
+            import jupyter_ui_poll  # noqa: F401
+        except ImportError:
+            return None
+        return _wait_ui_poll
+    return None
+
+
+def buttons_available() -> bool:
+    """Tell whether the buttons can be used here.
+
+    True in an ipykernel where ipywidgets is installed and button clicks can arrive while a
+    cell runs (ipykernel >= 7.4, or ``jupyter-ui-poll`` on older kernels).
+    """
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return _waiter() is not None
+
+
+def confirm_with_buttons(node: Node, code: str) -> str | None:
+    """Show ``code`` with Run / Edit / Reject buttons and wait; return the code or None.
+
+    Falls back to the ``input()`` prompt if the buttons cannot be used here.
+    """
+    if not buttons_available():
+        return confirm_in_notebook(node, code)
+    box = ConfirmBox(node, code)
+    box.show()
+    try:
+        return box.wait()
+    except Unavailable as exc:
+        box.finish(f"buttons unavailable ({exc}); asked in a text prompt")
+        return confirm_in_notebook(node, code)
+
+
+def pick_confirm(widget: bool = True) -> Callable[[Node, str], str | None]:
+    """Choose the confirm callback for this environment.
+
+    Buttons in a widget-capable kernel, else the ``input()`` prompt (terminal IPython,
+    ``widget=False``).
+
+    >>> pick_confirm(widget=False) is confirm_in_notebook
+    True
+    """
+    if widget and buttons_available():
+        return confirm_with_buttons
+    return confirm_in_notebook

@@ -219,9 +219,9 @@ class ReCodeMagics(Magics):
             save = str(Path(self.save_dir) / f"run-{time.strftime('%Y%m%d-%H%M%S')}"
                                              f"-{len(self.runs)}.json")
         confirm = None
-        if args.confirm:
-            from .confirm import confirm_in_notebook
-            confirm = confirm_in_notebook
+        if args.confirm:  # buttons in a widget-capable kernel, else an input() prompt
+            from .confirm import pick_confirm
+            confirm = pick_confirm(widget=self.widget and not args.no_widget)
         try:
             return ReCode(llm, namespace=self.shell.user_ns, max_depth=max_depth,
                           max_rewrite=self.max_rewrite, max_retry=self.max_retry,
