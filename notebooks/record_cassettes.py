@@ -10,7 +10,8 @@ reply is stored under the exact key (model + full prompt) the unmodified noteboo
 cassette then gets a top-level ``note`` saying the replies were written by hand.
 
 Then the notebook itself is executed as it is (no ``--llm``, ``ANTHROPIC_API_KEY`` removed from
-the environment, so every reply must come from the cassette) and saved with its outputs.
+the environment, so every reply must come from the cassette) and saved with its outputs; the
+widget outputs are saved as their static HTML/text views only (see :func:`execute`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ NOTEBOOKS: dict[str, dict[str, dict]] = {
 
 
 # --------------------------------------------------------------------------- machinery
+ALL = ["quickstart", "teaching_granularity", "text_world_agent"]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _CASSETTE = re.compile(r"--cassette\s+(\S+)")
 
 
@@ -136,9 +139,9 @@ def _env() -> dict[str, str]:
 
 
 def _execute(nb: nbformat.NotebookNode, timeout: int = 600) -> nbformat.NotebookNode:
-    saved = dict(os.environ)
+    saved, env = dict(os.environ), _env()
     os.environ.clear()
-    os.environ.update(_env())
+    os.environ.update(env)   # the kernel inherits this environment: no API keys
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(HERE)}},
@@ -194,13 +197,18 @@ def execute(name: str) -> None:
         if cell.cell_type == "code":
             for out in cell.get("outputs", []):
                 out.get("metadata", {}).pop("transient", None)
+                # The saved file keeps the widget's static views (text/html, text/plain) and
+                # not its view reference: that model lives only in the kernel that ran it, and
+                # a front end opening the file would show "Error displaying widget: model not
+                # found" in place of the tree. Running the cell brings the live widget back.
+                out.get("data", {}).pop(WIDGET_VIEW, None)
     nbformat.write(nb, path)
     print(f"{name}: executed and saved")
 
 
 def main(argv: list[str]) -> None:
     only_exec = "--execute-only" in argv
-    names = [a for a in argv if not a.startswith("--")] or list(NOTEBOOKS)
+    names = [a for a in argv if not a.startswith("--")] or ALL
     for name in names:
         if not only_exec and name in NOTEBOOKS:
             record(name)
