@@ -87,6 +87,7 @@ class CassetteLLM:
         self.recorded = 0
         self._fixed: dict[str, str] = {}
         self._entries: dict[str, dict[str, Any]] = {}
+        self._recorded_model: tuple[int, str] | None = None
         self.load()
 
     @property
@@ -97,8 +98,11 @@ class CassetteLLM:
         inner_model = getattr(self.inner, "model", None)
         if inner_model:
             return str(inner_model)
-        models = {e.get("model", "") for e in self._entries.values()}
-        return models.pop() if len(models) == 1 else "unknown"
+        if self._recorded_model is None or self._recorded_model[0] != len(self._entries):
+            models = {e.get("model", "") for e in self._entries.values()}
+            self._recorded_model = (len(self._entries),
+                                    models.pop() if len(models) == 1 else "unknown")
+        return self._recorded_model[1]  # cached: this runs on every call
 
     def __repr__(self) -> str:
         return (f"CassetteLLM({self.inner!r}, {str(self.path)!r}, mode={self.mode!r}, "
