@@ -34,7 +34,7 @@ NOTE = ("Replies written by hand, not recorded from a model: notebooks/record_ca
 
 
 def X(thought: str, code: str) -> str:
-    """A reply in the format the prompt asks for."""
+    """Return a reply in the format the prompt asks for."""
     return f"<think>{thought}</think>\n<execute>{code.strip()}</execute>"
 
 
@@ -207,6 +207,7 @@ def execute(name: str) -> None:
 
 
 def main(argv: list[str]) -> None:
+    """Record the named notebooks' cassettes (all by default), then execute and save them."""
     only_exec = "--execute-only" in argv
     names = [a for a in argv if not a.startswith("--")] or ALL
     for name in names:
