@@ -333,12 +333,17 @@ class ReCode:
         parent = frame.node
         try:
             for key, expr in C.iter_literal_keywords(ph):
+                if isinstance(expr, ast.Name) and expr.id == key:
+                    continue  # `f(items=items)`: already bound under that name
+                value = eval(compile(ast.Expression(expr), frame.filename or "<recode>",
+                                     "eval"), self.namespace)
+                if key in self.namespace and self.namespace[key] is value:
+                    continue
                 if not self.trust and key in (state.protected | state.primitives):
                     raise PolicyError(f"rule no-rebind: keyword `{key}=` would overwrite "
-                                      f"`{key}`, which existed before the run",
-                                      rule="no-rebind")
-                self.namespace[key] = eval(compile(ast.Expression(expr), frame.filename
-                                                   or "<recode>", "eval"), self.namespace)
+                                      f"`{key}`, which existed before the run; use another "
+                                      f"keyword name", rule="no-rebind")
+                self.namespace[key] = value
         except Exception as exc:
             self._fail(run, state, _describe(exc), block.source)
             return

@@ -300,3 +300,22 @@ def test_wide_fan_is_linear_enough():
     llm = ScriptedLLM({"solve": X(body), **{f"item_{i}": X(f"x{i} = {i}") for i in range(n)}})
     run = ReCode(llm, max_calls=10**6).run("wide")
     assert run.status == "done" and run.namespace["x399"] == 399
+
+
+def test_keyword_arguments_become_variables_without_clobbering(ns, log):
+    ns["items"] = ["a", "b"]  # a user variable: protected
+    llm = ScriptedLLM({"solve": X("n = count_them(items=items, label='pens', size=len(items))"),
+                       "count_them": X("n = (label, size)")})
+    run = ReCode(llm, namespace=ns).run("t")
+    assert run.status == "done", run.error
+    assert ns["n"] == ("pens", 2) and ns["items"] == ["a", "b"]
+    assert "- label (str): 'pens'" in llm.calls[1] and "- size (int): 2" in llm.calls[1]
+
+
+def test_keyword_that_would_overwrite_a_user_variable_is_refused(ns):
+    ns["limit"] = 5
+    llm = ScriptedLLM({"solve": [X("r = cap_it(limit=3)"), X("r = cap_it(cap=3)")],
+                       "cap_it": X("r = cap")})
+    run = ReCode(llm, namespace=ns).run("t")
+    assert ns["limit"] == 5 and ns["r"] == 3
+    assert "keyword `limit=` would overwrite `limit`" in llm.calls[1]
