@@ -283,16 +283,39 @@ def _subshell_id(kernel: Any, timeout: float = 10.0) -> str:
     return out["id"]
 
 
-def _wait_subshell(box: ConfirmBox, poll: float) -> None:
-    sid = _subshell_id(_kernel())
+def _route_to_subshell(box: ConfirmBox, sid: str) -> list[Any]:
+    """Send the front-end's messages for the box's widgets to subshell ``sid``.
+
+    ipykernel resets a comm's route to the sender's shell on every message the comm
+    publishes (a state update from this main thread would route clicks back to the busy main
+    shell), so each comm's ``publish_msg`` puts the route back right after publishing.
+    """
     comms = [c.comm for c in box.interactive if getattr(c, "comm", None) is not None]
-    for comm in comms:  # the front-end's messages for these widgets go to our subshell
+    for comm in comms:
+        if "publish_msg" not in vars(comm):
+            original = comm.publish_msg
+
+            def publish(*args: Any, _orig: Any = original, _comm: Any = comm,
+                        **kwargs: Any) -> Any:
+                try:
+                    return _orig(*args, **kwargs)
+                finally:
+                    if getattr(_comm, "_recode_route", None):
+                        _comm._reply_subshell_id = _comm._recode_route
+            comm.publish_msg = publish
+        comm._recode_route = sid
         comm._reply_subshell_id = sid
+    return comms
+
+
+def _wait_subshell(box: ConfirmBox, poll: float) -> None:
+    comms = _route_to_subshell(box, _subshell_id(_kernel()))
     try:
         while box.choice is None:
             time.sleep(poll)  # a kernel interrupt raises KeyboardInterrupt here
     finally:
         for comm in comms:
+            comm._recode_route = None
             comm._reply_subshell_id = None
 
 
@@ -341,6 +364,12 @@ def confirm_with_buttons(node: Node, code: str) -> str | None:
     if not buttons_available():
         return confirm_in_notebook(node, code)
     box = ConfirmBox(node, code)
+    kernel = _kernel()
+    if kernel is not None and _subshell_routing(kernel):
+        try:  # route clicks to the subshell BEFORE the box is shown: a click that reached
+            _route_to_subshell(box, _subshell_id(kernel))  # the busy main shell would wait
+        except Unavailable:  # forever behind this very cell
+            pass  # box.wait() raises it again and we fall back to the prompt
     box.show()
     try:
         return box.wait()

@@ -82,7 +82,10 @@ def describe_primitive(name: str, fn: Callable[..., Any]) -> str:
     'move(dx: int, dy: int = 0) -- Move the robot by (dx, dy).'
     """
     try:
-        sig = str(inspect.signature(fn))
+        try:  # string annotations (`from __future__ import annotations`) read as types
+            sig = str(inspect.signature(fn, eval_str=True))
+        except Exception:  # an annotation that does not evaluate: show it as written
+            sig = str(inspect.signature(fn))
     except (TypeError, ValueError):
         sig = "(...)"
     doc = inspect.getdoc(fn) if (inspect.isfunction(fn) or inspect.isclass(fn)
