@@ -102,3 +102,15 @@ def react_example() -> str:
     for thought, action, obs in EXAMPLE_TURNS:
         lines += [f"Thought: {thought}", f"Action: {action}", f"Observation: {obs}"]
     return "\n".join(lines)
+
+# Variant: the same examples, but the leaf checks the game's answer and tries a second
+# wording with the primitive when the first one did nothing (control flow on observations,
+# primitives only inside the `if`, as the rules allow).
+RECODE_FEW_SHOTS_CHECK = RECODE_FEW_SHOTS.replace(
+    '<think>One game command.</think>\n<execute>obs = act(f"take {item} from {holder}")'
+    '</execute>',
+    '<think>One game command; if the game did not take it, try the short form.</think>\n'
+    '<execute>obs = act(f"take {item} from {holder}")\n'
+    'if "You take" not in obs:\n'
+    '    obs = act(f"take {item}")</execute>')
+assert RECODE_FEW_SHOTS_CHECK != RECODE_FEW_SHOTS

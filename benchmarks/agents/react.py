@@ -13,7 +13,8 @@ import re
 import time
 from typing import Any, Callable
 
-from agent_examples import REACT_INSTRUCTIONS, react_example
+from agent_examples import (EXAMPLE_ROOM, EXAMPLE_TASK, EXAMPLE_TURNS, REACT_INSTRUCTIONS,
+                            react_example)
 from tw_game import MAX_CALLS, Game, GameOver
 
 _ACTION = re.compile(r"^\s*Action\s*:\s*(.+?)\s*$", re.M | re.I)
@@ -47,11 +48,33 @@ def parse_action(text: str) -> str | None:
     return action.rstrip(".") or None
 
 
-def run_react(game: Game, chat: Chat, max_calls: int = MAX_CALLS) -> dict[str, Any]:
-    """Play ``game`` (already reset) to the end or the caps; returns counters and turns."""
-    messages = [{"role": "system", "content": f"{REACT_INSTRUCTIONS}\n\n{react_example()}"},
-                {"role": "user", "content": f"Task: {game.objective}\n"
-                                            f"Observation: {game.first_room}"}]
+def example_messages() -> list[dict[str, str]]:
+    """The example game as real chat turns (user: observation, assistant: thought/action)."""
+    msgs = [{"role": "user", "content": f"Task: {EXAMPLE_TASK}\nObservation: {EXAMPLE_ROOM}"}]
+    for thought, action, obs in EXAMPLE_TURNS:
+        msgs += [{"role": "assistant", "content": f"Thought: {thought}\nAction: {action}"},
+                 {"role": "user", "content": f"Observation: {obs}"}]
+    return msgs
+
+
+def run_react(game: Game, chat: Chat, max_calls: int = MAX_CALLS,
+              style: str = "system") -> dict[str, Any]:
+    """Play ``game`` (already reset) to the end or the caps; returns counters and turns.
+
+    ``style``: ``"system"`` puts the example game in the system message as text;
+    ``"chat"`` plays it as earlier chat turns, then says a new game starts and to use only
+    the objects the new task and observations name.
+    """
+    task = f"Task: {game.objective}\nObservation: {game.first_room}"
+    if style == "chat":
+        messages = [{"role": "system", "content": REACT_INSTRUCTIONS}, *example_messages(),
+                    {"role": "user", "content": "That example game is over. A NEW game starts "
+                                                "now, with other rooms and objects: use only "
+                                                "the objects named in the new task and "
+                                                f"observations.\n{task}"}]
+    else:
+        messages = [{"role": "system", "content": f"{REACT_INSTRUCTIONS}\n\n{react_example()}"},
+                    {"role": "user", "content": task}]
     calls = format_errors = 0
     usage = {"input_tokens": 0, "output_tokens": 0}
     turns: list[dict[str, Any]] = []

@@ -29,7 +29,8 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from agent_examples import RECODE_FEW_SHOTS, RECODE_FEW_SHOTS_V1  # noqa: E402
+from agent_examples import (RECODE_FEW_SHOTS, RECODE_FEW_SHOTS_CHECK,  # noqa: E402
+                            RECODE_FEW_SHOTS_V1)
 from tw_game import MAX_ACTIONS, MAX_CALLS, Game  # noqa: E402
 
 MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -46,6 +47,8 @@ RECODE_SETTINGS = {"max_depth": 8, "max_calls": MAX_CALLS, "max_rewrite": 3, "ma
 def few_shots_for(name: str) -> str:
     if name == "game":
         return RECODE_FEW_SHOTS
+    if name == "game-check":
+        return RECODE_FEW_SHOTS_CHECK
     if name == "game-v1":
         return RECODE_FEW_SHOTS_V1
     if name == "default":
@@ -214,6 +217,13 @@ def _count_tokens(base_url: str, text: str) -> int:
         return int(json.load(r)["count"])
 
 
+def _engine_origin() -> str:
+    """Where recode_magic was imported from ('repo' or the path of a patched copy)."""
+    import recode_magic
+    path = Path(recode_magic.__file__).resolve().parent.parent
+    return "repo" if path == HERE.parent.parent else str(path)
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
@@ -257,8 +267,20 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             "wall_s": round(sum(r["wall_s"] for r in rows), 1),
             "format_errors": sum(r.get("format_errors", 0) for r in rows),
             "repairs": sum(r.get("repairs", 0) for r in rows),
+            "self_recursion_rejected": sum(r.get("self_recursion_rejected", 0) for r in rows),
+            "repeated_commands": sum(_repeats(r) for r in rows),
         }
     return out
+
+
+def _repeats(r: dict[str, Any]) -> int:
+    """Commands sent again that were already sent earlier in the same game."""
+    seen: set[str] = set()
+    n = 0
+    for t in r.get("transcript", []):
+        n += t["command"] in seen
+        seen.add(t["command"])
+    return n
 
 
 def _stop_text(r: dict[str, Any]) -> str:
@@ -294,13 +316,34 @@ def table(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"{'agent':<16} {'won':>7} {'score':>7} {'calls':>6} {'calls/won':>9} "
                  f"{'actions':>7} {'in_tok':>8} {'out_tok':>8} {'wall_s':>8} {'fmt':>4} "
-                 f"{'rep':>4}")
+                 f"{'rep':>4} {'selfcall':>8} {'repeats':>7}")
     for agent, s in summarize(results).items():
         cpw = "-" if s["llm_calls_per_won_game"] is None else f"{s['llm_calls_per_won_game']:.1f}"
         lines.append(f"{agent:<16} {s['won']:>3}/{s['games']:<3} {s['score']:>3}/{s['max_score']:<3} "
                      f"{s['llm_calls']:>6} {cpw:>9} {s['actions']:>7} {s['input_tokens']:>8} "
                      f"{s['output_tokens']:>8} {s['wall_s']:>8.1f} {s['format_errors']:>4} "
-                     f"{s['repairs']:>4}")
+                     f"{s['repairs']:>4} {s['self_recursion_rejected']:>8} {s['repeated_commands']:>7}")
+    return "\n".join(lines)
+
+
+def matrix(results: dict[str, Any]) -> str:
+    """Markdown: one row per game, one column per agent: won?, model calls, actions."""
+    runs = results.get("runs", {})
+    agents = list(runs)
+    games = sorted({g for a in runs.values() for g in a})
+    lines = ["| game | " + " | ".join(agents) + " |", "|---|" + "---|" * len(agents)]
+    for g in games:
+        cells = []
+        for a in agents:
+            r = runs[a].get(g)
+            cells.append("" if r is None else
+                         f"{'**won**' if r['won'] else 'no'} {r['score']}/{r['max_score']}, "
+                         f"{r['llm_calls']} calls, {r['actions']} acts")
+        lines.append(f"| {g} | " + " | ".join(cells) + " |")
+    summ = summarize(results)
+    lines.append("| **total** | " + " | ".join(
+        f"**{summ[a]['won']}/{summ[a]['games']} won**, {summ[a]['llm_calls']} calls, "
+        f"{summ[a]['llm_calls_per_won_game'] or '-'} calls/won" for a in agents) + " |")
     return "\n".join(lines)
 
 
@@ -308,7 +351,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--games", default="all", help="'all' or comma-separated game names")
     ap.add_argument("--agents", default="react,recode",
-                    help="comma-separated: react, recode")
+                    help="comma-separated: react, react-chat, recode")
     ap.add_argument("--label", default="", help="name of the ReCode variant in the results "
                                                 "(default 'recode', or 'recode-<few-shots>')")
     ap.add_argument("--few-shots", default="game",
@@ -326,12 +369,17 @@ def main() -> None:
     ap.add_argument("--results", default=str(RESULTS))
     ap.add_argument("--games-dir", default=str(GAMES))
     ap.add_argument("--table", action="store_true", help="only print the table of --results")
+    ap.add_argument("--matrix", action="store_true",
+                    help="only print a markdown games x agents table of --results")
     args = ap.parse_args()
 
     results_path = Path(args.results)
     results = load_results(results_path)
     if args.table:
         print(table(results))
+        return
+    if args.matrix:
+        print(matrix(results))
         return
 
     manifest = json.loads((Path(args.games_dir) / "games.json").read_text())
@@ -360,9 +408,10 @@ def main() -> None:
         for agent in agents:
             game = Game(path)
             game.reset()
-            if agent == "react":
-                label = "react"
-                out = run_react(game, openai_chat(client, server_model))
+            if agent in ("react", "react-chat"):
+                label = agent
+                out = run_react(game, openai_chat(client, server_model),
+                                style="chat" if agent == "react-chat" else "system")
             elif agent == "recode":
                 label = args.label or ("recode" if args.few_shots == "game"
                                        else f"recode-{Path(args.few_shots).stem}") + (
@@ -385,7 +434,8 @@ def main() -> None:
                 out["cassette"] = os.path.relpath(cassette, HERE)
                 out["settings"] = {"few_shots": args.few_shots, "stop_at_execute":
                                    not args.no_stop, "max_tokens": args.max_tokens,
-                                   "strict_act": args.strict_act, "reask": args.reask}
+                                   "strict_act": args.strict_act, "reask": args.reask,
+                                   "engine": _engine_origin()}
                 out["stop"] = f"{out['status']}: {out['error'] or ''}"
             else:
                 raise SystemExit(f"unknown agent {agent!r}")
