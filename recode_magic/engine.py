@@ -20,7 +20,9 @@ from .policy import DEFAULT_ALLOWED_IMPORTS, check_code
 from .prompts import FEW_SHOTS, Prompt, build_prompt, fixed_part
 from .tree import Node, Run, Step
 
-__all__ = ["ReCode", "Event", "ConfirmFn"]
+__all__ = ["ReCode", "Event", "ConfirmFn", "TASK_LIMIT"]
+
+TASK_LIMIT = 4000  # characters of the task text shown in prompts (other values: repr_limit)
 
 Event = Callable[[str, Run, "Node | None"], None]
 ConfirmFn = Callable[[Node, str], "str | None"]
@@ -182,8 +184,9 @@ class ReCode:
                 state.frames[-1].node.error = "interrupted here"
         except RecodeError as exc:  # model backend errors, missing replies
             run.status, run.error = "error", f"{type(exc).__name__}: {exc}"
-            if state.frames:
-                state.frames[-1].node.error = run.error
+            if state.frames:  # shown as failed; resume() sets it back to pending
+                top = state.frames[-1].node
+                top.status, top.error = "error", run.error
         finally:
             if self.namespace is run.namespace:
                 self.rebindable |= set(run.namespace) - state.before - set(run.inputs)
@@ -214,6 +217,12 @@ class ReCode:
         else:
             self._exec(run, state, frame, block)
 
+    def _summary(self, value: Any) -> str:
+        # the task text is the user's own words: keep far more of it than of other values
+        limit = max(self.repr_limit, TASK_LIMIT) if value is self.namespace.get("task") \
+            else self.repr_limit
+        return short_repr(value, limit)
+
     def _known(self, name: str) -> bool:
         return name in self.namespace or name in C.BUILTIN_NAMES
 
@@ -224,7 +233,7 @@ class ReCode:
             node.status = "stub"
             self._emit("node", run, node)
             raise _Stop("limit", f"depth limit reached at `{node.call}` (max_depth="
-                                 f"{self.max_depth}; %recode resume --max-depth N continues)")
+                                 f"{self.max_depth})")
         node.status, node.started = "running", node.started or time.time()
         self._emit("node", run, node)
         blocks = self._expand(run, state, frame, feedback=None)
@@ -258,8 +267,7 @@ class ReCode:
         """Ask the model for the node's code until it is usable; None if the node failed."""
         node = frame.node
         names = getattr(node, "_variables", None) or ["task", *run.inputs]
-        variables = variable_lines(names, self.namespace,
-                                   lambda v: short_repr(v, self.repr_limit))
+        variables = variable_lines(names, self.namespace, self._summary)
         forbidden = self._recursion_check(state, node)
         hint, last = None, ""
         for _ in range(self.max_rewrite + 1):

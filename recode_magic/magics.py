@@ -52,6 +52,8 @@ class ReCodeMagics(Magics):
     allowed_imports = List(Unicode(), default_value=None, allow_none=True,
                            help="Modules generated code may import (None: the built-in "
                            "allow-list).").tag(config=True)
+    repr_limit = Int(200, help="Characters of each variable's value shown to the model "
+                     "(the task text keeps up to 4000).").tag(config=True)
     save_dir = Unicode(".recode", help="Folder where each run's tree is saved after every "
                        "node (empty: don't save).").tag(config=True)
 
@@ -228,6 +230,7 @@ class ReCodeMagics(Magics):
                           timeout=timeout or None, tools=_names(args.tools) or None,
                           trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
                           max_calls=self.max_calls, confirm=confirm, save_path=save,
+                          repr_limit=self.repr_limit,
                           rebindable=self._created)
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None

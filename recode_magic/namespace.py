@@ -74,18 +74,15 @@ def discover_primitives(namespace: Mapping[str, Any],
 def describe_primitive(name: str, fn: Callable[..., Any]) -> str:
     """``name(signature)  -- first docstring line``.
 
-    >>> def move(dx: int, dy: int = 0):
+    >>> def move(dx, dy=0):
     ...     '''Move the robot by (dx, dy).
     ...
     ...     More text.'''
     >>> describe_primitive("move", move)
-    'move(dx: int, dy: int = 0) -- Move the robot by (dx, dy).'
+    'move(dx, dy=0) -- Move the robot by (dx, dy).'
     """
-    try:
-        try:  # string annotations (`from __future__ import annotations`) read as types
-            sig = str(inspect.signature(fn, eval_str=True))
-        except Exception:  # an annotation that does not evaluate: show it as written
-            sig = str(inspect.signature(fn))
+    try:  # annotations as the function holds them (strings under `from __future__ ...`)
+        sig = str(inspect.signature(fn))
     except (TypeError, ValueError):
         sig = "(...)"
     doc = inspect.getdoc(fn) if (inspect.isfunction(fn) or inspect.isclass(fn)

@@ -141,3 +141,18 @@ def test_wrap_cassette(tmp_path, live):
     assert isinstance(wrap_cassette(None, tmp_path / "c.json", "replay"), CassetteLLM)
     with pytest.raises(ValueError):
         wrap_cassette(None, None)
+
+
+def test_unknown_top_level_keys_survive_a_save(tmp_path):
+    import json
+
+    from recode_magic.llms.cassette import CassetteLLM
+    from recode_magic.llms.scripted import ScriptedLLM
+
+    path = tmp_path / "c.json"
+    CassetteLLM(ScriptedLLM({"solve": "<execute>x = 1</execute>"}), path)("Placeholder: solve(t)\n")
+    data = json.loads(path.read_text())
+    data["note"] = "replies written by hand"
+    path.write_text(json.dumps(data))
+    CassetteLLM(ScriptedLLM({"other": "<execute>y = 2</execute>"}), path)("Placeholder: other()\n")
+    assert json.loads(path.read_text())["note"] == "replies written by hand"

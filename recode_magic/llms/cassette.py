@@ -114,17 +114,19 @@ class CassetteLLM:
     # -- file -----------------------------------------------------------------------------
     def load(self) -> None:
         """(Re)read the file; a missing file is an empty cassette."""
-        self._fixed, self._entries = {}, {}
+        self._fixed, self._entries, self._extra = {}, {}, {}
         if not self.path.exists():
             return
         data = json.loads(self.path.read_text(encoding="utf-8"))
         self._fixed = dict(data.get("fixed", {}))
+        # keys we do not use (a "note" on where the replies came from...) are kept on save
+        self._extra = {k: v for k, v in data.items() if k not in ("version", "fixed", "entries")}
         for entry in data.get("entries", []):
             self._entries.setdefault(entry["key"], entry)
 
     def save(self) -> None:
         """Write the cassette atomically."""
-        data = {"version": CASSETTE_VERSION, "fixed": self._fixed,
+        data = {"version": CASSETTE_VERSION, **self._extra, "fixed": self._fixed,
                 "entries": list(self._entries.values())}
         text = _redact(json.dumps(data, indent=1, ensure_ascii=False))
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -193,7 +193,7 @@ function render({ model, el }) {
           <span class="rc-caret"></span>
           <span class="rc-icon rc-prim">${s.error ? "✘" : "ƒ"}</span>
           <span class="rc-call">${esc(String(s.code).split("\n")[0])}</span>
-          ${s.stdout ? `<span class="rc-badge" title="printed output">⎙</span>` : ""}</div>`);
+          ${s.stdout ? `<span class="rc-badge" title="printed output">out</span>` : ""}</div>`);
       }
     }
     treeEl.innerHTML = html.join("");
