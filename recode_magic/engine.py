@@ -8,16 +8,21 @@ from __future__ import annotations
 import ast
 import linecache
 import time
-import traceback
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from . import code as C
 from .errors import FormatError, PolicyError, RecodeError
-from .limits import block_timeout, capture_output, short_repr
+from .limits import (
+    block_timeout,
+    capture_output,
+    describe_exception,
+    short_repr,
+    user_traceback,
+)
 from .namespace import describe_primitive, discover_primitives, variable_lines
 from .policy import DEFAULT_ALLOWED_IMPORTS, check_code
-from .prompts import FEW_SHOTS, Prompt, build_prompt, fixed_part
+from .prompts import FEW_SHOTS, Prompt, build_prompt, fixed_part, repair_feedback
+from .runstate import Frame, RunState, leave
 from .tree import Node, Run, Step
 
 __all__ = ["ReCode", "Event", "ConfirmFn", "TASK_LIMIT"]
@@ -34,18 +39,6 @@ class _Stop(Exception):
     def __init__(self, status: str, message: str):
         super().__init__(message)
         self.status = status
-
-
-@dataclass
-class _Frame:
-    node: Node
-    blocks: list[C.Block] | None = None
-    pc: int = 0
-    retries: int = 0
-    child: Node | None = None           # the placeholder child being run
-    child_block: C.Block | None = None
-    filename: str = ""
-    ran: list[str] = field(default_factory=list)  # sources of blocks that ran
 
 
 class ReCode:
@@ -142,13 +135,13 @@ class ReCode:
         run.namespace = ns
         prims = discover_primitives(ns, self.tools)
         run.meta["primitives"] = sorted(prims)
-        state = _RunState(fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
+        state = RunState(fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
                                            self.few_shots),
                           primitives=frozenset(prims),
                           protected=frozenset(n for n in ns if n != output
                                               and n not in self.rebindable),
                           before=frozenset(ns),
-                          frames=[_Frame(run.root)])
+                          frames=[Frame(run.root)])
         run._state = state  # type: ignore[attr-defined]
         run.started = time.time()
         self._emit("run_start", run, None)
@@ -156,7 +149,7 @@ class ReCode:
 
     def resume(self, run: Run) -> Run:
         """Continue an interrupted, failed or limited run from its first unfinished node."""
-        state: _RunState | None = getattr(run, "_state", None)
+        state: RunState | None = getattr(run, "_state", None)
         if state is None or not state.frames:
             raise RecodeError(f"nothing to resume: the run ended {run.status!r} with no "
                               f"unfinished node (start a new run instead)")
@@ -170,7 +163,7 @@ class ReCode:
 
     # -- the loop ---------------------------------------------------------------------------
     def _drive(self, run: Run) -> Run:
-        state: _RunState = run._state  # type: ignore[attr-defined]
+        state: RunState = run._state  # type: ignore[attr-defined]
         run.status = "running"
         try:
             while state.frames:
@@ -195,7 +188,7 @@ class ReCode:
             self._emit("run_end", run, None)
         return run
 
-    def _step(self, run: Run, state: _RunState) -> None:
+    def _step(self, run: Run, state: RunState) -> None:
         frame = state.frames[-1]
         node = frame.node
         if frame.blocks is None:
@@ -211,7 +204,12 @@ class ReCode:
             self._finish(run, state, "done")
             return
         block = frame.blocks[frame.pc]
-        ph = C.find_placeholder(block, self._known) if not block.binds >= block.calls else None
+        try:  # checked again at run time: earlier statements may have unbound a name
+            ph = (C.find_placeholder(block, self._known) if not block.binds >= block.calls
+                  else None)
+        except FormatError as exc:
+            self._fail(run, state, f"FormatError: {exc}", block.source)
+            return
         if ph is not None:
             self._push_child(run, state, frame, block, ph)
         else:
@@ -226,7 +224,7 @@ class ReCode:
     def _known(self, name: str) -> bool:
         return name in self.namespace or name in C.BUILTIN_NAMES
 
-    def _open(self, run: Run, state: _RunState, frame: _Frame) -> None:
+    def _open(self, run: Run, state: RunState, frame: Frame) -> None:
         """Expand the node on top of the stack (or stop at the depth limit)."""
         node = frame.node
         if node.depth >= self.max_depth and node.parent is not None:
@@ -245,7 +243,7 @@ class ReCode:
         frame.blocks = blocks
 
     @staticmethod
-    def _recursion_check(state: _RunState, node: Node) -> Callable[[C.Placeholder], bool]:
+    def _recursion_check(state: RunState, node: Node) -> Callable[[C.Placeholder], bool]:
         """True for a placeholder that repeats an ancestor's call (same name and arguments).
 
         Walks up only when an ancestor has that name; signatures are computed lazily.
@@ -262,7 +260,7 @@ class ReCode:
             return False
         return recursive
 
-    def _expand(self, run: Run, state: _RunState, frame: _Frame,
+    def _expand(self, run: Run, state: RunState, frame: Frame,
                 feedback: str | None) -> list[C.Block] | None:
         """Ask the model for the node's code until it is usable; None if the node failed."""
         node = frame.node
@@ -302,7 +300,7 @@ class ReCode:
                    repairable=False)
         return None
 
-    def _plan(self, state: _RunState, frame: _Frame, code: str,
+    def _plan(self, state: RunState, frame: Frame, code: str,
               recursive: Callable[[C.Placeholder], bool]) -> list[C.Block]:
         filename = f"<recode:{frame.node.id}:{frame.node.name}:{len(frame.node.attempts)}>"
         blocks = C.plan_blocks(code, self._known, filename=filename, recursive=recursive)
@@ -334,7 +332,7 @@ class ReCode:
             reply = reply.decode("utf-8", errors="replace")
         return reply if isinstance(reply, str) else str(reply)
 
-    def _push_child(self, run: Run, state: _RunState, frame: _Frame, block: C.Block,
+    def _push_child(self, run: Run, state: RunState, frame: Frame, block: C.Block,
                     ph: C.Placeholder) -> None:
         if len(run._by_id) >= self.max_nodes:
             raise _Stop("limit", f"node limit reached (max_nodes={self.max_nodes})")
@@ -353,7 +351,7 @@ class ReCode:
                                       f"keyword name", rule="no-rebind")
                 self.namespace[key] = value
         except Exception as exc:
-            self._fail(run, state, _describe(exc), block.source)
+            self._fail(run, state, describe_exception(exc), block.source)
             return
         child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
         child._placeholder = ph  # type: ignore[attr-defined]
@@ -361,11 +359,11 @@ class ReCode:
         frame.child, frame.child_block = child, block
         parent.status = "expanded"
         self._emit("node", run, parent)
-        state.frames.append(_Frame(child))
+        state.frames.append(Frame(child))
         state.active[ph.name] = state.active.get(ph.name, 0) + 1
         self._emit("node", run, child)
 
-    def _exec(self, run: Run, state: _RunState, frame: _Frame, block: C.Block) -> None:
+    def _exec(self, run: Run, state: RunState, frame: Frame, block: C.Block) -> None:
         node = frame.node
         step = Step(code=block.source,
                     primitives=sorted(n for n in block.calls if n in state.primitives))
@@ -386,21 +384,21 @@ class ReCode:
                 node.steps.pop()
                 self._push_child(run, state, frame, block, ph)
                 return
-            step.error = _describe(exc)
-            self._fail(run, state, _traceback(exc), block.source)
+            step.error = describe_exception(exc)
+            self._fail(run, state, user_traceback(exc), block.source)
             return
         except Exception as exc:
-            step.error = _describe(exc)
-            self._fail(run, state, _traceback(exc), block.source)
+            step.error = describe_exception(exc)
+            self._fail(run, state, user_traceback(exc), block.source)
             return
         frame.ran.append(block.source)
         frame.pc += 1
         self._emit("node", run, node)
 
-    def _finish(self, run: Run, state: _RunState, status: str) -> None:
+    def _finish(self, run: Run, state: RunState, status: str) -> None:
         frame = state.frames.pop()
         node = frame.node
-        _leave(state, node)
+        leave(state, node)
         node.status, node.ended = status, time.time()
         self._emit("node", run, node)
         self._save(run)
@@ -416,7 +414,7 @@ class ReCode:
             parent.node.status = "running"
             self._emit("node", run, parent.node)
 
-    def _fail(self, run: Run, state: _RunState, error: str, line: str | None, *,
+    def _fail(self, run: Run, state: RunState, error: str, line: str | None, *,
               repairable: bool = True) -> None:
         """Repair the failing node (re-expand with the error) or pass the error up."""
         while state.frames:
@@ -424,7 +422,7 @@ class ReCode:
             node = frame.node
             if repairable and frame.blocks is not None and frame.retries < self.max_retry:
                 frame.retries += 1
-                feedback = _repair_text(frame, error, line)
+                feedback = repair_feedback(frame.ran, error, line)
                 node.attempts.append({"error": error, "repair": frame.retries})
                 frame.child = frame.child_block = None
                 blocks = self._expand(run, state, frame, feedback=feedback)
@@ -436,7 +434,7 @@ class ReCode:
                 return
             node.status, node.error, node.ended = "error", error, time.time()
             state.frames.pop()
-            _leave(state, node)
+            leave(state, node)
             self._emit("node", run, node)
             self._save(run)
             if not state.frames:
@@ -459,43 +457,3 @@ class ReCode:
         if force or now - self._last_save >= 0.25:
             run.save(self.save_path)
             self._last_save = now
-
-
-@dataclass
-class _RunState:
-    fixed: str
-    primitives: frozenset[str]
-    protected: frozenset[str]
-    before: frozenset[str]
-    frames: list[_Frame]
-    failed: bool = False
-    active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
-
-
-def _leave(state: _RunState, node: Node) -> None:
-    if node.parent is not None and state.active.get(node.name):
-        state.active[node.name] -= 1
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _traceback(exc: BaseException) -> str:
-    """The traceback without the engine's own frames."""
-    tb = exc.__traceback__
-    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<recode"):
-        tb = tb.tb_next
-    lines = traceback.format_exception(type(exc), exc, tb) if tb else [_describe(exc)]
-    return "".join(lines).rstrip()
-
-
-def _repair_text(frame: _Frame, error: str, line: str | None) -> str:
-    ran = "\n".join(frame.ran) or "(nothing)"
-    last = error.strip().splitlines()[-1] if error.strip() else error
-    return (f"These statements already ran (their variables are set; do not repeat them):\n"
-            f"{ran}\n"
-            f"This statement failed:\n{line or '?'}\n"
-            f"Error: {last}\n"
-            f"Write the code for the rest of this step, starting from the failed statement, "
-            f"fixing the cause.")

@@ -31,13 +31,14 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from types import FrameType, TracebackType
 from typing import Any, Callable, TextIO
 
 from .errors import BlockTimeoutError
 
 __all__ = ["block_timeout", "capture_output", "CapturedOutput", "short_repr", "TRUNCATED",
-           "LIVE_TRUNCATED"]
+           "LIVE_TRUNCATED", "describe_exception", "user_traceback"]
 
 #: Truncation marker of captured output; ``{n}`` is the number of characters left out.
 TRUNCATED = "\n… [output truncated: {n} more characters]"
@@ -330,3 +331,22 @@ def short_repr(value: Any, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` on one line.
+
+    >>> describe_exception(ZeroDivisionError("division by zero"))
+    'ZeroDivisionError: division by zero'
+    """
+    return f"{type(exc).__name__}: {exc}"
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback from the first frame of generated code on (no harness frames)."""
+    tb = exc.__traceback__
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<recode"):
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb) if tb else [describe_exception(exc)]
+    return "".join(lines).rstrip()
+

@@ -7,7 +7,7 @@ works) that also carries ``fixed`` and ``dynamic`` for backends that cache.
 
 from __future__ import annotations
 
-__all__ = ["Prompt", "build_prompt", "fixed_part", "RULES", "FEW_SHOTS"]
+__all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "RULES", "FEW_SHOTS"]
 
 RULES = """\
 You are ReCode, a planner that writes Python. You expand ONE placeholder function call into \
@@ -127,3 +127,25 @@ def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
     if feedback:
         dynamic += f"\nYour previous answer for this placeholder could not be used:\n{feedback}\n"
     return Prompt.join(fixed, dynamic, name)
+
+
+def repair_feedback(ran: list[str], error: str, line: str | None) -> str:
+    """What a repair asks: the statements that already ran, the one that failed, the error.
+
+    >>> print(repair_feedback(["a = 1"], "Traceback...\\nZeroDivisionError: x", "b = a / 0"))
+    These statements already ran (their variables are set; do not repeat them):
+    a = 1
+    This statement failed:
+    b = a / 0
+    Error: ZeroDivisionError: x
+    Write the code for the rest of this step, starting from the failed statement, fixing the cause.
+    """
+    done = "\n".join(ran) or "(nothing)"
+    last = error.strip().splitlines()[-1] if error.strip() else error
+    return (f"These statements already ran (their variables are set; do not repeat them):\n"
+            f"{done}\n"
+            f"This statement failed:\n{line or '?'}\n"
+            f"Error: {last}\n"
+            f"Write the code for the rest of this step, starting from the failed statement, "
+            f"fixing the cause.")
+

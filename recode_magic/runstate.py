@@ -1,0 +1,43 @@
+"""The engine's resumable state: the stack of frames being run and per-run facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import code as C
+from .tree import Node
+
+__all__ = ["Frame", "RunState", "leave"]
+
+
+@dataclass
+class Frame:
+    """One node being run: its blocks, the next one, repairs so far, the child it waits on."""
+
+    node: Node
+    blocks: list[C.Block] | None = None
+    pc: int = 0
+    retries: int = 0
+    child: Node | None = None           # the placeholder child being run
+    child_block: C.Block | None = None
+    filename: str = ""
+    ran: list[str] = field(default_factory=list)  # sources of blocks that ran
+
+
+@dataclass
+class RunState:
+    """What a run needs to go on: fixed prompt part, names, the frame stack."""
+
+    fixed: str
+    primitives: frozenset[str]
+    protected: frozenset[str]
+    before: frozenset[str]
+    frames: list[Frame]
+    failed: bool = False
+    active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
+
+
+def leave(state: RunState, node: Node) -> None:
+    """Forget ``node`` as an active ancestor (it finished or failed)."""
+    if node.parent is not None and state.active.get(node.name):
+        state.active[node.name] -= 1
