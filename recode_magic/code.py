@@ -13,9 +13,9 @@ import functools
 import re
 import textwrap
 import warnings
-from types import CodeType
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Iterable
+from types import CodeType
 
 from .errors import FormatError
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import ast
 import linecache
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from . import code as C
 from .errors import FormatError, PolicyError, RecodeError

@@ -32,8 +32,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from .errors import BlockTimeoutError
 

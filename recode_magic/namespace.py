@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 import types
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from .errors import RecodeError
 

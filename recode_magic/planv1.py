@@ -123,7 +123,7 @@ def from_plan_v1(data: dict[str, Any]) -> Run:
         stack.extend(reversed(later))
     for node in run.nodes():  # fill the placeholder steps' child ids, in order
         steps = getattr(node, "_pending_links", [])
-        for step, child in zip(steps, node.children):
+        for step, child in zip(steps, node.children, strict=False):
             step.child = child.id
         node.__dict__.pop("_pending_links", None)
     statuses = {n.status for n in run.nodes()}

@@ -107,6 +107,7 @@ class Prompt(str):
 
     @classmethod
     def join(cls, fixed: str, dynamic: str, placeholder: str = "") -> Prompt:
+        """Build the prompt ``fixed + dynamic`` that remembers both parts."""
         p = cls(fixed + dynamic)
         p.fixed, p.dynamic, p.placeholder = fixed, dynamic, placeholder
         return p

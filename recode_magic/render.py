@@ -125,8 +125,9 @@ def _pre(title: str, text: str | None, color: str | None = None) -> str:
 def _summary(node: Node) -> str:
     color = STATUS_COLORS.get(node.status, "#9e9e9e")
     icon = STATUS_ICONS.get(node.status, "?")
-    err = (f' <span style="color:{STATUS_COLORS["error"]}">{_esc(short(_last_line(node.error), 80))}'
-           "</span>") if node.status == "error" and node.error else ""
+    red = STATUS_COLORS["error"]
+    err = (f' <span style="color:{red}">{_esc(short(_last_line(node.error), 80))}</span>'
+           if node.status == "error" and node.error else "")
     return (f'<summary><span style="color:{color};font-weight:bold" title="{node.status}">'
             f"{icon}</span> <code>{_esc(short(node.call or node.name, 100))}</code> "
             f'<span style="font-size:11px;opacity:.6">{node.status} · depth {node.depth}</span>'

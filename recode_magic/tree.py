@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["Node", "Run", "Step", "load_run", "NODE_STATUSES", "RUN_STATUSES", "FORMAT_VERSION"]
 
@@ -39,11 +40,13 @@ class Step:
     primitives: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as JSON-ready data."""
         return {"code": self.code, "kind": self.kind, "child": self.child,
                 "stdout": self.stdout, "error": self.error, "primitives": list(self.primitives)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Step:
+        """Read what :meth:`to_dict` wrote."""
         return cls(code=d.get("code", ""), kind=d.get("kind", "code"), child=d.get("child"),
                    stdout=d.get("stdout", ""), error=d.get("error"),
                    primitives=list(d.get("primitives", [])))
@@ -92,6 +95,7 @@ class Node:
         return not self.children
 
     def to_dict(self) -> dict[str, Any]:
+        """The node as JSON-ready data (``status`` in the reference's words, ``state`` ours)."""
         return {
             "id": self.id, "name": self.name, "call": self.call, "depth": self.depth,
             "targets": list(self.targets), "code": self.code, "thought": self.thought,

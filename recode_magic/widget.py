@@ -6,8 +6,9 @@ import json
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets

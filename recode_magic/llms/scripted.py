@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping, Sequence, Union
+from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import NoReplyError
 
 __all__ = ["ScriptedLLM", "placeholder_name"]
 
-Reply = Union[str, Sequence[str], Callable[[str], str]]
+Reply = str | Sequence[str] | Callable[[str], str]
 _PLACEHOLDER = re.compile(r"^Placeholder: (?:.*?=\s*)?([A-Za-z_]\w*)\s*\(", re.M)
 
 
@@ -47,6 +47,7 @@ class ScriptedLLM:
         self._used: dict[str, int] = {}
 
     def __call__(self, prompt: str) -> str:
+        """Return the scripted reply for the placeholder ``prompt`` asks to expand."""
         self.calls.append(prompt)
         name = placeholder_name(prompt)
         if name is None or name not in self.replies:
