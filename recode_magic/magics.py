@@ -5,6 +5,7 @@ A thin shell: parse the options, build a :class:`~recode_magic.engine.ReCode`, r
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -175,6 +176,9 @@ class ReCodeMagics(Magics):
             print(render.render_text(run, ascii=args.ascii))
             return None
         if cmd == "graph":
+            if shutil.which("dot") is None:
+                raise UsageError("graphviz's `dot` program is not installed (apt-get install "
+                                 "graphviz, brew install graphviz or conda install graphviz)")
             return render.to_digraph(run)
         if cmd == "export":
             code = run.export(style="inline" if args.inline else "functions")

@@ -82,3 +82,15 @@ def test_unload_removes_magics(ip):
     assert "recode" not in ip.magics_manager.magics["cell"]
     ip.run_line_magic("load_ext", "recode_magic")
     assert "recode" in ip.magics_manager.magics["cell"]
+
+
+def test_graph_without_dot_is_a_clear_usage_error(ip, monkeypatch):
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["g_llm"] = ScriptedLLM({"solve": "<execute>a = 1</execute>"})
+    cell(ip, "--llm g_llm", "t")
+    graph = ip.run_line_magic("recode", "graph")
+    assert "solve" in graph.source  # a graphviz.Digraph the user can .render()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(UsageError, match="`dot` program is not installed"):
+        ip.run_line_magic("recode", "graph")
