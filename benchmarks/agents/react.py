@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from agent_examples import (EXAMPLE_ROOM, EXAMPLE_TASK, EXAMPLE_TURNS, REACT_INSTRUCTIONS,
-                            react_example)
+from agent_examples import (
+    EXAMPLE_ROOM,
+    EXAMPLE_TASK,
+    EXAMPLE_TURNS,
+    REACT_INSTRUCTIONS,
+    react_example,
+)
 from tw_game import MAX_CALLS, Game, GameOver
 
 _ACTION = re.compile(r"^\s*Action\s*:\s*(.+?)\s*$", re.M | re.I)

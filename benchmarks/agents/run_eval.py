@@ -23,14 +23,14 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from agent_examples import (RECODE_FEW_SHOTS, RECODE_FEW_SHOTS_CHECK,  # noqa: E402
-                            RECODE_FEW_SHOTS_V1)
+from agent_examples import RECODE_FEW_SHOTS, RECODE_FEW_SHOTS_CHECK, RECODE_FEW_SHOTS_V1  # noqa: E402
 from tw_game import MAX_ACTIONS, MAX_CALLS, Game  # noqa: E402
 
 MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -63,8 +63,9 @@ def few_shots_for(name: str) -> str:
 def run_recode(game: Game, llm: Callable[[str], str], few_shots: str = RECODE_FEW_SHOTS,
                strict: bool = False, **settings: Any) -> dict[str, Any]:
     """Play ``game`` (already reset) with the product's engine; returns counters and tree."""
-    from recode_magic import ReCode
     from tw_game import primitives
+
+    from recode_magic import ReCode
 
     opts = {**RECODE_SETTINGS, **settings}
     engine = ReCode(llm, namespace=dict(primitives(game, strict=strict)), few_shots=few_shots,
@@ -224,6 +225,17 @@ def _engine_origin() -> str:
     return "repo" if path == HERE.parent.parent else str(path)
 
 
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for name in ("recode_magic", "textworld", "openai", "llama_cpp_python"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not in this venv"
+    return out
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
@@ -319,10 +331,12 @@ def table(results: dict[str, Any]) -> str:
                  f"{'rep':>4} {'selfcall':>8} {'repeats':>7}")
     for agent, s in summarize(results).items():
         cpw = "-" if s["llm_calls_per_won_game"] is None else f"{s['llm_calls_per_won_game']:.1f}"
-        lines.append(f"{agent:<16} {s['won']:>3}/{s['games']:<3} {s['score']:>3}/{s['max_score']:<3} "
+        lines.append(f"{agent:<16} {s['won']:>3}/{s['games']:<3} "
+                     f"{s['score']:>3}/{s['max_score']:<3} "
                      f"{s['llm_calls']:>6} {cpw:>9} {s['actions']:>7} {s['input_tokens']:>8} "
                      f"{s['output_tokens']:>8} {s['wall_s']:>8.1f} {s['format_errors']:>4} "
-                     f"{s['repairs']:>4} {s['self_recursion_rejected']:>8} {s['repeated_commands']:>7}")
+                     f"{s['repairs']:>4} {s['self_recursion_rejected']:>8} "
+                     f"{s['repeated_commands']:>7}")
     return "\n".join(lines)
 
 
@@ -388,20 +402,20 @@ def main() -> None:
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
 
     import openai
+    from react import openai_chat, run_react
+
     from recode_magic.llms.cassette import CassetteLLM
     from recode_magic.llms.openai_llm import OpenAICompatLLM
-
-    from react import openai_chat, run_react
 
     client = openai.OpenAI(base_url=args.base_url, api_key="not-needed", timeout=600)
     server_model = args.model
     results.setdefault("meta", {}).update({
         "model": args.model, "model_file": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf "
         "(Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, sha256 cc324af0...b046)",
-        "server": "llama-cpp-python server, temperature 0", "machine": machine(),
+        "server": "llama-cpp-python server (serve_model.sh: n_ctx 8192, 2 threads, loopback), "
+                  "temperature 0", "machine": machine(), "versions": _versions(),
         "caps": {"actions": MAX_ACTIONS, "model_calls": MAX_CALLS},
         "recode_settings": RECODE_SETTINGS, "updated": dt.datetime.utcnow().isoformat() + "Z"})
-    runs = results.setdefault("runs", {})
 
     for g in games:
         path = str(Path(args.games_dir) / g["path"])
@@ -444,7 +458,11 @@ def main() -> None:
             out["game"] = g["name"]
             out["objective"] = game.objective
             game.close()
-            runs.setdefault(label, {})[g["name"]] = out
+            # re-read before writing: another evaluation may have saved in the meantime
+            meta = results["meta"]
+            results = load_results(results_path)
+            results["meta"] = meta
+            results.setdefault("runs", {}).setdefault(label, {})[g["name"]] = out
             save_results(results_path, results)
             print(f"{label:<16} {g['name']:<17} won={out['won']!s:<5} "
                   f"score={out['score']}/{out['max_score']} calls={out['llm_calls']} "

@@ -7,14 +7,16 @@ what each command returns. No list of admissible commands is given to either age
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_ACTIONS = 40
 MAX_CALLS = 30
 OBS_CHARS = 600          # an observation longer than this is cut (both agents)
 
 _BANNER = re.compile(r"^.*\$\$.*$", re.M)
-_STATUS = re.compile(r"[ \t]{20,}-= [^\n]*=-\d+/\d+[ \t]*")   # the right-aligned "-= Room =-0/3" line
+# the right-aligned status line "-= Room =-0/3"
+_STATUS = re.compile(r"[ \t]{20,}-= [^\n]*=-\d+/\d+[ \t]*")
 
 
 # What the game answers when a command did nothing (Inform 7 parser and library messages)
@@ -119,7 +121,7 @@ def primitives(game: Game, strict: bool = False) -> dict[str, Callable[..., str]
     """
 
     def act(command: str) -> str:
-        """Send one text command to the game and return what it says, e.g. act("go east"), act("take red key from shelf"), act("open wooden chest"), act("unlock wooden chest with red key"), act("put apple on table"), act("insert apple into box")."""
+        """Send one text command to the game and return what it says, e.g. act("go east"), act("take red key from shelf"), act("open wooden chest"), act("unlock wooden chest with red key"), act("put apple on table"), act("insert apple into box")."""  # noqa: E501 (one line: it is the prompt's line)
         obs = game.step(command)
         if game.done:                    # won or lost: stop the agent right here
             raise GameOver("won" if game.won else "lost")
