@@ -341,8 +341,9 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
         if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
                                or (recursive is not None and recursive(ph))):
             raise FormatError(
-                f"`{ph.name}` calls itself again with the same arguments, which never ends; "
-                f"break the step into different, smaller placeholders or call primitives",
+                f"`{ph.name}` calls itself again with the same arguments, which never ends: "
+                f"it repeats a step being expanded; write this step with the primitives, or "
+                f"split it into different, more specific placeholders",
                 reply=code)
         local |= block.binds
     return blocks

@@ -22,7 +22,14 @@ from .limits import (
 )
 from .namespace import describe_primitive, discover_primitives, variable_lines
 from .policy import DEFAULT_ALLOWED_IMPORTS, check_code
-from .prompts import FEW_SHOTS, Prompt, build_prompt, fixed_part, repair_feedback
+from .prompts import (
+    FEW_SHOTS,
+    Prompt,
+    build_prompt,
+    fixed_part,
+    reask_feedback,
+    repair_feedback,
+)
 from .runstate import Frame, RunState, leave
 from .tree import Node, Run, Step
 
@@ -268,14 +275,18 @@ class ReCode:
         names = getattr(node, "_variables", None) or ["task", *run.inputs]
         variables = variable_lines(names, self.namespace, self._summary)
         forbidden = self._recursion_check(state, node)
-        hint, last = None, ""
-        for _ in range(self.max_rewrite + 1):
+        hint, last, previous = None, "", ""
+        for attempt in range(self.max_rewrite + 1):
+            if hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
+                hint = reask_feedback(hint, previous, attempt)
             text = "\n".join(p for p in (feedback, hint) if p) or None
             prompt = build_prompt(state.fixed, node.call, variables, name=node.name,
                                   feedback=text)
             reply = self._ask(run, node, prompt)
+            previous = reply.strip()[:2000]
             try:
                 thought, code = C.parse_reply(reply)
+                previous = code[:2000]
                 blocks = self._plan(state, frame, code, forbidden)
             except FormatError as exc:
                 last = str(exc)
@@ -305,6 +316,13 @@ class ReCode:
               recursive: Callable[[C.Placeholder], bool]) -> list[C.Block]:
         filename = f"<recode:{frame.node.id}:{frame.node.name}:{len(frame.node.attempts)}>"
         blocks = C.plan_blocks(code, self._known, filename=filename, recursive=recursive)
+        for block in blocks:
+            ph = block.placeholder
+            if ph is not None and ph.name == frame.node.name:
+                raise FormatError(
+                    f"`{ph.name}` is the step you are expanding: do not call it again, with any "
+                    f"arguments; write this step with the primitives, or split it into "
+                    f"different, more specific placeholders", reply=code)
         if not self.trust:
             for block in blocks:
                 check_code(block.stmt, protected=state.protected | state.primitives,
@@ -429,6 +447,7 @@ class ReCode:
                 blocks = self._expand(run, state, frame, feedback=feedback)
                 if blocks is None:      # the repair itself failed: already handled
                     return
+                blocks = _drop_ran_prefix(blocks, frame.ran)  # the model started over
                 frame.blocks = frame.blocks[:frame.pc] + blocks
                 node.status = "running"
                 self._emit("node", run, node)
@@ -458,3 +477,12 @@ class ReCode:
         if force or now - self._last_save >= 0.25:
             run.save(self.save_path)
             self._last_save = now
+
+
+def _drop_ran_prefix(blocks: list[C.Block], ran: list[str]) -> list[C.Block]:
+    """Drop a repair's leading statements that already ran (the model restarted the step)."""
+    i = 0
+    while i < len(blocks) and i < len(ran) and blocks[i].source.strip() == ran[i].strip():
+        i += 1
+    return blocks[i:]
+

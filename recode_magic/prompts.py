@@ -7,7 +7,8 @@ works) that also carries ``fixed`` and ``dynamic`` for backends that cache.
 
 from __future__ import annotations
 
-__all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "RULES", "FEW_SHOTS"]
+__all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
+           "FEW_SHOTS"]
 
 RULES = """\
 You are ReCode, a planner that writes Python. You expand ONE placeholder function call into \
@@ -149,4 +150,17 @@ def repair_feedback(ran: list[str], error: str, line: str | None) -> str:
             f"Error: {last}\n"
             f"Write the code for the rest of this step, starting from the failed statement, "
             f"fixing the cause.")
+
+
+def reask_feedback(hint: str, previous: str, attempt: int) -> str:
+    """A re-ask that shows the unusable answer, so a deterministic model answers differently.
+
+    >>> print(reask_feedback("line 1: SyntaxError", "x = (", 1))
+    line 1: SyntaxError
+    Your answer (attempt 1) was:
+    <execute>x = (</execute>
+    Do not repeat it; write different code.
+    """
+    return (f"{hint}\nYour answer (attempt {attempt}) was:\n<execute>{previous}</execute>\n"
+            f"Do not repeat it; write different code.")
 

@@ -252,9 +252,37 @@ def test_interrupt_then_resume_makes_no_extra_calls(ns, log):
 
 
 def test_model_call_limit(ns):
-    llm = ScriptedLLM({"solve": X("a = deeper()"), "deeper": X("a = deeper(1)")})
+    count = iter(range(1000))
+    llm = lambda prompt: X(f"a = level_{next(count)}()")  # noqa: E731 - always one level deeper
     run = ReCode(llm, namespace=ns, max_calls=5, max_depth=50).run("t")
     assert run.status == "limit" and "max_calls=5" in run.error
+    assert len(run.nodes()) == 6 and not any(n.attempts for n in run.nodes())  # 6th unasked
+
+
+def test_reask_shows_the_unusable_answer(ns):
+    llm = ScriptedLLM({"solve": [X("for i in range(2):\n    step(i)"), X("a = add(1, 1)")]})
+    run = ReCode(llm, namespace=ns).run("t")
+    assert run.status == "done"
+    assert "Your answer (attempt 1) was:\n<execute>for i in range(2):\n    step(i)</execute>" \
+        in llm.calls[1]
+    assert "Do not repeat it; write different code." in llm.calls[1]
+
+
+def test_repair_that_restarts_the_step_does_not_repeat_side_effects(ns, log):
+    llm = ScriptedLLM({"solve": [X("act('one')\nact('two')\nv = 1 / 0"),
+                                 X("act('one')\nact('two')\nv = 1")]})
+    run = ReCode(llm, namespace=ns).run("t")
+    assert run.status == "done", run.error
+    assert log == ["one", "two"]  # the repeated statements were dropped, not run again
+
+
+def test_direct_self_call_with_other_arguments_is_refused(ns, log):
+    llm = ScriptedLLM({"solve": X("r = tidy(room=1)"),
+                       "tidy": [X("r = tidy(room=2)"), X("r = act('tidied')")]})
+    run = ReCode(llm, namespace=ns).run("t")
+    assert run.status == "done"
+    assert "`tidy` is the step you are expanding" in llm.calls[2]
+    assert log == ["tidied"]
 
 
 def test_resume_without_unfinished_nodes_is_clear_error(ns):
