@@ -115,7 +115,10 @@ class ReCodeMagics(Magics):
             raise UsageError(f"-o needs a variable name, got {args.out!r}")
         engine = self._engine(args)
         show = self._display(args, engine)
-        run = engine.run(task, inputs=inputs, output=args.out)
+        try:
+            run = engine.run(task, inputs=inputs, output=args.out)
+        except (RecodeError, ValueError) as exc:  # set-up errors (--tools, --in names)
+            raise UsageError(str(exc)) from None
         return self._finish(run, engine, show)
 
     # -- %recode ----------------------------------------------------------------------------

@@ -45,6 +45,8 @@ def test_readme_ten_line_example(ip, capsys):
     ("--in nope", "--in names 'nope', which is not defined"),
     ("--llm 123abc", "unknown model or callable: '123abc'"),
     ("--bogus", "unrecognized arguments: --bogus"),
+    ("--tools no_such_tool", "--tools names 'no_such_tool', which is not a callable"),
+    ("--in task", "input names must be identifiers other than 'task'"),
 ])
 def test_bad_options_are_one_line_usage_errors(ip, line, message):
     with pytest.raises(UsageError, match=re.escape(message)) as info:
