@@ -12,29 +12,12 @@ import time
 from typing import Any
 
 import pytest
+from confirm_setup import SETUP
 from kernel_helper import Kernel, Result
 
 from recode_magic.confirm import ConfirmBox, confirm_in_notebook, pick_confirm
 from recode_magic.tree import Node
 
-SETUP = '''
-%load_ext recode_magic
-%config ReCodeMagics.save_dir = ""
-from recode_magic import ScriptedLLM
-
-calls = []
-
-def record(n):
-    """Log n and return ten times n."""
-    calls.append(n)
-    return n * 10
-
-X = lambda code: f"<think>plan</think><execute>{code}</execute>"
-llm = ScriptedLLM({
-    "solve": X("v = make_value(n=3)\\nout = v * 2"),
-    "make_value": X("v = record(n) + 1"),
-})
-'''
 
 RUN = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."
 QUESTION = "run this code? [y]es / [n]o (stop the run) / [e]dit: "

@@ -591,20 +591,28 @@ def run_all_cells(page: Page, *, timeout: float = 180) -> RunResult:
         timeout * 1000,
     )
 
-    def settled() -> dict:
-        return page.evaluate(
-            """() => {
-              const w = window.jupyterapp.shell.currentWidget;
-              const k = w.sessionContext.session && w.sessionContext.session.kernel;
-              const busy = [...w.node.querySelectorAll('.jp-InputPrompt')]
-                .filter(p => p.textContent.includes('[*]')).length;
-              return {_ok: busy === 0 && k && k.status === 'idle', busy, status: k && k.status};
-            }"""
-        )
-
-    _poll(page, settled, "all cells to finish", max(5.0, timeout - (time.monotonic() - t0)))
-    cells = page.evaluate(_JS_CELLS)
+    cells = wait_settled(page, max(5.0, timeout - (time.monotonic() - t0)))
     return RunResult(ok=bool(ok), seconds=time.monotonic() - t0, cells=cells)
+
+
+_JS_SETTLED = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  const busy = [...w.node.querySelectorAll('.jp-InputPrompt')]
+    .filter(p => p.textContent.includes('[*]')).length;
+  return {_ok: busy === 0 && k && k.status === 'idle', busy, status: k && k.status};
+}"""
+
+
+def start_run_all(page: Page) -> None:
+    """Run > Run All Cells without waiting for it (e.g. when cells wait for clicks)."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def wait_settled(page: Page, timeout: float = 60) -> list[dict]:
+    """Wait until no prompt shows ``[*]`` and the kernel is idle; return the cells' summary."""
+    _poll(page, lambda: page.evaluate(_JS_SETTLED), "all cells to finish", timeout)
+    return page.evaluate(_JS_CELLS)
 
 
 def widget_error_texts(page: Page) -> list[str]:

@@ -6,59 +6,23 @@ import time
 
 import pytest
 
+from confirm_setup import SETUP
+
 from .lab import (
-    _JS_CELLS,
-    _poll,
     assert_no_js_errors,
     assert_no_widget_errors,
     open_notebook,
     screenshot,
+    start_run_all,
+    wait_settled,
 )
 
 pytestmark = pytest.mark.browser
 
-SETUP = '''\
-%load_ext recode_magic
-%config ReCodeMagics.save_dir = ""
-from recode_magic import ScriptedLLM
-
-calls = []
-
-def record(n):
-    """Log n and return ten times n."""
-    calls.append(n)
-    return n * 10
-
-X = lambda code: f"<think>plan</think><execute>{code}</execute>"
-llm = ScriptedLLM({
-    "solve": X("v = make_value(n=3)\\nout = v * 2"),
-    "make_value": X("v = record(n) + 1"),
-})
-'''
 
 RECODE = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."
 CHECK = 'print("OUT", out, calls)'
 EDITED = "w = record(n)\nv = w + 100"
-
-
-def start_run_all(page) -> None:
-    """Run > Run All Cells without waiting for it (the cells wait for our clicks)."""
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-
-def wait_idle(page, timeout: float = 60) -> list[dict]:
-    """Wait until no prompt shows ``[*]`` and the kernel is idle; return the cells' summary."""
-    def settled() -> dict:
-        return page.evaluate(
-            """() => {
-              const w = window.jupyterapp.shell.currentWidget;
-              const k = w.sessionContext.session && w.sessionContext.session.kernel;
-              const busy = [...w.node.querySelectorAll('.jp-InputPrompt')]
-                .filter(p => p.textContent.includes('[*]')).length;
-              return {_ok: busy === 0 && k && k.status === 'idle', busy, status: k && k.status};
-            }""")
-    _poll(page, settled, "all cells to finish", timeout)
-    return page.evaluate(_JS_CELLS)
 
 
 @pytest.mark.timeout(300)
@@ -95,7 +59,7 @@ def test_confirm_buttons_run_and_edit(lab_server, lab_page, browser_log):
     expect(second).to_contain_text("decision: ran edited code", timeout=15_000)
     expect(second.locator("pre.rc-confirm-edited")).to_have_text(EDITED)
 
-    cells = wait_idle(lab_page, timeout=60)
+    cells = wait_settled(lab_page, timeout=60)
     seconds = time.monotonic() - t0
     assert not [e for c in cells for e in c["errors"]], cells
     out = panel.locator(".jp-Cell").nth(2).locator(".jp-OutputArea")
