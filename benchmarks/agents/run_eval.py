@@ -222,7 +222,7 @@ def _engine_origin() -> str:
     """Where recode_magic was imported from ('repo' or the path of a patched copy)."""
     import recode_magic
     path = Path(recode_magic.__file__).resolve().parent.parent
-    return "repo" if path == HERE.parent.parent else str(path)
+    return "repo" if path == HERE.parent.parent else "a patched copy outside the repository"
 
 
 def _versions() -> dict[str, str]:
@@ -257,8 +257,11 @@ def load_results(path: Path) -> dict[str, Any]:
 
 def save_results(path: Path, results: dict[str, Any]) -> None:
     results["summary"] = summarize(results)
+    text = json.dumps(results, indent=1, ensure_ascii=False)
+    # tracebacks name files by absolute path: keep them relative to the repository
+    text = text.replace(str(HERE.parent.parent) + "/", "")
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    tmp.write_text(text + "\n")
     os.replace(tmp, path)
 
 
