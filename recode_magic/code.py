@@ -188,25 +188,12 @@ def _scan(stmt: ast.AST) -> tuple[frozenset[str], frozenset[str]]:
 
 def called_names(node: ast.AST) -> set[str]:
     """Names called directly as ``name(...)`` anywhere inside ``node``."""
-    return {n.func.id for n in ast.walk(node)
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return set(_scan(node)[0])
 
 
 def bound_names(node: ast.AST) -> set[str]:
     """Names a statement binds: assignments, loop and comprehension targets, imports, etc."""
-    out: set[str] = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
-            out.add(n.id)
-        elif isinstance(n, ast.alias):
-            out.add((n.asname or n.name).split(".")[0])
-        elif isinstance(n, ast.ExceptHandler) and n.name:
-            out.add(n.name)
-        elif isinstance(n, ast.arg):
-            out.add(n.arg)
-        elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
-            out.add(n.name)
-    return out
+    return set(_scan(node)[1])
 
 
 def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> list[Block]:

@@ -360,7 +360,7 @@ class ReCode:
             for key, expr in C.iter_literal_keywords(ph):
                 if isinstance(expr, ast.Name) and expr.id == key:
                     continue  # `f(items=items)`: already bound under that name
-                value = eval(compile(ast.Expression(expr), frame.filename or "<recode>",
+                value = eval(compile(ast.Expression(expr), block.filename,
                                      "eval"), self.namespace)
                 if key in self.namespace and self.namespace[key] is value:
                     continue
@@ -375,7 +375,7 @@ class ReCode:
         child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
         child._placeholder = ph  # type: ignore[attr-defined]
         child._variables = C.placeholder_variables(ph)  # type: ignore[attr-defined]
-        frame.child, frame.child_block = child, block
+        frame.child_block = block
         parent.status = "expanded"
         self._emit("node", run, parent)
         state.frames.append(Frame(child))
@@ -428,7 +428,7 @@ class ReCode:
             parent.node.steps.append(Step(code=block.source, kind="placeholder", child=node.id))
             parent.node.stdout += node.stdout
             parent.ran.append(block.source)
-            parent.child = parent.child_block = None
+            parent.child_block = None
             parent.pc += 1
             parent.node.status = "running"
             self._emit("node", run, parent.node)
@@ -443,7 +443,7 @@ class ReCode:
                 frame.retries += 1
                 feedback = repair_feedback(frame.ran, error, line)
                 node.attempts.append({"error": error, "repair": frame.retries})
-                frame.child = frame.child_block = None
+                frame.child_block = None
                 blocks = self._expand(run, state, frame, feedback=feedback)
                 if blocks is None:      # the repair itself failed: already handled
                     return
@@ -458,7 +458,6 @@ class ReCode:
             self._emit("node", run, node)
             self._save(run)
             if not state.frames:
-                state.failed = True
                 raise _Stop("error", error.strip().splitlines()[-1] if error.strip() else error)
             parent = state.frames[-1]
             line = parent.child_block.source if parent.child_block else node.call

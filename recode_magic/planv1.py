@@ -11,16 +11,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .tree import Node, Run, Step
+from .tree import FROM_V1, PLAN_V1, TO_V1, Node, Run, Step
 
 __all__ = ["PLAN_V1", "to_plan_v1", "from_plan_v1"]
-
-PLAN_V1 = "recode.plan.v1"
-_TO = {"pending": "PENDING", "running": "PENDING", "expanded": "PENDING", "done": "COMPLETED",
-       "stub": "STUB", "error": "ERROR", "skipped": "SKIP"}
-_FROM = {"PENDING": "pending", "COMPLETED": "done", "STUB": "stub", "ERROR": "error",
-         "SKIP": "skipped"}
-
 
 def to_plan_v1(run: Run) -> dict[str, Any]:
     """Write ``run`` in the reference's format (one node per statement).
@@ -49,7 +42,7 @@ def to_plan_v1(run: Run) -> dict[str, Any]:
             edges.append([node.id, sid])
             continue
         nodes[node.id] = {"code": node.call, "thought": node.thought or None,
-                          "status": _TO.get(node.status, "PENDING"), "depth": node.depth,
+                          "status": TO_V1.get(node.status, "PENDING"), "depth": node.depth,
                           "observations": [], "error": node.error}
         if parent_id is not None:
             edges.append([parent_id, node.id])
@@ -102,7 +95,7 @@ def from_plan_v1(data: dict[str, Any]) -> Run:
         name, targets = _call_parts(call)
         node = run.new_node(name, call, parent=parent, targets=targets)
         node.thought = d.get("thought") or ""
-        node.status = _FROM.get(str(d.get("status", "PENDING")).upper(), "pending")
+        node.status = FROM_V1.get(str(d.get("status", "PENDING")).upper(), "pending")
         node.error = d.get("error")
         if parent is None:
             run.root = node

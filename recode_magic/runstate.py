@@ -12,15 +12,13 @@ __all__ = ["Frame", "RunState", "leave"]
 
 @dataclass
 class Frame:
-    """One node being run: its blocks, the next one, repairs so far, the child it waits on."""
+    """One node being run: its blocks, the next one, repairs so far, the statement it waits on."""
 
     node: Node
     blocks: list[C.Block] | None = None
     pc: int = 0
     retries: int = 0
-    child: Node | None = None           # the placeholder child being run
-    child_block: C.Block | None = None
-    filename: str = ""
+    child_block: C.Block | None = None  # the placeholder statement whose child is running
     ran: list[str] = field(default_factory=list)  # sources of blocks that ran
 
 
@@ -33,7 +31,6 @@ class RunState:
     protected: frozenset[str]
     before: frozenset[str]
     frames: list[Frame]
-    failed: bool = False
     active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
 
 

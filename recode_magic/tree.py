@@ -10,17 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Node", "Run", "Step", "load_run", "NODE_STATUSES", "RUN_STATUSES", "FORMAT_VERSION"]
+__all__ = ["Node", "Run", "Step", "load_run", "NODE_STATUSES", "RUN_STATUSES", "FORMAT_VERSION",
+           "PLAN_V1", "TO_V1", "FROM_V1"]
 
 FORMAT_VERSION = "recode_magic.run.v1"
 PLAN_V1 = "recode.plan.v1"
 NODE_STATUSES = ("pending", "running", "expanded", "done", "error", "skipped", "stub")
 RUN_STATUSES = ("pending", "running", "done", "error", "limit", "interrupted")
-_TO_V1 = {  # the reference's statuses, written beside ours for readers of recode.plan.v1
+TO_V1 = {  # the reference's statuses, written beside ours for readers of recode.plan.v1
     "pending": "PENDING", "running": "PENDING", "expanded": "PENDING", "done": "COMPLETED",
     "stub": "STUB", "error": "ERROR", "skipped": "SKIP",
 }
-_FROM_V1 = {"PENDING": "pending", "COMPLETED": "done", "STUB": "stub", "ERROR": "error",
+FROM_V1 = {"PENDING": "pending", "COMPLETED": "done", "STUB": "stub", "ERROR": "error",
             "SKIP": "skipped"}
 
 
@@ -99,7 +100,7 @@ class Node:
         return {
             "id": self.id, "name": self.name, "call": self.call, "depth": self.depth,
             "targets": list(self.targets), "code": self.code, "thought": self.thought,
-            "status": _TO_V1.get(self.status, "PENDING"), "state": self.status,
+            "status": TO_V1.get(self.status, "PENDING"), "state": self.status,
             "observations": [s.stdout for s in self.steps if s.stdout],
             "stdout": self.stdout, "error": self.error,
             "parent": self.parent.id if self.parent else None,
@@ -265,7 +266,7 @@ class Run:
             node = Node(id=str(nid), name=d.get("name", "?"), call=d.get("call", ""),
                         depth=int(d.get("depth", 0)), targets=list(d.get("targets", [])),
                         code=d.get("code", ""), thought=d.get("thought", ""),
-                        status=d.get("state") or _FROM_V1.get(d.get("status", ""), "pending"),
+                        status=d.get("state") or FROM_V1.get(d.get("status", ""), "pending"),
                         stdout=d.get("stdout", ""), error=d.get("error"),
                         steps=[Step.from_dict(s) for s in d.get("steps", [])],
                         prompt=d.get("prompt", ""), reply=d.get("reply", ""),
