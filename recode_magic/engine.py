@@ -146,8 +146,10 @@ class ReCode:
         state = RunState(fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
                                            self.few_shots),
                           primitives=frozenset(prims),
+                          # names generated code may not rebind: pre-run variables (except
+                          # the -o target and names earlier runs made) and every primitive
                           protected=frozenset(n for n in ns if n != output
-                                              and n not in self.rebindable),
+                                              and n not in self.rebindable) | frozenset(prims),
                           before=frozenset(ns),
                           frames=[Frame(run.root)])
         run._state = state  # type: ignore[attr-defined]
@@ -325,7 +327,7 @@ class ReCode:
                     f"different, more specific placeholders", reply=code)
         if not self.trust:
             for block in blocks:
-                check_code(block.stmt, protected=state.protected | state.primitives,
+                check_code(block.stmt, protected=state.protected,
                            allowed_imports=self.allowed_imports)
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         return blocks
@@ -364,7 +366,7 @@ class ReCode:
                                      "eval"), self.namespace)
                 if key in self.namespace and self.namespace[key] is value:
                     continue
-                if not self.trust and key in (state.protected | state.primitives):
+                if not self.trust and key in state.protected:
                     raise PolicyError(f"rule no-rebind: keyword `{key}=` would overwrite "
                                       f"`{key}`, which existed before the run; use another "
                                       f"keyword name", rule="no-rebind")

@@ -28,7 +28,7 @@ class RunState:
 
     fixed: str
     primitives: frozenset[str]
-    protected: frozenset[str]
+    protected: frozenset[str]  # includes the primitives
     before: frozenset[str]
     frames: list[Frame]
     active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
