@@ -69,11 +69,13 @@ def overhead(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
     for shape, make in (("chain", chain), ("fan", fan)):
         for n in sizes:
             rep = 3 if n <= 1000 else 1
-            secs = [_engine_seconds(lambda: make(n), n) for _ in range(rep)]
+            def build(make: Any = make, n: int = n) -> Any:
+                return make(n)
+            secs = [_engine_seconds(build, n) for _ in range(rep)]
             plain, run, _ = min(secs, key=lambda s: s[0])
-            timed = min(_engine_seconds(lambda: make(n), n, timeout=60)[0] for _ in range(rep))
-            widget_s, _, sent = _engine_seconds(lambda: make(n), n, widget=True)
-            export_s = _best(lambda: _export_seconds(run), rep)
+            timed = min(_engine_seconds(build, n, timeout=60)[0] for _ in range(rep))
+            widget_s, _, sent = _engine_seconds(build, n, widget=True)
+            export_s = _best(lambda run=run: _export_seconds(run), rep)
             rows.append({
                 "shape": shape, "nodes": n, "ms_per_node": 1000 * plain / n,
                 "ms_per_node_timeout": 1000 * timed / n,
@@ -92,15 +94,15 @@ def reference(path: str, quick: bool = False) -> list[dict[str, Any]]:
     if quick:
         cases = [c for c in cases if c[1] <= 100]
     code = (
-        "import json, sys; sys.path.insert(0, %r)\n"
+        f"import json, sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "sys.setrecursionlimit(1000)\n"
         "from benchmarks.reference import load_reference, run_reference\n"
-        "A = load_reference(%r)\n"
+        f"A = load_reference({path!r})\n"
         "out = []\n"
-        "for shape, n in %r:\n"
+        f"for shape, n in {cases!r}:\n"
         "    r = run_reference(A, shape, n, max_depth=n + 5)\n"
         "    out.append({'shape': shape, 'nodes': n, **r})\n"
-        "print(json.dumps(out))\n") % (str(ROOT), path, cases)
+        "print(json.dumps(out))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=600)
     if proc.returncode != 0:
@@ -257,7 +259,7 @@ def replay() -> dict[str, Any]:
             assert run.status == "done"
             code = compile(live.export("inline"), "<export>", "exec")
 
-            def exported() -> float:
+            def exported(work: Any = work, code: Any = code) -> float:
                 ns = primitives(work)
                 t0 = time.perf_counter()
                 exec(code, ns)  # noqa: S102
