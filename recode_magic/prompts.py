@@ -8,7 +8,7 @@ works) that also carries ``fixed`` and ``dynamic`` for backends that cache.
 from __future__ import annotations
 
 __all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
-           "FEW_SHOTS"]
+           "FEW_SHOTS", "replan_feedback"]
 
 RULES = """\
 You are ReCode, a planner that writes Python. You expand ONE placeholder function call into \
@@ -164,3 +164,26 @@ def reask_feedback(hint: str, previous: str, attempt: int) -> str:
     return (f"{hint}\nYour answer (attempt {attempt}) was:\n<execute>{previous}</execute>\n"
             f"Do not repeat it; write different code.")
 
+
+
+def replan_feedback(ran: list[str], call: str, observation: str) -> str:
+    """What a re-plan asks: what ran, the step the world refused, and what it answered.
+
+    Used when a primitive says a step failed (it raised ``StepFailed``, or its ``check``
+    marked the answer a failure): the plan written before the world answered is redone.
+
+    >>> print(replan_feedback(["go('hall')"], "take('key')", "You can't see any such thing."))
+    These statements already ran (their effects happened; do not repeat them):
+    go('hall')
+    This statement ran, but the world refused it:
+    take('key')
+    The world answered: You can't see any such thing.
+    Re-plan the rest of this step from here, using what the world answered.
+    """
+    done = "\n".join(ran) or "(nothing)"
+    answer = " ".join(observation.split())[:1000] or "(nothing)"
+    return (f"These statements already ran (their effects happened; do not repeat them):\n"
+            f"{done}\n"
+            f"This statement ran, but the world refused it:\n{call or '?'}\n"
+            f"The world answered: {answer}\n"
+            f"Re-plan the rest of this step from here, using what the world answered.")
