@@ -18,7 +18,11 @@
     ``OutStream`` shows it in the notebook) and is collected up to ``cap`` characters.
     ``stderr`` is left alone: warnings and tracebacks keep their usual path, and the engine
     records exceptions itself. Code holding an earlier reference to ``sys.stdout`` (or writing
-    to ``sys.stdout.buffer``) bypasses the copy.
+    to ``sys.stdout.buffer``) bypasses the copy. Thread-safe for runs in several threads at
+    once (``recode_magic.batch``): a tee collects only its own thread's writes and passes the
+    others on, and a capture that ends out of order unlinks itself from the chain of tees, so
+    ``sys.stdout`` is the original stream again once every capture has ended. Text printed by
+    threads that generated code starts is shown but not collected.
 :func:`short_repr`
     A bounded, never-raising repr for prompts and the tree.
 """
@@ -194,8 +198,11 @@ class _Tee:
         self._original = original
         self._sink = sink
         self._live_left = live_cap  # characters still shown live; None: no limit
+        self._thread = threading.get_ident()
 
     def write(self, text: str) -> int:
+        if threading.get_ident() != self._thread:  # another run's thread: not ours to keep
+            return self._original.write(text)
         left = self._live_left
         if left is None or len(text) <= left:
             self._original.write(text)  # first: a bad argument fails as it would without us
@@ -271,13 +278,25 @@ class capture_output:  # noqa: N801 - used like contextlib.redirect_stdout
         self.live_cap = live_cap
 
     def __enter__(self) -> CapturedOutput:
-        self._original = sys.stdout
-        sys.stdout = _Tee(self._original, self.output, self.live_cap)  # type: ignore[assignment]
+        with _STDOUT_LOCK:
+            self._original = sys.stdout
+            self._tee = _Tee(self._original, self.output, self.live_cap)
+            sys.stdout = self._tee  # type: ignore[assignment]
         return self.output
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        sys.stdout = self._original  # first statement: restored whatever happened
+        with _STDOUT_LOCK:  # restored whatever happened
+            above = sys.stdout  # a tee another thread opened after ours: unlink ours below it
+            while isinstance(above, _Tee) and above._original is not self._tee:
+                above = above._original
+            if isinstance(above, _Tee) and above is not self._tee:
+                above._original = self._tee._original
+            else:
+                sys.stdout = self._tee._original  # what was below ours when it ended
+
+
+_STDOUT_LOCK = threading.Lock()
 
 
 # The alarm handler never raises while one of these is running (see block_timeout._on_alarm).
