@@ -52,7 +52,7 @@ def test_usage_normalised_with_cached_prefix(api):
     llm(prompt())
     assert llm.last_usage == {"input_tokens": count_tokens(FIXED) + count_tokens(
         prompt().dynamic), "output_tokens": count_tokens(REPLY),
-        "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "source": "server"}
     llm(prompt())
     assert llm.last_usage["cache_read_input_tokens"] == count_tokens(FIXED)
     assert llm.last_usage["input_tokens"] == count_tokens(prompt().dynamic)

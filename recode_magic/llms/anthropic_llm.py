@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import LLMError, MissingDependencyError, MissingKeyError
+from .base import DEFAULT_MODEL, Reply, one_line, split_prompt
 
 __all__ = ["AnthropicLLM", "KEY_ENV", "DEFAULT_MODEL", "split_prompt"]
 
 KEY_ENV = "ANTHROPIC_API_KEY"
-DEFAULT_MODEL = "claude-sonnet-5-5"
 _HOW_TO_SET = (f"set {KEY_ENV} (in the notebook: %env {KEY_ENV}=..., or export it in the "
                "shell before starting Jupyter)")
 _STATUS_TEXT = {
@@ -21,28 +22,14 @@ _STATUS_TEXT = {
 }
 
 
-def split_prompt(prompt: str) -> tuple[str, str]:
-    r"""Split a prompt into its cacheable prefix and the rest (``""`` first for a ``str``).
-
-    >>> from recode_magic.prompts import Prompt
-    >>> split_prompt(Prompt.join("RULES\n", "Placeholder: f(x)"))
-    ('RULES\n', 'Placeholder: f(x)')
-    >>> split_prompt("just text")
-    ('', 'just text')
-    """
-    fixed = getattr(prompt, "fixed", "") or ""
-    if fixed and prompt.startswith(fixed) and len(prompt) > len(fixed):
-        return fixed, str(prompt)[len(fixed):]
-    return "", str(prompt)
-
-
 class AnthropicLLM:
     """A Claude model as an ``llm(prompt) -> str`` callable.
 
     The fixed part of a :class:`~recode_magic.prompts.Prompt` (rules, primitives, few-shots)
     goes first as a system block marked ``cache_control: ephemeral``, so every expansion after
     the first reads it from the prompt cache; the rest is the user message. The reply is
-    streamed: ``on_text`` (set by the engine) gets the text received so far.
+    streamed: :meth:`respond` passes the text received so far to its ``on_text``; a plain
+    call uses the ``on_text`` attribute and leaves the usage in ``last_usage``.
 
     Parameters
     ----------
@@ -85,6 +72,10 @@ class AnthropicLLM:
         self.calls = 0
         self._client: Any = None
         self._client_for: int | None = None
+        self._lock = threading.Lock()
+
+    #: The SDK client is thread-safe and a call keeps its state in local variables.
+    thread_safe = True
 
     def __repr__(self) -> str:
         where = f", base_url={self.base_url!r}" if self.base_url else ""
@@ -95,6 +86,10 @@ class AnthropicLLM:
         key = os.environ.get(KEY_ENV, "").strip()
         if not key:
             raise MissingKeyError(f"no Anthropic API key: {_HOW_TO_SET}", model=self.model)
+        with self._lock:
+            return self._client_with(key)
+
+    def _client_with(self, key: str) -> Any:
         if self._client is not None and self._client_for == hash(key):
             return self._client
         try:
@@ -133,31 +128,42 @@ class AnthropicLLM:
             The API refused the key, stayed unavailable after the retries, timed out, or
             could not be reached; the message is one line and ``status`` holds the HTTP code.
         """
+        self.last_usage = None
+        reply = self.respond(prompt, on_text=self.on_text)
+        self.last_usage = reply.tokens()
+        self.last_stop_reason = reply.stop_reason
+        return reply.text
+
+    def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
+                depth: int | None = None) -> Reply:
+        """Send ``prompt``, stream the text to ``on_text``; the :class:`Reply` with its usage.
+
+        Touches no attribute a caller reads back, so concurrent calls are safe.
+        """
         client = self._get_client()
         import anthropic
 
-        self.last_usage = None
         self.calls += 1
         text = ""
         try:
             with client.messages.stream(**self.request(prompt)) as stream:
                 for piece in stream.text_stream:
                     text += piece
-                    if self.on_text is not None:
-                        self.on_text(text)
+                    if on_text is not None:
+                        on_text(text)
                 message = stream.get_final_message()
         except anthropic.APIError as exc:
             raise self._translate(exc, client) from exc
         usage = message.usage
-        self.last_usage = {
+        counts = {
             "input_tokens": int(usage.input_tokens or 0),
             "output_tokens": int(usage.output_tokens or 0),
             "cache_creation_input_tokens": int(usage.cache_creation_input_tokens or 0),
             "cache_read_input_tokens": int(usage.cache_read_input_tokens or 0),
         }
-        self.last_stop_reason = message.stop_reason
-        return "".join(b.text for b in message.content if getattr(b, "type", "") == "text") \
-            or text
+        final = "".join(b.text for b in message.content if getattr(b, "type", "") == "text")
+        return Reply(final or text, {**counts, "source": "server"}, self.model,
+                     message.stop_reason)
 
     def _translate(self, exc: Exception, client: Any) -> LLMError:
         """One readable :class:`LLMError` for an SDK error (called once, at this edge)."""
@@ -173,7 +179,7 @@ class AnthropicLLM:
                             f"or unreachable, {tries}; check the network or base_url)",
                             model=self.model)
         if not isinstance(exc, anthropic.APIStatusError):
-            return LLMError(f"Anthropic API error: {_one_line(str(exc))}", model=self.model)
+            return LLMError(f"Anthropic API error: {one_line(str(exc))}", model=self.model)
         status = exc.status_code
         kind, detail = _error_body(exc.body)
         if kind == "overloaded_error":
@@ -197,10 +203,5 @@ def _error_body(body: Any) -> tuple[str, str]:
     """``(error type, message)`` from an Anthropic error JSON body."""
     err = body.get("error", body) if isinstance(body, dict) else {}
     if not isinstance(err, dict):
-        return "", _one_line(str(body))
-    return str(err.get("type", "")), _one_line(str(err.get("message", body)))
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        return "", one_line(str(body))
+    return str(err.get("type", "")), one_line(str(err.get("message", body)))

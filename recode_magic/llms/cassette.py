@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CassetteMissError
+from .base import Reply, ask
 from .scripted import placeholder_name
 
-__all__ = ["CassetteLLM", "cassette_key", "MODES", "CASSETTE_VERSION", "SECRET_ENVS"]
+__all__ = ["CassetteLLM", "cassette_key", "recorded_models", "MODES", "CASSETTE_VERSION",
+           "SECRET_ENVS"]
 
 CASSETTE_VERSION = "recode_magic.cassette.v1"
 MODES = ("auto", "record", "replay")
@@ -85,6 +87,8 @@ class CassetteLLM:
         self.last_usage: dict[str, int] | None = None
         self.hits = 0
         self.recorded = 0
+        self.misses = 0
+        self.missed: list[str | None] = []
         self._fixed: dict[str, str] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._recorded_model: tuple[int, str] | None = None
@@ -148,31 +152,44 @@ class CassetteLLM:
     # -- call -----------------------------------------------------------------------------
     def __call__(self, prompt: str) -> str:
         """Replay the recorded reply for ``prompt``, or ask the live model and record it."""
-        model = self.model
+        reply = self.respond(prompt, on_text=self.on_text)
+        self.last_usage = reply.tokens() or None
+        return reply.text
+
+    def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
+                depth: int | None = None) -> Reply:
+        """The recorded :class:`Reply` for ``prompt``, or the live one (then recorded).
+
+        A miss is counted in ``misses`` and its placeholder appended to ``missed`` whether
+        or not a live model then answers it.
+        """
+        model = self._model_for(depth)
         key = cassette_key(model, prompt)
         entry = self._entries.get(key)
         if entry is not None and self.mode != "record":
             self.hits += 1
-            usage = entry.get("usage") or {}
-            self.last_usage = {"replayed": 1, **{f"replayed_{k}": int(v)
-                                                 for k, v in usage.items()
-                                                 if isinstance(v, (int, float))}}
-            if self.on_text is not None:
-                self.on_text(entry["reply"])
-            return str(entry["reply"])
+            if on_text is not None:
+                on_text(entry["reply"])
+            return _replayed(entry, model)
         name = placeholder_name(prompt)
+        if self.mode != "record":
+            self.misses += 1
+            self.missed.append(name)
         if self.inner is None or self.mode == "replay":
             raise CassetteMissError(
                 f"cassette {str(self.path)!r} has no reply for placeholder {name!r} "
                 f"(model {model!r}; record it with mode 'auto' and a live model)",
                 placeholder=name)
-        if hasattr(self.inner, "on_text"):
-            self.inner.on_text = self.on_text  # type: ignore[union-attr]
-        reply = self.inner(prompt)
-        usage = getattr(self.inner, "last_usage", None)
-        self.last_usage = dict(usage) if usage else None
-        self._record(key, model, prompt, str(reply), name, usage)
+        reply = ask(self.inner, prompt, on_text=on_text, depth=depth)
+        self._record(key, model, prompt, reply.text, name, reply.usage)
         return reply
+
+    def _model_for(self, depth: int | None) -> str:
+        """The key's model: the routed model at ``depth`` for a depth-routed inner model."""
+        pick = getattr(self.inner, "model_at", None)
+        if callable(pick) and not self._model:
+            return str(pick(depth))
+        return self.model
 
     def _record(self, key: str, model: str, prompt: str, reply: str, name: str | None,
                 usage: dict[str, Any] | None) -> None:
@@ -189,6 +206,23 @@ class CassetteLLM:
         }
         self.recorded += 1
         self.save()
+
+
+def _replayed(entry: dict[str, Any], model: str) -> Reply:
+    usage: dict[str, Any] = {"replayed": 1, "source": "cassette"}
+    for k, v in (entry.get("usage") or {}).items():
+        if isinstance(v, (int, float)):
+            usage[f"replayed_{k}"] = int(v)
+    return Reply(str(entry["reply"]), usage, entry.get("model") or model)
+
+
+def recorded_models(path: str | os.PathLike[str]) -> list[str]:
+    """The distinct models a cassette file holds replies of, in first-recorded order.
+
+    A missing file holds none; an unreadable one raises like :meth:`CassetteLLM.load`.
+    """
+    probe = CassetteLLM(None, path, "replay")
+    return list(dict.fromkeys(str(e.get("model") or "") for e in probe._entries.values()))
 
 
 def _redact(text: str) -> str:

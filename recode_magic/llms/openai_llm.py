@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import LLMError, MissingDependencyError
-from .anthropic_llm import _one_line, split_prompt
+from .base import Reply, estimate_tokens, one_line, split_prompt
 
-__all__ = ["OpenAICompatLLM", "INSTALL_HINT"]
+__all__ = ["OpenAICompatLLM", "INSTALL_HINT", "ollama", "llamacpp", "vllm"]
 
 INSTALL_HINT = 'pip install "recode_magic[openai]"'
 _NO_KEY = "not-needed"  # local servers accept any key; the SDK insists on one
@@ -52,11 +53,19 @@ class OpenAICompatLLM:
         self.last_stop_reason: str | None = None
         self.calls = 0
         self._client: Any = None
+        self._lock = threading.Lock()
+
+    #: The SDK client is thread-safe and a call keeps its state in local variables.
+    thread_safe = True
 
     def __repr__(self) -> str:
         return f"OpenAICompatLLM({self.model!r}, base_url={self.base_url!r})"
 
     def _get_client(self) -> Any:
+        with self._lock:
+            return self._client_once()
+
+    def _client_once(self) -> Any:
         if self._client is None:
             try:
                 import openai
@@ -83,7 +92,7 @@ class OpenAICompatLLM:
         return kwargs
 
     def __call__(self, prompt: str) -> str:
-        """Send ``prompt``, stream the reply to ``on_text``, return it.
+        """Send ``prompt``, stream the reply to ``on_text``, return it; usage in ``last_usage``.
 
         Raises
         ------
@@ -92,10 +101,18 @@ class OpenAICompatLLM:
         LLMError
             The server refused the key, failed after the retries, timed out or was unreachable.
         """
+        self.last_usage = None
+        reply = self.respond(prompt, on_text=self.on_text)
+        self.last_usage = dict(reply.usage)
+        self.last_stop_reason = reply.stop_reason
+        return reply.text
+
+    def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
+                depth: int | None = None) -> Reply:
+        """Send ``prompt``, stream the text to ``on_text``; the :class:`Reply` with its usage."""
         client = self._get_client()
         import openai
 
-        self.last_usage = None
         self.calls += 1
         text, usage, finish = "", None, None
         try:
@@ -106,22 +123,25 @@ class OpenAICompatLLM:
                     piece = getattr(choice.delta, "content", None) if choice.delta else None
                     if piece:
                         text += piece
-                        if self.on_text is not None:
-                            self.on_text(text)
+                        if on_text is not None:
+                            on_text(text)
                     finish = choice.finish_reason or finish
         except openai.APIError as exc:
             raise self._translate(exc, client) from exc
-        self.last_stop_reason = finish
-        if usage is not None:
+        return Reply(text, self._usage(usage, prompt, text), self.model, finish)
+
+    def _usage(self, usage: Any, prompt: str, text: str) -> dict[str, Any]:
+        """Token counts in Anthropic's words; never all zero for a call that was made."""
+        if usage is not None and (usage.prompt_tokens or usage.completion_tokens):
             details = getattr(usage, "prompt_tokens_details", None)
             cached = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
-            self.last_usage = {
-                "input_tokens": int(usage.prompt_tokens or 0) - cached,
-                "output_tokens": int(usage.completion_tokens or 0),
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": cached,
-            }
-        return text
+            return {"input_tokens": int(usage.prompt_tokens or 0) - cached,
+                    "output_tokens": int(usage.completion_tokens or 0),
+                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached,
+                    "source": "server"}
+        return {"input_tokens": estimate_tokens(prompt), "output_tokens": estimate_tokens(text),
+                "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                "source": "estimate"}
 
     def _translate(self, exc: Exception, client: Any) -> LLMError:
         """One readable :class:`LLMError` for an ``openai`` SDK error."""
@@ -136,11 +156,11 @@ class OpenAICompatLLM:
             return LLMError(f"cannot connect to the model server at {url} (connection refused "
                             f"or unreachable, {tries}; is the server running?)", model=self.model)
         if not isinstance(exc, openai.APIStatusError):
-            return LLMError(f"model server error: {_one_line(str(exc))}", model=self.model)
+            return LLMError(f"model server error: {one_line(str(exc))}", model=self.model)
         status = exc.status_code
         body = exc.body if isinstance(exc.body, dict) else {}
         err = body.get("error", body)
-        detail = _one_line(str(err.get("message", exc.message) if isinstance(err, dict)
+        detail = one_line(str(err.get("message", exc.message) if isinstance(err, dict)
                                else err))
         if status == 401:
             return LLMError(f"API key rejected (401) by {url} (pass api_key= or set "
@@ -154,3 +174,18 @@ class OpenAICompatLLM:
                             status=status, model=self.model)
         return LLMError(f"model server error {status}: {detail}", status=status,
                         model=self.model)
+
+
+def ollama(model: str, *, base_url: str | None = None, **options: Any) -> OpenAICompatLLM:
+    """``ollama:<model>``: an Ollama server (default ``http://localhost:11434/v1``)."""
+    return OpenAICompatLLM(model, base_url or "http://localhost:11434/v1", **options)
+
+
+def llamacpp(model: str, *, base_url: str | None = None, **options: Any) -> OpenAICompatLLM:
+    """``llamacpp:<model>``: a llama.cpp server (default ``http://127.0.0.1:8080/v1``)."""
+    return OpenAICompatLLM(model, base_url or "http://127.0.0.1:8080/v1", **options)
+
+
+def vllm(model: str, *, base_url: str | None = None, **options: Any) -> OpenAICompatLLM:
+    """``vllm:<model>``: a vLLM server (default ``http://localhost:8000/v1``)."""
+    return OpenAICompatLLM(model, base_url or "http://localhost:8000/v1", **options)
