@@ -4,7 +4,8 @@
 
 Needs ``textworld`` (``pip install textworld``; ``tw-make`` ships with its own Inform 7
 compiler, no network). Writes ``<out>/<name>.z8`` (+ ``.json``/``.ni``) and ``<out>/games.json``
-(name, path, kind, quest length, seed, max score, walkthrough length). The games are
+(name, set, path, kind, quest length, seed, max score, walkthrough length). Set "A" is
+the first ten games, set "B" ten more from new seeds (quest length 2-4). The games are
 binaries (~400 KB each): the folder is gitignored, rebuild it with this script.
 """
 
@@ -33,6 +34,21 @@ GAMES = [
     ("q4_s33", "custom", 4, 33, 5, 10),
     ("simple_dense_s41", "tw-simple", None, 41, None, None),
 ]
+
+# set B: ten more games from new seeds (quest length 2-4), for the "textworld" suite
+GAMES_B = [
+    ("b_q2_s51", "custom", 2, 51, 3, 6),
+    ("b_q2_s52", "custom", 2, 52, 3, 6),
+    ("b_q2_s53", "custom", 2, 53, 3, 6),
+    ("b_q3_s61", "custom", 3, 61, 4, 8),
+    ("b_q3_s62", "custom", 3, 62, 4, 8),
+    ("b_q3_s65", "custom", 3, 65, 4, 8),
+    ("b_q3_s64", "custom", 3, 64, 4, 8),
+    ("b_q4_s71", "custom", 4, 71, 5, 10),
+    ("b_q4_s72", "custom", 4, 72, 5, 10),
+    ("b_q4_s73", "custom", 4, 73, 5, 10),
+]
+SETS = {**{g[0]: "A" for g in GAMES}, **{g[0]: "B" for g in GAMES_B}}
 
 
 def tw_make() -> str:
@@ -72,14 +88,15 @@ def game_info(path: Path) -> dict:
 def make(out: Path, only: set[str] | None = None) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
-    for name, kind, quest, seed, world, objects in GAMES:
+    for name, kind, quest, seed, world, objects in GAMES + GAMES_B:
         if only and name not in only:
             continue
         path = out / f"{name}.z8"
         if not path.exists():
             subprocess.run(command(name, kind, quest, seed, world, objects, out), check=True)
         info = game_info(path)
-        manifest.append({"name": name, "path": os.path.relpath(path, out), "kind": kind,
+        manifest.append({"name": name, "set": SETS[name],
+                         "path": os.path.relpath(path, out), "kind": kind,
                          "quest_length": quest, "seed": seed, "world_size": world,
                          "nb_objects": objects, "max_score": info["max_score"],
                          "walkthrough": info["walkthrough"], "objective": info["objective"]})

@@ -6,6 +6,12 @@
     # 2. both agents on every game; results.json + a table; ReCode cassettes recorded
     python benchmarks/agents/run_eval.py --agents react,recode
     python benchmarks/agents/run_eval.py --table          # print the table of results.json
+    # 3. the suites (issue 12): notebook tasks and TextWorld sets A+B, per configuration label
+    python benchmarks/agents/run_eval.py --suite tasks --agents recode --label recode-default
+    python benchmarks/agents/run_eval.py --suite textworld --agents react,recode
+    python benchmarks/agents/run_eval.py --suite tasks --label no-shots \
+        --engine-kw '{"few_shots": ""}' --llm-kw '{"grammar": false}' --tasks data,graph
+    python benchmarks/agents/run_eval.py --table          # + the ablation table of the suites
 
 Per game and agent it records: won, score / max score (read from the game), model calls,
 game actions, input/output tokens, wall time, tree depth/branching (``Run.stats()``),
@@ -209,13 +215,22 @@ class _UsageFallback:
 
 
 def _count_tokens(base_url: str, text: str) -> int:
+    """Tokens of ``text`` counted by the server (llama-cpp-python, else llama.cpp); 0 if
+    neither route answers."""
+    import urllib.error
     import urllib.request
     root = base_url[:-3] if base_url.endswith("/v1") else base_url
-    req = urllib.request.Request(f"{root}/extras/tokenize/count",
-                                 data=json.dumps({"input": text}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return int(json.load(r)["count"])
+    for route, body, read in (
+            ("/extras/tokenize/count", {"input": text}, lambda d: d["count"]),
+            ("/tokenize", {"content": text}, lambda d: len(d["tokens"]))):
+        req = urllib.request.Request(f"{root}{route}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return int(read(json.load(r)))
+        except (urllib.error.URLError, KeyError, ValueError, OSError):
+            continue
+    return 0
 
 
 def _engine_origin() -> str:
@@ -256,7 +271,10 @@ def load_results(path: Path) -> dict[str, Any]:
 
 
 def save_results(path: Path, results: dict[str, Any]) -> None:
+    from suites import summarize_suites
+
     results["summary"] = summarize(results)
+    results["suite_summary"] = summarize_suites(results)
     text = json.dumps(results, indent=1, ensure_ascii=False)
     # tracebacks name files by absolute path: keep them relative to the repository
     text = text.replace(str(HERE.parent.parent) + "/", "")
@@ -365,6 +383,9 @@ def matrix(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    import suite_runner
+    from suites import suite_table
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--games", default="all", help="'all' or comma-separated game names")
     ap.add_argument("--agents", default="react,recode",
@@ -376,7 +397,8 @@ def main() -> None:
                          "product's FEW_SHOTS) or a file")
     ap.add_argument("--base-url", default=BASE_URL)
     ap.add_argument("--model", default=MODEL)
-    ap.add_argument("--max-tokens", type=int, default=384, help="per ReCode expansion")
+    ap.add_argument("--max-tokens", type=int, default=384,
+                    help="per ReCode expansion (legacy games run; suites: --llm-kw)")
     ap.add_argument("--strict-act", action="store_true",
                     help="ReCode: act() raises when the game refuses a command (engine repairs)")
     ap.add_argument("--reask", action="store_true",
@@ -388,12 +410,19 @@ def main() -> None:
     ap.add_argument("--table", action="store_true", help="only print the table of --results")
     ap.add_argument("--matrix", action="store_true",
                     help="only print a markdown games x agents table of --results")
+    suite_runner.add_arguments(ap)
     args = ap.parse_args()
 
     results_path = Path(args.results)
     results = load_results(results_path)
     if args.table:
-        print(table(results))
+        if not args.suite:
+            print(table(results))
+            print()
+        print(suite_table(results))
+        return
+    if args.suite:
+        suite_runner.run_suite(args)
         return
     if args.matrix:
         print(matrix(results))

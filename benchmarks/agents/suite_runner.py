@@ -1,0 +1,177 @@
+"""``run_eval.py --suite tasks|textworld``: live runs, cassettes, merged results.
+
+Every live model call goes through a :class:`~recode_magic.llms.CassetteLLM` in record mode,
+one cassette per (label, suite, item, repeat) under ``cassettes/<label>/<suite>/``. Results
+are re-read and merged after every item (another evaluation may write the same file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import run_eval
+import suites
+
+__all__ = ["add_arguments", "run_suite", "engine_origin"]
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The suite options of ``run_eval.py``."""
+    ap.add_argument("--suite", choices=("tasks", "textworld"),
+                    help="run a suite: the notebook tasks or the TextWorld games (sets A+B)")
+    ap.add_argument("--tasks", default="all",
+                    help="suite items: comma-separated task ids or categories (tasks), game "
+                         "names or sets A/B (textworld); default all")
+    ap.add_argument("--engine-kw", default="{}",
+                    help="JSON keyword arguments for ReCode(...), e.g. '{\"few_shots\": \"\"}'")
+    ap.add_argument("--llm-kw", default="{}",
+                    help="JSON keyword arguments for OpenAICompatLLM(...), e.g. "
+                         "'{\"grammar\": false}' (defaults: max_tokens 512, temperature 0)")
+    ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
+    ap.add_argument("--resume", action="store_true",
+                    help="skip items already in the results for this label and repeat")
+
+
+def engine_origin() -> str:
+    """Which recode_magic ran: the repository's working tree at a commit, or a snapshot."""
+    import recode_magic
+
+    snap = os.environ.get("RECODE_SNAPSHOT")
+    if snap:
+        return f"snapshot of main at {snap}"
+    path = Path(recode_magic.__file__).resolve().parent
+    root = run_eval.HERE.parent.parent
+    if path.parent != root:
+        return "a copy outside the repository"
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                "recode_magic"], capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "repository working tree"
+    files = [line[3:] for line in dirty.splitlines()]
+    return f"working tree at {sha}" + (f" + uncommitted {', '.join(files)}" if files else "")
+
+
+def _items(args: argparse.Namespace) -> list[Any]:
+    if args.suite == "tasks":
+        import tasks_suite
+        return tasks_suite.select(args.tasks)
+    manifest = json.loads((Path(args.games_dir) / "games.json").read_text())
+    if args.tasks in ("", "all"):
+        return manifest
+    wanted = set(args.tasks.split(","))
+    return [g for g in manifest if g["name"] in wanted or g.get("set") in wanted]
+
+
+def _live(args: argparse.Namespace, llm_kw: dict[str, Any]) -> Any:
+    from recode_magic.llms.openai_llm import OpenAICompatLLM
+
+    kw = {"max_tokens": 512, "temperature": 0.0, "timeout": 600, **llm_kw}
+    return run_eval._UsageFallback(OpenAICompatLLM(args.model, base_url=args.base_url, **kw),
+                                   args.base_url)
+
+
+def _save_row(path: Path, suite: str, label: str, config: dict[str, Any], key: str,
+              row: dict[str, Any]) -> None:
+    results = run_eval.load_results(path)
+    entry = results.setdefault("suites", {}).setdefault(suite, {}).setdefault(label, {})
+    entry["config"] = config
+    entry.setdefault("items", {})[key] = row
+    run_eval.save_results(path, results)
+
+
+def run_suite(args: argparse.Namespace) -> None:
+    """Run ``args.suite`` for every agent, item and repeat; merge each row into the results."""
+    from recode_magic.llms.cassette import CassetteLLM
+
+    engine_kw = json.loads(args.engine_kw or "{}")
+    llm_kw = json.loads(args.llm_kw or "{}")
+    agents = [a.strip() for a in args.agents.split(",") if a.strip()]
+    if args.suite == "tasks" and agents != ["recode"]:
+        raise SystemExit("--suite tasks runs the recode agent only (--agents recode)")
+    results_path = Path(args.results)
+    items = _items(args)
+    origin = engine_origin()
+    for agent in agents:
+        label = (args.label or "recode-default") if agent == "recode" else agent
+        config = {"agent": agent, "engine_kw": engine_kw, "llm_kw": llm_kw,
+                  "caps": suites.CAPS, "model": args.model, "engine": origin,
+                  "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
+                  "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        for rep in range(1, args.repeat + 1):
+            for item in items:
+                name = item.id if args.suite == "tasks" else item["name"]
+                key = f"{name}@{rep}"
+                done = run_eval.load_results(results_path).get("suites", {}).get(
+                    args.suite, {}).get(label, {}).get("items", {})
+                if args.resume and key in done:
+                    continue
+                cassette = run_eval.CASSETTES / label / args.suite / f"{key}.json"
+                cassette.unlink(missing_ok=True)
+                started = time.perf_counter()
+                if agent == "recode":
+                    llm = CassetteLLM(_live(args, llm_kw), cassette, mode="record",
+                                      model=args.model)
+                    row = (suites.run_task(item, llm, engine_kw) if args.suite == "tasks"
+                           else _play_recode(args, item, llm, engine_kw))
+                elif agent == "react" and args.suite == "textworld":
+                    row = _play_react(args, item, cassette)
+                else:
+                    raise SystemExit(f"unknown agent {agent!r} for suite {args.suite}")
+                row.update({"repeat": rep, "cassette": os.path.relpath(cassette, run_eval.HERE),
+                            "wall_total_s": round(time.perf_counter() - started, 2)})
+                _save_row(results_path, args.suite, label, config, key, row)
+                print(f"{label:<24} {key:<22} solved={row['solved']!s:<5} "
+                      f"calls={row['llm_calls']:>2} fmt={row.get('format_errors', 0)} "
+                      f"rep={row.get('repairs', 0)} wall={row['wall_s']:.0f}s "
+                      f"{str(row.get('status') or row.get('stop') or '')[:12]} "
+                      f"{str(row.get('error') or '')[:70]!r}", flush=True)
+    print()
+    print(suites.suite_table(run_eval.load_results(results_path)))
+
+
+def _play_recode(args: argparse.Namespace, g: dict[str, Any], llm: Any,
+                 engine_kw: dict[str, Any]) -> dict[str, Any]:
+    from tw_game import Game
+
+    game = Game(str(Path(args.games_dir) / g["path"]))
+    try:
+        game.reset()
+        row = suites.run_textworld_recode(game, llm, engine_kw)
+        row["objective"] = game.objective
+    finally:
+        game.close()
+    row.update({"game": g["name"], "set": g.get("set", "A")})
+    return row
+
+
+def _play_react(args: argparse.Namespace, g: dict[str, Any], cassette: Path) -> dict[str, Any]:
+    import openai
+    from react import openai_chat, run_react
+    from tw_game import Game
+
+    from recode_magic.llms.cassette import CassetteLLM
+
+    client = openai.OpenAI(base_url=args.base_url, api_key="not-needed", timeout=600)
+    recorder = CassetteLLM(suites.ChatAsPrompt(openai_chat(client, args.model), args.model),
+                           cassette, mode="record", model=args.model)
+    game = Game(str(Path(args.games_dir) / g["path"]))
+    try:
+        game.reset()
+        row = run_react(game, suites.chat_via_cassette(recorder))
+        row.update(game.result())
+        row["transcript"] = game.transcript
+        row["objective"] = game.objective
+    finally:
+        game.close()
+    row.update({"solved": row["won"], "game": g["name"], "set": g.get("set", "A")})
+    return row
