@@ -33,6 +33,7 @@ Nothing here is a sandbox: ``--confirm`` lets you see and stop code, not contain
 
 from __future__ import annotations
 
+import functools
 import html
 import threading
 import time
@@ -41,13 +42,24 @@ from typing import Any
 
 from .tree import Node
 
+try:
+    from .errors import ConfirmUnavailable
+except ImportError:  # pragma: no cover - until errors.py holds it (engineer A's move)
+    from .errors import RecodeError
+
+    class ConfirmUnavailable(RecodeError, RuntimeError):  # type: ignore[no-redef]
+        """``--confirm`` cannot show its buttons or read an answer in this frontend."""
+
 __all__ = ["ConfirmBox", "buttons_available", "confirm_in_notebook", "confirm_with_buttons",
-           "make_confirm", "pick_confirm"]
+           "make_confirm", "pick_confirm", "stdin_available", "RENDER_TIMEOUT"]
 
 ConfirmFn = Callable[[Node, str], "str | None"]
 
 _QUESTION = "run this code? [y]es / [n]o (stop the run) / [e]dit: "
 _POLL_SECONDS = 0.05  # ~20 Hz
+#: Seconds to wait for the front-end to show the buttons (a front-end without widgets never
+#: does: nbclient, jupyter console, a viewer); then the text prompt is used instead.
+RENDER_TIMEOUT = 10.0
 
 
 def make_confirm(ask: Callable[[str], str] | None = None,
@@ -67,7 +79,7 @@ def make_confirm(ask: Callable[[str], str] | None = None,
     def confirm(node: Node, code: str) -> str | None:
         import builtins
 
-        ask_ = ask if ask is not None else builtins.input
+        ask_ = _no_stdin_is_unavailable(ask if ask is not None else builtins.input)
         show(f"--- {node.call}  (depth {node.depth}) wants to run:\n{code}\n---")
         while True:
             answer = ask_(_QUESTION).strip().lower()
@@ -81,6 +93,33 @@ def make_confirm(ask: Callable[[str], str] | None = None,
             show(f"please answer y, n or e (got {answer!r})")
 
     return confirm
+
+
+def _no_stdin_is_unavailable(ask: Callable[[str], str]) -> Callable[[str], str]:
+    """``ask`` whose "this front-end has no stdin" errors are :class:`ConfirmUnavailable`."""
+    from IPython.core.error import StdinNotImplementedError
+
+    def ask_or_refuse(question: str) -> str:
+        try:
+            return ask(question)
+        except (StdinNotImplementedError, EOFError) as exc:
+            raise ConfirmUnavailable(
+                "--confirm cannot ask: this front-end sends no answers to input() "
+                f"({type(exc).__name__}); run without --confirm or in JupyterLab/Notebook"
+            ) from None
+    return ask_or_refuse
+
+
+def stdin_available() -> bool:
+    """Tell whether ``input()`` can be answered here.
+
+    In a kernel: whether the front-end that sent this cell allows stdin (nbclient, papermill
+    and ``jupyter execute`` do not). Outside a kernel (terminal IPython): True.
+    """
+    kernel = _kernel()
+    if kernel is None:
+        return True
+    return bool(getattr(kernel, "_allow_stdin", True))
 
 
 confirm_in_notebook = make_confirm()
@@ -109,7 +148,7 @@ class ConfirmBox:
     ``edit`` or ``reject``. :meth:`finish` disables the buttons and shows the decision.
     """
 
-    def __init__(self, node: Node, code: str):
+    def __init__(self, node: Node, code: str, *, render_timeout: float = RENDER_TIMEOUT):
         import ipywidgets as w
 
         self.node, self.code = node, code
@@ -117,6 +156,9 @@ class ConfirmBox:
         self.decision = ""
         self._lock = threading.Lock()
         self._handle: Any = None
+        self.render_timeout = render_timeout
+        self.rendered = threading.Event()
+        self.probe = _render_probe(self.rendered)
         self.header = w.HTML(self._header_html())
         self.code_view = w.HTML(_CSS + f'<pre class="rc-confirm-code">{html.escape(code)}</pre>')
         self.run_button = w.Button(description="Run", button_style="success", icon="play",
@@ -138,7 +180,7 @@ class ConfirmBox:
         self.status = w.HTML("<i>waiting for your decision…</i>")
         self.buttons = w.HBox([self.run_button, self.edit_button, self.reject_button])
         self.box = w.VBox([self.header, self.code_view, self.buttons, self.edit_area,
-                           self.status], layout=w.Layout(width="100%"),
+                           self.status, self.probe], layout=w.Layout(width="100%"),
                           _dom_classes=["recode-confirm"])
         self.run_button.on_click(lambda _b: self._choose("run", self.code))
         self.edit_button.on_click(lambda _b: self._open_editor())
@@ -152,6 +194,25 @@ class ConfirmBox:
         return [self.run_button, self.edit_button, self.reject_button, self.editor,
                 self.run_edited_button]
 
+    @property
+    def routed(self) -> list[Any]:
+        """The widgets whose front-end messages must reach a busy kernel (and the probe)."""
+        return [*self.interactive, self.probe]
+
+    def waiting(self, since: float) -> bool:
+        """True while no button was clicked; raises if the box was never shown.
+
+        A front-end that renders widgets answers the probe at once; after
+        :attr:`render_timeout` seconds with no answer and no click, this raises
+        :class:`ConfirmUnavailable`.
+        """
+        if self.choice is not None:
+            return False
+        if not self.rendered.is_set() and time.monotonic() - since > self.render_timeout:
+            raise ConfirmUnavailable(f"the front-end did not show the buttons within "
+                                     f"{self.render_timeout:g} s (no widget support?)")
+        return True
+
     def _header_html(self) -> str:
         return (f"<b>recode --confirm</b>: <code>{html.escape(self.node.call)}</code> "
                 f"(depth {self.node.depth}) wants to run:")
@@ -162,6 +223,7 @@ class ConfirmBox:
             self.edit_button.disabled = True
 
     def _choose(self, kind: str, code: str | None) -> None:
+        self.rendered.set()  # a click proves the box is shown
         with self._lock:
             if self.choice is None:
                 self.choice = (kind, code)
@@ -208,12 +270,14 @@ class ConfirmBox:
     def wait(self, poll: float = _POLL_SECONDS) -> str | None:
         """Block until a button is clicked; return the code to run or None (rejected).
 
-        Raises :class:`Unavailable` if this kernel cannot deliver clicks during a cell, and
-        lets ``KeyboardInterrupt`` through (after marking the box interrupted).
+        Raises :class:`ConfirmUnavailable` if this kernel cannot deliver clicks during a cell
+        or the front-end does not show the box, and lets ``KeyboardInterrupt`` through (after
+        marking the box interrupted).
         """
         waiter = _waiter()
         if waiter is None:
-            raise Unavailable("this kernel cannot deliver widget clicks while a cell runs")
+            raise ConfirmUnavailable("this kernel cannot deliver widget clicks while a cell "
+                                     "runs")
         try:
             waiter(self, poll)
         except KeyboardInterrupt:
@@ -227,8 +291,28 @@ class ConfirmBox:
         return None if kind == "reject" else code
 
 
-class Unavailable(RuntimeError):
-    """Buttons cannot be used here (no kernel, no ipywidgets, no way to receive clicks)."""
+Unavailable = ConfirmUnavailable  # the name before errors.py held it
+
+
+@functools.cache
+def _probe_class() -> type:
+    import anywidget
+
+    class RenderProbe(anywidget.AnyWidget):
+        """Invisible; its view sends ``{"event": "rendered"}`` when a front-end draws it."""
+
+        _esm = ("export default { render({ model, el }) { el.style.display = 'none'; "
+                "model.send({ event: 'rendered' }); } };")
+
+    return RenderProbe
+
+
+def _render_probe(rendered: threading.Event) -> Any:
+    """An invisible widget whose view tells the kernel it was rendered (sets ``rendered``)."""
+    probe = _probe_class()(_dom_classes=["rc-confirm-probe"])
+    probe.on_msg(lambda _w, content, _b: rendered.set()
+                 if isinstance(content, dict) and content.get("event") == "rendered" else None)
+    return probe
 
 
 # -- how clicks reach a busy kernel ---------------------------------------------------------
@@ -276,9 +360,9 @@ def _subshell_id(kernel: Any, timeout: float = 10.0) -> str:
 
     thread.io_loop.add_callback(create)
     if not done.wait(timeout):
-        raise Unavailable("could not create a kernel subshell for the buttons (timed out)")
+        raise ConfirmUnavailable("could not create a kernel subshell for the buttons (timed out)")
     if "error" in out:
-        raise Unavailable(f"could not create a kernel subshell: {out['error']}")
+        raise ConfirmUnavailable(f"could not create a kernel subshell: {out['error']}")
     _SUBSHELLS[id(kernel)] = out["id"]
     return out["id"]
 
@@ -290,7 +374,7 @@ def _route_to_subshell(box: ConfirmBox, sid: str) -> list[Any]:
     publishes (a state update from this main thread would route clicks back to the busy main
     shell), so each comm's ``publish_msg`` puts the route back right after publishing.
     """
-    comms = [c.comm for c in box.interactive if getattr(c, "comm", None) is not None]
+    comms = [c.comm for c in box.routed if getattr(c, "comm", None) is not None]
     for comm in comms:
         if "publish_msg" not in vars(comm):
             original = comm.publish_msg
@@ -310,8 +394,9 @@ def _route_to_subshell(box: ConfirmBox, sid: str) -> list[Any]:
 
 def _wait_subshell(box: ConfirmBox, poll: float) -> None:
     comms = _route_to_subshell(box, _subshell_id(_kernel()))
+    since = time.monotonic()
     try:
-        while box.choice is None:
+        while box.waiting(since):
             time.sleep(poll)  # a kernel interrupt raises KeyboardInterrupt here
     finally:
         for comm in comms:
@@ -322,8 +407,9 @@ def _wait_subshell(box: ConfirmBox, poll: float) -> None:
 def _wait_ui_poll(box: ConfirmBox, poll: float) -> None:
     from jupyter_ui_poll import ui_events
 
+    since = time.monotonic()
     with ui_events() as process:
-        while box.choice is None:
+        while box.waiting(since):
             process(10)
             time.sleep(poll)
 
@@ -356,37 +442,42 @@ def buttons_available() -> bool:
     return _waiter() is not None
 
 
-def confirm_with_buttons(node: Node, code: str) -> str | None:
+def confirm_with_buttons(node: Node, code: str, *,
+                         render_timeout: float = RENDER_TIMEOUT) -> str | None:
     """Show ``code`` with Run / Edit / Reject buttons and wait; return the code or None.
 
-    Falls back to the ``input()`` prompt if the buttons cannot be used here.
+    Falls back to the ``input()`` prompt if the buttons cannot be used here, or if the
+    front-end does not show them within ``render_timeout`` seconds.
     """
     if not buttons_available():
         return confirm_in_notebook(node, code)
-    box = ConfirmBox(node, code)
+    box = ConfirmBox(node, code, render_timeout=render_timeout)
     kernel = _kernel()
     if kernel is not None and _subshell_routing(kernel):
         try:  # route clicks to the subshell BEFORE the box is shown: a click that reached
             _route_to_subshell(box, _subshell_id(kernel))  # the busy main shell would wait
-        except Unavailable:  # forever behind this very cell
+        except ConfirmUnavailable:  # forever behind this very cell
             pass  # box.wait() raises it again and we fall back to the prompt
     box.show()
     try:
         return box.wait()
-    except Unavailable as exc:
+    except ConfirmUnavailable as exc:
         box.finish(f"buttons unavailable ({exc}); asked in a text prompt")
         return confirm_in_notebook(node, code)
 
 
-def pick_confirm(widget: bool = True) -> Callable[[Node, str], str | None]:
+def pick_confirm(widget: bool = True, render_timeout: float | None = None
+                 ) -> Callable[[Node, str], str | None]:
     """Choose the confirm callback for this environment.
 
     Buttons in a widget-capable kernel, else the ``input()`` prompt (terminal IPython,
-    ``widget=False``).
+    ``widget=False``). ``render_timeout``: see :func:`confirm_with_buttons`.
 
     >>> pick_confirm(widget=False) is confirm_in_notebook
     True
     """
     if widget and buttons_available():
-        return confirm_with_buttons
+        if render_timeout is None or render_timeout == RENDER_TIMEOUT:
+            return confirm_with_buttons
+        return functools.partial(confirm_with_buttons, render_timeout=render_timeout)
     return confirm_in_notebook

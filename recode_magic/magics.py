@@ -1,13 +1,21 @@
 """``%%recode`` and ``%recode``: argument parsing, configuration, display.
 
 A thin shell: parse the options, build a :class:`~recode_magic.engine.ReCode`, run it, show it.
+Every entry goes through :meth:`ReCodeMagics._boundary`, the one place where an error of the
+user's (:class:`~recode_magic.errors.RecodeError`, IPython's ``UsageError``) becomes a one-line
+``UsageError``. Any other exception is a bug and is shown as one; the run it interrupted is
+already ``_recode`` (it is remembered when it starts), and the engine ends it with a status.
+The ``%recode`` subcommands are the table in :mod:`recode_magic.commands`.
 """
 
 from __future__ import annotations
 
-import shutil
+import keyword
+import math
+import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,17 +25,77 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Int, List, Unicode
 
+from . import commands
 from .engine import ReCode
 from .errors import RecodeError
-from .tree import Run, load_run
+from .llms.base import DEFAULT_MODEL
 
 __all__ = ["ReCodeMagics"]
 
-_SUBCOMMANDS = ("show", "tree", "graph", "export", "stats", "cost", "resume", "list", "load")
+_LINE_DOC = """Act on a run (the last one, ``_recode``, unless ``-n N`` picks another).
+
+Subcommands (``%recode NAME``; a bare ``%recode`` is ``show``):
+
+{table}
+
+Arguments are split like a shell line: quote paths with spaces (``%recode load 'my run.json'``).
+
+Examples
+--------
+::
+
+    %recode tree --ascii  # text tree
+    %recode graph         # graphviz Digraph (SVG); .render() it to save
+    %recode export        # plain Python in the next cell
+    %recode resume        # continue an interrupted run
+    %recode load .recode/run-20261202-101500-0.json
+"""
 
 
 def _names(text: str | None) -> list[str]:
     return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[-1] if isinstance(exc, UsageError) else " ".join(lines)
+
+
+def _cannot_write(path: Path, *, folder: bool) -> str | None:
+    """Why ``path`` (a folder to create, or a file to write) cannot be written, or None.
+
+    >>> _cannot_write(Path("/etc/hostname/runs"), folder=True)
+    "'/etc/hostname' is a file, not a folder"
+    """
+    if path.exists():
+        if folder != path.is_dir():
+            return f"{str(path)!r} is a {'file' if folder else 'folder'}, not a " \
+                   f"{'folder' if folder else 'file'}"
+        if not os.access(path, os.W_OK):
+            return f"{str(path)!r} is not writable"
+        return None
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{str(parent)!r} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create files in {str(parent)!r}"
+    return None
+
+
+def _cassette_counts(llm: Any) -> tuple[int, int]:
+    """(entries, misses) of a cassette before a run, (0, 0) for other models."""
+    if not hasattr(llm, "missed"):
+        return 0, 0
+    return len(llm), llm.misses
+
+
+def _variable(name: str | None, option: str) -> None:
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise UsageError(f"{option} needs a variable name, got {name!r}")
 
 
 @magics_class
@@ -38,7 +106,7 @@ class ReCodeMagics(Magics):
     ``ipython_config.py`` (``c.ReCodeMagics.model = "..."``).
     """
 
-    model = Unicode("claude-sonnet-5-5", help="Model id used when --llm is not given "
+    model = Unicode(DEFAULT_MODEL, help="Model id used when --llm is not given "
                     "(claude-*, or openai:<model> with base_url).").tag(config=True)
     base_url = Unicode("", help="Base URL of an OpenAI-compatible server (llama.cpp, "
                        "Ollama, vLLM); empty for Anthropic.").tag(config=True)
@@ -58,12 +126,26 @@ class ReCodeMagics(Magics):
                      "(the task text keeps up to 4000).").tag(config=True)
     save_dir = Unicode(".recode", help="Folder where each run's tree is saved after every "
                        "node (empty: don't save).").tag(config=True)
+    confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the front-end "
+                                   "to show the buttons before asking in a text prompt "
+                                   "instead.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
-        self.runs: list[Run] = []
+        self.runs: list[Any] = []
         self._engines: dict[int, ReCode] = {}
+        self._text_runs: weakref.WeakSet[Any] = weakref.WeakSet()  # shown as text, not widget
         self._created: set[str] = set()  # names earlier runs bound: later runs may rebind them
+        #: True when the last %%recode cell stopped before its run started (set-up error).
+        self.cell_without_run = False
+
+    # -- the one boundary --------------------------------------------------------------------
+    def _boundary(self, entry: Callable[..., Any], *args: Any) -> Any:
+        """Run one magic entry; a user's mistake becomes a one-line ``UsageError``."""
+        try:
+            return entry(*args)
+        except (RecodeError, UsageError) as exc:
+            raise UsageError(_one_line(exc)) from None
 
     # -- %%recode ---------------------------------------------------------------------------
     @magic_arguments()
@@ -78,6 +160,8 @@ class ReCodeMagics(Magics):
     @argument("-o", "--out", default=None, help="Variable that receives the root's result.")
     @argument("--cassette", default=None, help="JSON file to record model replies to and "
               "replay them from.")
+    @argument("--replay-only", action="store_true", help="Answer only from the cassette: "
+              "a reply it lacks stops the run (no live model call).")
     @argument("--no-widget", action="store_true", help="Print a text tree instead of the "
               "widget.")
     @argument("--confirm", action="store_true", help="Show each expansion's code and ask "
@@ -89,7 +173,8 @@ class ReCodeMagics(Magics):
 
         The text becomes the root placeholder ``solve(task)``. The model's code runs HERE,
         in your kernel, with your rights: it calls your functions (the primitives) and new
-        placeholder functions, which are expanded in turn. The run is kept as ``_recode``.
+        placeholder functions, which are expanded in turn. The run is kept as ``_recode``;
+        ``%recode?`` lists what you can do with it afterwards.
 
         Examples
         --------
@@ -100,201 +185,44 @@ class ReCodeMagics(Magics):
 
             %%recode --in data --max-depth 6 --cassette replies.json
             Summarise the data.
+
+            %%recode --confirm --no-widget
+            Tidy the files in data/ (ask before running each step).
         """
+        return self._boundary(self._run_cell, line, cell)
+
+    def _run_cell(self, line: str, cell: str) -> None:
+        # until the run starts: a bare `%recode resume` must not pick up an older run
+        self.cell_without_run = True
         args = self._parse(self.recode, line)
         task = cell.strip()
         if not task:
             raise UsageError("%%recode needs a task: write it in the cell body")
+        _variable(args.out, "-o")
         ns = self.shell.user_ns
         inputs = {}
         for name in _names(args.inputs):
+            if name == "task":
+                raise UsageError("--in task: the cell text is bound to `task` already "
+                                 "(pass another variable)")
             if name not in ns:
                 raise UsageError(f"--in names {name!r}, which is not defined in the notebook")
             inputs[name] = ns[name]
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"-o needs a variable name, got {args.out!r}")
-        engine = self._engine(args)
-        show = self._display(args, engine)
-        try:
-            run = engine.run(task, inputs=inputs, output=args.out)
-        except (RecodeError, ValueError) as exc:  # set-up errors (--tools, --in names)
-            raise UsageError(str(exc)) from None
-        return self._finish(run, engine, show)
+        widget = self.widget and not args.no_widget
+        engine = self._engine(args, widget)
+        cassette_entries = _cassette_counts(engine.llm)
+        self._follow(engine, widget)
+        run = engine.run(task, inputs=inputs, output=args.out)
+        self._finish(run, engine, cassette_entries)
 
     # -- %recode ----------------------------------------------------------------------------
-    @magic_arguments()
-    @argument("command", nargs="?", default="show", help="show | tree | graph | export | "
-              "stats | cost | resume | list | load")
-    @argument("path", nargs="?", default=None, help="For load: a saved run's JSON file.")
-    @argument("--inline", action="store_true", help="export: inline placeholders.")
-    @argument("--functions", action="store_true", help="export: placeholders become defs.")
-    @argument("--ascii", action="store_true", help="tree: ASCII guides.")
-    @argument("--max-depth", type=int, default=None, help="resume: new depth limit.")
-    @argument("-n", type=int, default=None, help="Which run (0 = first; default: last).")
     @line_magic("recode")
-    def recode_line(self, line: str) -> Any:
-        """Act on the last run (``_recode``): show, tree, graph, export, stats, cost, resume.
+    def recode_line(self, line: str) -> Any:  # noqa: D102 - the docstring is built below
+        return self._boundary(commands.dispatch, self, line)
 
-        Examples
-        --------
-        ::
-
-            %recode tree          # text tree
-            %recode graph         # graphviz Digraph (SVG); .render() it to save
-            %recode export        # plain Python in the next cell
-            %recode stats         # depth, branching factor, placeholder ratio
-            %recode resume        # continue an interrupted run
-        """
-        args = self._parse(self.recode_line, line)
-        cmd = args.command
-        if cmd not in _SUBCOMMANDS:
-            raise UsageError(f"unknown %recode command: {cmd!r} (must be one of "
-                             f"{', '.join(_SUBCOMMANDS)})")
-        if cmd == "list":
-            for i, run in enumerate(self.runs):
-                print(f"{i}: {run.status:<11} {len(run.nodes()):>4} nodes  "
-                      f"{run.llm_calls:>3} calls  {run.task[:60]!r}")
-            return None
-        if cmd == "load":
-            if not args.path:
-                raise UsageError("%recode load needs a path to a saved run (.json)")
-            try:
-                run = load_run(args.path)
-            except (OSError, ValueError, KeyError) as exc:
-                raise UsageError(f"cannot load {args.path!r}: {exc}") from None
-            self._remember(run)
-            return self._show_static(run)
-        run = self._pick(args.n)
-        try:
-            return self._subcommand(cmd, run, args)
-        except RecodeError as exc:
-            raise UsageError(str(exc)) from None
-
-    def _subcommand(self, cmd: str, run: Run, args: Any) -> Any:
-        from . import render
-
-        if cmd == "show":
-            return self._show_static(run)
-        if cmd == "tree":
-            print(render.render_text(run, ascii=args.ascii))
-            return None
-        if cmd == "graph":
-            if shutil.which("dot") is None:
-                raise UsageError("graphviz's `dot` program is not installed (apt-get install "
-                                 "graphviz, brew install graphviz or conda install graphviz)")
-            return render.to_digraph(run)
-        if cmd == "export":
-            code = run.export(style="inline" if args.inline else "functions")
-            if hasattr(self.shell, "set_next_input"):
-                self.shell.set_next_input(code, replace=False)
-            else:  # pragma: no cover - every IPython shell has it
-                print(code)
-            return None
-        if cmd == "stats":
-            from .stats import format_stats
-            print(format_stats(run.stats()))
-            return None
-        if cmd == "cost":
-            from .llms.pricing import cost_report, format_cost
-            print(format_cost(cost_report(run)))
-            return None
-        engine = self._engines.get(id(run))
-        if engine is None:
-            raise UsageError("this run cannot be resumed (it was loaded from a file or its "
-                             "kernel restarted); start a new %%recode run")
-        if args.max_depth is not None:
-            engine.max_depth = args.max_depth
-        show = self._display(None, engine, run)
-        run = engine.resume(run)
-        return self._finish(run, engine, show)
-
-    # -- helpers ----------------------------------------------------------------------------
-    def _parse(self, fn: Callable[..., Any], line: str) -> Any:
-        try:
-            return parse_argstring(fn, line)
-        except UsageError as exc:
-            msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "bad arguments"
-            raise UsageError(msg) from None
-
-    def _engine(self, args: Any) -> ReCode:
-        llm = self._llm(args)
-        max_depth = self.max_depth if args.max_depth is None else args.max_depth
-        timeout = self.timeout if args.timeout is None else args.timeout
-        if max_depth < 0:
-            raise UsageError(f"--max-depth must be >= 0, got {max_depth}")
-        if timeout < 0:
-            raise UsageError(f"--timeout must be >= 0 seconds, got {timeout:g}")
-        save = None
-        if self.save_dir:
-            save = str(Path(self.save_dir) / f"run-{time.strftime('%Y%m%d-%H%M%S')}"
-                                             f"-{len(self.runs)}.json")
-        confirm = None
-        if args.confirm:  # buttons in a widget-capable kernel, else an input() prompt
-            from .confirm import pick_confirm
-            confirm = pick_confirm(widget=self.widget and not args.no_widget)
-        try:
-            return ReCode(llm, namespace=self.shell.user_ns, max_depth=max_depth,
-                          max_rewrite=self.max_rewrite, max_retry=self.max_retry,
-                          timeout=timeout or None, tools=_names(args.tools) or None,
-                          trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
-                          max_calls=self.max_calls, confirm=confirm, save_path=save,
-                          repr_limit=self.repr_limit,
-                          rebindable=self._created)
-        except (TypeError, ValueError) as exc:
-            raise UsageError(str(exc)) from None
-
-    def _llm(self, args: Any) -> Callable[[str], str]:
-        from .llms import resolve_llm
-
-        spec = args.llm
-        cassette = args.cassette if args.cassette is not None else self.cassette
-        try:
-            # backends read the key on their first live call: a cassette hit needs none
-            llm = resolve_llm(spec, self.shell.user_ns, default_model=self.model,
-                              base_url=self.base_url or None)
-            if cassette:
-                from .llms.cassette import CassetteLLM
-                model = getattr(llm, "model", None) or spec or self.model
-                llm = CassetteLLM(llm, cassette, model=model)
-        except RecodeError as exc:
-            raise UsageError(str(exc)) from None
-        return llm  # type: ignore[return-value]
-
-    def _display(self, args: Any, engine: ReCode, run: Run | None = None) -> Any:
-        allowed = self.widget and not (args is not None and args.no_widget)
-        engine.unsubscribe()  # a resumed run gets one fresh view, not two
-        if not allowed:  # text tree at the end; no widget import at all
-            from .render import render_text
-
-            def print_at_end(event: str, run: Run, _node: Any) -> None:
-                if event == "run_end":
-                    print(render_text(run))
-            engine.subscribe(print_at_end)
-            return None
-        from .widget import display_run
-        return display_run(run, engine=engine, widget=None)
-
-    def _finish(self, run: Run, engine: ReCode, show: Any) -> None:
-        self._engines[id(run)] = engine
-        self._created |= engine.rebindable
-        self._remember(run)
-        if run.status != "done":
-            where = next((n for n in reversed(run.nodes()) if n.error), None)
-            at = f" at `{where.name}`" if where is not None else ""
-            hint = {"interrupted": "; %recode resume continues",
-                    "limit": "; %recode resume --max-depth N continues"}.get(run.status, "")
-            if run.status == "error" and getattr(run, "_state", None) is not None \
-                    and run._state.frames:  # type: ignore[attr-defined]
-                hint = "; fix the cause, then %recode resume continues"
-            print(f"recode: run {run.status}{at}: {run.error}{hint}", file=sys.stderr)
-        return None
-
-    def _remember(self, run: Run) -> None:
-        if run not in self.runs:
-            self.runs.append(run)
-        self.shell.user_ns["_recode"] = run
-
-    def _pick(self, n: int | None) -> Run:
+    # -- for subcommand handlers ----------------------------------------------------------------
+    def pick_run(self, n: int | None = None) -> Any:
+        """Run ``n`` of this session (0 = first), or the last one; ``UsageError`` if none."""
         if not self.runs:
             raise UsageError("no recode run yet: run a %%recode cell first")
         try:
@@ -302,11 +230,149 @@ class ReCodeMagics(Magics):
         except IndexError:
             raise UsageError(f"no run number {n} (there are {len(self.runs)})") from None
 
-    def _show_static(self, run: Run) -> Any:
-        if not self.widget:
+    def remember(self, run: Any, *, widget: bool | None = None) -> None:
+        """Make ``run`` the last run (``_recode``); ``widget=False`` shows it as text."""
+        if run not in self.runs:
+            self.runs.append(run)
+        if widget is False:
+            self._text_runs.add(run)
+        self.shell.user_ns["_recode"] = run
+
+    def show_run(self, run: Any) -> None:
+        """Display ``run``: the widget, or the text tree for a ``--no-widget`` run."""
+        from .widget import display_run
+
+        if not self._widget_for(run):
             from .render import render_text
             print(render_text(run))
             return None
-        from .widget import display_run
         display_run(run, engine=None, widget=None)
         return None
+
+    def resume_run(self, run: Any, *, max_depth: int | None = None) -> None:
+        """Continue ``run`` where it stopped, shown as it was (widget or text)."""
+        engine = self._engines.get(id(run))
+        if engine is None:
+            raise UsageError("this run cannot be resumed (it was loaded from a file or its "
+                             "kernel restarted); start a new %%recode run")
+        if max_depth is not None:
+            engine.max_depth = max_depth
+        widget = self._widget_for(run)
+        self._follow(engine, widget, run)
+        entries = _cassette_counts(engine.llm)
+        run = engine.resume(run)
+        self._finish(run, engine, entries)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _widget_for(self, run: Any) -> bool:
+        return self.widget and run not in self._text_runs
+
+    def _parse(self, fn: Callable[..., Any], line: str) -> Any:
+        try:
+            return parse_argstring(fn, line)
+        except UsageError as exc:
+            raise UsageError(_one_line(exc)) from None
+
+    def _engine(self, args: Any, widget: bool) -> ReCode:
+        max_depth = self.max_depth if args.max_depth is None else args.max_depth
+        timeout = self.timeout if args.timeout is None else args.timeout
+        if max_depth < 0:
+            raise UsageError(f"--max-depth must be >= 0, got {max_depth}")
+        if not math.isfinite(timeout) or timeout < 0:
+            raise UsageError(f"--timeout must be a finite number of seconds >= 0 (0: none), "
+                             f"got {timeout:g}")
+        confirm = self._confirm(widget) if args.confirm else None
+        llm = self._llm(args)
+        save = None
+        if self.save_dir:
+            why = _cannot_write(Path(self.save_dir).expanduser(), folder=True)
+            if why:
+                raise UsageError(f"cannot save runs to save_dir: {why} (%config "
+                                 f"ReCodeMagics.save_dir = '' turns saving off)")
+            save = str(Path(self.save_dir) / f"run-{time.strftime('%Y%m%d-%H%M%S')}"
+                                             f"-{len(self.runs)}.json")
+        return ReCode(llm, namespace=self.shell.user_ns, max_depth=max_depth,
+                      max_rewrite=self.max_rewrite, max_retry=self.max_retry,
+                      timeout=timeout or None, tools=_names(args.tools) or None,
+                      trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
+                      max_calls=self.max_calls, confirm=confirm, save_path=save,
+                      repr_limit=self.repr_limit, rebindable=self._created)
+
+    def _confirm(self, widget: bool) -> Callable[..., Any]:
+        """The ``--confirm`` callback: buttons, else a text prompt; refuse if neither works."""
+        from .confirm import buttons_available, pick_confirm, stdin_available
+
+        buttons = widget and buttons_available()
+        if not buttons and not stdin_available():
+            raise UsageError("--confirm needs buttons (a kernel with widgets) or a text prompt, "
+                             "and this front-end answers neither (no stdin); run without "
+                             "--confirm or in JupyterLab/Notebook")
+        return pick_confirm(widget=buttons, render_timeout=self.confirm_render_timeout)
+
+    def _llm(self, args: Any) -> Callable[[str], str]:
+        from .llms import make_llm
+
+        cassette = args.cassette if args.cassette is not None else self.cassette
+        if args.replay_only and not cassette:
+            raise UsageError("--replay-only needs a cassette (--cassette PATH)")
+        if cassette:
+            why = _cannot_write(Path(cassette).expanduser(), folder=False)
+            if why:
+                raise UsageError(f"--cassette: {why}")
+        # backends read the key on their first live call: a cassette hit needs none
+        return make_llm(args.llm, namespace=self.shell.user_ns, cassette=cassette or None,
+                        mode="replay" if args.replay_only else "auto",
+                        base_url=self.base_url or None, default_model=self.model)
+
+    def _follow(self, engine: ReCode, widget: bool, run: Any = None) -> None:
+        """Remember the run as soon as it starts and show it (widget, or text at the end).
+
+        Nothing is displayed before the run starts, so an error in the set-up is one line
+        with no empty widget above it.
+        """
+        from .widget import display_run
+
+        engine.unsubscribe()  # a resumed run gets one fresh view, not two
+
+        def on_event(event: str, started: Any, _node: Any) -> None:
+            if event == "run_start":
+                self.cell_without_run = False
+                self.remember(started, widget=widget)
+                display_run(started, engine=engine, widget=None if widget else False)
+
+        if run is None:
+            engine.subscribe(on_event)
+        else:
+            self.remember(run, widget=widget)
+            display_run(run, engine=engine, widget=None if widget else False)
+
+    def _finish(self, run: Any, engine: ReCode, cassette: tuple[int, int] = (0, 0)) -> None:
+        self._engines[id(run)] = engine
+        self._created |= engine.rebindable
+        self.remember(run)
+        cassette_entries, cassette_misses = cassette
+        llm = engine.llm
+        misses = getattr(llm, "misses", 0) - cassette_misses
+        if misses > 0 and cassette_entries and getattr(llm, "inner", None) is not None:
+            # a replay that was not one: say so (recording a new cassette is silent)
+            names = ", ".join(sorted({str(n) for n in llm.missed[-misses:]}))
+            print(f"recode: cassette {str(llm.path)!r}: {misses} miss(es) ({names}), live "
+                  f"model called and the replies recorded (the task, the functions or the "
+                  f"model changed; --replay-only forbids this)", file=sys.stderr)
+        if run.status != "done":
+            where = next((n for n in reversed(run.nodes()) if n.error), None)
+            at = f" at `{where.name}`" if where is not None else ""
+            hint = {"interrupted": "; %recode resume continues",
+                    "limit": "; %recode resume --max-depth N continues"}.get(run.status, "")
+            state = getattr(run, "state", None) or getattr(run, "_state", None)
+            if run.status == "error" and state is not None and state.frames:
+                hint = "; fix the cause, then %recode resume continues"
+            print(f"recode: run {run.status}{at}: {run.error}{hint}", file=sys.stderr)
+
+
+def _refresh_line_doc() -> None:
+    ReCodeMagics.recode_line.__doc__ = _LINE_DOC.format(table=commands.help_text())
+
+
+_refresh_line_doc()
+commands.on_change(_refresh_line_doc)
