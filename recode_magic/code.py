@@ -1,14 +1,27 @@
 """Model replies to runnable blocks: parsing, validation, placeholder detection.
 
 A *block* is one top-level statement. A *placeholder* is a call to a name that is neither in
-the namespace, nor a builtin, nor bound earlier; it must be a whole statement
-``name(...)`` or ``targets = name(...)``. Everything here is static: nothing runs.
+the namespace, nor a builtin, nor bound earlier. Everything here is static: nothing runs.
+
+Where a placeholder may stand (no reply is refused for it; nothing in a statement runs
+before its placeholders are expanded):
+
+- a whole statement ``name(...)`` or ``targets = name(...)``: a node of its own;
+- evaluated exactly once inside an expression (``avg = round(mean(xs), 1)``, the test of an
+  ``if``, the iterable of a ``for``): *hoisted* into a statement of its own before it,
+  ``mean_result = mean(xs)``, then ``avg = round(mean_result, 1)``;
+- anywhere else (a loop or ``if`` body, a comprehension, a lambda, a ``with``/``try`` body):
+  the whole statement is a *compound* placeholder, a node whose call text is the statement,
+  expanded into code before any of it runs.
+
+A top-level ``def`` is accepted when its body calls only names that exist.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import functools
 import re
 import textwrap
@@ -18,11 +31,12 @@ from dataclasses import dataclass, field
 from types import CodeType
 
 from .errors import FormatError
+from .nesting import compound_parts, hoist, loaded_names
 
 __all__ = [
     "Block", "Placeholder", "parse_reply", "parse_code", "split_blocks", "find_placeholder",
     "plan_blocks", "called_names", "bound_names", "BUILTIN_NAMES", "placeholder_variables",
-    "iter_literal_keywords", "MAX_REPLY_CHARS",
+    "iter_literal_keywords", "MAX_REPLY_CHARS", "is_compound_call",
 ]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -38,11 +52,19 @@ _NO_CODE_HINT = ("Answer with <think>...</think><execute>python code</execute>; 
 
 @dataclass
 class Placeholder:
-    """A placeholder statement: ``targets = name(args)``."""
+    """A placeholder statement: ``targets = name(args)``.
+
+    A *compound* placeholder is a whole statement with placeholders nested in a loop, a
+    condition, a comprehension...: ``name`` is made up (``loop_step``), ``call`` is
+    ``name(*names the statement reads)``, ``targets`` the names it binds that later
+    statements read, ``inner`` the unknown names it calls.
+    """
 
     name: str
     targets: list[str]
     call: ast.Call
+    compound: bool = False
+    inner: tuple[str, ...] = ()
 
     @functools.cached_property
     def signature(self) -> str:
@@ -121,14 +143,14 @@ def parse_reply(reply: str) -> tuple[str, str]:
 
 
 def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
-    """Parse code and refuse ``def``, ``class`` and ``async def``.
+    """Parse code; refuse ``class``, ``async def`` and a ``def`` that is not at the top level.
 
     Compile errors the parser does not see (``return`` outside a function...) are raised by
     :func:`split_blocks`, which compiles each statement.
 
-    >>> parse_code("def f(): pass")
+    >>> parse_code("if x:\\n    def f(): pass")
     Traceback (most recent call last):
-    recode_magic.errors.FormatError: line 1: `def f` is not allowed (write the steps as placeholder calls, not definitions)
+    recode_magic.errors.FormatError: line 2: `def f` is not allowed here (write a def only at ...
     """
     try:
         with warnings.catch_warnings():  # e.g. invalid escapes: not the user's concern here
@@ -140,7 +162,10 @@ def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
         raise FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}",
                           reply=code) from None
     for stmt in tree.body:
-        if not isinstance(stmt, _SIMPLE):
+        if isinstance(stmt, ast.FunctionDef):
+            for inner in stmt.body:
+                _check_defs(inner, code, nested_def=True)
+        elif not isinstance(stmt, _SIMPLE):
             _check_defs(stmt, code)
     return tree
 
@@ -149,13 +174,17 @@ _SIMPLE = (ast.Assign, ast.Expr, ast.AugAssign, ast.AnnAssign, ast.Import, ast.I
            ast.Pass, ast.Delete)  # statements that cannot hold a def (no lambda bodies)
 
 
-def _check_defs(stmt: ast.stmt, code: str) -> None:
+def _check_defs(stmt: ast.stmt, code: str, nested_def: bool = False) -> None:
     for node in ast.walk(stmt):
+        if nested_def and type(node) is ast.FunctionDef:
+            continue  # a helper inside a top-level def
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             kind = "class" if isinstance(node, ast.ClassDef) else "def"
-            raise FormatError(
-                f"line {node.lineno}: `{kind} {node.name}` is not allowed (write the steps as "
-                f"placeholder calls, not definitions)", reply=code)
+            where = (" here (write a def only at the top level, or write the steps as "
+                     "placeholder calls)" if type(node) is ast.FunctionDef else
+                     " (write the steps as placeholder calls, not definitions)")
+            raise FormatError(f"line {node.lineno}: `{kind} {node.name}` is not allowed{where}",
+                              reply=code)
 
 
 def _syntax(exc: SyntaxError, code: str) -> FormatError:
@@ -183,6 +212,8 @@ def _scan(stmt: ast.AST) -> tuple[frozenset[str], frozenset[str]]:
                 binds.add(n.name)  # type: ignore[attr-defined]
         elif t is ast.arg:
             binds.add(n.arg)  # type: ignore[attr-defined]
+        elif t is ast.FunctionDef:
+            binds.add(n.name)  # type: ignore[attr-defined]
     return frozenset(calls), frozenset(binds)
 
 
@@ -238,54 +269,82 @@ def _segment(lines: list[str], node: ast.stmt) -> str | None:
     return "".join([head, *lines[first + 1:last], tail])
 
 
-def _construct(stmt: ast.stmt, name: str) -> str:
-    for n in ast.walk(stmt):
-        kind = {ast.For: "a for loop", ast.While: "a while loop", ast.If: "an if",
-                ast.With: "a with block", ast.Try: "a try block", ast.Lambda: "a lambda",
-                ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension",
-                ast.SetComp: "a comprehension", ast.DictComp: "a comprehension",
-                ast.IfExp: "a conditional expression"}.get(type(n))
-        if kind and name in called_names(n):
-            return kind
-    return "another expression"
-
-
-def find_placeholder(block: Block, known: Callable[[str], bool]) -> Placeholder | None:
-    """The placeholder this block is, None if it calls only known names.
-
-    ``known(name)`` says whether a name is bound (namespace, builtins, earlier statements).
-    Raises FormatError when an unknown call is not a whole statement.
-    """
-    unknown = sorted(n for n in block.calls if n not in block.binds and not known(n))
-    if not unknown:
-        return None
-    cached = block.placeholder
-    if cached is not None and unknown == [cached.name]:
-        return cached
-    stmt = block.stmt
-    value, targets = None, []
+def _simple(stmt: ast.stmt) -> tuple[ast.Call, list[str]] | None:
+    """``(call, targets)`` when ``stmt`` is ``name(...)`` or ``targets = name(...)``."""
+    value: ast.expr | None = None
+    targets: list[str] | None = []
     if isinstance(stmt, ast.Expr):
         value = stmt.value
     elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         value, targets = stmt.value, _target_names(stmt.targets[0])
     elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
         value, targets = stmt.value, [stmt.target.id]
-    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-            and value.func.id in unknown and targets is not None):
-        name = value.func.id
-        inner = {n for n in unknown if n != name}
-        nested = [n for n in inner if n in called_names(value)] or (
-            [name] if sum(1 for n in ast.walk(value) if isinstance(n, ast.Call)
-                          and isinstance(n.func, ast.Name) and n.func.id == name) > 1 else [])
-        if not nested:
-            return Placeholder(name=name, targets=targets, call=value)
-        unknown = nested
-    name = unknown[0]
-    where = _construct(stmt, name)
-    raise FormatError(
-        f"placeholder `{name}` is inside {where}; a placeholder must be a whole statement "
-        f"`out = {name}(...)` at the top level (put the loop or condition inside the "
-        f"placeholder instead)", reply=block.source)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and targets is not None:
+        return value, targets
+    return None
+
+
+def _whole(stmt: ast.stmt, unknown: Callable[[str], bool]
+           ) -> tuple[ast.Call, list[str]] | None:
+    """``(call, targets)`` when ``stmt`` is a placeholder statement.
+
+    That is: an unknown name called as the whole statement, no other unknown call inside.
+    """
+    simple = _simple(stmt)
+    if simple is None or not unknown(simple[0].func.id):  # type: ignore[attr-defined]
+        return None
+    call = simple[0]
+    if any(isinstance(n, ast.Call) and n is not call and isinstance(n.func, ast.Name)
+           and unknown(n.func.id) for n in ast.walk(call)):
+        return None
+    return simple
+
+
+def find_placeholder(block: Block, known: Callable[[str], bool], *,
+                     later: Collection[str] | None = None) -> Placeholder | None:
+    """The placeholder this block is, None if it calls only known names.
+
+    ``known(name)`` says whether a name is bound (namespace, builtins, earlier statements).
+    A statement with unknown calls that is not ``[targets =] name(...)`` (with no other
+    unknown call inside) is a compound placeholder; ``later``: names read by the statements
+    after it, to choose its targets. A ``def`` calling an unknown name is a FormatError.
+    """
+    unknown = sorted(n for n in block.calls if n not in block.binds and not known(n))
+    if not unknown:
+        return None
+    cached = block.placeholder
+    if cached is not None and unknown == ([*cached.inner] if cached.compound
+                                          else [cached.name]):
+        return cached
+    stmt = block.stmt
+    if isinstance(stmt, ast.FunctionDef):
+        raise FormatError(
+            f"`def {stmt.name}` calls `{unknown[0]}`, which does not exist: a function you "
+            f"define may call only the primitives, builtins and names defined before it "
+            f"(or write `out = {unknown[0]}(...)` as a step of its own, outside the def)",
+            reply=block.source)
+    whole = _whole(stmt, unknown.__contains__)
+    if whole is not None:
+        call, targets = whole
+        return Placeholder(name=call.func.id, targets=targets, call=call)  # type: ignore[attr-defined]
+    cname, reads, targets = compound_parts(stmt, unknown, later)
+    call = ast.Call(func=ast.Name(id=cname, ctx=ast.Load()),
+                    args=[ast.Name(id=r, ctx=ast.Load()) for r in reads], keywords=[])
+    return Placeholder(name=cname, targets=targets, call=call, compound=True,
+                       inner=tuple(unknown))
+
+
+def is_compound_call(call: str) -> bool:
+    """True when a node's call text is a whole statement, not ``[targets =] name(...)``.
+
+    >>> is_compound_call("x = step(a)"), is_compound_call("for a in b:\\n    step(a)")
+    (False, True)
+    """
+    try:
+        body = ast.parse(call).body
+    except SyntaxError:
+        return False
+    return not (len(body) == 1 and _simple(body[0]) is not None)
 
 
 def _target_names(target: ast.expr) -> list[str] | None:  # type: ignore[return]
@@ -308,32 +367,81 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
     """Parse, split and check a node's code before any of it runs.
 
     Walks the blocks in order, as they will run: names bound by earlier blocks (and the
-    targets of earlier placeholders) count as known. Raises FormatError for a nested
-    placeholder or a placeholder that calls an ancestor again with the same arguments
-    (its signature is in ``forbidden_signatures``, or ``recursive(placeholder)`` is true).
+    targets of earlier placeholders) count as known. Unknown calls evaluated once inside a
+    statement are hoisted into placeholder statements before it (see
+    :mod:`recode_magic.nesting`); other nested ones make the statement a compound
+    placeholder. Raises FormatError for a placeholder that calls an ancestor again with the
+    same arguments (its signature is in ``forbidden_signatures``, or
+    ``recursive(placeholder)`` is true).
 
     >>> blocks = plan_blocks("x = plan_it(task)\\nprint(x)", known=lambda n: n == "task")
     >>> [b.source for b in blocks]
     ['x = plan_it(task)', 'print(x)']
+    >>> [b.source for b in plan_blocks("print(len(find(task)))", known=lambda n: n == "task")]
+    ['find_result = find(task)', 'print(len(find_result))']
     """
     tree = parse_code(code, filename)
     blocks = split_blocks(tree, code, filename)
     local: set[str] = set()
+    taken: set[str] = set()
 
     def is_known(name: str) -> bool:
         return name in local or name in BUILTIN_NAMES or known(name)
 
-    for block in blocks:
-        ph = block.placeholder = find_placeholder(block, is_known)
-        if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
-                               or (recursive is not None and recursive(ph))):
-            raise FormatError(
-                f"`{ph.name}` calls itself again with the same arguments, which never ends: "
-                f"it repeats a step being expanded; write this step with the primitives, or "
-                f"split it into different, more specific placeholders",
-                reply=code)
-        local |= block.binds
-    return blocks
+    def fresh(base: str) -> str:
+        name, i = base, 1
+        while is_known(name) or name in taken:
+            i += 1
+            name = f"{base}_{i}"
+        taken.add(name)
+        return name
+
+    out: list[Block] = []
+    for i, block in enumerate(blocks):
+        for part in _hoisted(block, is_known, fresh):
+            later = None  # the last statement: all it assigns (the caller may read them)
+            if (i + 1 < len(blocks) and not isinstance(part.stmt, ast.FunctionDef)
+                    and _simple(part.stmt) is None):
+                later = {n for b in blocks[i + 1:] for n in loaded_names(b.stmt)}
+            ph = part.placeholder = find_placeholder(part, is_known, later=later)
+            if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
+                                   or (recursive is not None and recursive(ph))):
+                raise FormatError(_self_call_message(ph), reply=code)
+            local |= part.binds
+            out.append(part)
+    return out
+
+
+def _self_call_message(ph: Placeholder) -> str:
+    if ph.compound:
+        return (f"you wrote the statement you are expanding again (it calls "
+                f"{', '.join(f'`{n}`' for n in ph.inner)}, which does not exist): write what "
+                f"it does with the primitives and builtins instead")
+    return (f"`{ph.name}` calls itself again with the same arguments, which never ends: "
+            f"it repeats a step being expanded; write this step with the primitives, or "
+            f"split it into different, more specific placeholders")
+
+
+def _hoisted(block: Block, is_known: Callable[[str], bool],
+             fresh: Callable[[str], str]) -> list[Block]:
+    """``block``, or the placeholder statements hoisted out of it and then its rest."""
+    def unknown(name: str) -> bool:
+        return name not in block.binds and not is_known(name)
+
+    if not any(unknown(n) for n in block.calls) or isinstance(block.stmt, ast.FunctionDef):
+        return [block]
+    if _whole(block.stmt, unknown) is not None:
+        return [block]
+    pre, rest = hoist(copy.deepcopy(block.stmt), unknown,
+                      lambda s: _whole(s, unknown) is not None, fresh)
+    if not pre:
+        return [block]
+    parts = []
+    for stmt in [*pre, rest]:
+        calls, binds = _scan(stmt)
+        parts.append(Block(stmt=stmt, source=ast.unparse(stmt), calls=calls, binds=binds,
+                           filename=block.filename))
+    return parts
 
 
 def placeholder_variables(ph: Placeholder) -> list[str]:

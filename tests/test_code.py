@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from recode_magic.code import find_placeholder, parse_code, parse_reply, plan_blocks, split_blocks
+from recode_magic import ReCode, ScriptedLLM
+from recode_magic.code import (
+    find_placeholder,
+    is_compound_call,
+    parse_code,
+    parse_reply,
+    placeholder_variables,
+    plan_blocks,
+    split_blocks,
+)
 from recode_magic.errors import FormatError
 
 
@@ -38,6 +47,7 @@ def test_parse_reply_errors(reply, message):
     ("x = (", "SyntaxError"),
     ("class A: pass", "`class A` is not allowed"),
     ("async def f(): pass", "`def f` is not allowed"),
+    ("def f():\n    class B: pass", "`class B` is not allowed"),
 ])
 def test_parse_code_rejects(code, message):
     with pytest.raises(FormatError, match=message):
@@ -72,21 +82,117 @@ def test_whole_statement_placeholders(code, name, targets):
     assert (ph.name, ph.targets) == (name, targets)
 
 
-@pytest.mark.parametrize("code, where", [
-    ("for i in x:\n    step(i)", "a for loop"),
-    ("while go:\n    step()", "a while loop"),
-    ("if c:\n    step()", "an if"),
-    ("with c:\n    step()", "a with block"),
-    ("try:\n    step()\nexcept E:\n    pass", "a try block"),
-    ("y = [step(i) for i in x]", "a comprehension"),
-    ("y = 1 + step()", "another expression"),
-    ("y = print(step())", "another expression"),
-    ("y = other(step())", "another expression"),
-    ("x.attr = step()", "another expression"),
+@pytest.mark.parametrize("code, hoisted", [
+    ("y = 1 + step()", ["step_result = step()", "y = 1 + step_result"]),
+    ("y = print(step())", ["step_result = step()", "y = print(step_result)"]),
+    ("y = other(step())", ["step_result = step()", "y = other(step_result)"]),
+    ("x.attr = step()", ["step_result = step()", "x.attr = step_result"]),
+    ("avg = round(mean(step(x)), 1)",
+     ["step_result = step(x)", "mean_result = mean(step_result)", "avg = round(mean_result, 1)"]),
+    ("if step(x):\n    print(x)", ["step_result = step(x)", "if step_result:\n    print(x)"]),
+    ("for i in step(x):\n    print(i)",
+     ["step_result = step(x)", "for i in step_result:\n    print(i)"]),
 ])
-def test_nested_placeholders_are_format_errors(code, where):
-    with pytest.raises(FormatError, match=f"placeholder `(step|other)` is inside {where}"):
-        find_placeholder(blocks(code)[0], known_from("x", "c", "go", "E", "print"))
+def test_placeholder_evaluated_once_is_hoisted_before_its_statement(code, hoisted):
+    blocks = plan_blocks(code, known_from("x", "print"))
+    assert [b.source for b in blocks] == hoisted
+    first = blocks[0].placeholder
+    assert first.name == "step" and first.targets == ["step_result"] and not first.compound
+    # the rest reads the hoisted names, never calls `step` again
+    assert all("step(" not in b.source for b in blocks[1:])
+
+
+def test_hoisted_names_never_clash_with_existing_ones():
+    blocks = plan_blocks("step_result = 1\ny = 1 + step(step_result)", known_from())
+    assert [b.source for b in blocks] == [
+        "step_result = 1", "step_result_2 = step(step_result)", "y = 1 + step_result_2"]
+
+
+@pytest.mark.parametrize("code, name, reads, targets", [
+    ("for i in x:\n    step(i)", "loop_step", ["x"], []),
+    ("while go:\n    step()", "loop_step", ["go"], []),
+    ("if c:\n    out = step()\nelse:\n    out = 0", "branch_step", ["c"], ["out"]),
+    ("with c:\n    step()", "with_step", ["c"], []),
+    ("try:\n    step()\nexcept E:\n    pass", "try_step", ["E"], []),
+    ("y = [step(i) for i in x]", "loop_step", ["x"], ["y"]),
+    ("y = c or step(x)", "branch_step", ["c", "x"], ["y"]),
+    ("key = lambda r: step(r)", "lambda_step", [], ["key"]),
+    ("for i in x:\n    total += step(i)", "loop_step", ["x", "total"], ["total"]),
+])
+def test_placeholder_under_loop_or_condition_makes_the_statement_one_node(
+        code, name, reads, targets):
+    (block,) = plan_blocks(code, known_from("x", "c", "go", "E", "total"))
+    ph = block.placeholder
+    assert ph.compound and ph.inner == ("step",)
+    assert (ph.name, ph.targets) == (name, targets)
+    assert placeholder_variables(ph) == reads
+    assert is_compound_call(block.source)
+
+
+def test_compound_targets_are_the_names_later_statements_read():
+    blocks = plan_blocks("for i in x:\n    a = step(i)\n    b = 2\nprint(a)", known_from("x"))
+    assert blocks[0].placeholder.targets == ["a"]
+
+
+def test_compound_statement_written_again_is_a_format_error():
+    (block,) = plan_blocks("for i in x:\n    step(i)", known_from("x"))
+    sig = block.placeholder.signature
+    with pytest.raises(FormatError, match="you wrote the statement you are expanding again"):
+        plan_blocks("for i in x:\n    step(i)", known_from("x"), forbidden_signatures={sig})
+
+
+def test_top_level_def_calling_known_names_is_code_not_a_placeholder():
+    blocks = plan_blocks("def clean(s):\n    return s.strip().lower()\n"
+                         "words = [clean(w) for w in doc.split()]", known_from("doc"))
+    assert [b.placeholder for b in blocks] == [None, None]
+
+
+@pytest.mark.parametrize("code, message", [
+    ("def f(s):\n    return helper(s)", "`def f` calls `helper`, which does not exist"),
+    ("if c:\n    def f(): pass", "`def f` is not allowed here"),
+])
+def test_def_refusals(code, message):
+    with pytest.raises(FormatError, match=message):
+        plan_blocks(code, known_from("c"))
+
+
+def test_nothing_in_a_compound_statement_runs_before_it_is_expanded():
+    log = []
+
+    def act(x):
+        """Do an action."""
+        log.append(x)
+
+    X = "<think>t</think><execute>{}</execute>".format
+    llm = ScriptedLLM({
+        "solve": X("act('first')\nfor i in range(3):\n    act(i)\n    step(i)\nact('last')"),
+        "loop_step": X("for i in range(3):\n    act(i)\n    act(-i)"),
+    })
+    run = ReCode(llm, namespace={"act": act}).run("t")
+    assert run.status == "done", run.error
+    # the loop's own act(0) never ran: the expansion replaced the whole statement
+    assert log == ["first", 0, 0, 1, -1, 2, -2, "last"]
+    child = run.root.children[0]
+    assert child.name == "loop_step" and child.call.startswith("for i in range(3):")
+    assert "Placeholder" in llm.calls[1] and "    step(i)" in llm.calls[1]
+
+
+def test_nothing_in_a_statement_runs_before_its_hoisted_placeholder():
+    log = []
+
+    def act(x):
+        """Do an action."""
+        log.append(x)
+        return x
+
+    X = "<think>t</think><execute>{}</execute>".format
+    llm = ScriptedLLM({"solve": X("avg = act(round(mean(xs), 1))"),
+                       "mean": X("log.append('mean')\nmean_result = sum(xs) / len(xs)")})
+    ns = {"act": act, "log": log}
+    run = ReCode(llm, namespace=ns).run("t", inputs={"xs": [1, 2]})
+    assert run.status == "done", run.error
+    assert log == ["mean", 1.5] and ns["avg"] == 1.5
+    assert [n.call for n in run.nodes()] == ["solve(task, xs)", "mean_result = mean(xs)"]
 
 
 def test_names_bound_in_block_or_earlier_are_not_placeholders():

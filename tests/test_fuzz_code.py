@@ -19,7 +19,6 @@ from recode_magic.limits import block_timeout
 from recode_magic.policy import check_code
 
 
-
 def fuzz(examples: int) -> settings:
     return settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -52,6 +51,9 @@ def statements(draw: st.DrawFn) -> str:
         "def {f}():\n    pass",
         "try:\n    {f}()\nexcept:\n    pass", "del {t}", "{t} = lambda: {f}({a})",
         "while {a}:\n    {f}()", "{t} = {f}(*{a}, **{a})", "{t}: int = {f}({a})",
+        "{t} = {a}({f}({a}), k={f}(*{a}))[{f}()]", "if {f}({a}) and {t}:\n    {f}()",
+        "with {f}({a}) as {t}:\n    {t} = {f}()", "def {f}({a}):\n    return {t}({a})",
+        "{t}.x, {t2}[{f}()] = {f}({a}), {a}", "print(*{f}({a}), sep={f}())",
     ]))
     return template.format(t=t, t2=t2, f=f, a=a)
 
@@ -93,6 +95,8 @@ def consume(reply: str) -> None:
         assert isinstance(exc.hint, str) and str(exc)
         return
     for block in blocks:
+        if block.placeholder is None:  # hoisting rewrote it: it must still compile
+            assert block.code is not None
         try:
             check_code(block.stmt, protected=PROTECTED)
         except PolicyError as exc:
