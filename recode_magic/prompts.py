@@ -7,91 +7,49 @@ works) that also carries ``fixed`` and ``dynamic`` for backends that cache.
 
 from __future__ import annotations
 
+import re
+
+from .code import is_compound_call
+
 __all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
            "FEW_SHOTS", "replan_feedback"]
 
 RULES = """\
-You are ReCode, a planner that writes Python. You expand ONE placeholder function call into \
-the Python code that carries it out, in a live Jupyter kernel.
+You write the Python code for ONE step of a task. The code runs at once in a live Python \
+session where the variables listed with the step already exist.
+
+Answer in exactly this form:
+<think>one or two short sentences</think>
+<execute>
+python code
+</execute>
 
 Rules:
-1. Answer exactly: <think>one or two sentences of reasoning</think><execute>python code</execute>
-2. If the step needs only 1-2 primitive calls, call the primitives directly.
-3. Otherwise split it into smaller steps, each a placeholder call on its own line: \
-`out = snake_case_goal(inputs, key=value)`. A placeholder is any function that does not exist \
-yet; it will be expanded later, in the same way. Give it a new, more specific name than the \
-step you are expanding, and never call the step you are expanding.
-4. Never write `def` or `class`. Import only small standard modules (math, re, json...) \
-when you need them.
-5. Never put a placeholder inside a loop, an `if`, a `with`, a `try`, or inside another \
-expression; loops and conditions may only call primitives and builtins.
-6. All steps share one flat set of variables: assign the outputs of the call you expand \
-(the names left of `=`) so the caller can use them.
-7. Do not invent facts missing from the variables; make a placeholder for the missing \
-decision instead.
+1. What exists: the primitives listed below, Python builtins, small standard modules \
+(math, re, json, collections, itertools) and the variables. Nothing else.
+2. Write the whole step with them when you can; loops and conditions are fine.
+3. Only when the step is long, split it: a few lines `out = new_step_name(inputs)`, one per \
+line; each new step is written later, the same way. Never call the step you are writing.
+4. Assign the names left of `=` in the step, so the caller can use them.
+5. Use only facts from the task and the variables.
 """
 
 FEW_SHOTS = """\
-Examples (each is ONE expansion; the primitives in them belong to the example, not to you)
-
-Example 1: the root of a task, split into steps
-Primitives: find(kind) -> list[str]; take(obj); put(obj, place); say(text)
-Placeholder: solve(task)
+Example (its step and variables are not yours):
+Placeholder: total = add_prices(items)
 Variables:
-- task (str): 'Tidy the desk: put every pen in the cup, then say how many pens moved.'
-<think>Three steps: locate the pens, move them, report. Moving many pens takes more than two \
-primitive calls, so it is its own placeholder; finding and reporting are one call each.</think>
-<execute>pens = find("pen")
-moved = move_all_into(pens, place="cup")
-say(f"I moved {moved} pens into the cup.")</execute>
-
-Example 2: a step small enough for primitives, with a loop over primitives only
-Primitives: find(kind) -> list[str]; take(obj); put(obj, place); say(text)
-Placeholder: moved = move_all_into(pens, place="cup")
-Variables:
-- pens (list[str]): ['pen 1', 'pen 2']
-- place (str): 'cup'
-<think>Each pen needs take then put; a loop of primitive calls is fine. The caller expects \
-`moved`, so I assign it.</think>
-<execute>moved = 0
-for pen in pens:
-    take(pen)
-    put(pen, place)
-    moved += 1</execute>
-
-Example 3: a decision the variables do not settle becomes a placeholder
-Primitives: load_csv(path) -> list[dict]; mean(values) -> float; plot(xs, ys, title)
-Placeholder: report = summarise_sales(path="sales.csv")
-Variables:
-- path (str): 'sales.csv'
-<think>I can load the rows, but which column holds the amounts is not known yet; I must \
-not guess it. A placeholder decides it from the rows, then the numbers are primitives.</think>
-<execute>rows = load_csv(path)
-amount_key = choose_amount_column(rows)
-amounts = [float(r[amount_key]) for r in rows]
-average = mean(amounts)
-plot(list(range(len(amounts))), amounts, title="Sales")
-report = f"{len(rows)} sales, average {average:.2f}"</execute>
-
-Example 4: an answer corrected after feedback
-Primitives: read_sensor(name) -> float; move(dx, dy)
-Placeholder: level = check_battery()
-Variables:
-(none)
-Your previous answer for this placeholder could not be used:
-placeholder `check_battery` calls itself again with the same arguments, which never ends
-<think>I must not call check_battery again. Reading the sensor is one primitive call, so I \
-write it directly and assign `level`.</think>
-<execute>level = read_sensor("battery")</execute>
-
-Mistakes that make an answer unusable:
-- a placeholder inside a loop or condition: `for x in xs: handle(x)` where handle does not \
-exist. Write `results = handle_all(xs)` and loop inside that placeholder instead.
-- a placeholder inside an expression: `total = len(find_items(box))`. Assign it first: \
-`items = find_items(box)` then `total = len(items)`.
-- `def`, `class`, or calling the placeholder being expanded with the same arguments.
-- forgetting to assign the names the caller expects (left of `=` in the placeholder).
+- items (list): [{'name': 'tea', 'price': 3.5}, {'name': 'jam', 'price': 4.0}]
+<think>A loop over the items is enough; I assign total.</think>
+<execute>
+total = 0
+for item in items:
+    total += item["price"]
+</execute>
 """
+
+COMPOUND_NOTE = ("Write code that does what this statement does, with the primitives and "
+                 "builtins. A function that does not exist may be called only as a whole line "
+                 "`out = name(inputs)`, never inside a loop, a condition or an expression.")
 
 
 class Prompt(str):
@@ -123,9 +81,18 @@ def fixed_part(primitives: list[str], few_shots: str = FEW_SHOTS) -> str:
 
 def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
                  feedback: str | None = None) -> Prompt:
-    """The whole expansion prompt: ``fixed`` then the placeholder, its variables, feedback."""
+    """The whole expansion prompt: ``fixed`` then the placeholder, its variables, feedback.
+
+    A compound placeholder (a whole statement with calls of functions that do not exist yet
+    inside a loop or condition) is shown as the statement, with what to write instead.
+    """
     var_text = "\n".join(variables) if variables else "(none)"
-    dynamic = f"Now your turn\nPlaceholder: {call}\nVariables:\n{var_text}\n"
+    if is_compound_call(call):
+        dynamic = (f"Now your turn\nPlaceholder (a whole statement; the functions it calls "
+                   f"that are not primitives do not exist yet):\n{call}\nVariables:\n"
+                   f"{var_text}\n{COMPOUND_NOTE}\n")
+    else:
+        dynamic = f"Now your turn\nPlaceholder: {call}\nVariables:\n{var_text}\n"
     if feedback:
         dynamic += f"\nYour previous answer for this placeholder could not be used:\n{feedback}\n"
     return Prompt.join(fixed, dynamic, name)
@@ -152,18 +119,43 @@ def repair_feedback(ran: list[str], error: str, line: str | None) -> str:
             f"fixing the cause.")
 
 
+_SELF_CALL = re.compile(r"calls itself|is the step you are expanding|statement you are "
+                        r"expanding again")
+_NAME = re.compile(r"`(\w+)`")
+
+
 def reask_feedback(hint: str, previous: str, attempt: int) -> str:
-    """A re-ask that shows the unusable answer, so a deterministic model answers differently.
+    """A re-ask that shows the unusable answer and changes what is asked.
+
+    At temperature 0 the same question gets the same answer, so: the answer is shown; a
+    step that only repeated itself is asked for the code that does it, with an example;
+    from the second re-ask on, the model is asked for primitives and builtins only.
 
     >>> print(reask_feedback("line 1: SyntaxError", "x = (", 1))
     line 1: SyntaxError
     Your answer (attempt 1) was:
     <execute>x = (</execute>
     Do not repeat it; write different code.
+    >>> print(reask_feedback("`count_words` is the step you are expanding: ...",
+    ...                      "n = count_words(text)", 2))  # doctest: +ELLIPSIS
+    `count_words` is the step you are expanding: ...
+    Your answer (attempt 2) was:
+    <execute>n = count_words(text)</execute>
+    That answer only repeats the step. Do not call `count_words`: write the code that does ...
+    This time use no new functions: only the primitives, builtins and the variables.
     """
-    return (f"{hint}\nYour answer (attempt {attempt}) was:\n<execute>{previous}</execute>\n"
-            f"Do not repeat it; write different code.")
-
+    text = f"{hint}\nYour answer (attempt {attempt}) was:\n<execute>{previous}</execute>\n"
+    if _SELF_CALL.search(hint):
+        name = _NAME.search(hint)
+        what = f"Do not call `{name.group(1)}`: " if name else ""
+        text += (f"That answer only repeats the step. {what}write the code that does it. "
+                 f"For example, for `n = count_words(text)` the answer is "
+                 f"<execute>n = len(text.split())</execute>.")
+    else:
+        text += "Do not repeat it; write different code."
+    if attempt >= 2:
+        text += "\nThis time use no new functions: only the primitives, builtins and the variables."
+    return text
 
 
 def replan_feedback(ran: list[str], call: str, observation: str) -> str:

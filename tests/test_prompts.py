@@ -1,0 +1,93 @@
+"""The default prompt: what a small model is shown, and how a re-ask changes the question."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from recode_magic import ReCode, ScriptedLLM
+from recode_magic.code import BUILTIN_NAMES, parse_reply
+from recode_magic.prompts import (
+    COMPOUND_NOTE,
+    FEW_SHOTS,
+    RULES,
+    build_prompt,
+    fixed_part,
+    reask_feedback,
+)
+
+X = "<think>t</think><execute>{}</execute>".format
+
+
+def example_codes() -> list[str]:
+    return [parse_reply(m)[1] for m in re.findall(r"<execute>.*?</execute>", FEW_SHOTS, re.S)]
+
+
+def test_examples_call_no_function_that_exists_only_in_the_examples():
+    # the 1.5B model called the examples' find/move/say/take as if they existed: the
+    # default examples call builtins and methods only, so nothing can leak
+    codes = example_codes()
+    assert codes
+    for code in codes:
+        called = {n.func.id for n in ast.walk(ast.parse(code))
+                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert called <= BUILTIN_NAMES, called
+    # and no "Primitives:" list of their own that a model could take for its own
+    assert "Primitives:" not in FEW_SHOTS
+
+
+def test_fixed_part_is_short_and_lists_the_user_primitives_once():
+    fixed = fixed_part(["act(command) -- Send one command to the game."])
+    assert fixed.startswith(RULES) and fixed.count("act(command)") == 1
+    assert len(fixed) < 2000  # a small model reads all of it on every expansion
+
+
+def test_fixed_part_is_byte_identical_between_expansions_and_first():
+    ns = {}
+    exec("def act(c):\n    '''Do c.'''\n    return c", ns)
+    llm = ScriptedLLM({"solve": X("r = first_step(task)\nfor i in range(2):\n    helper(i)"),
+                       "first_step": X("r = act(task)"),
+                       "loop_helper": X("for i in range(2):\n    act(i)")})
+    run = ReCode(llm, namespace=ns, tools=["act"]).run("go")
+    assert run.status == "done", run.error
+    assert len(llm.calls) == 3
+    assert len({p.fixed for p in llm.calls}) == 1
+    assert all(p.startswith(p.fixed) for p in llm.calls)
+
+
+def test_compound_placeholder_is_shown_as_a_statement_with_what_to_write():
+    simple = build_prompt("F\n", "x = step(a)", ["- a (int): 1"])
+    assert "Placeholder: x = step(a)" in simple and COMPOUND_NOTE not in simple
+    compound = build_prompt("F\n", "for a in xs:\n    step(a)", ["- xs (list): [1]"])
+    assert "for a in xs:\n    step(a)\nVariables:\n- xs (list): [1]" in compound
+    assert COMPOUND_NOTE in compound and compound.fixed == "F\n"
+
+
+@pytest.mark.parametrize("hint", [
+    "`find_words` is the step you are expanding: do not call it again",
+    "`find_words` calls itself again with the same arguments, which never ends",
+])
+def test_self_call_reask_asks_for_the_code_with_an_example(hint):
+    text = reask_feedback(hint, "words = find_words(doc)", 1)
+    assert "<execute>words = find_words(doc)</execute>" in text
+    assert "Do not call `find_words`" in text and "n = len(text.split())" in text
+    assert "no new functions" not in text
+
+
+def test_second_reask_asks_for_primitives_only():
+    first = reask_feedback("line 1: SyntaxError", "x = (", 1)
+    second = reask_feedback("line 1: SyntaxError", "x = (", 2)
+    assert "no new functions" not in first and "no new functions" in second
+
+
+def test_repeated_self_call_gets_a_different_question_each_time():
+    llm = ScriptedLLM({"solve": X("words = find_words(task)"),
+                       "find_words": [X("words = find_words(task)")] * 2
+                       + [X("words = task.split()")]})
+    run = ReCode(llm, max_rewrite=3).run("a b")
+    assert run.status == "done", run.error
+    asks = [p.dynamic for p in llm.calls if p.placeholder == "find_words"]
+    assert len(asks) == 3 and len(set(asks)) == 3
+    assert "Do not call `find_words`" in asks[1] and "no new functions" in asks[2]
