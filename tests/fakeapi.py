@@ -45,10 +45,18 @@ class FakeAPI:
     (one per request) before normal service resumes; ``"overloaded-midstream"`` sends a
     stream that fails with an ``error`` event after the first delta. Every request is kept
     in ``requests`` as ``{"method", "path", "headers", "body"}``.
+
+    Chat completions behave like the server chosen by ``flavor``: ``"openai"`` (usage in the
+    stream when asked, unknown body fields refused with 400 like OpenAI's
+    ``Unrecognized request argument``), ``"llamacpp"`` (llama-cpp-python: no usage in the
+    stream, a ``grammar`` field, ``POST /extras/tokenize/count``) or ``"llama-server"``
+    (llama.cpp's own server: ``POST /tokenize``). ``stop`` sequences cut the reply as real
+    servers do (the stop text is not returned). ``tokenize`` counts the tokenizer calls.
     """
 
     def __init__(self, replies: dict[str, Reply] | None = None, *, api_key: str = TEST_KEY,
-                 min_cache_tokens: int = 1024, chunk: int = 12, retry_after_ms: int = 10):
+                 min_cache_tokens: int = 1024, chunk: int = 12, retry_after_ms: int = 10,
+                 flavor: str = "openai"):
         self.replies: dict[str, Reply] = dict(replies or {})
         self.api_key = api_key
         self.min_cache_tokens = min_cache_tokens
@@ -57,6 +65,9 @@ class FakeAPI:
         self.errors: list[int | str] = []
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
+        self.flavor = flavor
+        self.stream_usage = flavor != "llamacpp"  # llama-cpp-python ignores stream_options
+        self.tokenize = 0
         self._cache: set[str] = set()
         self._used: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -119,7 +130,8 @@ class FakeAPI:
 
     def model_requests(self) -> list[dict[str, Any]]:
         """The recorded requests that asked for a completion (either API)."""
-        return [r for r in self.requests if r["method"] == "POST"]
+        return [r for r in self.requests if r["method"] == "POST"
+                and r["path"].startswith(("/v1/messages", "/v1/chat/completions"))]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -185,6 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._anthropic(body, headers)
         elif self.path.startswith("/v1/chat/completions"):
             self._openai(body, headers)
+        elif self.path in _TOKENIZE.get(self.fake.flavor, {}):
+            self._tokenize(body)
         else:
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
@@ -255,6 +269,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._end_stream()
 
     # -- OpenAI chat completions ------------------------------------------------------------
+    def _tokenize(self, body: dict[str, Any]) -> None:
+        self.fake.tokenize += 1
+        text = body.get("input") or body.get("content") or body.get("prompt") or ""
+        n = count_tokens(text)
+        if self.path == "/extras/tokenize/count":
+            return self._json(200, {"count": n})
+        return self._json(200, {"tokens": list(range(n))})
+
     def _openai(self, body: dict[str, Any], headers: dict[str, str]) -> None:
         if headers.get("authorization") != f"Bearer {self.fake.api_key}":
             return self._json(401, {"error": {"message": "Incorrect API key provided",
@@ -266,6 +288,11 @@ class _Handler(BaseHTTPRequestHandler):
                                                 "type": "server_error", "param": None,
                                                 "code": None}},
                               {"retry-after-ms": str(self.fake.retry_after_ms)})
+        unknown = sorted(set(body) - _OPENAI_FIELDS) if self.fake.flavor == "openai" else []
+        if unknown:
+            return self._json(400, {"error": {
+                "message": f"Unrecognized request argument supplied: {unknown[0]}",
+                "type": "invalid_request_error", "param": None, "code": None}})
         model = body.get("model", "")
         messages = body.get("messages", [])
         system = "".join(m["content"] for m in messages if m.get("role") == "system")
@@ -273,6 +300,13 @@ class _Handler(BaseHTTPRequestHandler):
         _, read = self.fake.cache_lookup(model, system)  # automatic prefix caching
         prompt_tokens = count_tokens(system) + count_tokens(user)
         reply = self.fake.reply_for(system + user, body)
+        finish = "stop"
+        stops = body.get("stop") or []
+        for stop in [stops] if isinstance(stops, str) else stops:
+            if stop in reply:
+                reply = reply[:reply.index(stop)]
+        if body.get("max_tokens") and count_tokens(reply) > body["max_tokens"]:
+            reply, finish = reply[:4 * body["max_tokens"]], "length"
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": count_tokens(reply),
                  "total_tokens": prompt_tokens + count_tokens(reply),
                  "prompt_tokens_details": {"cached_tokens": read}}
@@ -280,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             return self._json(200, {
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": finish,
                              "message": {"role": "assistant", "content": reply}}],
                 "usage": usage})
 
@@ -294,12 +328,17 @@ class _Handler(BaseHTTPRequestHandler):
         step = self.fake.chunk
         for i in range(0, len(reply), step):
             self._event(None, chunk({"content": reply[i:i + step]}))
-        self._event(None, chunk({}, "stop"))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        self._event(None, chunk({}, finish))
+        if (body.get("stream_options") or {}).get("include_usage") and self.fake.stream_usage:
             self._event(None, {"id": cid, "object": "chat.completion.chunk", "created": created,
                                "model": model, "choices": [], "usage": usage})
         self._event(None, "[DONE]")
         self._end_stream()
+
+
+_OPENAI_FIELDS = {"model", "messages", "stream", "stream_options", "max_tokens", "temperature",
+                  "stop", "response_format", "top_p", "seed", "max_completion_tokens"}
+_TOKENIZE = {"llamacpp": {"/extras/tokenize/count"}, "llama-server": {"/tokenize"}}
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ import pytest
 from fakeapi import TEST_KEY, closed_port_url, count_tokens, serve
 
 from recode_magic.errors import LLMError, UnknownModelError
-from recode_magic.llms import AnthropicLLM, OpenAICompatLLM, ScriptedLLM, resolve_llm
+from recode_magic.llms import AnthropicLLM, OpenAICompatLLM, ScriptedLLM, ask, resolve_llm
+from recode_magic.llms.constrain import GBNF, JSON_SCHEMA, REGEX
 from recode_magic.prompts import build_prompt, fixed_part
 
 FIXED = fixed_part(["move(dx, dy): Move the robot."])
@@ -27,6 +28,7 @@ def api():
 
 
 def llm_for(api, **kw) -> OpenAICompatLLM:
+    kw.setdefault("grammar", False)  # plain chat; small-model mode is tested below
     return OpenAICompatLLM("llama3.1:8b", f"{api.url}/v1", api_key=TEST_KEY, **kw)
 
 
@@ -123,3 +125,95 @@ def test_resolve_llm_rules():
         with pytest.raises(UnknownModelError, match=f"unknown model or callable: '{bad}' "
                                                     r"\(give a callable's name"):
             resolve_llm(bad, ns, default_model="x")
+
+
+# -- small-model mode: constrained decoding -------------------------------------------------
+@pytest.fixture
+def llamacpp():
+    with serve({"step": REPLY}, min_cache_tokens=0, flavor="llamacpp") as fake:
+        yield fake
+
+
+def local(api, **kw) -> OpenAICompatLLM:
+    return OpenAICompatLLM("qwen", f"{api.url}/v1", api_key=TEST_KEY, **kw)
+
+
+def test_llamacpp_gets_the_grammar_and_a_stop_and_tokens_are_counted(llamacpp):
+    llm = local(llamacpp)
+    assert llm.dialect == "gbnf"
+    reply = ask(llm, prompt())
+    assert reply.text == REPLY  # the stop cut `</execute>`; the backend put it back
+    (req,) = llamacpp.model_requests()
+    assert req["body"]["grammar"] == GBNF and req["body"]["stop"] == ["</execute>"]
+    assert reply.usage == {
+        "input_tokens": count_tokens(FIXED) + count_tokens(prompt().dynamic),
+        "output_tokens": count_tokens(REPLY), "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0, "source": "tokenize", "constrained": 1}
+    assert llamacpp.tokenize == 3
+    ask(llm, prompt())
+    assert llamacpp.tokenize == 5  # the fixed part is counted once
+
+
+def test_rejected_grammar_falls_back_once_and_is_remembered(api):
+    llm = local(api)  # the fake speaks like OpenAI: unknown fields are a 400
+    reply = ask(llm, prompt())
+    assert reply.text == REPLY and reply.usage["grammar_rejected"] == 1
+    assert "constrained" not in reply.usage and reply.usage["source"] == "server"
+    first, retry = api.model_requests()
+    assert "grammar" in first["body"] and "grammar" not in retry["body"]
+    assert retry["body"]["stop"] == ["</execute>"]
+    assert llm.grammar_rejected == "400: Unrecognized request argument supplied: grammar"
+    assert llm.dialect is None
+    ask(llm, prompt())
+    assert len(api.model_requests()) == 3 and "grammar" not in api.model_requests()[2]["body"]
+
+
+def test_a_400_about_something_else_is_an_error_and_keeps_the_grammar(llamacpp):
+    llamacpp.errors = [400, 400]
+    llm = local(llamacpp, max_retries=0)
+    with pytest.raises(LLMError, match="model server error 400: scripted error 400"):
+        llm(prompt())
+    assert llm.grammar_rejected is None and llm.dialect == "gbnf"
+    assert [("grammar" in r["body"]) for r in llamacpp.model_requests()] == [True, False]
+
+
+def test_grammar_off_sends_nothing_extra(llamacpp):
+    llm = local(llamacpp, grammar=False)
+    reply = ask(llm, prompt())
+    body = llamacpp.model_requests()[0]["body"]
+    assert "grammar" not in body and "stop" not in body and "constrained" not in reply.usage
+
+
+def test_custom_grammar_and_server_dialects(llamacpp):
+    ask(local(llamacpp, grammar='root ::= "x"'), prompt())
+    assert llamacpp.model_requests()[-1]["body"]["grammar"] == 'root ::= "x"'
+    ask(local(llamacpp, server="vllm"), prompt())
+    body = llamacpp.model_requests()[-1]["body"]
+    assert body["structured_outputs"] == {"regex": REGEX} and "grammar" not in body
+    llamacpp.replies["step"] = '{"think": "one call", "execute": "move(1, 0)"}'
+    reply = ask(local(llamacpp, server="ollama"), prompt())
+    body = llamacpp.model_requests()[-1]["body"]
+    assert body["response_format"]["json_schema"]["schema"] == JSON_SCHEMA
+    assert "stop" not in body
+    assert reply.text == "<think>one call</think><execute>move(1, 0)</execute>"
+
+
+def test_auto_is_off_for_openai_itself():
+    assert OpenAICompatLLM("gpt-x").dialect is None
+    assert OpenAICompatLLM("gpt-x", grammar=True).dialect == "json"
+    assert OpenAICompatLLM("q", "http://localhost:11434/v1").dialect == "json"
+
+
+def test_tokens_never_zero(llamacpp):
+    llm = local(llamacpp, count_tokens=False)
+    usage = ask(llm, prompt()).usage
+    assert usage["source"] == "estimate" and usage["input_tokens"] > 0
+    assert usage["output_tokens"] > 0
+
+
+def test_llama_server_tokenize_route():
+    with serve({"step": REPLY}, flavor="llama-server") as fake:
+        fake.stream_usage = False
+        usage = ask(local(fake), prompt()).usage
+        assert usage["source"] == "tokenize" and fake.tokenize == 3
+        assert usage["input_tokens"] == count_tokens(FIXED) + count_tokens(prompt().dynamic)

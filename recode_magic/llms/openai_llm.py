@@ -9,11 +9,14 @@ from typing import Any
 
 from ..errors import LLMError, MissingDependencyError
 from .base import Reply, estimate_tokens, one_line, split_prompt
+from .constrain import STOP, close_execute, constraint_fields, dialect_for, from_json
+from .tokens import ServerTokenizer
 
 __all__ = ["OpenAICompatLLM", "INSTALL_HINT", "ollama", "llamacpp", "vllm"]
 
 INSTALL_HINT = 'pip install "recode_magic[openai]"'
 _NO_KEY = "not-needed"  # local servers accept any key; the SDK insists on one
+_CONSTRAINT_WORDS = ("grammar", "regex", "structured", "response_format", "json_schema")
 
 
 class OpenAICompatLLM:
@@ -21,9 +24,20 @@ class OpenAICompatLLM:
 
     The fixed part of a :class:`~recode_magic.prompts.Prompt` is the system message (servers
     with prefix caching reuse it), the rest the user message. The reply is streamed to
-    ``on_text``; usage is read from the final stream chunk (``stream_options.include_usage``)
-    and normalised to the Anthropic names: ``input_tokens`` excludes the cached tokens,
-    which are reported as ``cache_read_input_tokens``.
+    ``on_text``. Usage is read from the final stream chunk (``stream_options.include_usage``)
+    and normalised to the Anthropic names (``input_tokens`` excludes the cached tokens,
+    reported as ``cache_read_input_tokens``); a server that sends none (llama-cpp-python)
+    is asked its tokenizer endpoint, else the tokens are estimated: ``usage["source"]`` is
+    ``"server"``, ``"tokenize"`` or ``"estimate"``, never a call with 0 tokens.
+
+    Small-model mode: unless ``grammar=False``, the request carries the server's
+    constrained-decoding field so the reply has the ``<think>…</think><execute>…</execute>``
+    shape (see :mod:`recode_magic.llms.constrain`) and a stop at ``</execute>`` (put back
+    in the returned text). A server that answers 400/422 to the field, or 5xx naming it, is
+    asked again without it; if that works the refusal is remembered in
+    ``grammar_rejected`` and later calls go unconstrained. ``usage["constrained"]`` is 1
+    for a call sampled under the constraint, ``usage["grammar_rejected"]`` 1 for the call
+    that found out.
 
     Parameters
     ----------
@@ -36,11 +50,21 @@ class OpenAICompatLLM:
         Defaults to ``OPENAI_API_KEY``, else a dummy value local servers accept.
     max_tokens, max_retries, timeout, temperature
         As for :class:`~recode_magic.llms.anthropic_llm.AnthropicLLM`.
+    grammar : {"auto", True, False} or str
+        ``"auto"``: constrain on local servers, not on OpenAI itself; ``True``: always;
+        ``False``: never; a string: that grammar (GBNF for llama.cpp, a regex for vLLM, a
+        JSON schema for Ollama/OpenAI). An invalid GBNF text can crash llama-cpp-python's
+        server: check it with llama.cpp first.
+    server : {"llamacpp", "vllm", "ollama", "openai"}, optional
+        The server family (sets the constraint dialect); guessed from ``base_url`` if None.
+    count_tokens : bool
+        Ask the server's tokenizer when the stream carries no usage.
     """
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, *,
                  max_tokens: int | None = 4096, max_retries: int = 2, timeout: float = 120.0,
-                 temperature: float | None = None):
+                 temperature: float | None = None, grammar: bool | str = "auto",
+                 server: str | None = None, count_tokens: bool = True):
         self.model = model
         self.base_url = base_url
         self._api_key = api_key
@@ -48,11 +72,16 @@ class OpenAICompatLLM:
         self.max_retries = max_retries
         self.timeout = timeout
         self.temperature = temperature
+        self.grammar = grammar
+        self.server = server
+        self.count_tokens = count_tokens
+        self.grammar_rejected: str | None = None
         self.on_text: Callable[[str], Any] | None = None
-        self.last_usage: dict[str, int] | None = None
+        self.last_usage: dict[str, Any] | None = None
         self.last_stop_reason: str | None = None
         self.calls = 0
         self._client: Any = None
+        self._tokenizer: ServerTokenizer | None = None
         self._lock = threading.Lock()
 
     #: The SDK client is thread-safe and a call keeps its state in local variables.
@@ -61,9 +90,20 @@ class OpenAICompatLLM:
     def __repr__(self) -> str:
         return f"OpenAICompatLLM({self.model!r}, base_url={self.base_url!r})"
 
+    @property
+    def dialect(self) -> str | None:
+        """The constraint sent with each request (``None`` once the server refused it)."""
+        if self.grammar_rejected is not None:
+            return None
+        return dialect_for(self.grammar, self.server,
+                           self.base_url or os.environ.get("OPENAI_BASE_URL"))
+
     def _get_client(self) -> Any:
         with self._lock:
             return self._client_once()
+
+    def _key(self) -> str:
+        return self._api_key or os.environ.get("OPENAI_API_KEY") or _NO_KEY
 
     def _client_once(self) -> Any:
         if self._client is None:
@@ -73,12 +113,11 @@ class OpenAICompatLLM:
                 raise MissingDependencyError(
                     f"the OpenAI-compatible backend needs the 'openai' package "
                     f"({INSTALL_HINT})") from exc
-            key = self._api_key or os.environ.get("OPENAI_API_KEY") or _NO_KEY
-            self._client = openai.OpenAI(api_key=key, base_url=self.base_url,
+            self._client = openai.OpenAI(api_key=self._key(), base_url=self.base_url,
                                          max_retries=self.max_retries, timeout=self.timeout)
         return self._client
 
-    def request(self, prompt: str) -> dict[str, Any]:
+    def request(self, prompt: str, *, constrained: bool = True) -> dict[str, Any]:
         """Build the keyword arguments for ``client.chat.completions.create``."""
         fixed, rest = split_prompt(prompt)
         messages = [{"role": "system", "content": fixed}] if fixed else []
@@ -89,6 +128,13 @@ class OpenAICompatLLM:
             kwargs["max_tokens"] = self.max_tokens
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
+        dialect = self.dialect if constrained else None
+        if dialect == "json":
+            kwargs.update(constraint_fields(dialect, self.grammar))
+        elif dialect is not None:
+            kwargs["extra_body"] = constraint_fields(dialect, self.grammar)
+        if self.grammar is not False and dialect != "json":
+            kwargs["stop"] = [STOP]
         return kwargs
 
     def __call__(self, prompt: str) -> str:
@@ -114,21 +160,41 @@ class OpenAICompatLLM:
         import openai
 
         self.calls += 1
-        text, usage, finish = "", None, None
+        dialect, note = self.dialect, {}
         try:
-            for chunk in client.chat.completions.create(**self.request(prompt)):
-                if getattr(chunk, "usage", None) is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices or []:
-                    piece = getattr(choice.delta, "content", None) if choice.delta else None
-                    if piece:
-                        text += piece
-                        if on_text is not None:
-                            on_text(text)
-                    finish = choice.finish_reason or finish
+            try:
+                text, usage, finish = self._stream(client, self.request(prompt), on_text)
+            except openai.APIStatusError as exc:
+                if dialect is None or not _about_constraint(exc):
+                    raise
+                text, usage, finish = self._stream(
+                    client, self.request(prompt, constrained=False), on_text)
+                self.grammar_rejected = f"{exc.status_code}: {_detail(exc)}"
+                dialect, note = None, {"grammar_rejected": 1}
         except openai.APIError as exc:
             raise self._translate(exc, client) from exc
-        return Reply(text, self._usage(usage, prompt, text), self.model, finish)
+        if dialect == "json":
+            text = from_json(text)
+        text = close_execute(text, finish)
+        counts = self._usage(usage, prompt, text)
+        if dialect is not None:
+            counts["constrained"] = 1
+        return Reply(text, {**counts, **note}, self.model, finish)
+
+    def _stream(self, client: Any, kwargs: dict[str, Any],
+                on_text: Callable[[str], Any] | None) -> tuple[str, Any, str | None]:
+        text, usage, finish = "", None, None
+        for chunk in client.chat.completions.create(**kwargs):
+            if getattr(chunk, "usage", None) is not None:
+                usage = chunk.usage
+            for choice in chunk.choices or []:
+                piece = getattr(choice.delta, "content", None) if choice.delta else None
+                if piece:
+                    text += piece
+                    if on_text is not None:
+                        on_text(text)
+                finish = choice.finish_reason or finish
+        return text, usage, finish
 
     def _usage(self, usage: Any, prompt: str, text: str) -> dict[str, Any]:
         """Token counts in Anthropic's words; never all zero for a call that was made."""
@@ -139,9 +205,33 @@ class OpenAICompatLLM:
                     "output_tokens": int(usage.completion_tokens or 0),
                     "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached,
                     "source": "server"}
-        return {"input_tokens": estimate_tokens(prompt), "output_tokens": estimate_tokens(text),
+        fixed, rest = split_prompt(prompt)
+        counted = self._server_counts(fixed, rest, text)
+        if counted is not None:
+            n_in, n_out = counted
+            source = "tokenize"
+        else:
+            n_in, n_out = estimate_tokens(str(prompt)), estimate_tokens(text)
+            source = "estimate"
+        return {"input_tokens": n_in, "output_tokens": n_out,
                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-                "source": "estimate"}
+                "source": source}
+
+    def _server_counts(self, fixed: str, rest: str, text: str) -> tuple[int, int] | None:
+        base = self.base_url or os.environ.get("OPENAI_BASE_URL")
+        if not self.count_tokens or not base:
+            return None
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = ServerTokenizer(base, self.model, self._key(),
+                                                  timeout=min(self.timeout, 30.0))
+        tok = self._tokenizer
+        n_fixed = tok.count(fixed, cache=True)
+        n_rest = tok.count(rest) if n_fixed is not None else None
+        n_out = tok.count(text) if n_rest is not None else None
+        if n_fixed is None or n_rest is None or n_out is None:
+            return None
+        return n_fixed + n_rest, max(n_out, 1 if text else 0)
 
     def _translate(self, exc: Exception, client: Any) -> LLMError:
         """One readable :class:`LLMError` for an ``openai`` SDK error."""
@@ -158,10 +248,7 @@ class OpenAICompatLLM:
         if not isinstance(exc, openai.APIStatusError):
             return LLMError(f"model server error: {one_line(str(exc))}", model=self.model)
         status = exc.status_code
-        body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error", body)
-        detail = one_line(str(err.get("message", exc.message) if isinstance(err, dict)
-                               else err))
+        detail = _detail(exc)
         if status == 401:
             return LLMError(f"API key rejected (401) by {url} (pass api_key= or set "
                             "OPENAI_API_KEY)", status=401, model=self.model)
@@ -176,16 +263,35 @@ class OpenAICompatLLM:
                         model=self.model)
 
 
+def _detail(exc: Any) -> str:
+    """The server's error message, on one line."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error", body)
+    msg = err.get("message", exc.message) if isinstance(err, dict) else (err or exc.message)
+    return one_line(str(msg))
+
+
+def _about_constraint(exc: Any) -> bool:
+    """Tell whether the server refused the constraint field (not the request as a whole)."""
+    if exc.status_code in (400, 422):
+        return True
+    return exc.status_code >= 500 and any(w in _detail(exc).lower()
+                                          for w in _CONSTRAINT_WORDS)
+
+
 def ollama(model: str, *, base_url: str | None = None, **options: Any) -> OpenAICompatLLM:
     """``ollama:<model>``: an Ollama server (default ``http://localhost:11434/v1``)."""
+    options.setdefault("server", "ollama")
     return OpenAICompatLLM(model, base_url or "http://localhost:11434/v1", **options)
 
 
 def llamacpp(model: str, *, base_url: str | None = None, **options: Any) -> OpenAICompatLLM:
     """``llamacpp:<model>``: a llama.cpp server (default ``http://127.0.0.1:8080/v1``)."""
+    options.setdefault("server", "llamacpp")
     return OpenAICompatLLM(model, base_url or "http://127.0.0.1:8080/v1", **options)
 
 
 def vllm(model: str, *, base_url: str | None = None, **options: Any) -> OpenAICompatLLM:
     """``vllm:<model>``: a vLLM server (default ``http://localhost:8000/v1``)."""
+    options.setdefault("server", "vllm")
     return OpenAICompatLLM(model, base_url or "http://localhost:8000/v1", **options)
