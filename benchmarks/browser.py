@@ -1,14 +1,84 @@
-"""Browser render time of a big tree: JupyterLab + Debian Chromium (the tests' harness)."""
+"""The widget's cost to a user: comm traffic per run (before/after patches) and browser render.
+
+``python -m benchmarks.browser`` prints both; :func:`traffic` runs a fan of n placeholders
+with a 5 ms scripted model under the widget as it was before patches (whole tree in every
+message, read from git at :data:`BEFORE`) and as it is now, counting the comm messages and
+their JSON bytes; :func:`render_time` times JupyterLab + Debian Chromium drawing a tree.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import tempfile
+import time
+import types
 from pathlib import Path
+from typing import Any
 
-__all__ = ["render_time"]
+__all__ = ["render_time", "traffic", "BEFORE"]
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The last commit whose widget sent the whole tree in every update.
+BEFORE = "2c84b2dd72b7ea63e0fa4429963f3d638299fa38"
+
+
+def _widget_before() -> type:
+    src = subprocess.run(["git", "show", f"{BEFORE}:recode_magic/widget.py"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    mod = types.ModuleType("recode_magic._widget_before")
+    mod.__package__ = "recode_magic"
+    mod.__file__ = str(ROOT / "recode_magic" / "widget.py")  # its static/ files are ours
+    exec(compile(src, f"widget.py@{BEFORE[:7]}", "exec"), mod.__dict__)  # noqa: S102
+    return mod.ReCodeWidget
+
+
+def _one(widget_cls: type, n: int, delay: float) -> dict[str, Any]:
+    from recode_magic import ReCode, ScriptedLLM
+
+    from .trees import fan, primitives
+
+    replies = fan(n).replies
+
+    def slow(prompt: Any) -> str:
+        time.sleep(delay)
+        return replies[prompt.placeholder]
+    llm = ScriptedLLM({k: slow for k in replies})
+    engine = ReCode(llm, namespace=primitives(), max_depth=10, max_calls=10**7,
+                    max_nodes=10**7)
+    sent = {"messages": 0, "bytes": 0, "largest": 0}
+    w = widget_cls(trailing=False)
+
+    def count(msg: Any, buffers: Any = None) -> None:
+        size = len(json.dumps(msg, default=str).encode("utf-8"))
+        sent["messages"] += 1
+        sent["bytes"] += size
+        sent["largest"] = max(sent["largest"], size)
+    w._send = count
+    w.attach(engine)
+    t0 = time.perf_counter()
+    run = engine.run("benchmark")
+    seconds = time.perf_counter() - t0
+    assert run.status == "done", run.error
+    return {**sent, "seconds": seconds, "messages_per_s": sent["messages"] / seconds}
+
+
+def traffic(sizes: tuple[int, ...] = (100, 1000, 5000), delay: float = 0.005,
+            ) -> dict[str, dict[str, Any]]:
+    """Comm messages and bytes per run, whole-tree widget (``before``) vs patches (``after``)."""
+    from recode_magic.widget import ReCodeWidget
+
+    before = _widget_before()
+    out: dict[str, dict[str, Any]] = {}
+    for n in sizes:
+        out[f"fan_{n}"] = {"nodes": n, "before": _one(before, n, delay),
+                           "after": _one(ReCodeWidget, n, delay)}
+        b, a = out[f"fan_{n}"]["before"], out[f"fan_{n}"]["after"]
+        print(f"widget traffic {n:>5} nodes: before {b['messages']} msgs {b['bytes'] / 1e6:.2f} MB"
+              f" | after {a['messages']} msgs {a['bytes'] / 1e6:.3f} MB"
+              f" ({a['messages_per_s']:.1f}/s over {a['seconds']:.1f} s)", flush=True)
+    return out
 
 _BUILD = """\
 from recode_magic import ReCode, ScriptedLLM
@@ -75,3 +145,15 @@ def render_time(n: int = 1000) -> float:
         finally:
             server.stop()
     return min(times)
+
+
+if __name__ == "__main__":
+    result: dict[str, Any] = {"traffic": traffic()}
+    for n in (1000, 5000):
+        try:
+            result[f"browser_render_ms_{n}"] = render_time(n)
+        except Exception as exc:  # the table says why, the run goes on
+            result[f"browser_render_ms_{n}"] = f"not measured: {type(exc).__name__}: {exc}"
+        print(f"browser render of a {n}-node tree: {result[f'browser_render_ms_{n}']}",
+              flush=True)
+    print(json.dumps(result, indent=1))
