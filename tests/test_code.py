@@ -29,6 +29,7 @@ def known_from(*names):
     ("<think>stopped early</think><execute>x = 1", "x = 1"),
     ("<EXECUTE>x = 1</EXECUTE>", "x = 1"),
     ("<think>nothing to do</think><execute></execute>", ""),
+    ("<execute>x = 1</execute>\nmore: <execute>x = 2</execute>", "x = 1"),
 ])
 def test_parse_reply(reply, code):
     assert parse_reply(reply)[1] == code
@@ -36,7 +37,7 @@ def test_parse_reply(reply, code):
 
 @pytest.mark.parametrize("reply, message", [
     ("just words", "no <execute> block"),
-    ("<execute>a</execute><execute>b</execute>", "2 <execute> blocks"),
+    (b"<execute>x = 1</execute>", "not text"),
 ])
 def test_parse_reply_errors(reply, message):
     with pytest.raises(FormatError, match=message):
