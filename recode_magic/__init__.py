@@ -12,6 +12,8 @@ from .engine import ReCode
 from .errors import (
     BlockTimeoutError,
     CassetteMissError,
+    ConfigError,
+    ConfirmUnavailable,
     FormatError,
     LLMError,
     MissingDependencyError,
@@ -19,11 +21,18 @@ from .errors import (
     NoReplyError,
     PolicyError,
     RecodeError,
+    ResumeError,
+    RunFormatError,
+    StepFailed,
     UnknownModelError,
+    UnknownToolError,
 )
 from .llms.scripted import ScriptedLLM
 from .namespace import primitive
-from .tree import Node, Run, load_run
+from .run import Run, load_run
+from .settings import Settings
+from .status import NodeStatus, RunStatus
+from .tree import Node
 
 __version__ = "0.1.0"
 
@@ -31,7 +40,9 @@ __all__ = [
     "ReCode", "ScriptedLLM", "Run", "Node", "load_run", "primitive",
     "RecodeError", "FormatError", "PolicyError", "NoReplyError", "CassetteMissError",
     "UnknownModelError", "LLMError", "MissingKeyError", "MissingDependencyError",
-    "BlockTimeoutError", "load_ipython_extension", "unload_ipython_extension", "__version__",
+    "BlockTimeoutError", "ConfigError", "ConfirmUnavailable", "ResumeError", "RunFormatError",
+    "StepFailed", "UnknownToolError", "Settings", "NodeStatus", "RunStatus",
+    "load_ipython_extension", "unload_ipython_extension", "__version__",
 ]
 
 

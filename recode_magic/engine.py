@@ -1,52 +1,42 @@
-"""The ReCode expansion loop: depth-first, statement by statement, with an explicit stack.
+"""The ReCode stack machine: depth-first, statement by statement, with an explicit stack.
 
-Never imports IPython or the widget: the magic and the widget subscribe to events.
+``ReCode`` holds the settings (:class:`~recode_magic.settings.Settings`), the model and the
+namespace, and starts runs; :class:`Machine` drives one run's frames; the model's side
+(ask, parse, plan) is :class:`~recode_magic.expander.Expander`. Never imports IPython or the
+widget: the magic and the widget subscribe to events.
 """
 
 from __future__ import annotations
 
 import ast
-import linecache
+import builtins
+import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from . import code as C
-from .errors import FormatError, PolicyError, RecodeError
-from .limits import (
-    block_timeout,
-    capture_output,
-    describe_exception,
-    short_repr,
-    user_traceback,
-)
-from .namespace import describe_primitive, discover_primitives, variable_lines
-from .policy import DEFAULT_ALLOWED_IMPORTS, check_code
-from .prompts import (
-    FEW_SHOTS,
-    Prompt,
-    build_prompt,
-    fixed_part,
-    reask_feedback,
-    repair_feedback,
-)
-from .runstate import Frame, RunState, leave
-from .tree import Node, Run, Step
+from .errors import ConfigError, FormatError, ResumeError, StepFailed
+from .expander import Expander, NoUsableCode
+from .limits import block_timeout, capture_output, describe_exception, user_traceback
+from .namespace import CHECK_ATTR, describe_primitive, discover_primitives
+from .prompts import FEW_SHOTS, fixed_part, repair_feedback, replan_feedback
+from .run import Run
+from .runstate import MISSING, ConfirmFn, Frame, RunState, Stop
+from .settings import TASK_LIMIT, Settings, check_output_name
+from .status import NodeStatus, RunStatus
+from .tree import Node, RunData, Step
 
-__all__ = ["ReCode", "Event", "ConfirmFn", "TASK_LIMIT"]
-
-TASK_LIMIT = 4000  # characters of the task text shown in prompts (other values: repr_limit)
+__all__ = ["ReCode", "Machine", "Event", "ConfirmFn", "TASK_LIMIT", "SHADOWABLE_BUILTINS"]
 
 Event = Callable[[str, Run, "Node | None"], None]
-ConfirmFn = Callable[[Node, str], "str | None"]
+#: Builtins generated code may not rebind; any it bound anyway is removed at run end.
+SHADOWABLE_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
 
-class _Stop(Exception):
-    """Ends the drive loop with a run status (internal)."""
-
-    def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status = status
+def _one_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[-1] if text else text
 
 
 class ReCode:
@@ -58,18 +48,32 @@ class ReCode:
         ``llm(prompt) -> str``.
     namespace : dict, optional
         Where the code runs; a fresh dict when None. One flat namespace for all nodes.
-    max_depth : int
-        A placeholder at this depth is not expanded (node ``stub``, run ``limit``).
-    max_rewrite : int
-        Extra model calls allowed for a reply that cannot be used (format, policy).
-    max_retry : int
-        Repairs of a node after a runtime error before the error goes to the parent.
-    timeout : float, optional
-        Seconds per block.
-    rebindable : collection of str
-        Names earlier runs created, which this run may assign again (the guarded policy
-        protects every other name that existed before the run). Names each run creates
-        are added to it, so re-running a task in the same namespace works.
+    max_depth, max_rewrite, max_retry, timeout
+        See :class:`~recode_magic.settings.Settings` (as are the other keyword settings:
+        ``tools``, ``trust``, ``allowed_imports``, ``max_calls``, ``max_nodes``,
+        ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``), or pass
+        ``settings=Settings(...)``. Invalid values raise
+        :class:`~recode_magic.errors.ConfigError` before any model call.
+    confirm : callable, optional
+        ``confirm(node, code) -> code | None``: approve (or edit) each expansion.
+    on_event : callable, optional
+        ``on_event(event, run, node)`` for ``run_start``, ``node``, ``stream``, ``run_end``.
+    rebindable : mapping or collection of str
+        Names earlier runs created. A mapping ``name -> value`` (what :attr:`created`
+        holds) makes a name rebindable only while it still holds that value (if the user
+        reassigned it, it is protected again); plain names are rebindable whatever they hold.
+
+    Notes
+    -----
+    - ``output=NAME`` that the run never assigns ends the run ``error`` ("`NAME` was never
+      assigned"); a value ``NAME`` held before the run is left as it was.
+    - A keyword argument of a placeholder call (``f(x=2)``) becomes a variable for the
+      child; if it hides a protected name of the user, the user's value is put back when
+      the child ends.
+    - ``async def`` primitives are awaited (in a worker thread with its own event loop
+      when the kernel's loop is running). Any exception of generated code or a primitive,
+      ``SystemExit`` included, fails the statement (repairable); only ``KeyboardInterrupt``
+      stops the run (``interrupted``).
 
     Examples
     --------
@@ -83,32 +87,49 @@ class ReCode:
 
     def __init__(self, llm: Callable[[str], str], namespace: dict[str, Any] | None = None,
                  max_depth: int = 10, max_rewrite: int = 3, max_retry: int = 2,
-                 timeout: float | None = None, *, tools: list[str] | None = None,
-                 trust: bool = False, allowed_imports: Any = None, max_calls: int = 300,
-                 max_nodes: int = 10_000, confirm: ConfirmFn | None = None,
-                 on_event: Event | None = None, save_path: str | None = None,
-                 few_shots: str = FEW_SHOTS, stdout_cap: int = 50_000,
-                 repr_limit: int = 200, rebindable: Any = ()):
+                 timeout: float | None = None, *, tools: Collection[str] | None = None,
+                 trust: bool = False, allowed_imports: Collection[str] | None = None,
+                 max_calls: int = 300, max_nodes: int = 10_000,
+                 confirm: ConfirmFn | None = None, on_event: Event | None = None,
+                 save_path: str | None = None, few_shots: str = FEW_SHOTS,
+                 stdout_cap: int = 50_000, repr_limit: int = 200, replan: bool = True,
+                 rebindable: Mapping[str, Any] | Collection[str] = (),
+                 settings: Settings | None = None):
         if not callable(llm):
-            raise TypeError(f"llm must be a callable llm(prompt) -> str, got {llm!r}")
-        for label, value in (("max_depth", max_depth), ("max_rewrite", max_rewrite),
-                             ("max_retry", max_retry)):
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"{label} must be an int >= 0, got {value!r}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
-        self.llm = llm
+            raise ConfigError(f"llm must be a callable llm(prompt) -> str, got {llm!r}")
+        self.settings = settings if settings is not None else Settings(
+            max_depth=max_depth, max_rewrite=max_rewrite, max_retry=max_retry,
+            timeout=timeout, tools=None if tools is None else tuple(tools), trust=trust,
+            allowed_imports=(Settings.allowed_imports if allowed_imports is None
+                             else frozenset(allowed_imports)),
+            max_calls=max_calls, max_nodes=max_nodes, few_shots=few_shots,
+            stdout_cap=stdout_cap, repr_limit=repr_limit, save_path=save_path, replan=replan)
+        self.llm, self.confirm = llm, confirm
         self.namespace: dict[str, Any] = {} if namespace is None else namespace
-        self.max_depth, self.max_rewrite, self.max_retry = max_depth, max_rewrite, max_retry
-        self.timeout, self.tools, self.trust = timeout, tools, trust
-        self.allowed_imports = (DEFAULT_ALLOWED_IMPORTS if allowed_imports is None
-                                else frozenset(allowed_imports))
-        self.max_calls, self.max_nodes, self.confirm = max_calls, max_nodes, confirm
-        self.save_path, self.few_shots = save_path, few_shots
-        self.stdout_cap, self.repr_limit = stdout_cap, repr_limit
-        self.rebindable: set[str] = set(rebindable)
+        #: name -> the value the last run that bound it left (see ``rebindable``)
+        self.created: dict[str, Any] = dict(rebindable) if isinstance(rebindable, Mapping) \
+            else {}
+        self._any_value: set[str] = set() if isinstance(rebindable, Mapping) else set(rebindable)
         self._subscribers: list[Event] = [on_event] if on_event else []
-        self._last_save = 0.0
+
+    @classmethod
+    def for_run(cls, run: RunData) -> ReCode:
+        """An engine with the model, namespace, settings and confirm ``run`` started with."""
+        state = run.state
+        if state is None:
+            raise ResumeError("this run cannot be resumed (it was loaded from a file or made "
+                              "by hand); start a new run")
+        return cls(state.llm, run.namespace, settings=state.settings, confirm=state.confirm)
+
+    @property
+    def rebindable(self) -> set[str]:
+        """Names a next run may rebind (without the value check: see :attr:`created`)."""
+        return self._any_value | set(self.created)
+
+    @property
+    def max_depth(self) -> int:
+        """``settings.max_depth`` (read-only: pass ``resume(run, max_depth=N)``)."""
+        return self.settings.max_depth
 
     # -- public -----------------------------------------------------------------------------
     def subscribe(self, callback: Event) -> None:
@@ -124,307 +145,294 @@ class ReCode:
 
     def run(self, task: str, inputs: Mapping[str, Any] | None = None,
             output: str | None = None) -> Run:
-        """Expand and run ``task``; returns the :class:`Run` whatever its outcome."""
-        if output is not None and not output.isidentifier():
-            raise ValueError(f"output must be a variable name, got {output!r}")
+        """Expand and run ``task``; returns the :class:`Run` whatever its outcome.
+
+        Raises :class:`~recode_magic.errors.ConfigError` (bad ``output`` or input names) or
+        :class:`~recode_magic.errors.UnknownToolError` before any model call.
+        """
+        check_output_name(output)
+        if not isinstance(task, str):
+            raise ConfigError(f"task must be a str, got {type(task).__name__}")
         inputs = dict(inputs or {})
         for name in inputs:
-            if not str(name).isidentifier() or name == "task":
-                raise ValueError(f"input names must be identifiers other than 'task', "
-                                 f"got {name!r}")
-        ns = self.namespace
+            if not isinstance(name, str) or not name.isidentifier() or name == "task":
+                raise ConfigError(f"input names must be identifiers other than 'task', "
+                                  f"got {name!r}")
+        s, ns = self.settings, self.namespace
         ns["task"] = task
         ns.update(inputs)
+        prims = discover_primitives(ns, s.tools)
         run = Run(task, inputs=list(inputs), output=output,
                   meta={"model": getattr(self.llm, "model", type(self.llm).__name__),
-                        "max_depth": self.max_depth, "max_retry": self.max_retry,
-                        "max_rewrite": self.max_rewrite, "timeout": self.timeout,
-                        "trust": self.trust})
+                        **s.as_meta(), "primitives": sorted(prims)})
         run.namespace = ns
-        prims = discover_primitives(ns, self.tools)
-        run.meta["primitives"] = sorted(prims)
-        state = RunState(fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
-                                           self.few_shots),
-                          primitives=frozenset(prims),
-                          # names generated code may not rebind: pre-run variables (except
-                          # the -o target and names earlier runs made) and every primitive
-                          protected=frozenset(n for n in ns if n != output
-                                              and n not in self.rebindable) | frozenset(prims),
-                          before=frozenset(ns),
-                          frames=[Frame(run.root)])
-        run._state = state  # type: ignore[attr-defined]
+        free = {n for n, v in self.created.items() if ns.get(n, MISSING) is v} | self._any_value
+        run.state = RunState(
+            settings=s, llm=self.llm, confirm=self.confirm,
+            fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
+                             s.few_shots),
+            primitives=frozenset(prims),
+            # names generated code may not rebind: pre-run variables (except the -o target
+            # and names earlier runs made that still hold their value) and every primitive
+            protected=frozenset(n for n in ns if n != output and n not in free)
+            | frozenset(prims),
+            before=frozenset(ns), frames=[Frame(run.root)],
+            checks={n: getattr(f, CHECK_ATTR) for n, f in prims.items()
+                    if callable(getattr(f, CHECK_ATTR, None))},
+            async_primitives=frozenset(n for n, f in prims.items()
+                                       if inspect.iscoroutinefunction(f)))
         run.started = time.time()
         self._emit("run_start", run, None)
         return self._drive(run)
 
-    def resume(self, run: Run) -> Run:
-        """Continue an interrupted, failed or limited run from its first unfinished node."""
-        state: RunState | None = getattr(run, "_state", None)
+    def resume(self, run: Run, *, max_depth: int | None = None) -> Run:
+        """Continue an interrupted, failed or limited run from its first unfinished node.
+
+        Uses the settings, model and namespace the run started with (``run.state``);
+        ``max_depth`` raises (or lowers) the depth limit from here on.
+        """
+        state = run.state
         if state is None or not state.frames:
-            raise RecodeError(f"nothing to resume: the run ended {run.status!r} with no "
+            raise ResumeError(f"nothing to resume: the run ended {str(run.status)!r} with no "
                               f"unfinished node (start a new run instead)")
-        if run.namespace is not None and run.namespace is not self.namespace:
-            self.namespace = run.namespace
-        top = state.frames[-1]
-        if top.node.status in ("stub", "error"):
-            top.node.status, top.node.error = "pending", None
+        if max_depth is not None:
+            state.settings = state.settings.with_(max_depth=max_depth)
+        top = state.frames[-1].node
+        if top.status in (NodeStatus.STUB, NodeStatus.ERROR):
+            top.status, top.error = NodeStatus.PENDING, None
         run.error, run.ended = None, None
         return self._drive(run)
 
-    # -- the loop ---------------------------------------------------------------------------
+    # -- running ----------------------------------------------------------------------------
     def _drive(self, run: Run) -> Run:
-        state: RunState = run._state  # type: ignore[attr-defined]
-        run.status = "running"
+        assert run.state is not None and run.namespace is not None
+        machine = Machine(run, run.state, run.namespace, self._emit)
         try:
-            while state.frames:
-                self._step(run, state)
-            run.status = "done"
-        except _Stop as stop:
-            run.status, run.error = stop.status, str(stop)
-        except KeyboardInterrupt:
-            run.status, run.error = "interrupted", "interrupted (KeyboardInterrupt)"
-            if state.frames:
-                state.frames[-1].node.error = "interrupted here"
-        except RecodeError as exc:  # model backend errors, missing replies
-            run.status, run.error = "error", f"{type(exc).__name__}: {exc}"
-            if state.frames:  # shown as failed; resume() sets it back to pending
-                top = state.frames[-1].node
-                top.status, top.error = "error", run.error
+            machine.drive()
         finally:
-            if self.namespace is run.namespace:
-                self.rebindable |= set(run.namespace) - state.before - set(run.inputs)
-            run.ended = time.time()
-            self._save(run, force=True)
+            if run.namespace is self.namespace:
+                self.created.update(machine.created())
             self._emit("run_end", run, None)
         return run
 
-    def _step(self, run: Run, state: RunState) -> None:
-        frame = state.frames[-1]
-        node = frame.node
+    def _emit(self, event: str, run: RunData, node: Node | None) -> None:
+        for cb in self._subscribers:
+            cb(event, run, node)  # type: ignore[arg-type]
+
+
+class Machine:
+    """Drives one run's frame stack to its end (or to a stop: limit, error, interrupt)."""
+
+    def __init__(self, run: Run, state: RunState, namespace: dict[str, Any],
+                 emit: Callable[[str, RunData, Node | None], None]) -> None:
+        self.run, self.state, self.ns, self.emit = run, state, namespace, emit
+        self.x = Expander(state, namespace, emit)
+        self.assigned = state.assigned
+
+    def drive(self) -> None:
+        """Run frames until none is left; the run's status says how it ended."""
+        run, state = self.run, self.state
+        run.status = RunStatus.RUNNING
+        try:
+            while state.frames:
+                self.step()
+            run.status = RunStatus.DONE
+        except Stop as stop:
+            run.status, run.error = RunStatus(stop.status), str(stop)
+        except KeyboardInterrupt:
+            run.status, run.error = RunStatus.INTERRUPTED, "interrupted (KeyboardInterrupt)"
+            if state.frames:
+                state.frames[-1].node.error = "interrupted here"
+        except BaseException as exc:  # noqa: BLE001 - a model backend's error, SystemExit...
+            run.status, run.error = RunStatus.ERROR, _one_line(describe_exception(exc))
+            if state.frames:  # shown as failed; resume() sets it back to pending
+                top = state.frames[-1].node
+                top.status, top.error = NodeStatus.ERROR, run.error
+        finally:
+            if run.status == RunStatus.RUNNING:  # never left running
+                run.status, run.error = RunStatus.INTERRUPTED, run.error or "stopped"
+            self.cleanup()
+            run.ended = time.time()
+            self.save(force=True)
+
+    def created(self) -> dict[str, Any]:
+        """Names this run bound that a later run may rebind, with the value they hold."""
+        st = self.state
+        fresh = (set(self.ns) - st.before) | (self.assigned & set(self.ns) - st.protected)
+        fresh -= {*self.run.inputs, "task"}
+        return {n: self.ns[n] for n in fresh if n in self.ns}
+
+    def cleanup(self) -> None:
+        """Put back shadowed user values; remove builtins the run shadowed."""
+        for frame in self.state.frames:
+            self.restore(frame)
+        for name in (set(self.ns) - self.state.before) & SHADOWABLE_BUILTINS:
+            del self.ns[name]
+            self.run.warnings.append(f"removed `{name}` at the end of the run: it shadowed "
+                                     f"the builtin of that name")
+
+    def restore(self, frame: Frame) -> None:
+        """Give back the values a keyword argument of ``frame``'s call hid."""
+        for key, old in frame.shadowed.items():
+            if old is MISSING:
+                self.ns.pop(key, None)
+            else:
+                self.ns[key] = old
+        frame.shadowed.clear()
+
+    def step(self) -> None:
+        """Advance the top frame by one: expand it, push a child, or run one block."""
+        frame = self.state.frames[-1]
         if frame.blocks is None:
-            self._open(run, state, frame)
+            self.open(frame)
             return
         if frame.pc >= len(frame.blocks):
-            missing = [t for t in node.targets if t not in self.namespace]
-            if missing:
-                self._fail(run, state, f"NameError: `{node.name}` finished without assigning "
-                                       f"{', '.join(f'`{m}`' for m in missing)} (the caller "
-                                       f"expects it)", frame.ran[-1] if frame.ran else node.call)
-                return
-            self._finish(run, state, "done")
+            self.close(frame)
             return
         block = frame.blocks[frame.pc]
         try:  # checked again at run time: earlier statements may have unbound a name
-            ph = (C.find_placeholder(block, self._known) if not block.binds >= block.calls
+            ph = (C.find_placeholder(block, self.x.known) if not block.binds >= block.calls
                   else None)
         except FormatError as exc:
-            self._fail(run, state, f"FormatError: {exc}", block.source)
+            self.fail(f"FormatError: {exc}", block.source)
             return
         if ph is not None:
-            self._push_child(run, state, frame, block, ph)
+            self.push_child(frame, block, ph)
         else:
-            self._exec(run, state, frame, block)
+            self.exec_block(frame, block)
 
-    def _summary(self, value: Any) -> str:
-        # the task text is the user's own words: keep far more of it than of other values
-        limit = max(self.repr_limit, TASK_LIMIT) if value is self.namespace.get("task") \
-            else self.repr_limit
-        return short_repr(value, limit)
-
-    def _known(self, name: str) -> bool:
-        return name in self.namespace or name in C.BUILTIN_NAMES
-
-    def _open(self, run: Run, state: RunState, frame: Frame) -> None:
+    def open(self, frame: Frame) -> None:
         """Expand the node on top of the stack (or stop at the depth limit)."""
-        node = frame.node
-        if node.depth >= self.max_depth and node.parent is not None:
-            node.status = "stub"
-            self._emit("node", run, node)
-            raise _Stop("limit", f"depth limit reached at `{node.call}` (max_depth="
-                                 f"{self.max_depth})")
-        node.status, node.started = "running", node.started or time.time()
-        self._emit("node", run, node)
-        blocks = self._expand(run, state, frame, feedback=None)
-        if blocks is None:
+        node, limit = frame.node, self.state.settings.max_depth
+        if node.depth >= limit and node.parent is not None:
+            node.status = NodeStatus.STUB
+            self.emit("node", self.run, node)
+            raise Stop(RunStatus.LIMIT, f"depth limit reached at `{node.call}` "
+                                        f"(max_depth={limit})")
+        node.status, node.started = NodeStatus.RUNNING, node.started or time.time()
+        self.emit("node", self.run, node)
+        try:
+            blocks = self.x.expand(self.run, frame, feedback=None)
+        except NoUsableCode as exc:
+            self.fail(str(exc), None, repairable=False)
             return
         if not blocks:
-            self._finish(run, state, "skipped")
+            self.finish(NodeStatus.SKIPPED)
             return
         frame.blocks = blocks
 
-    @staticmethod
-    def _recursion_check(state: RunState, node: Node) -> Callable[[C.Placeholder], bool]:
-        """True for a placeholder that repeats an ancestor's call (same name and arguments).
+    def close(self, frame: Frame) -> None:
+        """The node's last block ran: check its targets were assigned, then finish it."""
+        node, st = frame.node, self.state
+        missing = [t for t in node.targets if t not in self.ns]
+        stale = [t for t in node.targets if t in self.ns and t in st.before
+                 and t not in self.assigned]
+        if missing:
+            self.fail(f"NameError: `{node.name}` finished without assigning "
+                      f"{', '.join(f'`{m}`' for m in missing)} (the caller expects it)",
+                      frame.ran[-1] if frame.ran else node.call)
+        elif stale:
+            self.fail(f"NameError: `{stale[0]}` was never assigned by `{node.name}` (it "
+                      f"keeps the value it had before the run)",
+                      frame.ran[-1] if frame.ran else node.call)
+        else:
+            self.finish(NodeStatus.DONE)
 
-        Walks up only when an ancestor has that name; signatures are computed lazily.
-        """
-        def recursive(ph: C.Placeholder) -> bool:
-            if not state.active.get(ph.name):
-                return False
-            cur: Node | None = node
-            while cur is not None:
-                own = getattr(cur, "_placeholder", None)
-                if own is not None and own.name == ph.name and own.signature == ph.signature:
-                    return True
-                cur = cur.parent
-            return False
-        return recursive
-
-    def _expand(self, run: Run, state: RunState, frame: Frame,
-                feedback: str | None) -> list[C.Block] | None:
-        """Ask the model for the node's code until it is usable; None if the node failed."""
-        node = frame.node
-        names = getattr(node, "_variables", None) or ["task", *run.inputs]
-        variables = variable_lines(names, self.namespace, self._summary)
-        forbidden = self._recursion_check(state, node)
-        hint, last, previous = None, "", ""
-        for attempt in range(self.max_rewrite + 1):
-            if hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
-                hint = reask_feedback(hint, previous, attempt)
-            text = "\n".join(p for p in (feedback, hint) if p) or None
-            prompt = build_prompt(state.fixed, node.call, variables, name=node.name,
-                                  feedback=text)
-            reply = self._ask(run, node, prompt)
-            previous = reply.strip()[:2000]
-            try:
-                thought, code = C.parse_reply(reply)
-                previous = code[:2000]
-                blocks = self._plan(state, frame, code, forbidden)
-            except FormatError as exc:
-                last = str(exc)
-                node.attempts.append({"reply": reply[:20_000], "error": last})
-                hint = (f"{exc.hint}" if isinstance(exc, PolicyError)
-                        else f"{last}. Fix it and answer again in the same format.")
-                self._emit("node", run, node)
-                continue
-            if self.confirm is not None and code:
-                approved = self.confirm(node, code)
-                if approved is None:
-                    raise _Stop("interrupted", f"code for `{node.name}` rejected by the user "
-                                               f"(%recode resume asks the model again)")
-                if approved != code:
-                    code = approved
-                    blocks = self._plan(state, frame, code, forbidden)
-            node.thought, node.reply = thought, reply
-            node.code = "\n".join([*frame.ran, code]) if frame.ran else code
-            self._emit("node", run, node)
-            return blocks
-        self._fail(run, state, f"FormatError: no usable code for `{node.name}` after "
-                               f"{self.max_rewrite + 1} replies (last: {last})", None,
-                   repairable=False)
-        return None
-
-    def _plan(self, state: RunState, frame: Frame, code: str,
-              recursive: Callable[[C.Placeholder], bool]) -> list[C.Block]:
-        filename = f"<recode:{frame.node.id}:{frame.node.name}:{len(frame.node.attempts)}>"
-        blocks = C.plan_blocks(code, self._known, filename=filename, recursive=recursive)
-        for block in blocks:
-            ph = block.placeholder
-            if ph is not None and ph.name == frame.node.name:
-                raise FormatError(
-                    f"`{ph.name}` is the step you are expanding: do not call it again, with any "
-                    f"arguments; write this step with the primitives, or split it into "
-                    f"different, more specific placeholders", reply=code)
-        if not self.trust:
-            for block in blocks:
-                check_code(block.stmt, protected=state.protected,
-                           allowed_imports=self.allowed_imports)
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        return blocks
-
-    def _ask(self, run: Run, node: Node, prompt: Prompt) -> str:
-        if run.llm_calls >= self.max_calls:
-            raise _Stop("limit", f"model call limit reached (max_calls={self.max_calls})")
-        node.prompt = str(prompt)
-        if hasattr(self.llm, "on_text"):
-            def on_text(text: str, _node: Node = node) -> None:
-                _node.reply_partial = text  # type: ignore[attr-defined]
-                self._emit("stream", run, _node)
-            self.llm.on_text = on_text  # type: ignore[attr-defined]
-        reply = self.llm(prompt)
-        run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
-        node.llm_calls += 1
-        usage = getattr(self.llm, "last_usage", None)
-        if isinstance(usage, dict):
-            for k, v in usage.items():
-                if isinstance(v, (int, float)):
-                    node.usage[k] = node.usage.get(k, 0) + int(v)
-        if isinstance(reply, bytes):
-            reply = reply.decode("utf-8", errors="replace")
-        return reply if isinstance(reply, str) else str(reply)
-
-    def _push_child(self, run: Run, state: RunState, frame: Frame, block: C.Block,
-                    ph: C.Placeholder) -> None:
-        if len(run._by_id) >= self.max_nodes:
-            raise _Stop("limit", f"node limit reached (max_nodes={self.max_nodes})")
+    def push_child(self, frame: Frame, block: C.Block, ph: C.Placeholder) -> None:
+        """Make the placeholder ``ph`` a child node and put it on the stack."""
+        run = self.run
+        if len(run) >= self.state.settings.max_nodes:
+            raise Stop(RunStatus.LIMIT, f"node limit reached "
+                                        f"(max_nodes={self.state.settings.max_nodes})")
         parent = frame.node
+        shadowed: dict[str, Any] = {}
         try:
             for key, expr in C.iter_literal_keywords(ph):
                 if isinstance(expr, ast.Name) and expr.id == key:
                     continue  # `f(items=items)`: already bound under that name
-                value = eval(compile(ast.Expression(expr), block.filename,
-                                     "eval"), self.namespace)
-                if key in self.namespace and self.namespace[key] is value:
+                value = eval(compile(ast.Expression(expr), block.filename, "eval"), self.ns)
+                if key in self.ns and self.ns[key] is value:
                     continue
-                if not self.trust and key in state.protected:
-                    raise PolicyError(f"rule no-rebind: keyword `{key}=` would overwrite "
-                                      f"`{key}`, which existed before the run; use another "
-                                      f"keyword name", rule="no-rebind")
-                self.namespace[key] = value
-        except Exception as exc:
-            self._fail(run, state, describe_exception(exc), block.source)
+                if key in self.state.protected and key not in shadowed:
+                    shadowed[key] = self.ns.get(key, MISSING)  # put back when the child ends
+                else:
+                    self.assigned.add(key)
+                self.ns[key] = value
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - fails the statement, repairable
+            for key, old in shadowed.items():
+                self.ns[key] = old
+            self.fail(describe_exception(exc), block.source)
             return
         child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
-        child._placeholder = ph  # type: ignore[attr-defined]
-        child._variables = C.placeholder_variables(ph)  # type: ignore[attr-defined]
         frame.child_block = block
-        parent.status = "expanded"
-        self._emit("node", run, parent)
-        state.frames.append(Frame(child))
-        state.active[ph.name] = state.active.get(ph.name, 0) + 1
-        self._emit("node", run, child)
+        parent.status = NodeStatus.EXPANDED
+        self.emit("node", run, parent)
+        self.state.push(Frame(child, placeholder=ph, variables=C.placeholder_variables(ph),
+                              shadowed=shadowed))
+        self.emit("node", run, child)
 
-    def _exec(self, run: Run, state: RunState, frame: Frame, block: C.Block) -> None:
-        node = frame.node
+    def exec_block(self, frame: Frame, block: C.Block) -> None:
+        """Run one statement; on an error, repair (or re-plan) the node."""
+        node, s = frame.node, self.state.settings
         step = Step(code=block.source,
-                    primitives=sorted(n for n in block.calls if n in state.primitives))
+                    primitives=sorted(n for n in block.calls if n in self.state.primitives))
         node.steps.append(step)
+        failures: list[str] = []
+        helpers = (self.x.helpers(failures)
+                   if self.state.checks or self.state.async_primitives else {})
         try:
-            with capture_output(self.stdout_cap) as out:
+            with capture_output(s.stdout_cap) as out:
+                self.ns.update(helpers)
                 try:
-                    with block_timeout(self.timeout):
-                        exec(block.code, self.namespace)  # noqa: S102 - the product
+                    with block_timeout(s.timeout):
+                        exec(block.code, self.ns)  # noqa: S102 - the product
                 finally:
+                    for name in helpers:
+                        self.ns.pop(name, None)
                     step.stdout = out.text
                     node.stdout += out.text
+            self.assigned |= block.binds
+            _check_no_coroutine(block, self.ns)
+        except KeyboardInterrupt:
+            raise
         except NameError as exc:
             name = getattr(exc, "name", None)
-            ph = (C.find_placeholder(block, lambda n: n != name and self._known(n))
+            ph = (C.find_placeholder(block, lambda n: n != name and self.x.known(n))
                   if name in block.calls else None)
             if ph is not None and ph.name == name:   # fallback: a placeholder found late
                 node.steps.pop()
-                self._push_child(run, state, frame, block, ph)
+                self.push_child(frame, block, ph)
                 return
             step.error = describe_exception(exc)
-            self._fail(run, state, user_traceback(exc), block.source)
+            self.fail(user_traceback(exc), block.source)
             return
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the statement failed
             step.error = describe_exception(exc)
-            self._fail(run, state, user_traceback(exc), block.source)
+            if isinstance(exc, StepFailed) and s.replan:
+                self.fail(step.error, block.source, observation=exc.observation)
+            else:
+                self.fail(user_traceback(exc), block.source)
+            return
+        if failures and s.replan:  # a checked answer the generated code caught itself
+            step.error = f"StepFailed: {failures[0]}"
+            self.fail(step.error, block.source, observation=failures[0])
             return
         frame.ran.append(block.source)
         frame.pc += 1
-        self._emit("node", run, node)
+        self.emit("node", self.run, node)
 
-    def _finish(self, run: Run, state: RunState, status: str) -> None:
-        frame = state.frames.pop()
+    def finish(self, status: NodeStatus) -> None:
+        """Pop the top frame with ``status``; its parent goes on after the placeholder."""
+        frame = self.state.pop()
+        self.restore(frame)
         node = frame.node
-        leave(state, node)
         node.status, node.ended = status, time.time()
-        self._emit("node", run, node)
-        self._save(run)
-        if state.frames:
-            parent = state.frames[-1]
+        self.emit("node", self.run, node)
+        self.save()
+        if self.state.frames:
+            parent = self.state.frames[-1]
             block = parent.child_block
             assert block is not None
             parent.node.steps.append(Step(code=block.source, kind="placeholder", child=node.id))
@@ -432,52 +440,76 @@ class ReCode:
             parent.ran.append(block.source)
             parent.child_block = None
             parent.pc += 1
-            parent.node.status = "running"
-            self._emit("node", run, parent.node)
+            parent.node.status = NodeStatus.RUNNING
+            self.emit("node", self.run, parent.node)
 
-    def _fail(self, run: Run, state: RunState, error: str, line: str | None, *,
-              repairable: bool = True) -> None:
-        """Repair the failing node (re-expand with the error) or pass the error up."""
+    def fail(self, error: str, line: str | None, *, repairable: bool = True,
+             observation: str | None = None) -> None:
+        """Repair the failing node (re-expand it with the error) or pass the error up.
+
+        With ``observation`` the failure is the world refusing a step: the node is re-planned
+        (attempt kind ``replan``) with what the world answered.
+        """
+        state = self.state
         while state.frames:
             frame = state.frames[-1]
             node = frame.node
-            if repairable and frame.blocks is not None and frame.retries < self.max_retry:
+            if repairable and frame.blocks is not None \
+                    and frame.retries < state.settings.max_retry:
                 frame.retries += 1
-                feedback = repair_feedback(frame.ran, error, line)
-                node.attempts.append({"error": error, "repair": frame.retries})
+                kind = "repair" if observation is None else "replan"
+                feedback = (repair_feedback(frame.ran, error, line) if observation is None
+                            else replan_feedback(frame.ran, line or "?", observation))
+                node.attempts.append({"kind": kind, "error": _one_line(error),
+                                      "repair": frame.retries})
                 frame.child_block = None
-                blocks = self._expand(run, state, frame, feedback=feedback)
-                if blocks is None:      # the repair itself failed: already handled
-                    return
+                try:
+                    blocks = self.x.expand(self.run, frame, feedback=feedback)
+                except NoUsableCode as exc:
+                    error, line, repairable, observation = str(exc), None, False, None
+                    continue
                 blocks = _drop_ran_prefix(blocks, frame.ran)  # the model started over
                 frame.blocks = frame.blocks[:frame.pc] + blocks
-                node.status = "running"
-                self._emit("node", run, node)
+                node.status = NodeStatus.RUNNING
+                self.emit("node", self.run, node)
                 return
-            node.status, node.error, node.ended = "error", error, time.time()
-            state.frames.pop()
-            leave(state, node)
-            self._emit("node", run, node)
-            self._save(run)
+            node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
+            state.pop()
+            self.restore(frame)
+            self.emit("node", self.run, node)
+            self.save()
             if not state.frames:
-                raise _Stop("error", error.strip().splitlines()[-1] if error.strip() else error)
+                raise Stop(RunStatus.ERROR, _one_line(error) or error)
             parent = state.frames[-1]
             line = parent.child_block.source if parent.child_block else node.call
-            error = f"placeholder `{node.name}` failed: {error.strip().splitlines()[-1]}"
-            repairable = True
+            error = f"placeholder `{node.name}` failed: {_one_line(error)}"
+            repairable, observation = True, None
 
-    # -- events and saving --------------------------------------------------------------------
-    def _emit(self, event: str, run: Run, node: Node | None) -> None:
-        for cb in self._subscribers:
-            cb(event, run, node)
-
-    def _save(self, run: Run, force: bool = False) -> None:
-        if not self.save_path:
+    def save(self, force: bool = False) -> None:
+        """Save the tree (at most every 0.25 s unless ``force``); a failure is a warning."""
+        path = self.state.settings.save_path
+        if not path:
             return
         now = time.monotonic()
-        if force or now - self._last_save >= 0.25:
-            run.save(self.save_path)
-            self._last_save = now
+        if not force and now - self.state.last_save < 0.25:
+            return
+        self.state.last_save = now
+        try:
+            self.run.save(path)
+        except Exception as exc:  # noqa: BLE001 - an unwritable path must not end the run
+            note = f"could not save the tree to {path!r}: {_one_line(describe_exception(exc))}"
+            if note not in self.run.warnings:
+                self.run.warnings.append(note)
+
+
+def _check_no_coroutine(block: C.Block, ns: dict[str, Any]) -> None:
+    """Refuse a coroutine left in a variable (a sync function returned one, never awaited)."""
+    for name in block.binds:
+        value = ns.get(name)
+        if inspect.iscoroutine(value):
+            value.close()
+            raise FormatError(f"`{name}` holds a coroutine that was never awaited; call an "
+                              f"`async def` primitive directly (the engine awaits it)")
 
 
 def _drop_ran_prefix(blocks: list[C.Block], ran: list[str]) -> list[C.Block]:

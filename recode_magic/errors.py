@@ -13,6 +13,12 @@ __all__ = [
     "MissingDependencyError",
     "BlockTimeoutError",
     "CassetteMissError",
+    "ConfigError",
+    "UnknownToolError",
+    "ConfirmUnavailable",
+    "ResumeError",
+    "RunFormatError",
+    "StepFailed",
 ]
 
 
@@ -80,3 +86,45 @@ class MissingDependencyError(RecodeError, RuntimeError):
 
 class BlockTimeoutError(RecodeError, TimeoutError):
     """A block of generated code ran longer than ``--timeout`` seconds."""
+
+
+class ConfigError(RecodeError, ValueError, TypeError):
+    """A setting or argument of the engine is wrong (raised before any model call).
+
+    Both a ``ValueError`` and a ``TypeError``: a bad setting is either, and callers that
+    caught the built-in one before keep working.
+    """
+
+
+class UnknownToolError(RecodeError, LookupError):
+    """``--tools`` names something that is not a callable in the namespace."""
+
+
+class ConfirmUnavailable(RecodeError, RuntimeError):
+    """``--confirm`` cannot show its buttons or read an answer in this frontend."""
+
+
+class ResumeError(RecodeError, RuntimeError):
+    """A run cannot be resumed (it finished, or it was loaded from a file)."""
+
+
+class RunFormatError(RecodeError, ValueError):
+    """A saved run is not in a format :func:`~recode_magic.load_run` reads."""
+
+
+class StepFailed(RecodeError, RuntimeError):
+    """Raised by a primitive to say the world refused the step (the engine re-plans).
+
+    ``observation`` is what the world answered (shown to the model when it re-plans).
+
+    Examples
+    --------
+    >>> raise StepFailed("door is locked")
+    Traceback (most recent call last):
+    ...
+    recode_magic.errors.StepFailed: door is locked
+    """
+
+    def __init__(self, message: str = "", *, observation: str | None = None):
+        super().__init__(message)
+        self.observation = message if observation is None else observation

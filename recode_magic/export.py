@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .code import bound_names
+from .errors import ConfigError
+from .limits import short_repr
+from .status import NodeStatus
 
 if TYPE_CHECKING:
-    from .tree import Node, Run
+    from .tree import Node
+    from .tree import RunData as Run
 
 __all__ = ["export_run", "EXPORT_STYLES"]
 
@@ -53,7 +57,7 @@ def export_run(run: Run, style: str = "functions") -> str:
         Python source ending with a newline.
     """
     if style not in EXPORT_STYLES:
-        raise ValueError(f"unknown export style: {style!r} (must be one of {list(EXPORT_STYLES)})")
+        raise ConfigError(f"unknown export style: {style!r} (must be one of {list(EXPORT_STYLES)})")
     head = _header(run)
     if style == "inline":
         body = _inline(run)
@@ -87,8 +91,13 @@ def _header(run: Run) -> str:
 _MISSING = object()
 
 
+#: An input whose repr is longer is read from the namespace, not written into the export.
+LITERAL_LIMIT = 2_000
+
+
 def _is_literal(value: Any) -> bool:
-    if value is _MISSING:
+    """True for a small value that its repr reproduces (big ones are never repr'd whole)."""
+    if value is _MISSING or short_repr(value, LITERAL_LIMIT + 1).endswith("…"):
         return False
     try:
         return bool(ast.literal_eval(repr(value)) == value)
@@ -116,13 +125,13 @@ def _items(node: Node) -> list[_Item]:
 
 def _items_from_code(node: Node) -> list[_Item]:
     """Fallback for trees with no steps (``recode.plan.v1``): split ``code`` and match calls."""
-    if node.status == "skipped" or not node.code.strip():
+    if node.status == NodeStatus.SKIPPED or not node.code.strip():
         return []
     try:
         tree = ast.parse(node.code)
     except SyntaxError:
         return [_Item(textwrap.indent(node.code, "# "))]
-    kids = [c for c in node.children if c.status in ("done", "skipped")]
+    kids = [c for c in node.children if c.status in (NodeStatus.DONE, NodeStatus.SKIPPED)]
     out = []
     for stmt in tree.body:
         src = ast.get_source_segment(node.code, stmt) or ast.unparse(stmt)
@@ -225,7 +234,7 @@ def _functions(run: Run) -> str:
         names: set[str] = set()
         for item in items[n.id]:
             names |= _assigned(item.code)
-            if item.child is not None and item.child.status == "skipped":
+            if item.child is not None and item.child.status == NodeStatus.SKIPPED:
                 names |= _call_keywords(item.code)  # bound here: a skipped call has no def
         direct[n.id] = names
         subtree[n.id] = names | _call_keywords(n.call if n.parent is not None else "")
@@ -240,7 +249,7 @@ def _functions(run: Run) -> str:
     classes: dict[tuple[str, str, str], str] = {}
     bodies: dict[str, tuple[str, str, str]] = {}
     for n in reversed(nodes):  # children first
-        if n.status != "done" and n.parent is not None:
+        if n.status != NodeStatus.DONE and n.parent is not None:
             continue
         sig, text = _body(n, items[n.id], direct[n.id], inner[n.id], token)
         key = (n.name, sig, text)
@@ -326,7 +335,7 @@ def _starred_targets(call_text: str) -> set[str]:
 def _call_site(child: Node, code: str, fname: dict[str, str]) -> str:
     """The placeholder statement, calling the child's def; unevaluated arguments dropped."""
     parsed = _parse_call(code)
-    if child.status == "skipped" and parsed is not None:
+    if child.status == NodeStatus.SKIPPED and parsed is not None:
         binds = [f"{k} = {ast.unparse(v)}" for k, v in _keywords(parsed[1])]
         return "\n".join([*binds, f"# {_one_line(code)}  (skipped: the model wrote no code)"])
     if parsed is None or child.id not in fname:

@@ -43,7 +43,7 @@ from typing import Any, TextIO
 from .errors import BlockTimeoutError
 
 __all__ = ["block_timeout", "capture_output", "CapturedOutput", "short_repr", "TRUNCATED",
-           "LIVE_TRUNCATED", "describe_exception", "user_traceback"]
+           "LIVE_TRUNCATED", "describe_exception", "user_traceback", "clip_text"]
 
 #: Truncation marker of captured output; ``{n}`` is the number of characters left out.
 TRUNCATED = "\n… [output truncated: {n} more characters]"
@@ -316,6 +316,22 @@ def _repr_for(limit: int) -> reprlib.Repr:
     r.maxdict = max(2, limit // 16)
     r.maxlevel = 3
     return r
+
+
+def clip_text(text: str | None, limit: int | None) -> str:
+    """``text`` cut to ``limit`` characters, the cut said at the end (None: kept whole).
+
+    The one clipping rule for every text that leaves the kernel (saved trees, the widget).
+
+    >>> clip_text("abcdef", 3)
+    'abc… (3 more chars)'
+    >>> clip_text(None, 3), clip_text("abc", None)
+    ('', 'abc')
+    """
+    text = text or ""
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"… ({len(text) - limit} more chars)"
 
 
 def short_repr(value: Any, limit: int = 200) -> str:

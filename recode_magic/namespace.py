@@ -5,34 +5,55 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from .errors import RecodeError
+from .errors import ConfigError, UnknownToolError
 
 __all__ = ["primitive", "discover_primitives", "describe_primitive", "variable_lines",
-           "UnknownToolError"]
+           "UnknownToolError", "CHECK_ATTR"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MARK = "__recode_primitive__"
+CHECK_ATTR = "__recode_check__"
 
 
-class UnknownToolError(RecodeError, LookupError):
-    """``--tools`` names something that is not a callable in the namespace."""
+@overload
+def primitive(fn: F, /) -> F: ...
+@overload
+def primitive(*, check: Callable[[Any], Any] | None = None) -> Callable[[F], F]: ...
 
 
-def primitive(fn: F) -> F:
+def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = None,
+              ) -> F | Callable[[F], F]:
     """Mark a callable as a primitive so it is listed in the prompt wherever it was defined.
+
+    ``@primitive`` or ``@primitive(check=...)``: ``check(result)`` returning ``True`` or a
+    non-empty string (the reason) says the world refused the step, and the engine re-plans
+    the rest of the node with that answer (a primitive may also raise
+    :class:`~recode_magic.errors.StepFailed`).
 
     >>> @primitive
     ... def beep(): "Make a sound."
     >>> getattr(beep, "__recode_primitive__")
     True
+    >>> @primitive(check=lambda obs: "can't" in obs)
+    ... def act(command): return "You can't go that way."
+    >>> getattr(act, CHECK_ATTR)(act("north"))
+    True
     """
-    try:
-        setattr(fn, _MARK, True)
-    except (AttributeError, TypeError):  # e.g. a builtin: nothing to mark, still usable
-        pass
-    return fn
+    if check is not None and not callable(check):
+        raise ConfigError(f"check must be a callable check(result), got {check!r}")
+
+    def mark(f: F) -> F:
+        try:
+            setattr(f, _MARK, True)
+            if check is not None:
+                setattr(f, CHECK_ATTR, check)
+        except (AttributeError, TypeError):  # e.g. a builtin: nothing to mark, still usable
+            pass
+        return f
+
+    return mark if fn is None else mark(fn)
 
 
 def _is_candidate(name: str, value: Any, kernel: bool) -> bool:

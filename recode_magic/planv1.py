@@ -9,21 +9,29 @@ statements as ``Node.steps``; this module maps one onto the other.
 from __future__ import annotations
 
 import ast
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from .tree import FROM_V1, PLAN_V1, TO_V1, Node, Run, Step
+from .tree import FROM_V1, PLAN_V1, TO_V1, Node, NodeStatus, RunData, RunStatus, Step
+
+R = TypeVar("R", bound=RunData)
 
 __all__ = ["PLAN_V1", "to_plan_v1", "from_plan_v1"]
 
-def to_plan_v1(run: Run) -> dict[str, Any]:
+
+def to_plan_v1(run: RunData) -> dict[str, Any]:
     """Write ``run`` in the reference's format (one node per statement).
 
     >>> from recode_magic import ReCode, ScriptedLLM
     >>> llm = ScriptedLLM({"solve": "<execute>a = 1\\nb = more(a)</execute>",
     ...                    "more": "<execute>b = a + 1</execute>"})
     >>> plan = to_plan_v1(ReCode(llm).run("t"))
-    >>> [(n["code"], n["depth"], n["status"]) for n in plan["nodes"].values()]
-    [('solve(task)', 0, 'COMPLETED'), ('a = 1', 1, 'COMPLETED'), ('b = more(a)', 1, 'COMPLETED'), ('b = a + 1', 2, 'COMPLETED')]
+    >>> for n in plan["nodes"].values():
+    ...     print(n["code"], n["depth"], n["status"], sep=" | ")
+    solve(task) | 0 | COMPLETED
+    a = 1 | 1 | COMPLETED
+    b = more(a) | 1 | COMPLETED
+    b = a + 1 | 2 | COMPLETED
     """
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[list[str]] = []
@@ -75,19 +83,30 @@ def _call_parts(code: str) -> tuple[str, list[str]]:
     return "?", targets
 
 
-def from_plan_v1(data: dict[str, Any]) -> Run:
-    """Read the reference's format into a :class:`Run` (statements become steps)."""
+def from_plan_v1(data: dict[str, Any], factory: Callable[[str], R]) -> R:
+    """Read the reference's format into ``factory(task)``'s run (statements become steps).
+
+    A failing statement keeps its error text: on its step, on the node that ran it (when
+    that node has none of its own) and as the run's error.
+
+    >>> plan = {"version": PLAN_V1, "root_id": "r", "edges": [["r", "a"]], "nodes": {
+    ...     "r": {"code": "solve(task)", "status": "ERROR", "depth": 0},
+    ...     "a": {"code": "go()", "status": "ERROR", "depth": 1, "error": "ValueError: no"}}}
+    >>> run = from_plan_v1(plan, RunData)
+    >>> run.status, run.error, run.root.error, run.root.steps[0].error
+    ('error', 'ValueError: no', 'ValueError: no', 'ValueError: no')
+    """
     raw = {str(k): v for k, v in data["nodes"].items()}
     kids: dict[str, list[str]] = {k: [] for k in raw}
     for parent, child in data.get("edges", []):
         kids[str(parent)].append(str(child))
     meta = dict(data.get("meta") or {})
-    run = Run(str(meta.get("instruction", meta.get("task", ""))), meta={
-        **meta, "source_format": PLAN_V1})
-    root_id = str(data["root_id"])
-    run._by_id.clear()
+    run = factory(str(meta.get("instruction", meta.get("task", ""))))
+    run.meta = {**meta, "source_format": PLAN_V1}
+    run.reset_nodes(Node(id="-", name="-", call=""))
     run._ids = 0
-    stack: list[tuple[str, Node | None]] = [(root_id, None)]
+    links: dict[str, list[Step]] = {}   # placeholder steps waiting for their child's id
+    stack: list[tuple[str, Node | None]] = [(str(data["root_id"]), None)]
     while stack:
         vid, parent = stack.pop()
         d = raw[vid]
@@ -95,7 +114,7 @@ def from_plan_v1(data: dict[str, Any]) -> Run:
         name, targets = _call_parts(call)
         node = run.new_node(name, call, parent=parent, targets=targets)
         node.thought = d.get("thought") or ""
-        node.status = FROM_V1.get(str(d.get("status", "PENDING")).upper(), "pending")
+        node.status = FROM_V1.get(str(d.get("status", "PENDING")).upper(), NodeStatus.PENDING)
         node.error = d.get("error")
         if parent is None:
             run.root = node
@@ -106,22 +125,35 @@ def from_plan_v1(data: dict[str, Any]) -> Run:
             codes.append((c.get("code") or "").strip())
             if kids[cid] or str(c.get("status", "")).upper() == "STUB":
                 later.append((cid, node))
-                node.steps.append(Step(code=codes[-1], kind="placeholder", child=None))
+                links.setdefault(node.id, []).append(
+                    Step(code=codes[-1], kind="placeholder", child=None))
+                node.steps.append(links[node.id][-1])
             else:
                 out = "".join(str(o) for o in c.get("observations") or [])
                 node.steps.append(Step(code=codes[-1], stdout=out, error=c.get("error")))
                 node.stdout += out
+                if c.get("error") and not node.error:
+                    node.error = c.get("error")
         node.code = "\n".join(codes)
-        node._pending_links = [s for s in node.steps if s.kind == "placeholder"]  # type: ignore[attr-defined]
         stack.extend(reversed(later))
+    run.reset_nodes(run.root)
     for node in run.nodes():  # fill the placeholder steps' child ids, in order
-        steps = getattr(node, "_pending_links", [])
-        for step, child in zip(steps, node.children, strict=False):
+        for step, child in zip(links.get(node.id, []), node.children, strict=False):
             step.child = child.id
-        node.__dict__.pop("_pending_links", None)
-    statuses = {n.status for n in run.nodes()}
-    if any(s.error for n in run.nodes() for s in n.steps):
-        statuses.add("error")  # in the reference a failing statement ends the episode
-    run.status = "error" if "error" in statuses else "limit" if "stub" in statuses else (
-        "done" if statuses <= {"done", "skipped"} else "interrupted")
+    _set_outcome(run)
     return run
+
+
+def _set_outcome(run: RunData) -> None:
+    """The run's status and error from its nodes (the reference keeps no run status)."""
+    nodes = run.nodes()
+    statuses = {n.status for n in nodes}
+    errors = [s.error for n in nodes for s in n.steps if s.error] + [
+        n.error for n in nodes if n.error]
+    if errors:
+        statuses.add(NodeStatus.ERROR)  # in the reference a failing statement ends the episode
+        run.error = str(errors[0]).strip().splitlines()[-1] if str(errors[0]).strip() else None
+    run.status = (RunStatus.ERROR if NodeStatus.ERROR in statuses
+                  else RunStatus.LIMIT if NodeStatus.STUB in statuses
+                  else RunStatus.DONE if statuses <= {NodeStatus.DONE, NodeStatus.SKIPPED}
+                  else RunStatus.INTERRUPTED)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import MissingDependencyError
+from .status import NodeStatus
 
 if TYPE_CHECKING:
-    from .tree import Run
+    from .tree import RunData as Run
 
 __all__ = ["run_stats", "format_stats", "plot_depths"]
 
@@ -32,8 +33,8 @@ def run_stats(run: Run) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from recode_magic.tree import Run
-    >>> run = Run("t")
+    >>> from recode_magic.tree import RunData
+    >>> run = RunData("t")
     >>> _ = run.new_node("a", "a()", parent=run.root)
     >>> s = run_stats(run)
     >>> s["nodes"], s["max_depth"], s["mean_branching"], s["per_depth"]
@@ -43,7 +44,7 @@ def run_stats(run: Run) -> dict[str, Any]:
     depths = [n.depth for n in nodes]
     leaves = [n.depth for n in nodes if not n.children]
     inner = [len(n.children) for n in nodes if n.children]
-    expanded = [n for n in nodes if n.status not in ("pending", "stub")]
+    expanded = [n for n in nodes if n.status not in (NodeStatus.PENDING, NodeStatus.STUB)]
     steps = [len(n.steps) for n in expanded if n.steps]
     prim: dict[str, int] = {}
     placeholder_calls = 0

@@ -1,28 +1,35 @@
-"""The call tree: ``Node``, ``Run`` and their JSON forms (ours and ``recode.plan.v1``)."""
+"""The call tree as pure data (``Node``, ``Step``, ``RunData``) and its one JSON serialiser.
+
+Nothing here runs code or imports the engine: :mod:`recode_magic.run` adds the public
+``Run`` (with ``export``/``stats``/``to_plan_v1``) on top of :class:`RunData`, and the
+function modules (:mod:`~recode_magic.stats`, :mod:`~recode_magic.export`,
+:mod:`~recode_magic.planv1`) import only this module, so there is no import cycle.
+
+:func:`node_to_dict` and :func:`run_to_dict` are the only serialisers: saving, the widget
+and ``%recode show`` all use them, with ``limit`` clipping every text that leaves the kernel.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["Node", "Run", "Step", "load_run", "NODE_STATUSES", "RUN_STATUSES", "FORMAT_VERSION",
-           "PLAN_V1", "TO_V1", "FROM_V1"]
+from .errors import RunFormatError
+from .limits import clip_text
+from .status import FROM_V1, NODE_STATUSES, RUN_STATUSES, TO_V1, NodeStatus, RunStatus
+
+if TYPE_CHECKING:
+    from .runstate import RunState
+
+__all__ = ["Node", "Step", "RunData", "node_to_dict", "run_to_dict", "run_from_dict",
+           "NodeStatus", "RunStatus", "NODE_STATUSES", "RUN_STATUSES", "FORMAT_VERSION",
+           "PLAN_V1", "TO_V1", "FROM_V1", "SAVE_LIMIT"]
 
 FORMAT_VERSION = "recode_magic.run.v1"
 PLAN_V1 = "recode.plan.v1"
-NODE_STATUSES = ("pending", "running", "expanded", "done", "error", "skipped", "stub")
-RUN_STATUSES = ("pending", "running", "done", "error", "limit", "interrupted")
-TO_V1 = {  # the reference's statuses, written beside ours for readers of recode.plan.v1
-    "pending": "PENDING", "running": "PENDING", "expanded": "PENDING", "done": "COMPLETED",
-    "stub": "STUB", "error": "ERROR", "skipped": "SKIP",
-}
-FROM_V1 = {"PENDING": "pending", "COMPLETED": "done", "STUB": "stub", "ERROR": "error",
-            "SKIP": "skipped"}
+SAVE_LIMIT = 200_000  # characters kept per text field in a saved tree
 
 
 @dataclass
@@ -40,10 +47,12 @@ class Step:
     error: str | None = None
     primitives: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The step as JSON-ready data."""
-        return {"code": self.code, "kind": self.kind, "child": self.child,
-                "stdout": self.stdout, "error": self.error, "primitives": list(self.primitives)}
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """The step as JSON-ready data (texts cut to ``limit`` characters)."""
+        return {"code": clip_text(self.code, limit), "kind": self.kind, "child": self.child,
+                "stdout": clip_text(self.stdout, limit),
+                "error": None if self.error is None else clip_text(self.error, limit),
+                "primitives": list(self.primitives)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Step:
@@ -58,7 +67,11 @@ class Node:
     """A placeholder call and its expansion.
 
     ``call`` is the placeholder statement as the parent wrote it (``out = name(a, k=1)``),
-    ``code`` the Python the model expanded it into, ``steps`` what actually ran.
+    ``code`` the Python the model expanded it into, ``steps`` what actually ran,
+    ``attempts`` the replies that were not used as they were: each a dict with ``kind`` in
+    ``rewrite`` (unusable reply), ``repair`` (a statement raised) or ``replan`` (the world
+    refused a step), and ``error``. ``reply_partial`` is the streamed text of the reply
+    being received.
     """
 
     id: str
@@ -68,7 +81,7 @@ class Node:
     targets: list[str] = field(default_factory=list)
     code: str = ""
     thought: str = ""
-    status: str = "pending"
+    status: NodeStatus = NodeStatus.PENDING
     stdout: str = ""
     error: str | None = None
     parent: Node | None = field(default=None, repr=False)
@@ -76,6 +89,7 @@ class Node:
     steps: list[Step] = field(default_factory=list, repr=False)
     prompt: str = field(default="", repr=False)
     reply: str = field(default="", repr=False)
+    reply_partial: str = field(default="", repr=False)
     attempts: list[dict[str, Any]] = field(default_factory=list, repr=False)
     usage: dict[str, int] = field(default_factory=dict, repr=False)
     llm_calls: int = 0
@@ -95,51 +109,86 @@ class Node:
         """True when the node's code called no placeholder."""
         return not self.children
 
-    def to_dict(self) -> dict[str, Any]:
-        """The node as JSON-ready data (``status`` in the reference's words, ``state`` ours)."""
-        return {
-            "id": self.id, "name": self.name, "call": self.call, "depth": self.depth,
-            "targets": list(self.targets), "code": self.code, "thought": self.thought,
-            "status": TO_V1.get(self.status, "PENDING"), "state": self.status,
-            "observations": [s.stdout for s in self.steps if s.stdout],
-            "stdout": self.stdout, "error": self.error,
-            "parent": self.parent.id if self.parent else None,
-            "children": [c.id for c in self.children],
-            "steps": [s.to_dict() for s in self.steps],
-            "prompt": self.prompt, "reply": self.reply, "attempts": list(self.attempts),
-            "usage": dict(self.usage), "llm_calls": self.llm_calls,
-            "started": self.started, "ended": self.ended,
-        }
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """The node as JSON-ready data: :func:`node_to_dict`."""
+        return node_to_dict(self, limit=limit)
 
 
-class Run:
-    """One ``%%recode`` run: the task, the tree, its status and counters.
+def node_to_dict(node: Node, limit: int | None = None, *, prompts: bool = True,
+                 ) -> dict[str, Any]:
+    """The one JSON form of a node, for saving and for the widget.
 
-    >>> run = Run("say hi")
-    >>> run.root.call
-    'solve(task)'
-    >>> [n.name for n in run.nodes()]
-    ['solve']
+    ``status`` is in the reference's words (``COMPLETED``...), ``state`` in ours
+    (``done``...). Every text is cut to ``limit`` characters (None: kept whole);
+    ``prompts=False`` leaves out the prompt and raw reply (the widget does not show them).
+    ``partial`` is the tail of the reply being streamed, while the node runs.
+
+    >>> n = Node("0", "solve", "solve(task)", stdout="x" * 50, status=NodeStatus.DONE)
+    >>> d = node_to_dict(n, limit=10)
+    >>> d["status"], d["state"], d["stdout"]
+    ('COMPLETED', 'done', 'xxxxxxxxxx… (40 more chars)')
+    """
+    def c(text: str | None) -> str:
+        return clip_text(text, limit)
+
+    d: dict[str, Any] = {
+        "id": node.id, "name": node.name, "call": c(node.call), "depth": node.depth,
+        "targets": list(node.targets), "code": c(node.code), "thought": c(node.thought),
+        "status": TO_V1.get(node.status, "PENDING"), "state": str(node.status),
+        "observations": [c(s.stdout) for s in node.steps if s.stdout],
+        "stdout": c(node.stdout), "error": None if node.error is None else c(node.error),
+        "parent": node.parent.id if node.parent else None,
+        "children": [ch.id for ch in node.children],
+        "steps": [s.to_dict(limit) for s in node.steps],
+        "attempts": [{k: c(v) if isinstance(v, str) else v for k, v in a.items()}
+                     for a in node.attempts],
+        "usage": dict(node.usage), "llm_calls": node.llm_calls,
+        "started": node.started, "ended": node.ended,
+    }
+    if prompts:
+        d["prompt"], d["reply"] = c(node.prompt), c(node.reply)
+    if node.reply_partial and node.status in (NodeStatus.PENDING, NodeStatus.RUNNING):
+        d["partial"] = node.reply_partial[-limit:] if limit else node.reply_partial
+    return d
+
+
+@dataclass(eq=False)
+class RunData:
+    """One run's data: the task, the tree, status and counters (no behaviour but reading).
+
+    ``state`` is the engine's live state (:class:`~recode_magic.runstate.RunState`, what
+    ``resume`` needs); ``namespace`` the dict the code ran in. Neither is serialised.
+    ``warnings`` are one-line notes that did not stop the run (e.g. a save that failed).
+
+    >>> run = RunData("say hi")
+    >>> run.root.call, [n.name for n in run.nodes()]
+    ('solve(task)', ['solve'])
     """
 
-    def __init__(self, task: str, *, inputs: list[str] | None = None, output: str | None = None,
-                 meta: dict[str, Any] | None = None):
-        self.task = task
-        self.inputs = list(inputs or [])
-        self.output = output
-        self.status = "pending"
-        self.error: str | None = None
-        self.llm_calls = 0
-        self.meta: dict[str, Any] = dict(meta or {})
-        self.started: float | None = None
-        self.ended: float | None = None
-        self.namespace: dict[str, Any] | None = None
-        self._ids = 0
-        self._by_id: dict[str, Node] = {}
+    task: str
+    inputs: list[str] = field(default_factory=list, kw_only=True)
+    output: str | None = field(default=None, kw_only=True)
+    meta: dict[str, Any] = field(default_factory=dict, kw_only=True)
+    status: RunStatus = field(default=RunStatus.PENDING, init=False)
+    error: str | None = field(default=None, init=False)
+    llm_calls: int = field(default=0, init=False)
+    started: float | None = field(default=None, init=False)
+    ended: float | None = field(default=None, init=False)
+    warnings: list[str] = field(default_factory=list, init=False)
+    namespace: dict[str, Any] | None = field(default=None, init=False, repr=False,
+                                             compare=False)
+    state: RunState | None = field(default=None, init=False, repr=False, compare=False)
+    root: Node = field(init=False, repr=False)
+    _by_id: dict[str, Node] = field(default_factory=dict, init=False, repr=False)
+    _ids: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.inputs = list(self.inputs or [])
+        self.meta = dict(self.meta or {})
         args = ", ".join(["task", *self.inputs])
-        call = f"{output} = solve({args})" if output else f"solve({args})"
+        call = f"{self.output} = solve({args})" if self.output else f"solve({args})"
         self.root = self.new_node("solve", call, parent=None,
-                                  targets=[output] if output else [])
+                                  targets=[self.output] if self.output else [])
 
     # -- building -------------------------------------------------------------------------
     def new_node(self, name: str, call: str, *, parent: Node | None,
@@ -158,10 +207,19 @@ class Run:
         """The node with this id."""
         return self._by_id[node_id]
 
+    def reset_nodes(self, root: Node) -> None:
+        """Replace the tree by ``root``'s (used by readers that build nodes themselves)."""
+        self.root = root
+        self._by_id = {n.id: n for n in root.walk()}
+        self._ids = 1 + max((int(i) for i in self._by_id if i.isdigit()), default=0)
+
     # -- reading --------------------------------------------------------------------------
     def nodes(self) -> list[Node]:
         """All nodes in pre-order (root first)."""
         return list(self.root.walk())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
 
     @property
     def elapsed(self) -> float:
@@ -188,107 +246,100 @@ class Run:
         return total
 
     def counts(self) -> dict[str, int]:
-        """Number of nodes by status."""
+        """Number of nodes by status (plain strings as keys)."""
         out: dict[str, int] = {}
         for n in self._by_id.values():
-            out[n.status] = out.get(n.status, 0) + 1
+            out[str(n.status)] = out.get(str(n.status), 0) + 1
         return out
-
-    def stats(self) -> dict[str, Any]:
-        """Granularity figures as in the paper's Table 8 (see ``recode_magic.stats``)."""
-        from .stats import run_stats
-        return run_stats(self)
-
-    def to_plan_v1(self) -> dict[str, Any]:
-        """The reference implementation's ``recode.plan.v1`` (one node per statement)."""
-        from .planv1 import to_plan_v1
-        return to_plan_v1(self)
-
-    def export(self, style: str = "functions") -> str:
-        """Plain Python that replays the finished tree with no model (``recode_magic.export``)."""
-        from .export import export_run
-        return export_run(self, style=style)
 
     def __repr__(self) -> str:
         return (f"<Run {self.status} nodes={len(self._by_id)} llm_calls={self.llm_calls} "
                 f"task={self.task[:40]!r}>")
 
-    # -- JSON -----------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """Our JSON form: a superset of the reference's ``recode.plan.v1`` fields."""
-        nodes = self.nodes()
-        return {
-            "version": FORMAT_VERSION,
-            "plan_version": PLAN_V1,
-            "meta": {**self.meta, "task": self.task, "inputs": self.inputs,
-                     "output": self.output, "started": self.started, "ended": self.ended},
-            "status": self.status,
-            "error": self.error,
-            "llm_calls": self.llm_calls,
-            "root_id": self.root.id,
-            "nodes": {n.id: n.to_dict() for n in nodes},
-            "edges": [[n.parent.id, n.id] for n in nodes if n.parent is not None],
-        }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dict` as JSON atomically (write a temp file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, default=repr), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+def run_to_dict(run: RunData, limit: int | None = None, *, prompts: bool = True,
+                ) -> dict[str, Any]:
+    """The one JSON form of a run (ours: a superset of ``recode.plan.v1``'s fields).
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Run:
-        """Read our JSON or ``recode.plan.v1``."""
-        if data.get("version") == PLAN_V1:
-            from .planv1 import from_plan_v1
-            return from_plan_v1(data)
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unknown run format: {data.get('version')!r} "
-                             f"(expected {FORMAT_VERSION!r} or {PLAN_V1!r})")
-        meta = dict(data.get("meta", {}))
-        run = cls.__new__(cls)
-        run.task = meta.pop("task", "")
-        run.inputs = list(meta.pop("inputs", []) or [])
-        run.output = meta.pop("output", None)
-        run.started = meta.pop("started", None)
-        run.ended = meta.pop("ended", None)
-        run.meta = meta
-        run.status = data.get("status", "done")
-        run.error = data.get("error")
-        run.llm_calls = int(data.get("llm_calls", 0))
-        run.namespace = None
-        run._by_id = {}
-        raw = data["nodes"]
-        for nid, d in raw.items():
-            node = Node(id=str(nid), name=d.get("name", "?"), call=d.get("call", ""),
-                        depth=int(d.get("depth", 0)), targets=list(d.get("targets", [])),
-                        code=d.get("code", ""), thought=d.get("thought", ""),
-                        status=d.get("state") or FROM_V1.get(d.get("status", ""), "pending"),
-                        stdout=d.get("stdout", ""), error=d.get("error"),
-                        steps=[Step.from_dict(s) for s in d.get("steps", [])],
-                        prompt=d.get("prompt", ""), reply=d.get("reply", ""),
-                        attempts=list(d.get("attempts", [])), usage=dict(d.get("usage", {})),
-                        llm_calls=int(d.get("llm_calls", 0)), started=d.get("started"),
-                        ended=d.get("ended"))
-            run._by_id[node.id] = node
-        _link(run, data.get("edges", []))
-        run.root = run._by_id[str(data["root_id"])]
-        run._ids = 1 + max((int(i) for i in run._by_id if str(i).isdigit()), default=0)
-        return run
+    ``nodes`` is keyed by id in pre-order. Besides the saved fields it carries ``counts``,
+    ``usage`` and ``elapsed`` for views. ``limit``/``prompts`` as in :func:`node_to_dict`.
+    """
+    nodes = run.nodes()
+    return {
+        "version": FORMAT_VERSION,
+        "plan_version": PLAN_V1,
+        "meta": {**run.meta, "task": clip_text(run.task, limit), "inputs": run.inputs,
+                 "output": run.output, "started": run.started, "ended": run.ended},
+        "status": str(run.status),
+        "error": None if run.error is None else clip_text(run.error, limit),
+        "warnings": list(run.warnings),
+        "llm_calls": run.llm_calls,
+        "counts": run.counts(),
+        "usage": run.usage,
+        "elapsed": round(run.elapsed, 3),
+        "root_id": run.root.id,
+        "nodes": {n.id: node_to_dict(n, limit, prompts=prompts) for n in nodes},
+        "edges": [[n.parent.id, n.id] for n in nodes if n.parent is not None],
+    }
 
 
-def _link(run: Run, edges: list[list[Any]]) -> None:
-    for parent_id, child_id in edges:
-        parent, child = run._by_id[str(parent_id)], run._by_id[str(child_id)]
+R = TypeVar("R", bound=RunData)
+
+
+def _status(value: Any, enum: type[NodeStatus] | type[RunStatus], default: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        return enum(default)
+
+
+def run_from_dict(data: dict[str, Any], factory: Callable[[str], R]) -> R:
+    """Read our JSON form (see :func:`run_to_dict`) into ``factory(task)``'s run.
+
+    Raises
+    ------
+    RunFormatError
+        When ``data`` is not a dict in our format.
+    """
+    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+        got = data.get("version") if isinstance(data, dict) else type(data).__name__
+        raise RunFormatError(f"unknown run format: {got!r} (expected {FORMAT_VERSION!r} or "
+                             f"{PLAN_V1!r})")
+    meta = dict(data.get("meta", {}))
+    run = factory(meta.pop("task", ""))
+    run.inputs = list(meta.pop("inputs", []) or [])
+    run.output = meta.pop("output", None)
+    run.started = meta.pop("started", None)
+    run.ended = meta.pop("ended", None)
+    run.meta = meta
+    run.status = _status(data.get("status", "done"), RunStatus, "done")
+    run.error = data.get("error")
+    run.warnings = list(data.get("warnings", []))
+    run.llm_calls = int(data.get("llm_calls", 0))
+    by_id: dict[str, Node] = {}
+    for nid, d in data["nodes"].items():
+        status = d.get("state") or FROM_V1.get(d.get("status", ""), "pending")
+        by_id[str(nid)] = Node(
+            id=str(nid), name=d.get("name", "?"), call=d.get("call", ""),
+            depth=int(d.get("depth", 0)), targets=list(d.get("targets", [])),
+            code=d.get("code", ""), thought=d.get("thought", ""),
+            status=_status(status, NodeStatus, "pending"), stdout=d.get("stdout", ""),
+            error=d.get("error"), steps=[Step.from_dict(s) for s in d.get("steps", [])],
+            prompt=d.get("prompt", ""), reply=d.get("reply", ""),
+            attempts=list(d.get("attempts", [])), usage=dict(d.get("usage", {})),
+            llm_calls=int(d.get("llm_calls", 0)), started=d.get("started"),
+            ended=d.get("ended"))
+    for parent_id, child_id in data.get("edges", []):
+        parent, child = by_id[str(parent_id)], by_id[str(child_id)]
         child.parent = parent
         parent.children.append(child)
+    run.reset_nodes(by_id[str(data["root_id"])])
+    return run
 
 
-def load_run(source: dict[str, Any] | str | os.PathLike[str]) -> Run:
-    """Read a run from a dict or a JSON file, in our format or ``recode.plan.v1``."""
-    if isinstance(source, dict):
-        return Run.from_dict(source)
-    return Run.from_dict(json.loads(Path(source).read_text(encoding="utf-8")))
+def __getattr__(name: str) -> Any:
+    """``tree.Run``/``tree.load_run``: moved to :mod:`recode_magic.run` (kept for imports)."""
+    if name in ("Run", "load_run"):
+        from . import run
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

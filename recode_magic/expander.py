@@ -1,0 +1,230 @@
+"""Ask, parse, plan: turn one node into runnable blocks (the model's side of the engine)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import concurrent.futures
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+from . import code as C
+from .errors import FormatError, PolicyError, StepFailed
+from .limits import short_repr
+from .namespace import variable_lines
+from .policy import check_code
+from .prompts import Prompt, build_prompt, reask_feedback
+from .runstate import Frame, RunState, Stop
+from .settings import TASK_LIMIT
+from .status import RunStatus
+from .tree import Node, RunData
+
+__all__ = ["Expander", "NoUsableCode", "AWAIT", "OBSERVE", "run_coroutine"]
+
+AWAIT = "__recode_await__"      # set in the namespace only while a block runs
+OBSERVE = "__recode_observe__"
+
+Emit = Callable[[str, RunData, "Node | None"], None]
+
+
+class NoUsableCode(Exception):  # noqa: N818 - internal signal, its message is the error
+    """The model gave no usable code within ``max_rewrite`` re-asks."""
+
+
+class Expander:
+    """Build prompts, ask the model, parse and check its code for the node on top of the stack.
+
+    Parameters
+    ----------
+    state : RunState
+        The run's state (settings, model, fixed prompt part, protected names, frames).
+    namespace : dict
+        The run's namespace (for variable summaries and "is this name known").
+    emit : callable
+        ``emit(event, run, node)`` for progress.
+    """
+
+    def __init__(self, state: RunState, namespace: dict[str, Any], emit: Emit) -> None:
+        self.state, self.ns, self.emit = state, namespace, emit
+        self.settings = state.settings
+
+    def known(self, name: str) -> bool:
+        """True for a name the code may call as it is (bound, or a builtin)."""
+        return name in self.ns or name in C.BUILTIN_NAMES
+
+    def summary(self, value: Any) -> str:
+        """A variable's value for the prompt (the task text is kept longer)."""
+        limit = self.settings.repr_limit
+        if value is self.ns.get("task"):
+            limit = max(limit, TASK_LIMIT)
+        return short_repr(value, limit)
+
+    def expand(self, run: RunData, frame: Frame, feedback: str | None) -> list[C.Block]:
+        """Ask for the node's code until it is usable.
+
+        Raises
+        ------
+        NoUsableCode
+            After ``max_rewrite + 1`` unusable replies (the message is the node's error).
+        Stop
+            At the model-call limit, or when the user rejects the code (``--confirm``).
+        """
+        node, s = frame.node, self.settings
+        names = frame.variables or ["task", *run.inputs]
+        variables = variable_lines(names, self.ns, self.summary)
+        hint, last, previous = None, "", ""
+        for attempt in range(s.max_rewrite + 1):
+            if hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
+                hint = reask_feedback(hint, previous, attempt)
+            text = "\n".join(p for p in (feedback, hint) if p) or None
+            prompt = build_prompt(self.state.fixed, node.call, variables, name=node.name,
+                                  feedback=text)
+            reply = self.ask(run, node, prompt)
+            previous = reply.strip()[:2000]
+            try:
+                thought, code = C.parse_reply(reply)
+                previous = code[:2000]
+                blocks = self.plan(frame, code)
+            except FormatError as exc:
+                last = str(exc)
+                node.attempts.append({"kind": "rewrite", "reply": reply[:20_000],
+                                      "error": last})
+                hint = (exc.hint if isinstance(exc, PolicyError)
+                        else f"{last}. Fix it and answer again in the same format.")
+                self.emit("node", run, node)
+                continue
+            code, blocks = self._confirm(node, code, blocks, frame)
+            node.thought, node.reply = thought, reply
+            node.code = "\n".join([*frame.ran, code]) if frame.ran else code
+            self.emit("node", run, node)
+            return blocks
+        raise NoUsableCode(f"FormatError: no usable code for `{node.name}` after "
+                           f"{s.max_rewrite + 1} replies (last: {last})")
+
+    def _confirm(self, node: Node, code: str, blocks: list[C.Block],
+                 frame: Frame) -> tuple[str, list[C.Block]]:
+        confirm = self.state.confirm
+        if confirm is None or not code:
+            return code, blocks
+        approved = confirm(node, code)
+        if approved is None:
+            raise Stop(RunStatus.INTERRUPTED, f"code for `{node.name}` rejected by the user "
+                                              f"(%recode resume asks the model again)")
+        if approved != code:
+            return approved, self.plan(frame, approved)
+        return code, blocks
+
+    def plan(self, frame: Frame, code: str) -> list[C.Block]:
+        """Split ``code`` into blocks, find placeholders, apply the policy (FormatError)."""
+        node, state = frame.node, self.state
+        filename = f"<recode:{node.id}:{node.name}:{len(node.attempts)}>"
+        blocks = C.plan_blocks(code, self.known, filename=filename,
+                               recursive=state.repeats_ancestor)
+        for block in blocks:
+            ph = block.placeholder
+            if ph is not None and ph.name == node.name:
+                raise FormatError(
+                    f"`{ph.name}` is the step you are expanding: do not call it again, with any "
+                    f"arguments; write this step with the primitives, or split it into "
+                    f"different, more specific placeholders", reply=code)
+        if not self.settings.trust:
+            for block in blocks:
+                check_code(block.stmt, protected=state.protected,
+                           allowed_imports=self.settings.allowed_imports)
+        wrap = state.async_primitives | frozenset(state.checks)
+        for block in blocks:
+            if block.placeholder is None and block.calls & wrap:
+                block.stmt = _wrap_calls(block.stmt, state.async_primitives,
+                                         frozenset(state.checks))
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        return blocks
+
+    def ask(self, run: RunData, node: Node, prompt: Prompt) -> str:
+        """One model call (counted on the run and the node); streams into ``reply_partial``."""
+        s, llm = self.settings, self.state.llm
+        if run.llm_calls >= s.max_calls:
+            raise Stop(RunStatus.LIMIT, f"model call limit reached (max_calls={s.max_calls})")
+        node.prompt = str(prompt)
+        node.reply_partial = ""
+        if hasattr(llm, "on_text"):
+            def on_text(text: str, _node: Node = node) -> None:
+                _node.reply_partial = text
+                self.emit("stream", run, _node)
+            setattr(llm, "on_text", on_text)  # noqa: B010 - the legacy streaming hook
+        reply = llm(prompt)
+        run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
+        node.llm_calls += 1
+        usage = getattr(llm, "last_usage", None)
+        if isinstance(usage, dict):
+            for k, v in usage.items():
+                if isinstance(v, (int, float)):
+                    node.usage[k] = node.usage.get(k, 0) + int(v)
+        if isinstance(reply, bytes):
+            reply = reply.decode("utf-8", errors="replace")
+        return reply if isinstance(reply, str) else str(reply)
+
+    def helpers(self, failures: list[str]) -> dict[str, Any]:
+        """The functions wrapped calls use while a block runs (see :func:`_wrap_calls`)."""
+        checks = self.state.checks
+
+        def observe(name: str, result: Any) -> Any:
+            verdict = checks[name](result)
+            if verdict is True or (isinstance(verdict, str) and verdict):
+                observation = short_repr(result, 1000) if not isinstance(result, str) \
+                    else result[:1000]
+                why = verdict if isinstance(verdict, str) else observation
+                failures.append(f"{name}(...) answered: {observation}")
+                raise StepFailed(why, observation=observation)
+            return result
+
+        return {AWAIT: run_coroutine, OBSERVE: observe}
+
+
+class _Wrapper(ast.NodeTransformer):
+    def __init__(self, awaited: frozenset[str], checked: frozenset[str]) -> None:
+        self.awaited, self.checked = awaited, checked
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        out: ast.expr = node
+        if name in self.awaited:
+            out = ast.Call(ast.Name(AWAIT, ast.Load()), [out], [])
+        if name in self.checked:
+            out = ast.Call(ast.Name(OBSERVE, ast.Load()), [ast.Constant(name), out], [])
+        return ast.copy_location(out, node)
+
+
+def _wrap_calls(stmt: ast.stmt, awaited: frozenset[str], checked: frozenset[str]) -> ast.stmt:
+    """Wrap calls of async and checked primitives so the engine sees their results.
+
+    ``f(x)`` becomes ``__recode_await__(f(x))`` for an ``async def`` primitive and
+    ``__recode_observe__('f', f(x))`` for one with a ``check`` (the helpers are in the
+    namespace only while the block runs; generated code cannot name dunders).
+    """
+    new = _Wrapper(awaited, checked).visit(stmt)
+    return ast.fix_missing_locations(new)
+
+
+def run_coroutine(value: Any) -> Any:
+    """Run a coroutine to completion and return its result (anything else is returned as is).
+
+    With no event loop running in this thread, ``asyncio.run``; in a kernel (whose loop is
+    running) in a worker thread with its own loop, waiting for it.
+
+    >>> async def two(): return 2
+    >>> run_coroutine(two()), run_coroutine(3)
+    (2, 3)
+    """
+    if not asyncio.iscoroutine(value):
+        return value
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(value)
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="recode-await")
+    try:
+        return pool.submit(asyncio.run, value).result()
+    finally:  # on Ctrl-C or --timeout, do not wait for the coroutine here
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,64 @@
+"""Node and run statuses: str-valued enums, so ``node.status == "done"`` and JSON keep working.
+
+>>> NodeStatus.DONE == "done", json.dumps({"s": RunStatus.LIMIT}), NodeStatus.DONE
+(True, '{"s": "limit"}', 'done')
+>>> TO_V1[NodeStatus.SKIPPED], FROM_V1["COMPLETED"]
+('SKIP', 'done')
+"""
+
+from __future__ import annotations
+
+import json  # noqa: F401 - used by the module doctest
+from enum import Enum
+
+__all__ = ["NodeStatus", "RunStatus", "TO_V1", "FROM_V1", "NODE_STATUSES", "RUN_STATUSES"]
+
+
+class NodeStatus(str, Enum):
+    """Where a node is: ``pending`` → ``running`` → ``expanded``/``done`` (or error...)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    EXPANDED = "expanded"   # its code called a placeholder whose child is running
+    DONE = "done"
+    ERROR = "error"
+    SKIPPED = "skipped"     # the model gave no code
+    STUB = "stub"           # not expanded: the depth limit
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:  # printed like the plain string it stands for
+        return repr(self.value)
+
+
+class RunStatus(str, Enum):
+    """A run's outcome (``pending``/``running`` while it goes on)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    ERROR = "error"
+    LIMIT = "limit"
+    INTERRUPTED = "interrupted"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:  # printed like the plain string it stands for
+        return repr(self.value)
+
+
+NODE_STATUSES = tuple(s.value for s in NodeStatus)
+RUN_STATUSES = tuple(s.value for s in RunStatus)
+
+#: The reference's statuses, written beside ours for readers of ``recode.plan.v1``.
+TO_V1: dict[str, str] = {
+    NodeStatus.PENDING: "PENDING", NodeStatus.RUNNING: "PENDING",
+    NodeStatus.EXPANDED: "PENDING", NodeStatus.DONE: "COMPLETED", NodeStatus.STUB: "STUB",
+    NodeStatus.ERROR: "ERROR", NodeStatus.SKIPPED: "SKIP",
+}
+FROM_V1: dict[str, NodeStatus] = {
+    "PENDING": NodeStatus.PENDING, "COMPLETED": NodeStatus.DONE, "STUB": NodeStatus.STUB,
+    "ERROR": NodeStatus.ERROR, "SKIP": NodeStatus.SKIPPED,
+}
