@@ -205,8 +205,14 @@ class _Guard:
     def last_usage(self) -> Any:
         return getattr(self.inner, "last_usage", None)
 
-    def __getattr__(self, name: str) -> Any:  # on_text, when the model streams
-        return getattr(self.__dict__["inner"], name)
+    def __getattr__(self, name: str) -> Any:  # respond, on_text, thread_safe...
+        value = getattr(self.__dict__["inner"], name)
+        if name == "respond" and callable(value):  # the rich call is checked too
+            def respond(*args: Any, **kwargs: Any) -> Any:
+                self.check()
+                return value(*args, **kwargs)
+            return respond
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self.inner, name, value)
