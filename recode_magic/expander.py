@@ -12,6 +12,7 @@ from typing import Any
 from . import code as C
 from .errors import FormatError, PolicyError, StepFailed
 from .limits import short_repr
+from .llms.base import ask, merge_usage
 from .namespace import variable_lines
 from .policy import check_code
 from .prompts import Prompt, build_prompt, reask_feedback
@@ -141,28 +142,25 @@ class Expander:
         return blocks
 
     def ask(self, run: RunData, node: Node, prompt: Prompt) -> str:
-        """One model call (counted on the run and the node); streams into ``reply_partial``."""
-        s, llm = self.settings, self.state.llm
+        """Ask the model once, through :func:`~recode_magic.llms.base.ask`.
+
+        Counted on the run and the node; the streamed text goes to ``node.reply_partial``.
+        """
+        s = self.settings
         if run.llm_calls >= s.max_calls:
             raise Stop(RunStatus.LIMIT, f"model call limit reached (max_calls={s.max_calls})")
         node.prompt = str(prompt)
         node.reply_partial = ""
-        if hasattr(llm, "on_text"):
-            def on_text(text: str, _node: Node = node) -> None:
-                _node.reply_partial = text
-                self.emit("stream", run, _node)
-            setattr(llm, "on_text", on_text)  # noqa: B010 - the legacy streaming hook
-        reply = llm(prompt)
+
+        def on_text(text: str) -> None:
+            node.reply_partial = text
+            self.emit("stream", run, node)
+
+        reply = ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node)
         run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
         node.llm_calls += 1
-        usage = getattr(llm, "last_usage", None)
-        if isinstance(usage, dict):
-            for k, v in usage.items():
-                if isinstance(v, (int, float)):
-                    node.usage[k] = node.usage.get(k, 0) + int(v)
-        if isinstance(reply, bytes):
-            reply = reply.decode("utf-8", errors="replace")
-        return reply if isinstance(reply, str) else str(reply)
+        merge_usage(node.usage, reply.usage)
+        return reply.text
 
     def helpers(self, failures: list[str]) -> dict[str, Any]:
         """The functions wrapped calls use while a block runs (see :func:`_wrap_calls`)."""
