@@ -282,3 +282,7 @@ for _row in (
     ("load", _load, "read a saved run (.json) and make it _recode", "PATH"),
 ):
     register_subcommand(_row[0], _row[1], _row[2], _row[3])
+
+from .batch_magic import register as _register_batch  # noqa: E402 - %recode batch (issue 16)
+
+_register_batch()
