@@ -36,13 +36,15 @@ from .errors import MissingDependencyError
 
 __all__ = ["batch_command", "register", "USAGE", "HELP"]
 
-USAGE = ("TASKS --setup FN [--workers N] [--dask ADDRESS] [--llm NAME] [--out DIR] "
-         "[--check FN] [--task-timeout S] [--cassette MODE] [-o NAME]")
+USAGE = "TASKS --setup FN [--workers N] [--dask ADDRESS] [--llm NAME] [--out DIR] [...]"
+_FULL_USAGE = ("TASKS --setup FN [--workers N] [--dask ADDRESS] [--llm NAME] [--out DIR] "
+               "[--check FN] [--task-timeout S] [--max-depth N] [--cassette MODE] [-o NAME] "
+               "[--no-progress]")
 HELP = "run many tasks (a thread pool, or a Dask cluster); table + progress bar"
 
 
 def _parser() -> MagicArgumentParser:
-    p = MagicArgumentParser(prog="%recode batch", usage=f"%recode batch {USAGE}",
+    p = MagicArgumentParser(prog="%recode batch", usage=f"%recode batch {_FULL_USAGE}",
                             add_help=False)
     p.add_argument("tasks", help="a list of tasks (or dict id -> task) in the notebook")
     p.add_argument("--setup", required=True, help="setup(task) -> dict: one task's namespace")
