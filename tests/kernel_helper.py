@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,17 @@ class Result:
     data: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     next_input: str | None = None
+    comm_bytes: int = 0  # size of the widget (comm) messages this request caused
+
+    @property
+    def widget_views(self) -> int:
+        """How many widget views were displayed."""
+        return sum("application/vnd.jupyter.widget-view+json" in d for d in self.data)
+
+    @property
+    def lines(self) -> list[str]:
+        """The non-blank stderr lines."""
+        return [ln for ln in self.stderr.splitlines() if ln.strip()]
 
     @property
     def text(self) -> str:
@@ -58,7 +70,8 @@ class Kernel:
                 msg = self.kc.iopub_channel.get_msg(timeout=0.05)
             except queue.Empty:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"kernel did not finish in {timeout} s: {code[:80]!r}")
+                    raise TimeoutError(f"kernel did not finish in {timeout} s: "
+                                       f"{code[:80]!r}") from None
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -72,9 +85,14 @@ class Kernel:
                 res.data.append(content["data"])
             elif kind == "error":
                 res.error = content
+            elif kind in ("comm_open", "comm_msg"):
+                res.comm_bytes += len(json.dumps(content, default=str))
             elif kind == "status" and content["execution_state"] == "idle":
                 break
         reply = self.kc.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:  # e.g. a 2nd kernel_info_reply
+            reply = self.kc.get_shell_msg(timeout=timeout)  # (wait_for_ready asks again when
+            # the kernel is slow to answer, and the late reply waits on the shell channel)
         res.status = reply["content"]["status"]
         for payload in reply["content"].get("payload", []):
             if payload.get("source") == "set_next_input":

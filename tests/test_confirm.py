@@ -15,9 +15,13 @@ import pytest
 from confirm_setup import SETUP
 from kernel_helper import Kernel, Result
 
-from recode_magic.confirm import ConfirmBox, confirm_in_notebook, pick_confirm
+from recode_magic.confirm import (
+    ConfirmBox,
+    ConfirmUnavailable,
+    confirm_in_notebook,
+    pick_confirm,
+)
 from recode_magic.tree import Node
-
 
 RUN = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."
 QUESTION = "run this code? [y]es / [n]o (stop the run) / [e]dit: "
@@ -62,6 +66,33 @@ def test_box_records_the_first_choice_and_shows_the_decision():
     assert all(b.disabled for b in box.interactive)
     assert "ran edited code" in box.status.value
     assert "[ran edited code]" in box.bundle()["text/plain"]
+
+
+def test_box_gives_up_when_the_front_end_never_shows_it():
+    box = ConfirmBox(Node(id="0", name="solve", call="solve(task)"), "x = 1",
+                     render_timeout=0.01)
+    since = time.monotonic()
+    assert box.waiting(since)
+    time.sleep(0.02)
+    with pytest.raises(ConfirmUnavailable, match="did not show the buttons"):
+        box.waiting(since)
+    box.rendered.set()  # shown: wait for a click as long as it takes
+    assert box.waiting(since)
+    box.run_button.click()
+    assert not box.waiting(since)
+
+
+def test_prompt_without_stdin_is_confirm_unavailable():
+    from IPython.core.error import StdinNotImplementedError
+
+    from recode_magic.confirm import make_confirm
+
+    def no_stdin(_q):
+        raise StdinNotImplementedError("raw_input was called, but this frontend does not "
+                                       "support input requests.")
+    confirm = make_confirm(ask=no_stdin, show=lambda s: None)
+    with pytest.raises(ConfirmUnavailable, match="--confirm cannot ask"):
+        confirm(Node(id="0", name="solve", call="solve(task)"), "x = 1")
 
 
 def test_code_is_escaped_in_the_box():
@@ -159,7 +190,10 @@ def run_with_clicks(k: Kernel, code: str, actions: list[Any], timeout: float = 6
             continue
         kind, content = msg["msg_type"], msg["content"]
         if kind == "comm_open":
-            widgets[content["comm_id"]] = content["data"].get("state", {})
+            widgets[content["comm_id"]] = state = content["data"].get("state", {})
+            if "rc-confirm-probe" in state.get("_dom_classes", ()):  # a front-end renders it
+                send(content["comm_id"], {"method": "custom",
+                                          "content": {"event": "rendered"}})
         if msg["parent_header"].get("msg_id") != msg_id:
             continue
         if kind == "stream" and content["name"] == "stderr":
@@ -186,7 +220,8 @@ def run_with_clicks(k: Kernel, code: str, actions: list[Any], timeout: float = 6
                 click(ids["Run edited"])
         if kind == "status" and content["execution_state"] == "idle":
             break
-    k.kc.get_shell_msg(timeout=10)
+    while k.kc.get_shell_msg(timeout=10)["parent_header"].get("msg_id") != msg_id:
+        pass  # a late kernel_info_reply from start-up
     return seen
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fakeapi import TEST_KEY, closed_port_url, serve
 from kernel_helper import Kernel
 
@@ -132,7 +131,8 @@ def loop_once():
         return True
     return False
 llm = ScriptedLLM({"solve": slow_model,
-                   "part_one": X("a = wait_once()\\nif loop_once():\\n    while True:\\n        pass"),
+                   "part_one": X("a = wait_once()\\nif loop_once():\\n"
+                                 "    while True:\\n        pass"),
                    "part_two": X("b = a + 1")})
 '''.replace("STAGE", repr(stage)))
     res = kernel.execute("%%recode --llm llm --timeout 0\ninterrupt me", interrupt_after=2.5)
