@@ -8,7 +8,15 @@ import pytest
 from fakeapi import TEST_KEY, closed_port_url, count_tokens, serve
 
 from recode_magic import ReCode
-from recode_magic.llms import AnthropicLLM, CassetteLLM, cost_report, format_cost
+from recode_magic.llms import (
+    AnthropicLLM,
+    CassetteLLM,
+    OpenAICompatLLM,
+    cost_report,
+    format_cost,
+    make_llm,
+)
+from recode_magic.llms.constrain import GBNF
 from recode_magic.llms.pricing import billable_input_tokens
 from recode_magic.prompts import FEW_SHOTS
 
@@ -200,3 +208,64 @@ def test_backend_errors_end_the_run_cleanly_and_resume(api, monkeypatch, cause):
     assert ns["report"] == "at (3, 2), battery 87%"
     assert set(done_before) <= {n.name for n in run.nodes() if n.status == "done"}
     assert log.count(("read", "battery")) == 1
+
+
+# -- small-model mode against a llama.cpp-like server, through the real openai SDK ----------
+TASK = "Drive the robot to the charger and report the battery level."
+
+
+@pytest.fixture
+def llamacpp():
+    with serve(REPLIES, flavor="llamacpp") as fake:  # no usage in the stream, a tokenizer
+        yield fake
+
+
+def test_small_model_mode_grammar_tokens_and_cost(llamacpp):
+    log: list = []
+    llm = OpenAICompatLLM("qwen", f"{llamacpp.url}/v1", api_key=TEST_KEY, max_retries=0)
+    run = ReCode(llm, namespace=make_namespace(log)).run(TASK, output="report")
+    assert run.status == "done", run.error
+    assert run.namespace["report"] == "at (3, 2), battery 87%"
+    bodies = [r["body"] for r in llamacpp.model_requests()]
+    assert len(bodies) == 5
+    assert all(b["grammar"] == GBNF and b["stop"] == ["</execute>"] for b in bodies)
+    # tokens from the server's tokenizer: exactly what the fake counts, never 0
+    sent = sum(count_tokens(m["content"]) for b in bodies for m in b["messages"])
+    assert run.usage["input_tokens"] == sent
+    assert run.usage["output_tokens"] == sum(count_tokens(r) for r in REPLIES.values())
+    assert run.usage["constrained"] == 5
+    assert cost_report(run)["prompt_tokens"] == sent
+
+
+def test_server_without_grammar_falls_back_once(api):
+    llm = OpenAICompatLLM("qwen", f"{api.url}/v1", api_key=TEST_KEY, max_retries=0)
+    run = ReCode(llm, namespace=make_namespace([])).run(TASK, output="report")
+    assert run.status == "done", run.error
+    bodies = [r["body"] for r in api.model_requests()]
+    assert len(bodies) == 6 and "grammar" in bodies[0]
+    assert not any("grammar" in b for b in bodies[1:])
+    assert llm.grammar_rejected.startswith("400: Unrecognized request argument")
+    assert run.usage["grammar_rejected"] == 1 and "constrained" not in run.usage
+
+
+def test_cassette_replays_without_llm_and_survives_a_new_function(llamacpp, tmp_path):
+    path = tmp_path / "c.json"
+    llm = make_llm("openai:qwen", cassette=path, base_url=f"{llamacpp.url}/v1",
+                   api_key=TEST_KEY)
+    assert ReCode(llm, namespace=make_namespace([])).run(TASK, output="report").status == "done"
+    served = len(llamacpp.model_requests())
+
+    ns = make_namespace([])
+
+    def unrelated(x):
+        """A helper the user defined after recording."""
+        return x
+
+    ns["unrelated"] = unrelated
+    replay = make_llm(None, cassette=path)  # no --llm: the recorded model, never a live one
+    run = ReCode(replay, namespace=ns).run(TASK, output="report")
+    assert run.status == "done", run.error
+    assert run.namespace["report"] == "at (3, 2), battery 87%"
+    assert "unrelated(x)" in run.nodes()[0].prompt  # the listing did change
+    assert (replay.hits, replay.loose_hits, replay.misses) == (5, 5, 0)
+    assert len(llamacpp.model_requests()) == served

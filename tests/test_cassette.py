@@ -8,7 +8,7 @@ import pytest
 from fakeapi import TEST_KEY, serve
 
 from recode_magic.errors import CassetteMissError, NoReplyError
-from recode_magic.llms import AnthropicLLM, CassetteLLM, ScriptedLLM, wrap_cassette
+from recode_magic.llms import AnthropicLLM, CassetteLLM, ScriptedLLM, ask, make_llm, wrap_cassette
 from recode_magic.llms.cassette import CASSETTE_VERSION, cassette_key
 from recode_magic.prompts import build_prompt, fixed_part
 
@@ -156,3 +156,101 @@ def test_unknown_top_level_keys_survive_a_save(tmp_path):
     path.write_text(json.dumps(data))
     CassetteLLM(ScriptedLLM({"other": "<execute>y = 2</execute>"}), path)("Placeholder: other()\n")
     assert json.loads(path.read_text())["note"] == "replies written by hand"
+
+
+# -- strict replay, misses reported, keys that survive unrelated notebook edits -------------
+def prompt_with(prims: list[str], name: str = "a") -> str:
+    return build_prompt(fixed_part(prims), f"out = {name}(x)", ["- x (int): 1"], name=name)
+
+
+MOVE = "move(dx, dy)  -- Move the robot."
+LOOK = "look()  -- What the robot sees."
+
+
+def record(tmp_path, replies: dict[str, str], prims: list[str], names=("a",)):
+    path = tmp_path / "c.json"
+    rec = CassetteLLM(ScriptedLLM(replies, model="m1"), path)
+    for name in names:
+        rec(prompt_with(prims, name))
+    return path
+
+
+def test_strict_replay_raises_one_line_naming_the_placeholder(tmp_path, live):
+    path = tmp_path / "c.json"
+    CassetteLLM(live, path)(prompt("a"))
+    replay = CassetteLLM(None, path, mode="replay", model="m1")
+    with pytest.raises(CassetteMissError, match=r"no reply for placeholder 'b'") as info:
+        ask(replay, prompt("b"))
+    assert "\n" not in str(info.value) and info.value.placeholder == "b"
+    assert (replay.misses, replay.missed, replay.hits) == (1, ["b"], 0)
+    # a strict replay with a live model at hand still never calls it
+    strict = CassetteLLM(live, path, mode="replay")
+    with pytest.raises(CassetteMissError):
+        strict(prompt("b"))
+    assert len(live.calls) == 1
+    assert "1 miss (b): no live model" in strict.summary()
+
+
+def test_misses_in_auto_mode_are_counted_then_recorded(tmp_path, live):
+    path = tmp_path / "c.json"
+    CassetteLLM(live, path)(prompt("a"))
+    again = CassetteLLM(live, path)
+    again(prompt("a"))
+    again(prompt("b"))
+    assert (again.hits, again.misses, again.missed, again.recorded) == (1, 1, ["b"], 1)
+    assert again.summary() == ("cassette c.json: 1 replayed, 1 miss (b): live model called "
+                               "and recorded")
+
+
+def test_new_unrelated_primitive_still_replays(tmp_path):
+    path = record(tmp_path, {"a": "<execute>out = move(1, 0)</execute>"}, [MOVE])
+    replay = CassetteLLM(None, path, mode="replay")
+    edited = prompt_with([MOVE, LOOK, "plot(xs)  -- A new helper."])
+    assert replay(edited) == "<execute>out = move(1, 0)</execute>"
+    assert (replay.hits, replay.loose_hits, replay.misses) == (1, 1, 0)
+    assert "despite a changed primitive listing" in replay.summary()
+    strict = CassetteLLM(None, path, mode="replay", strict=True)
+    with pytest.raises(CassetteMissError):
+        strict(edited)
+
+
+@pytest.mark.parametrize("new_prims, why", [
+    ([MOVE.replace("dx, dy", "dx, dy, speed")], "a primitive the reply calls changed"),
+    ([MOVE, "helper(v)  -- Now defined."], "a name the reply calls became a primitive"),
+])
+def test_listing_change_that_touches_the_reply_misses(tmp_path, new_prims, why):
+    path = record(tmp_path, {"a": "<execute>out = move(1, 0)\nhelper(out)</execute>"},
+                  [MOVE])
+    replay = CassetteLLM(None, path, mode="replay")
+    with pytest.raises(CassetteMissError):
+        replay(prompt_with(new_prims))
+    assert replay.loose_hits == 0 and replay.misses == 1, why
+
+
+def test_loose_match_needs_exactly_one_entry_and_the_same_placeholder(tmp_path):
+    path = tmp_path / "c.json"
+    rec = CassetteLLM(ScriptedLLM({"a": ["<execute>out = 1</execute>",
+                                         "<execute>out = 2</execute>"]}, model="m1"), path)
+    rec(prompt_with([MOVE]))
+    rec.mode = "record"  # (in "auto" this prompt would replay the first entry)
+    rec(prompt_with([LOOK]))  # same call and variables, other listing: two candidates
+    replay = CassetteLLM(None, path, mode="replay")
+    with pytest.raises(CassetteMissError):
+        replay(prompt_with([MOVE, LOOK]))
+    with pytest.raises(CassetteMissError):
+        replay(prompt_with([MOVE], name="b"))
+    assert replay(prompt_with([LOOK])) == "<execute>out = 2</execute>"  # exact still works
+
+
+def test_cassette_keys_routed_models_by_depth(tmp_path):
+    big = ScriptedLLM({"a": "<execute>out = 1</execute>"}, model="big")
+    small = ScriptedLLM({"a": "<execute>out = 2</execute>"}, model="small")
+    path = tmp_path / "c.json"
+    rec = make_llm({0: big, 2: small}, cassette=path)
+    assert ask(rec, prompt("a"), depth=0).text == "<execute>out = 1</execute>"
+    assert ask(rec, prompt("a"), depth=3).text == "<execute>out = 2</execute>"
+    models = [e["model"] for e in json.loads(path.read_text())["entries"]]
+    assert models == ["big", "small"]
+    replay = make_llm({0: big, 2: small}, cassette=path, mode="replay")
+    assert ask(replay, prompt("a"), depth=2).model == "small" and big.calls == small.calls \
+        == [prompt("a")]

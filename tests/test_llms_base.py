@@ -13,11 +13,13 @@ from recode_magic.llms import (
     CassetteLLM,
     OpenAICompatLLM,
     Reply,
+    RoutedLLM,
     ScriptedLLM,
     ask,
     is_thread_safe,
     make_llm,
     merge_usage,
+    parse_routes,
     register,
     resolve_llm,
 )
@@ -129,8 +131,10 @@ def test_make_llm_strict_replay_with_llm_builds_no_live_model(tmp_path):
     path = _cassette(tmp_path)
     llm = make_llm("openai:qwen-local", cassette=path, mode="replay",
                    base_url="http://127.0.0.1:9/v1")
-    assert llm.inner is None and llm.model == "qwen-local"
+    assert llm.mode == "replay" and llm.model == "qwen-local"
     assert llm("Placeholder: solve(task)\n") == SOLVE
+    with pytest.raises(CassetteMissError):  # the live model is never asked
+        llm("Placeholder: other(task)\n")
 
 
 def test_make_llm_empty_cassette_records_default_and_spec_in_namespace(tmp_path):
@@ -150,3 +154,31 @@ def test_make_llm_grammar_only_reaches_openai_backends():
     assert not hasattr(make_llm("claude-x", grammar=False), "grammar")
     with pytest.raises(ValueError, match="unknown cassette mode: 'play'"):
         make_llm(None, cassette="x.json", mode="play")
+
+
+# -- routing by depth ------------------------------------------------------------------------
+def test_routed_llm_picks_by_depth_and_names_the_model():
+    big = ScriptedLLM({"solve": SOLVE, "step": "<execute>big()</execute>"}, model="big")
+    small = ScriptedLLM({"step": "<execute>small()</execute>"}, model="small")
+    llm = RoutedLLM({0: big, 2: small})
+    step = "Placeholder: step(x)\n"
+    assert [ask(llm, step, depth=d).model for d in (0, 1, 2, 7)] == ["big", "big", "small",
+                                                                      "small"]
+    assert llm(step) == "<execute>big()</execute>"  # no depth known: the root's model
+    assert llm.model == "big" and not llm.thread_safe
+    assert len(big.calls) == 3 and len(small.calls) == 2
+    with pytest.raises(ValueError, match="need one for depth 0"):
+        RoutedLLM({1: big})
+
+
+def test_make_llm_builds_routes_from_specs():
+    mine = ScriptedLLM({}, model="mine")
+    llm = make_llm("claude-opus-5-5, 2:openai:qwen, 4:mine", namespace={"mine": mine},
+                   base_url="http://h:8080/v1", grammar=False)
+    assert isinstance(llm, RoutedLLM)
+    assert [llm.model_at(d) for d in (0, 2, 3, 4)] == ["claude-opus-5-5", "qwen", "qwen",
+                                                       "mine"]
+    assert llm.pick(2).grammar is False and llm.pick(2).base_url == "http://h:8080/v1"
+    assert llm.pick(0).base_url is None  # the local server's URL is not Claude's
+    assert isinstance(make_llm({0: "claude-x", 1: mine}), RoutedLLM)
+    assert parse_routes("a,1:b") == {0: "a", 1: "b"}

@@ -98,3 +98,45 @@ def test_format_cost_exact_text():
 def test_empty_run_has_zero_rate():
     r = cost_report(Run("t", meta={"model": "claude-haiku-4-5"}))
     assert r["prompt_tokens"] == 0 and r["cache_hit_rate"] == 0.0 and r["cost_usd"] == 0.0
+
+
+# -- cost and tokens by model (routing by depth), token sources ------------------------------
+def test_cost_by_model_over_a_routed_run():
+    run = make_run("claude-sonnet-4-6")
+    local = run.new_node("c", "z = c()", parent=run.root)
+    local.depth = 2
+    local.model = "qwen"  # the node field the engine sets from Reply.model
+    local.usage = {"input_tokens": 900, "output_tokens": 40, "calls_tokenize": 1}
+    local.llm_calls = 1
+    run.root.llm_calls = run.nodes()[1].llm_calls = 1
+    by_model = pricing.cost_by_model(run)
+    assert set(by_model) == {"claude-sonnet-4-6", "qwen"}
+    assert by_model["qwen"]["cost_usd"] is None and by_model["qwen"]["prompt_tokens"] == 900
+    assert by_model["qwen"]["token_sources"] == {"tokenize": 1}
+    assert by_model["claude-sonnet-4-6"]["cost_usd"] == pytest.approx(
+        cost_report(make_run())["cost_usd"])
+    text = pricing.format_cost_by_model(by_model)
+    assert text.splitlines()[-1].startswith("total") and "+ unknown" in text
+    assert "qwen                     1       900        40" in text
+
+
+def test_cost_by_model_over_replies():
+    from recode_magic.llms import Reply
+
+    replies = [Reply("a", {"input_tokens": 10, "output_tokens": 2, "source": "server"},
+                     "claude-haiku-4-5"),
+               Reply("b", {"input_tokens": 7, "output_tokens": 1, "source": "estimate"},
+                     "qwen")]
+    usage = pricing.usage_by_model(replies)
+    assert usage["qwen"] == {"input_tokens": 7, "output_tokens": 1, "calls_estimate": 1,
+                             "calls": 1}
+
+
+def test_format_cost_says_how_tokens_were_counted():
+    report = cost_report({"input_tokens": 100, "output_tokens": 5, "calls_tokenize": 2,
+                          "calls_server": 1}, model="qwen")
+    assert report["token_sources"] == {"tokenize": 2, "server": 1}
+    assert format_cost(report).splitlines()[-1] == (
+        "tokens counted by    server (1 calls), tokenize (2 calls)")
+    only_server = cost_report({"input_tokens": 1, "calls_server": 3}, model="qwen")
+    assert "tokens counted by" not in format_cost(only_server)

@@ -14,10 +14,12 @@ from .base import DEFAULT_MODEL, LLM, Reply, RichLLM, ask, is_thread_safe, merge
 from .cassette import CassetteLLM
 from .factory import make_llm, resolve_llm, wrap_cassette
 from .openai_llm import OpenAICompatLLM
-from .pricing import cost_report, format_cost
+from .pricing import cost_by_model, cost_report, format_cost, format_cost_by_model
+from .routed import RoutedLLM, parse_routes
 from .scripted import ScriptedLLM, placeholder_name
 
 __all__ = ["ScriptedLLM", "placeholder_name", "AnthropicLLM", "OpenAICompatLLM",
            "CassetteLLM", "resolve_llm", "make_llm", "wrap_cassette", "cost_report",
            "format_cost", "DEFAULT_MODEL", "LLM", "RichLLM", "Reply", "ask", "merge_usage",
-           "is_thread_safe", "register"]
+           "is_thread_safe", "register", "RoutedLLM", "parse_routes", "cost_by_model",
+           "format_cost_by_model"]

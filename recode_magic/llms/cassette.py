@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,8 @@ from ..errors import CassetteMissError
 from .base import Reply, ask
 from .scripted import placeholder_name
 
-__all__ = ["CassetteLLM", "cassette_key", "recorded_models", "MODES", "CASSETTE_VERSION",
-           "SECRET_ENVS"]
+__all__ = ["CassetteLLM", "cassette_key", "loose_key", "primitive_lines", "recorded_models",
+           "MODES", "CASSETTE_VERSION", "SECRET_ENVS"]
 
 CASSETTE_VERSION = "recode_magic.cassette.v1"
 MODES = ("auto", "record", "replay")
@@ -31,6 +32,29 @@ def cassette_key(model: str, prompt: str) -> str:
     'de175578803a'
     """
     return hashlib.sha256(f"{model}\n{prompt}".encode()).hexdigest()
+
+
+_SECTION = re.compile(r"^Primitives\b[^\n]*:[ \t]*\n((?:- [^\n]*\n?)+)", re.M | re.I)
+_PRIMITIVE = re.compile(r"^- ([A-Za-z_]\w*)\s*\(", re.M)
+_CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def primitive_lines(prompt: str) -> dict[str, str]:
+    r"""The primitives a prompt lists, ``{name: its whole line}`` (empty if no listing).
+
+    >>> primitive_lines("Rules\nPrimitives (exist):\n- move(dx, dy)  -- Move.\n- look()\n\nEx")
+    {'move': '- move(dx, dy)  -- Move.', 'look': '- look()'}
+    """
+    found = _SECTION.search(prompt)
+    if not found:
+        return {}
+    return {m.group(1): line for line in found.group(1).splitlines()
+            if (m := _PRIMITIVE.match(line))}
+
+
+def loose_key(model: str, prompt: str) -> str:
+    """The key of a prompt with its primitive listing left out (see :class:`CassetteLLM`)."""
+    return cassette_key(model, _SECTION.sub("Primitives:\n", prompt, count=1))
 
 
 class CassetteLLM:
@@ -60,6 +84,24 @@ class CassetteLLM:
     recorded counts under ``replayed_*`` names plus ``replayed: 1``, so ``Run.usage`` keeps
     what was billed in this run apart from what was replayed.
 
+    Misses are reported, never silent: ``misses`` counts the prompts with no recorded reply
+    and ``missed`` lists their placeholders (in ``"auto"`` mode with a live model they are
+    then asked and recorded; :meth:`summary` says so in one line).
+
+    **Keys that survive unrelated notebook edits.** The key is the model and the whole
+    prompt, and the prompt lists every primitive: defining any new function in the notebook
+    changes every key. When the exact key misses, an entry is still replayed if (1) the two
+    prompts are identical once the primitive listing is left out (same rules, few-shots,
+    placeholder call, variables and feedback), (2) exactly one recorded entry matches so
+    (two would be ambiguous), and (3) every name the recorded reply calls that either
+    listing mentions has the *same line* in both (same signature and docstring; a name
+    that became a primitive since, or stopped being one, breaks it). Then the reply runs
+    exactly as it did when recorded: the functions it calls are the same and so are the
+    inputs the model saw about them; only primitives it did not use were added, removed
+    or edited. The model might have answered differently given the new listing, but a
+    replay reproduces the recorded run, it does not predict a new one. Such hits are
+    counted in ``loose_hits``. ``strict=True`` turns this off.
+
     Examples
     --------
     >>> import tempfile, os
@@ -74,7 +116,7 @@ class CassetteLLM:
     """
 
     def __init__(self, inner: Callable[[str], str] | None, path: str | os.PathLike[str],
-                 mode: str = "auto", *, model: str | None = None):
+                 mode: str = "auto", *, model: str | None = None, strict: bool = False):
         if mode not in MODES:
             raise ValueError(f"unknown cassette mode: {mode!r} (must be one of {list(MODES)})")
         if mode == "record" and inner is None:
@@ -89,6 +131,9 @@ class CassetteLLM:
         self.recorded = 0
         self.misses = 0
         self.missed: list[str | None] = []
+        self.loose_hits = 0
+        self.strict = strict
+        self._loose: dict[str, list[str]] = {}
         self._fixed: dict[str, str] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._recorded_model: tuple[int, str] | None = None
@@ -118,7 +163,7 @@ class CassetteLLM:
     # -- file -----------------------------------------------------------------------------
     def load(self) -> None:
         """(Re)read the file; a missing file is an empty cassette."""
-        self._fixed, self._entries, self._extra = {}, {}, {}
+        self._fixed, self._entries, self._extra, self._loose = {}, {}, {}, {}
         if not self.path.exists():
             return
         data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -126,7 +171,18 @@ class CassetteLLM:
         # keys we do not use (a "note" on where the replies came from...) are kept on save
         self._extra = {k: v for k, v in data.items() if k not in ("version", "fixed", "entries")}
         for entry in data.get("entries", []):
-            self._entries.setdefault(entry["key"], entry)
+            if entry["key"] not in self._entries:
+                self._entries[entry["key"]] = entry
+                self._index(entry)
+
+    def _full_prompt(self, entry: dict[str, Any]) -> str:
+        return self._fixed.get(entry.get("fixed") or "", "") + str(entry.get("prompt", ""))
+
+    def _index(self, entry: dict[str, Any]) -> None:
+        key = loose_key(str(entry.get("model", "")), self._full_prompt(entry))
+        keys = self._loose.setdefault(key, [])
+        if entry["key"] not in keys:
+            keys.append(entry["key"])
 
     def save(self) -> None:
         """Write the cassette atomically."""
@@ -166,6 +222,8 @@ class CassetteLLM:
         model = self._model_for(depth)
         key = cassette_key(model, prompt)
         entry = self._entries.get(key)
+        if entry is None and self.mode != "record" and not self.strict:
+            entry = self._loose_match(model, prompt)
         if entry is not None and self.mode != "record":
             self.hits += 1
             if on_text is not None:
@@ -183,6 +241,40 @@ class CassetteLLM:
         reply = ask(self.inner, prompt, on_text=on_text, depth=depth)
         self._record(key, model, prompt, reply.text, name, reply.usage)
         return reply
+
+    def _loose_match(self, model: str, prompt: str) -> dict[str, Any] | None:
+        """The one entry that matches ``prompt`` but for primitives its reply does not use."""
+        candidates = self._loose.get(loose_key(model, prompt), [])
+        if len(candidates) != 1:
+            return None
+        entry = self._entries[candidates[0]]
+        old, new = primitive_lines(self._full_prompt(entry)), primitive_lines(prompt)
+        called = set(_CALLED.findall(str(entry.get("reply", ""))))
+        if any(old.get(name) != new.get(name) for name in called & (set(old) | set(new))):
+            return None
+        self.loose_hits += 1
+        return entry
+
+    def summary(self) -> str | None:
+        """One line on what the cassette did in this run, or ``None`` if nothing to say.
+
+        >>> import tempfile, os
+        >>> c = CassetteLLM(None, os.path.join(tempfile.mkdtemp(), "c.json"), "replay")
+        >>> c.summary() is None
+        True
+        """
+        if not self.misses and not self.loose_hits:
+            return None
+        parts = [f"{self.hits} replayed"]
+        if self.loose_hits:
+            parts.append(f"{self.loose_hits} of them despite a changed primitive listing")
+        if self.misses:
+            names = ", ".join(sorted({str(n) for n in self.missed}))
+            then = ("live model called and recorded" if self.inner is not None
+                    and self.mode != "replay" else "no live model")
+            parts.append(f"{self.misses} miss{'es' if self.misses > 1 else ''} ({names}): "
+                         f"{then}")
+        return f"cassette {self.path.name}: " + ", ".join(parts)
 
     def _model_for(self, depth: int | None) -> str:
         """The key's model: the routed model at ``depth`` for a depth-routed inner model."""
@@ -204,6 +296,7 @@ class CassetteLLM:
             "prompt": str(prompt), "reply": reply,
             "usage": {k: int(usage[k]) for k in _USAGE_KEYS if k in (usage or {})},
         }
+        self._index(self._entries[key])
         self.recorded += 1
         self.save()
 

@@ -81,8 +81,10 @@ def make_llm(spec: Spec, *, namespace: Mapping[str, Any] | None = None,
     Parameters
     ----------
     spec : str, callable, Mapping[int, spec] or None
-        As for :func:`resolve_llm`; a mapping ``{depth: spec}`` builds a
-        :class:`~recode_magic.llms.routed.RoutedLLM` (each value resolved the same way).
+        As for :func:`resolve_llm`; a mapping ``{depth: spec}``, or a string
+        ``"claude-x, 2:openai:qwen"`` (see :func:`~recode_magic.llms.routed.parse_routes`),
+        builds a :class:`~recode_magic.llms.routed.RoutedLLM` (each value resolved the
+        same way; ``base_url`` then goes to the routes that are not Claude models).
     namespace : Mapping, optional
         The user's namespace (a spec may name a callable in it).
     cassette : path, optional
@@ -127,17 +129,28 @@ def make_llm(spec: Spec, *, namespace: Mapping[str, Any] | None = None,
     llm = _build(spec, namespace, default_model=default_model, base_url=base_url, **opts)
     if cassette is None:
         return llm
-    return CassetteLLM(None if mode == "replay" else llm, cassette, mode,
+    from .routed import RoutedLLM
+
+    if isinstance(llm, RoutedLLM):  # keys name the model routed to each depth
+        return CassetteLLM(llm, cassette, mode)
+    # in "replay" mode the model is kept for its name and never called
+    return CassetteLLM(llm, cassette, mode,
                        model=getattr(llm, "model", None) or _name(spec, default_model))
 
 
 def _build(spec: Spec, namespace: Mapping[str, Any] | None, *, default_model: str,
            base_url: str | None, **options: Any) -> Callable[[str], str]:
+    if isinstance(spec, str) and "," in spec:  # "claude-x, 2:openai:qwen": routed by depth
+        from .routed import parse_routes
+
+        spec = parse_routes(spec)
     if isinstance(spec, Mapping):
         from .routed import RoutedLLM
 
+        # one base_url is the local server's: Claude routes keep the Anthropic API
         return RoutedLLM({int(d): _build(s, namespace, default_model=default_model,
-                                         base_url=base_url, **options)
+                                         base_url=None if _is_claude(s) else base_url,
+                                         **options)
                           for d, s in spec.items()})
     grammar = options.pop("grammar", "auto")
     llm = resolve_llm(spec, namespace, default_model=default_model, base_url=base_url,
@@ -145,6 +158,10 @@ def _build(spec: Spec, namespace: Mapping[str, Any] | None, *, default_model: st
     if isinstance(llm, OpenAICompatLLM):  # the backend with constrained decoding
         llm.grammar = grammar
     return llm
+
+
+def _is_claude(spec: Any) -> bool:
+    return isinstance(spec, str) and spec.strip().startswith(("claude-", "anthropic:"))
 
 
 def _name(spec: Spec, default_model: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = ["Price", "PRICES", "price_for", "set_price", "cost_report", "format_cost",
-           "billable_input_tokens", "CACHE_WRITE_WEIGHT", "CACHE_READ_WEIGHT"]
+           "billable_input_tokens", "CACHE_WRITE_WEIGHT", "CACHE_READ_WEIGHT",
+           "usage_by_model", "cost_by_model", "format_cost_by_model", "token_sources"]
 
 CACHE_WRITE_WEIGHT = 1.25  # a 5-minute cache write costs 125% of an input token
 CACHE_READ_WEIGHT = 0.10   # a cache read costs 10%
@@ -176,7 +177,22 @@ def cost_report(run: Any, *, model: str | None = None,
         "cost_usd": _cost(billed, price) if price else None,
         "cost_uncached_usd": _cost(billed, price, cached=False) if price else None,
         "replayed_cost_usd": _cost(replayed, price) if price else None,
+        "token_sources": token_sources(usage),
     }
+
+
+def token_sources(usage: Mapping[str, Any]) -> dict[str, int]:
+    """How the calls' tokens were counted: ``{"server": 3, "tokenize": 2, ...}``.
+
+    Read from the ``calls_<source>`` counters :func:`~recode_magic.llms.base.merge_usage`
+    keeps. ``"estimate"`` means about 4 characters a token, ``"none"`` a backend that
+    reports nothing (a plain function: its calls have no token figures).
+
+    >>> token_sources({"calls_server": 2, "calls_tokenize": 1, "input_tokens": 9})
+    {'server': 2, 'tokenize': 1}
+    """
+    return {k[len("calls_"):]: int(v) for k, v in usage.items()
+            if k.startswith("calls_") and isinstance(v, (int, float)) and v}
 
 
 def format_cost(report: Mapping[str, Any]) -> str:
@@ -219,4 +235,103 @@ def format_cost(report: Mapping[str, Any]) -> str:
     if report.get("cost_usd") is not None:
         cost += f" (without caching {usd(report.get('cost_uncached_usd'))})"
     rows.append(("cost", cost))
+    sources = report.get("token_sources") or {}
+    if set(sources) - {"server"}:
+        rows.append(("tokens counted by", ", ".join(f"{k} ({n} calls)"
+                                                    for k, n in sorted(sources.items()))))
     return "\n".join(f"{k:<20} {v}" for k, v in rows)
+
+
+def usage_by_model(run: Any) -> dict[str, dict[str, int]]:
+    """Token usage summed by the model that answered.
+
+    Parameters
+    ----------
+    run : Run or Iterable
+        A :class:`~recode_magic.tree.Run` (each node's ``usage`` goes to its ``model``
+        attribute if it has one, else to ``run.meta["model"]``), or usage records: mappings
+        with a ``"model"`` key, or :class:`~recode_magic.llms.base.Reply` objects.
+
+    Returns
+    -------
+    dict
+        ``{model: usage}``, each usage with a ``calls`` count (answered calls).
+
+    Examples
+    --------
+    >>> from recode_magic.llms.base import Reply
+    >>> usage_by_model([Reply("a", {"input_tokens": 5, "source": "server"}, "big"),
+    ...                 {"model": "small", "input_tokens": 2},
+    ...                 Reply("b", {"input_tokens": 1}, "big")])
+    {'big': {'input_tokens': 6, 'calls_server': 1, 'calls': 2}, 'small': {'input_tokens': 2, \
+'calls': 1}}
+    """
+    from .base import merge_usage
+
+    out: dict[str, dict[str, int]] = {}
+    if hasattr(run, "nodes") and hasattr(run, "meta"):
+        default = str(run.meta.get("model") or "unknown")
+        for node in run.nodes():
+            if not node.usage and not getattr(node, "llm_calls", 0):
+                continue
+            total = out.setdefault(str(getattr(node, "model", None) or default), {})
+            merge_usage(total, node.usage)
+            total["calls"] = total.get("calls", 0) + int(getattr(node, "llm_calls", 0))
+        return out
+    for record in run if isinstance(run, Iterable) else ():
+        if hasattr(record, "usage") and hasattr(record, "text"):
+            model, usage = record.model, record.usage
+        else:
+            model, usage = record.get("model"), {k: v for k, v in record.items()
+                                                 if k != "model"}
+        total = out.setdefault(str(model or "unknown"), {})
+        merge_usage(total, usage)
+        total["calls"] = total.get("calls", 0) + 1
+    return out
+
+
+def cost_by_model(run: Any, *, prices: Mapping[str, Price] | None = None
+                  ) -> dict[str, dict[str, Any]]:
+    """A :func:`cost_report` per model (see :func:`usage_by_model` for ``run``).
+
+    >>> r = cost_by_model([{"model": "claude-haiku-4-5", "input_tokens": 1000},
+    ...                    {"model": "qwen", "input_tokens": 500, "output_tokens": 9}])
+    >>> r["claude-haiku-4-5"]["cost_usd"], r["qwen"]["cost_usd"], r["qwen"]["calls"]
+    (0.001, None, 1)
+    """
+    reports = {}
+    for model, usage in usage_by_model(run).items():
+        report = cost_report(usage, model=model, prices=prices)
+        report["calls"] = usage.get("calls")
+        reports[model] = report
+    return reports
+
+
+def format_cost_by_model(reports: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line per model and a total: calls, input/output tokens, cache reads, cost.
+
+    >>> print(format_cost_by_model(cost_by_model([
+    ...     {"model": "claude-haiku-4-5", "input_tokens": 1000, "output_tokens": 100},
+    ...     {"model": "qwen", "input_tokens": 500, "output_tokens": 9}])))
+    model                calls     input    output  cache read  cost
+    claude-haiku-4-5         1     1,000       100           0  $0.001500
+    qwen                     1       500         9           0  unknown
+    total                    2     1,500       109           0  $0.001500 + unknown
+    """
+    head = f"{'model':<20} {'calls':>5} {'input':>9} {'output':>9} {'cache read':>11}  cost"
+    lines, calls, tin, tout, tread, cost, unknown = [head], 0, 0, 0, 0, 0.0, False
+    for model, r in reports.items():
+        c = r.get("calls") or 0
+        usd = r.get("cost_usd")
+        lines.append(f"{model:<20} {c:>5} {r['prompt_tokens']:>9,} {r['output_tokens']:>9,} "
+                     f"{r['cache_read_input_tokens']:>11,}  "
+                     f"{'unknown' if usd is None else f'${usd:.6f}'}")
+        calls, tin, tout = calls + c, tin + r["prompt_tokens"], tout + r["output_tokens"]
+        tread += r["cache_read_input_tokens"]
+        if usd is None:
+            unknown = True
+        else:
+            cost += usd
+    total = f"${cost:.6f}" + (" + unknown" if unknown else "")
+    lines.append(f"{'total':<20} {calls:>5} {tin:>9,} {tout:>9,} {tread:>11,}  {total}")
+    return "\n".join(lines)
