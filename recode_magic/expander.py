@@ -132,7 +132,7 @@ class Expander:
         if not self.settings.trust:
             for block in blocks:
                 check_code(block.stmt, protected=state.protected,
-                           allowed_imports=self.settings.allowed_imports)
+                           allowed_imports=self.settings.allowed_imports, namespace=self.ns)
         wrap = state.async_primitives | frozenset(state.checks)
         for block in blocks:
             if block.placeholder is None and block.calls & wrap:

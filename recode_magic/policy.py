@@ -27,6 +27,11 @@ Rules (the id is what :class:`~recode_magic.errors.PolicyError` carries as ``.ru
     augmented assignment, ``for``/``with ... as``/``except ... as`` targets, walrus, ``del``,
     ``global``/``nonlocal``, ``import ... as``, ``def``/``class`` names and ``match``
     captures. Mutation (``data.append(1)``, ``data[0] = 1``, ``obj.x = 1``) is allowed.
+    An import that binds the very module (or object) the name already holds (``import
+    math`` when ``math`` is that module) is not a rebinding: pass ``namespace`` to allow it.
+``no-shadow-builtin``
+    Binding a builtin's name (``print = None``, ``len = str``, ``for id in ...``): it would
+    break the user's kernel after the run. Comprehension variables are local and allowed.
 
 Every message is one line that names the rule and the offending name, written to be sent back
 to the model as a rewrite request.
@@ -51,16 +56,25 @@ recode_magic.errors.PolicyError: rule no-builtin: `eval` is not allowed; write p
 Traceback (most recent call last):
 ...
 recode_magic.errors.PolicyError: rule no-rebind: `move` must not be rebound ...
+>>> check_code(ast.parse("len = str"))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+recode_magic.errors.PolicyError: rule no-shadow-builtin: `len` is a builtin; ...
+>>> import math
+>>> check_code(ast.parse("import math"), protected={"math"}, namespace={"math": math})
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
+import sys
 from collections.abc import Collection, KeysView, Mapping
+from typing import Any
 
 from .errors import PolicyError
 
-__all__ = ["DEFAULT_ALLOWED_IMPORTS", "FORBIDDEN_BUILTINS", "check_code"]
+__all__ = ["DEFAULT_ALLOWED_IMPORTS", "FORBIDDEN_BUILTINS", "BUILTIN_NAMES", "check_code"]
 
 #: Standard-library modules with no file, process, network or interpreter access: pure
 #: computation, text, dates and data structures. ``time`` is in (``time.sleep`` is bounded by
@@ -79,6 +93,9 @@ FORBIDDEN_BUILTINS: frozenset[str] = frozenset({
     "breakpoint", "input", "help", "exit", "quit",
 })
 
+#: Builtins generated code may not rebind (rule ``no-shadow-builtin``).
+BUILTIN_NAMES: frozenset[str] = frozenset(n for n in dir(builtins) if not n.startswith("_"))
+
 _ATTR_FUNCS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 _CATCH_ALL = frozenset({"BaseException", "KeyboardInterrupt", "SystemExit"})
 
@@ -88,6 +105,7 @@ def check_code(
     *,
     protected: Collection[str] = (),
     allowed_imports: Collection[str] = DEFAULT_ALLOWED_IMPORTS,
+    namespace: Mapping[str, Any] | None = None,
 ) -> None:
     """Refuse code that breaks the guarded policy; return ``None`` when it is fine.
 
@@ -100,13 +118,16 @@ def check_code(
         is used as it is; other collections are copied into a frozenset.
     allowed_imports : Collection[str]
         Top-level package names that may be imported.
+    namespace : Mapping, optional
+        Where the code will run: an import binding a protected name to the object it
+        already holds is allowed.
 
     Raises
     ------
     PolicyError
         On the first violation in source order; ``.rule`` is the rule id.
     """
-    _PolicyVisitor(_as_set(protected), _as_set(allowed_imports)).visit(tree)
+    _PolicyVisitor(_as_set(protected), _as_set(allowed_imports), namespace).visit(tree)
 
 
 def _as_set(names: Collection[str]) -> Collection[str]:
@@ -130,9 +151,12 @@ class _PolicyVisitor(ast.NodeVisitor):
     limit: ``x = ------...1`` compiles at 700 levels); each ``visit_*`` checks one node only.
     """
 
-    def __init__(self, protected: Collection[str], allowed: Collection[str]) -> None:
+    def __init__(self, protected: Collection[str], allowed: Collection[str],
+                 namespace: Mapping[str, Any] | None = None) -> None:
         self.all_protected = self.protected = protected
         self.allowed = allowed
+        self.namespace = namespace
+        self.local = False
 
     def visit(self, node: ast.AST) -> None:
         handlers = _HANDLERS
@@ -144,6 +168,7 @@ class _PolicyVisitor(ast.NodeVisitor):
             if handler is not None:
                 # Comprehension variables are local to the comprehension: not a rebinding.
                 self.protected = _NOTHING if local else self.all_protected
+                self.local = local
                 handler(self, node)
             target = node.target if type(node) is ast.comprehension else None
             for field in reversed(node._fields):
@@ -159,7 +184,10 @@ class _PolicyVisitor(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._check_module(alias.name, f"import {alias.name}")
-            self._check_bind(alias.asname or alias.name.partition(".")[0])
+            name = alias.asname or alias.name.partition(".")[0]
+            module = sys.modules.get(alias.name if alias.asname else name, _ABSENT)
+            if not self._holds(name, module):
+                self._check_bind(name)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = "." * node.level + (node.module or "")
@@ -172,7 +200,14 @@ class _PolicyVisitor(ast.NodeVisitor):
             if alias.name == "*":
                 raise _refuse("no-import", f"`from {module} import *` is not allowed; import "
                               "the names you need explicitly")
-            self._check_bind(alias.asname or alias.name)
+            value = getattr(sys.modules.get(module), alias.name, _ABSENT)
+            if not self._holds(alias.asname or alias.name, value):
+                self._check_bind(alias.asname or alias.name)
+
+    def _holds(self, name: str, value: Any) -> bool:
+        """True when ``name`` already holds ``value`` (re-importing it changes nothing)."""
+        ns = self.namespace
+        return ns is not None and value is not _ABSENT and ns.get(name, _ABSENT) is value
 
     def _check_module(self, module: str, text: str) -> None:
         if module.partition(".")[0] not in self.allowed:
@@ -238,12 +273,16 @@ class _PolicyVisitor(ast.NodeVisitor):
             self._check_bind(node.rest)
 
     def _check_bind(self, name: str) -> None:
+        if name in BUILTIN_NAMES and not self.local:
+            raise _refuse("no-shadow-builtin", f"`{name}` is a builtin; do not rebind it (it "
+                          f"would break the notebook); use another name, e.g. `{name}_value`")
         if name in self.protected:
             raise _refuse("no-rebind", f"`{name}` must not be rebound (it is a primitive or a "
                           "variable defined before the run); store the result under a new name")
 
 
 _NOTHING: frozenset[str] = frozenset()
+_ABSENT: Any = object()
 _HANDLERS = {getattr(ast, name[len("visit_"):]): method
              for name, method in vars(_PolicyVisitor).items()
              if name.startswith("visit_") and hasattr(ast, name[len("visit_"):])}

@@ -142,3 +142,33 @@ def test_deeply_nested_code_does_not_hit_the_recursion_limit() -> None:
     check(deep)
     with pytest.raises(PolicyError, match="no-dunder"):
         check("x = move(" + "-" * 2000 + "y.__class__)")
+
+
+@pytest.mark.parametrize("code, name", [
+    ("print = None", "print"),
+    ("len = str", "len"),
+    ("for id in [1, 2]:\n    pass", "id"),
+    ("sum, n = 0, 1", "sum"),
+    ("import math as max", "max"),
+])
+def test_rebinding_a_builtin_is_refused(code: str, name: str) -> None:
+    with pytest.raises(PolicyError, match=f"rule no-shadow-builtin: `{name}` is a builtin") \
+            as info:
+        check(code, protected=())
+    assert info.value.rule == "no-shadow-builtin"
+
+
+def test_builtin_names_are_fine_as_comprehension_variables() -> None:
+    check("ids = [id for id in range(3)]", protected=())
+
+
+def test_importing_what_a_protected_name_already_holds_is_allowed() -> None:
+    import math
+    from collections import Counter
+
+    ns = {"math": math, "Counter": Counter, "json": "not the module"}
+    check("import math\nfrom collections import Counter", protected=set(ns), namespace=ns)
+    with pytest.raises(PolicyError, match="rule no-rebind: `json`"):
+        check("import json", protected=set(ns), namespace=ns)
+    with pytest.raises(PolicyError, match="rule no-rebind: `math`"):
+        check("import math", protected={"math"})  # no namespace given: a rebinding

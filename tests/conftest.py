@@ -1,0 +1,61 @@
+"""Shared test fixtures: model replies, a real kernel, the loopback fake API.
+
+- :func:`reply` (also a fixture of the same name): a model reply in ReCode's format.
+- ``kernel``: one real IPython kernel per test module (``jupyter_client``), started in a
+  temporary directory; a module that needs a set-up defines its own ``kernel`` fixture
+  on top of :func:`start_kernel`.
+- ``api``: the loopback fake model server of ``tests/fakeapi.py`` (Anthropic and
+  OpenAI-compatible routes), answering ``solve`` with ``a = 1``; set ``api.replies`` or
+  use :func:`fakeapi.serve` directly for other replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fakeapi import FakeAPI, serve
+from kernel_helper import Kernel
+
+__all__ = ["reply", "start_kernel"]
+
+
+def reply(code: str, thought: str = "t") -> str:
+    """A model reply: ``<think>thought</think><execute>code</execute>``.
+
+    >>> reply("a = 1")
+    '<think>t</think><execute>a = 1</execute>'
+    """
+    return f"<think>{thought}</think><execute>{code}</execute>"
+
+
+@pytest.fixture(name="reply")
+def reply_fixture() -> Callable[..., str]:
+    """:func:`reply`, for tests that prefer a fixture to an import."""
+    return reply
+
+
+def start_kernel(tmp_path_factory: pytest.TempPathFactory, setup: str = "") -> Kernel:
+    """A real kernel in a fresh temporary directory, with ``setup`` run in it."""
+    k = Kernel(cwd=str(tmp_path_factory.mktemp("kernel")))
+    if setup:
+        res = k.execute(setup)
+        if res.status != "ok":
+            k.stop()
+            raise RuntimeError(f"kernel set-up failed: {res.error}")
+    return k
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    """One real kernel for the test module (no set-up run)."""
+    k = start_kernel(tmp_path_factory)
+    yield k
+    k.stop()
+
+
+@pytest.fixture
+def api() -> Iterator[FakeAPI]:
+    """The loopback fake model API, answering ``solve`` with ``a = 1``."""
+    with serve({"solve": "<execute>a = 1</execute>"}) as fake:
+        yield fake
