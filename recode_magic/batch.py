@@ -47,7 +47,6 @@ process at their next model call, and returns the table with those rows ``interr
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import pickle
@@ -57,17 +56,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import RecodeError
-
-try:
-    from .errors import ConfigError
-except ImportError:  # pragma: no cover - until errors.ConfigError lands on main
-    class ConfigError(RecodeError, ValueError, TypeError):  # type: ignore[no-redef]
-        """A setting or argument is wrong (raised before any model call)."""
+from .batch_job import ERROR_CHARS, STOPS, ConfigError, Job, TaskSetup, TaskTimeout, run_job
+from .batch_job import one_line as _one_line
 
 __all__ = ["run_many", "TaskSetup", "BatchProgress", "TaskTimeout", "COLUMNS", "load_results",
            "task_ids"]
@@ -76,42 +70,6 @@ __all__ = ["run_many", "TaskSetup", "BatchProgress", "TaskTimeout", "COLUMNS", "
 COLUMNS = ("task_id", "status", "solved", "llm_calls", "input_tokens", "output_tokens",
            "cache_write_tokens", "cache_read_tokens", "replayed_calls", "cost_usd", "depth",
            "nodes", "wall_s", "error", "tree", "cassette", "reused")
-_ERROR_CHARS = 300
-_RESUME = "interrupted (re-run the batch to resume)"
-_STOPS: dict[str, threading.Event] = {}  # batch token -> stop flag (tasks in this process)
-
-
-class TaskTimeout(RecodeError, TimeoutError):
-    """A task of :func:`run_many` ran longer than ``task_timeout`` seconds."""
-
-
-@dataclass
-class TaskSetup:
-    """What ``setup(task)`` may return instead of a plain namespace dict.
-
-    Attributes
-    ----------
-    namespace : dict
-        The task's variables and primitives (a fresh dict per task).
-    text : str, optional
-        The task text; default: the task itself if it is a string, else ``task["task"]``.
-    inputs : dict, optional
-        Variables passed to the root ``solve(task, ...)`` as arguments.
-    output : str, optional
-        Name bound to the root's result.
-    record : callable, optional
-        ``record(run) -> dict`` of extra columns for the row (a score, "won"...); a
-        ``"solved"`` key fills the solved column.
-    close : callable, optional
-        Called when the task ends, whatever happened (close a game, a connection).
-    """
-
-    namespace: dict[str, Any]
-    text: str | None = None
-    inputs: dict[str, Any] | None = None
-    output: str | None = None
-    record: Callable[[Any], Mapping[str, Any]] | None = None
-    close: Callable[[], Any] | None = None
 
 
 @dataclass
@@ -127,26 +85,6 @@ class BatchProgress:
     cost_usd: float = 0.0
     elapsed: float = 0.0
     last: dict[str, Any] | None = None
-
-
-@dataclass
-class _Job:
-    """Everything one task needs on a worker (pickled for other processes)."""
-
-    task_id: str
-    task: Any
-    setup: Callable[[Any], Any]
-    llm: Any
-    llm_factory: Callable[[Any], Any] | None
-    base_url: str | None
-    check: Callable[[Any, Any], Any] | None
-    worker_dir: str
-    cassette: str | None
-    cassette_text: str | None
-    task_timeout: float | None
-    model: str | None
-    token: str
-    engine_options: dict[str, Any] = field(default_factory=dict)
 
 
 def task_ids(tasks: Iterable[Any] | Mapping[Any, Any]) -> list[tuple[str, Any]]:
@@ -174,162 +112,6 @@ def task_ids(tasks: Iterable[Any] | Mapping[Any, Any]) -> list[tuple[str, Any]]:
     return pairs
 
 
-# -- on the worker ---------------------------------------------------------------------------
-class _Guard:
-    """The task's model, checked for the deadline and the stop flag before each call."""
-
-    def __init__(self, inner: Callable[[str], str], deadline: float | None,
-                 token: str, limit: float | None):
-        self.__dict__.update(inner=inner, deadline=deadline, token=token, limit=limit)
-
-    def check(self) -> None:
-        stop = _STOPS.get(self.token)
-        if stop is not None and stop.is_set():
-            raise KeyboardInterrupt("batch stopped")
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise TaskTimeout(f"task ran longer than {self.limit:g} s (task_timeout)")
-
-    def __call__(self, prompt: str) -> str:
-        self.check()
-        return self.inner(prompt)
-
-    def on_event(self, event: str, _run: Any, _node: Any) -> None:
-        if event == "node":
-            self.check()
-
-    @property
-    def model(self) -> str:
-        return str(getattr(self.inner, "model", type(self.inner).__name__))
-
-    @property
-    def last_usage(self) -> Any:
-        return getattr(self.inner, "last_usage", None)
-
-    def __getattr__(self, name: str) -> Any:  # respond, on_text, thread_safe...
-        value = getattr(self.__dict__["inner"], name)
-        if name == "respond" and callable(value):  # the rich call is checked too
-            def respond(*args: Any, **kwargs: Any) -> Any:
-                self.check()
-                return value(*args, **kwargs)
-            return respond
-        return value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self.inner, name, value)
-
-
-def _task_llm(job: _Job) -> Callable[[str], str]:
-    if job.llm_factory is not None:
-        return job.llm_factory(job.task)  # type: ignore[no-any-return]
-    if isinstance(job.llm, str):
-        from .llms import resolve_llm
-        return resolve_llm(job.llm, None, default_model=job.llm, base_url=job.base_url)
-    try:  # each task its own copy: list replies, usage and callbacks are per task
-        return copy.deepcopy(job.llm)  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001 - e.g. a live HTTP client: share it, keep own attributes
-        return copy.copy(job.llm)  # type: ignore[no-any-return]
-
-
-def _as_setup(value: Any, task: Any) -> TaskSetup:
-    ts = value if isinstance(value, TaskSetup) else TaskSetup(namespace=value)
-    if not isinstance(ts.namespace, dict):
-        raise ConfigError(f"setup(task) must return a dict namespace or a TaskSetup, got "
-                          f"{type(value).__name__}")
-    if ts.text is None:
-        text = ts.namespace.get("task", task)
-        if isinstance(text, Mapping) and "task" in text:
-            text = text["task"]
-        if not isinstance(text, str):
-            raise ConfigError("cannot tell the task text: make tasks strings or dicts with a "
-                              "'task' key, or return TaskSetup(namespace, text=...) from setup")
-        ts = replace(ts, text=text)
-    return ts
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    line = f"{type(exc).__name__}: {text[-1]}" if text else type(exc).__name__
-    return line[:_ERROR_CHARS]
-
-
-def _run_columns(run: Any, model: str | None) -> dict[str, Any]:
-    from .llms.pricing import cost_report
-
-    usage: dict[str, int] = {}
-    for node in run.nodes():
-        for k, v in (node.usage or {}).items():
-            if isinstance(v, (int, float)):
-                usage[k] = usage.get(k, 0) + int(v)
-    cost = cost_report(usage, model=model or run.meta.get("model"))
-    stats = run.stats()
-    error = (run.error or "").strip().splitlines()
-    return {"status": run.status, "llm_calls": run.llm_calls,
-            "input_tokens": cost["input_tokens"], "output_tokens": cost["output_tokens"],
-            "cache_write_tokens": cost["cache_creation_input_tokens"],
-            "cache_read_tokens": cost["cache_read_input_tokens"],
-            "replayed_calls": cost["replayed_calls"], "cost_usd": cost["cost_usd"],
-            "depth": stats["max_depth"], "nodes": stats["nodes"],
-            "error": (_RESUME if run.status == "interrupted" else
-                      error[-1][:_ERROR_CHARS] if error and run.status != "done" else None)}
-
-
-def _run_job(job: _Job | bytes) -> dict[str, Any]:
-    """Run one task; returns its row and the text of its tree and cassette (never raises)."""
-    if isinstance(job, bytes):
-        job = pickle.loads(job)  # noqa: S301 - our own job, from the client
-    assert isinstance(job, _Job)
-    from .engine import ReCode
-    from .llms.cassette import CassetteLLM
-
-    started = time.monotonic()
-    folder = Path(job.worker_dir)
-    tree = folder / f"{job.task_id}.json"
-    tape = folder / f"{job.task_id}.cassette.json"
-    row: dict[str, Any] = {"task_id": job.task_id, "status": "error", "solved": None,
-                           "llm_calls": 0}
-    extra: dict[str, Any] = {}
-    ts: TaskSetup | None = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if job.cassette_text is not None and not tape.exists():
-            tape.write_text(job.cassette_text, encoding="utf-8")
-        ts = _as_setup(job.setup(job.task), job.task)
-        llm = _task_llm(job)
-        if job.cassette:
-            llm = CassetteLLM(llm, tape, job.cassette,
-                              model=job.model or getattr(llm, "model", None))
-        deadline = None if job.task_timeout is None else started + job.task_timeout
-        guard = _Guard(llm, deadline, job.token, job.task_timeout)
-        engine = ReCode(guard, ts.namespace, save_path=str(tree), on_event=guard.on_event,
-                        **job.engine_options)
-        assert ts.text is not None
-        run = engine.run(ts.text, inputs=ts.inputs, output=ts.output)
-        row.update(_run_columns(run, job.model))
-        if job.check is not None:
-            try:
-                row["solved"] = bool(job.check(job.task, run))
-            except Exception as exc:  # noqa: BLE001 - a broken check fails this task only
-                row["error"] = f"check raised {_one_line(exc)}"
-        if ts.record is not None:
-            extra = dict(ts.record(run))
-            if "solved" in extra:
-                row["solved"] = extra.pop("solved")
-    except KeyboardInterrupt:
-        row.update(status="interrupted", error=_RESUME)
-    except Exception as exc:  # noqa: BLE001 - one task's fault is its row, the rest go on
-        row.update(status="error", error=_one_line(exc))
-    finally:
-        if ts is not None and ts.close is not None:
-            try:
-                ts.close()
-            except Exception as exc:  # noqa: BLE001
-                row["error"] = row.get("error") or f"close raised {_one_line(exc)}"
-    row["wall_s"] = round(time.monotonic() - started, 3)
-    row.update(extra)
-    return {"row": row,
-            "tree": tree.read_text(encoding="utf-8") if tree.exists() else None,
-            "cassette": tape.read_text(encoding="utf-8") if tape.exists() else None}
-
 
 # -- on the client ---------------------------------------------------------------------------
 def _is_dask(executor: Any) -> bool:
@@ -337,7 +119,7 @@ def _is_dask(executor: Any) -> bool:
         executor, "gather")
 
 
-def _dumps(job: _Job) -> bytes:
+def _dumps(job: Job) -> bytes:
     try:
         import cloudpickle
         dumps = cloudpickle.dumps
@@ -366,7 +148,7 @@ def _read_row(out: Path, task_id: str) -> dict[str, Any] | None:
 
 def _fault_row(task_id: str, status: str, error: str) -> dict[str, Any]:
     return {"task_id": task_id, "status": status, "solved": None, "llm_calls": 0,
-            "error": error[:_ERROR_CHARS]}
+            "error": error[:ERROR_CHARS]}
 
 
 def _table(rows: list[dict[str, Any]], as_frame: bool | None) -> Any:
@@ -476,7 +258,7 @@ class _Batch:
 
     def stop(self, futures: dict[Any, str], token: str) -> None:
         """Ctrl-C: cancel what has not started, stop what runs here, keep what ended."""
-        stop = _STOPS.get(token)
+        stop = STOPS.get(token)
         if stop is not None:
             stop.set()
         pending = [f for f in futures if futures[f] not in self.rows]
@@ -594,7 +376,7 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
     batch = _Batch(pairs, out, pool, own, progress, grace)
     token = uuid.uuid4().hex
     if batch.in_process:
-        _STOPS[token] = threading.Event()
+        STOPS[token] = threading.Event()
     skip = set(skip)
     futures: dict[Any, str] = {}
     try:
@@ -605,7 +387,7 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
                 batch.count(batch.rows[task_id])
                 continue
             tape = out / f"{task_id}.cassette.json"
-            job = _Job(task_id=task_id, task=task, setup=setup, llm=llm,
+            job = Job(task_id=task_id, task=task, setup=setup, llm=llm,
                        llm_factory=llm_factory, base_url=base_url, check=check,
                        worker_dir=str(worker_dir or out), cassette=cassette,
                        cassette_text=(tape.read_text(encoding="utf-8")
@@ -614,16 +396,16 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
                        engine_options=dict(engine_options))
             arg: Any = job if batch.in_process else _dumps(job)
             if batch.dask:
-                f = pool.submit(_run_job, arg, key=f"recode-{task_id}-{token[:8]}", pure=False)
+                f = pool.submit(run_job, arg, key=f"recode-{task_id}-{token[:8]}", pure=False)
             else:
-                f = pool.submit(_run_job, arg)
+                f = pool.submit(run_job, arg)
             futures[f] = task_id
         batch.report(0)
         batch.collect(futures)
     except KeyboardInterrupt:
         batch.stop(futures, token)
     finally:
-        _STOPS.pop(token, None)
+        STOPS.pop(token, None)
         if own:
             pool.shutdown(wait=False, cancel_futures=True)
     rows = [batch.rows.get(task_id) or _fault_row(task_id, "interrupted",
