@@ -17,7 +17,7 @@ from recode_magic.llms import (
     make_llm,
 )
 from recode_magic.llms.constrain import GBNF
-from recode_magic.llms.pricing import billable_input_tokens
+from recode_magic.llms.pricing import billable_input_tokens, format_cache_across_runs
 from recode_magic.prompts import FEW_SHOTS
 
 MODEL = "claude-sonnet-5-5"
@@ -269,3 +269,19 @@ def test_cassette_replays_without_llm_and_survives_a_new_function(llamacpp, tmp_
     assert "unrelated(x)" in run.nodes()[0].prompt  # the listing did change
     assert (replay.hits, replay.loose_hits, replay.misses) == (5, 5, 0)
     assert len(llamacpp.model_requests()) == served
+
+
+def test_fixed_prompt_is_cached_across_runs_of_the_same_notebook(api):
+    """Two runs, two engines (as two %%recode cells): the second writes no cache at all."""
+    runs = []
+    for _ in range(2):
+        llm = AnthropicLLM(MODEL, base_url=api.url, max_retries=0)
+        engine = ReCode(llm, namespace=make_namespace([]), few_shots=MORE_SHOTS)
+        runs.append(engine.run(TASK, output="report"))
+    first, second = (cost_report(r) for r in runs)
+    assert first["cache_creation_input_tokens"] > 0
+    assert second["cache_creation_input_tokens"] == 0
+    assert second["cache_read_input_tokens"] == first["cache_read_input_tokens"] \
+        + first["cache_creation_input_tokens"]
+    table = format_cache_across_runs(runs)
+    assert table.splitlines()[2].endswith("%") and table.splitlines()[-1].startswith("all")

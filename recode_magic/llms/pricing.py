@@ -9,7 +9,8 @@ from typing import Any
 
 __all__ = ["Price", "PRICES", "price_for", "set_price", "cost_report", "format_cost",
            "billable_input_tokens", "CACHE_WRITE_WEIGHT", "CACHE_READ_WEIGHT",
-           "usage_by_model", "cost_by_model", "format_cost_by_model", "token_sources"]
+           "usage_by_model", "cost_by_model", "format_cost_by_model", "token_sources",
+           "format_cache_across_runs"]
 
 CACHE_WRITE_WEIGHT = 1.25  # a 5-minute cache write costs 125% of an input token
 CACHE_READ_WEIGHT = 0.10   # a cache read costs 10%
@@ -335,3 +336,36 @@ def format_cost_by_model(reports: Mapping[str, Mapping[str, Any]]) -> str:
     total = f"${cost:.6f}" + (" + unknown" if unknown else "")
     lines.append(f"{'total':<20} {calls:>5} {tin:>9,} {tout:>9,} {tread:>11,}  {total}")
     return "\n".join(lines)
+
+
+def format_cache_across_runs(runs: Iterable[Any]) -> str:
+    """Prompt tokens read from the provider's cache, run by run and in total.
+
+    The fixed part of the prompt (rules, primitives, few-shots) is the same in every run of
+    an unchanged notebook, so from the second run on it can be read from the cache (for
+    as long as the provider keeps it: 5 minutes for Anthropic, longer for local servers).
+
+    >>> print(format_cache_across_runs([
+    ...     {"input_tokens": 50, "cache_creation_input_tokens": 2000},
+    ...     {"input_tokens": 60, "cache_read_input_tokens": 2000}]))
+    run      prompt  cache write   cache read  hit rate
+    1         2,050        2,000            0      0.0%
+    2         2,060            0        2,000     97.1%
+    all       4,110        2,000        2,000     48.7%
+    """
+    lines = [f"{'run':<5} {'prompt':>9} {'cache write':>12} {'cache read':>12}  hit rate"]
+    total = {"prompt_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    for i, run in enumerate(runs, start=1):
+        r = cost_report(run, model="-")
+        for k in total:
+            total[k] += r[k]
+        lines.append(_cache_row(str(i), r))
+    hit = total["cache_read_input_tokens"] / total["prompt_tokens"] if total["prompt_tokens"] \
+        else 0.0
+    lines.append(_cache_row("all", {**total, "cache_hit_rate": hit}))
+    return "\n".join(lines)
+
+
+def _cache_row(label: str, r: Mapping[str, Any]) -> str:
+    return (f"{label:<5} {r['prompt_tokens']:>9,} {r['cache_creation_input_tokens']:>12,} "
+            f"{r['cache_read_input_tokens']:>12,}  {100 * r['cache_hit_rate']:>7.1f}%")
