@@ -387,13 +387,14 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
                 batch.count(batch.rows[task_id])
                 continue
             tape = out / f"{task_id}.cassette.json"
+            ship = not batch.in_process or worker_dir is not None  # else: already in out_dir
             job = Job(task_id=task_id, task=task, setup=setup, llm=llm,
-                       llm_factory=llm_factory, base_url=base_url, check=check,
-                       worker_dir=str(worker_dir or out), cassette=cassette,
-                       cassette_text=(tape.read_text(encoding="utf-8")
-                                      if worker_dir and cassette and tape.exists() else None),
-                       task_timeout=task_timeout, model=model, token=token,
-                       engine_options=dict(engine_options))
+                      llm_factory=llm_factory, base_url=base_url, check=check,
+                      worker_dir=str(worker_dir or out), cassette=cassette,
+                      cassette_text=(tape.read_text(encoding="utf-8")
+                                     if ship and cassette and tape.exists() else None),
+                      task_timeout=task_timeout, model=model, token=token,
+                      engine_options=dict(engine_options), ship=ship)
             arg: Any = job if batch.in_process else _dumps(job)
             if batch.dask:
                 f = pool.submit(run_job, arg, key=f"recode-{task_id}-{token[:8]}", pure=False)

@@ -83,6 +83,7 @@ class Job:
     model: str | None
     token: str
     engine_options: dict[str, Any] = field(default_factory=dict)
+    ship: bool = True  # send the tree and cassette text back (False: same disk, same folder)
 
 
 
@@ -242,6 +243,7 @@ def run_job(job: Job | bytes) -> dict[str, Any]:
                 row["error"] = row.get("error") or f"close raised {one_line(exc)}"
     row["wall_s"] = round(time.monotonic() - started, 3)
     row.update(extra)
+    ship = job.ship
     return {"row": row,
-            "tree": tree.read_text(encoding="utf-8") if tree.exists() else None,
-            "cassette": tape.read_text(encoding="utf-8") if tape.exists() else None}
+            "tree": tree.read_text(encoding="utf-8") if ship and tree.exists() else None,
+            "cassette": tape.read_text(encoding="utf-8") if ship and tape.exists() else None}
