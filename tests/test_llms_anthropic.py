@@ -174,3 +174,30 @@ def test_import_is_lazy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_respond_is_safe_from_several_threads(api):
+    """One backend, concurrent calls (parallel expansion): each stream goes to its caller."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from recode_magic.llms import ask, is_thread_safe
+
+    api.replies.update({f"step_{i}": f"<execute>x{i} = {i}</execute>" * 3 for i in range(6)})
+    api.delay = 0.2
+    llm = llm_for(api)
+    assert is_thread_safe(llm)
+
+    def one(i: int):
+        seen: list[str] = []
+        reply = ask(llm, prompt(f"x{i} = step_{i}(x)", f"step_{i}"), on_text=seen.append)
+        return i, reply, seen
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(one, range(6)))
+    assert time.perf_counter() - start < 6 * 0.2  # they overlapped
+    for i, reply, seen in results:
+        assert reply.text == f"<execute>x{i} = {i}</execute>" * 3 and seen[-1] == reply.text
+        assert all(s.startswith("<execute>x" + str(i)) for s in seen)
+        assert reply.usage["source"] == "server" and reply.model == MODEL
+    assert llm.on_text is None and llm.last_usage is None  # nothing left on the object
