@@ -260,7 +260,7 @@ class Machine:
         st = self.state
         fresh = (set(self.ns) - st.before) | (self.assigned & set(self.ns) - st.protected)
         fresh -= {*self.run.inputs, "task"}
-        return {n: self.ns[n] for n in fresh if n in self.ns}
+        return {n: self.ns[n] for n in fresh if n in self.ns and not n.startswith("__")}
 
     def cleanup(self) -> None:
         """Put back shadowed user values; remove builtins the run shadowed."""

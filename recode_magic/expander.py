@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import concurrent.futures
+import dataclasses
 import linecache
 from collections.abc import Callable
 from typing import Any
@@ -134,10 +135,11 @@ class Expander:
                 check_code(block.stmt, protected=state.protected,
                            allowed_imports=self.settings.allowed_imports, namespace=self.ns)
         wrap = state.async_primitives | frozenset(state.checks)
-        for block in blocks:
-            if block.placeholder is None and block.calls & wrap:
-                block.stmt = _wrap_calls(block.stmt, state.async_primitives,
-                                         frozenset(state.checks))
+        if wrap:
+            blocks = [dataclasses.replace(b, stmt=_wrap_calls(b.stmt, state.async_primitives,
+                                                             frozenset(state.checks)),
+                                          _code=None)
+                      if b.placeholder is None and b.calls & wrap else b for b in blocks]
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         return blocks
 

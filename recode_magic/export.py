@@ -97,7 +97,7 @@ LITERAL_LIMIT = 2_000
 
 def _is_literal(value: Any) -> bool:
     """True for a small value that its repr reproduces (big ones are never repr'd whole)."""
-    if value is _MISSING or short_repr(value, LITERAL_LIMIT + 1).endswith("…"):
+    if value is _MISSING or "…" in short_repr(value, LITERAL_LIMIT + 1):
         return False
     try:
         return bool(ast.literal_eval(repr(value)) == value)

@@ -40,7 +40,8 @@ def test_engine_run_figures():
 
 def test_single_node_and_plan_without_steps():
     s = run_stats(Run("t"))
-    assert (s["nodes"], s["max_depth"], s["mean_branching"], s["placeholder_ratio"]) == (1, 0, 0.0, 0.0)
+    got = (s["nodes"], s["max_depth"], s["mean_branching"], s["placeholder_ratio"])
+    assert got == (1, 0, 0.0, 0.0)
     run = Run("t")
     run.new_node("a", "a()", parent=run.root)
     run.new_node("b", "b()", parent=run.root)
