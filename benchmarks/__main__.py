@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     results["widget"] = sections.widget(browser=not args.no_browser)
     results["memory"] = sections.memory(1000 if args.quick else 5000)
     results["startup"] = sections.startup()
+    results["batch"] = __import__("benchmarks.batch").batch.section(quick=args.quick)
     results["seconds"] = round(time.perf_counter() - t0, 1)
     Path(args.out).write_text(json.dumps(results, indent=1))
     print(sections.table(results))
