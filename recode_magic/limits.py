@@ -40,7 +40,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, TextIO
 
-from .errors import BlockTimeoutError
+from .errors import BlockTimeoutError, ConfigError
 
 __all__ = ["block_timeout", "capture_output", "CapturedOutput", "short_repr", "TRUNCATED",
            "LIVE_TRUNCATED", "describe_exception", "user_traceback", "clip_text"]
@@ -95,7 +95,7 @@ class block_timeout:  # noqa: N801 - used like contextlib.suppress
 
     def __init__(self, seconds: float | None) -> None:
         if seconds is not None and not seconds > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {seconds!r}")
+            raise ConfigError(f"timeout must be a positive number of seconds, not {seconds!r}")
         self.seconds = seconds
         self.mode = "off"
         self._armed = False
@@ -273,7 +273,7 @@ class capture_output:  # noqa: N801 - used like contextlib.redirect_stdout
 
     def __init__(self, cap: int = 50_000, live_cap: int | None = 100_000) -> None:
         if cap < 0:
-            raise ValueError(f"cap must be >= 0, not {cap!r}")
+            raise ConfigError(f"cap must be >= 0, not {cap!r}")
         self.output = CapturedOutput(cap)
         self.live_cap = live_cap
 
@@ -359,7 +359,7 @@ def short_repr(value: Any, limit: int = 200) -> str:
     "{'a': 1}"
     """
     if limit < 1:
-        raise ValueError(f"limit must be >= 1, not {limit!r}")
+        raise ConfigError(f"limit must be >= 1, not {limit!r}")
     try:
         text = _repr_for(limit).repr(value)
     except Exception:  # a broken __repr__, an int over the str-digits limit, ...

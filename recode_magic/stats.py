@@ -8,6 +8,7 @@ from .errors import MissingDependencyError
 from .status import NodeStatus
 
 if TYPE_CHECKING:
+    from .tree import Node
     from .tree import RunData as Run
 
 __all__ = ["run_stats", "format_stats", "plot_depths"]
@@ -46,16 +47,7 @@ def run_stats(run: Run) -> dict[str, Any]:
     inner = [len(n.children) for n in nodes if n.children]
     expanded = [n for n in nodes if n.status not in (NodeStatus.PENDING, NodeStatus.STUB)]
     steps = [len(n.steps) for n in expanded if n.steps]
-    prim: dict[str, int] = {}
-    placeholder_calls = 0
-    for n in nodes:
-        for s in n.steps:
-            if s.kind == "placeholder":
-                placeholder_calls += 1
-            for name in s.primitives:
-                prim[name] = prim.get(name, 0) + 1
-    if not any(n.steps for n in nodes):  # a loaded recode.plan.v1 tree has no steps
-        placeholder_calls = len(nodes) - 1
+    placeholder_calls, prim = _calls(nodes)
     primitive_calls = sum(prim.values())
     calls = placeholder_calls + primitive_calls
     per_depth = [0] * (max(depths) + 1)
@@ -76,6 +68,21 @@ def run_stats(run: Run) -> dict[str, Any]:
         "per_depth": per_depth,
         "llm_calls": run.llm_calls,
     }
+
+
+def _calls(nodes: list[Node]) -> tuple[int, dict[str, int]]:
+    """Placeholder calls, and calls per primitive name, from the steps that ran."""
+    prim: dict[str, int] = {}
+    placeholder_calls = 0
+    for n in nodes:
+        for s in n.steps:
+            if s.kind == "placeholder":
+                placeholder_calls += 1
+            for name in s.primitives:
+                prim[name] = prim.get(name, 0) + 1
+    if not any(n.steps for n in nodes):  # a loaded recode.plan.v1 tree has no steps
+        placeholder_calls = len(nodes) - 1
+    return placeholder_calls, prim
 
 
 def _mean(values: list[int]) -> float:

@@ -286,11 +286,12 @@ def run_to_dict(run: RunData, limit: int | None = None, *, prompts: bool = True,
 R = TypeVar("R", bound=RunData)
 
 
-def _status(value: Any, enum: type[NodeStatus] | type[RunStatus], default: str) -> Any:
+def _status(value: Any, enum: type[NodeStatus] | type[RunStatus], default: Any) -> Any:
+    """``enum(value)``, or ``default`` for a status this version does not know."""
     try:
         return enum(value)
     except ValueError:
-        return enum(default)
+        return default
 
 
 def run_from_dict(data: dict[str, Any], factory: Callable[[str], R]) -> R:
@@ -312,18 +313,18 @@ def run_from_dict(data: dict[str, Any], factory: Callable[[str], R]) -> R:
     run.started = meta.pop("started", None)
     run.ended = meta.pop("ended", None)
     run.meta = meta
-    run.status = _status(data.get("status", "done"), RunStatus, "done")
+    run.status = _status(data.get("status", RunStatus.DONE), RunStatus, RunStatus.DONE)
     run.error = data.get("error")
     run.warnings = list(data.get("warnings", []))
     run.llm_calls = int(data.get("llm_calls", 0))
     by_id: dict[str, Node] = {}
     for nid, d in data["nodes"].items():
-        status = d.get("state") or FROM_V1.get(d.get("status", ""), "pending")
+        status = d.get("state") or FROM_V1.get(d.get("status", ""), NodeStatus.PENDING)
         by_id[str(nid)] = Node(
             id=str(nid), name=d.get("name", "?"), call=d.get("call", ""),
             depth=int(d.get("depth", 0)), targets=list(d.get("targets", [])),
             code=d.get("code", ""), thought=d.get("thought", ""),
-            status=_status(status, NodeStatus, "pending"), stdout=d.get("stdout", ""),
+            status=_status(status, NodeStatus, NodeStatus.PENDING), stdout=d.get("stdout", ""),
             error=d.get("error"), steps=[Step.from_dict(s) for s in d.get("steps", [])],
             prompt=d.get("prompt", ""), reply=d.get("reply", ""),
             attempts=list(d.get("attempts", [])), usage=dict(d.get("usage", {})),

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import reply as X
 
 from recode_magic import ConfigError, ReCode, RecodeError, ScriptedLLM
-
-
-def X(code: str, thought: str = "t") -> str:
-    return f"<think>{thought}</think><execute>{code}</execute>"
 
 
 @pytest.fixture

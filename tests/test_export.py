@@ -5,13 +5,10 @@ from __future__ import annotations
 import types
 
 import pytest
+from conftest import reply as X
 
 from recode_magic import ReCode, ScriptedLLM
 from recode_magic.export import export_run
-
-
-def X(code: str, thought: str = "t") -> str:
-    return f"<think>{thought}</think><execute>{code}</execute>"
 
 
 def make_primitives(log: list) -> dict:

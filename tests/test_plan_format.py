@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from conftest import reply as X
+
 from recode_magic import ReCode, ScriptedLLM, load_run
 from recode_magic.render import render_text
 from recode_magic.widget import ReCodeWidget
@@ -27,10 +29,6 @@ PLAN_V1 = {  # the reference's shape: one node per statement, placeholders have 
     },
     "edges": [["n0", "n1"], ["n1", "n3"], ["n1", "n4"], ["n0", "n2"]],
 }
-
-
-def X(code: str) -> str:
-    return f"<think>t</think><execute>{code}</execute>"
 
 
 def engine_run():
