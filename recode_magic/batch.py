@@ -17,11 +17,13 @@ threads suffice); any :class:`concurrent.futures.Executor`; or a ``dask.distribu
 (local or remote, ``pip install recode_magic[dask]``). For an executor outside this process
 the job (task, ``setup``, ``llm``, ``check``) is pickled with cloudpickle when it is installed
 (Dask always has it): functions defined in a notebook travel by value, but everything they
-import (``recode_magic`` itself, your packages) must be installed on the workers. A model
-object must be picklable there (the shipped backends are, before their first call; a live
-client is not): give a model id string (``llm="claude-haiku-4-5"``, resolved on the worker,
-API key read from the worker's environment) or ``llm_factory=make_llm`` (called on the
-worker with the task) when it is not.
+import (``recode_magic`` itself, your packages) must be installed on the workers. For a live
+model give a model id string (``llm="claude-haiku-4-5"``, or ``"openai:<model>"`` with
+``base_url``): it is resolved on the worker and the API key is read from the WORKER's
+environment, so no key travels with the job. The backend objects hold a client and a lock
+and are not picklable (nor should they travel: one may hold a key); ``llm_factory(task)``,
+called on the worker, builds anything else. In this process (threads) each task gets a deep
+copy of ``llm``, or a shallow one sharing its client when it cannot be copied.
 
 Records and resuming
 --------------------
