@@ -276,3 +276,21 @@ def test_dask_worker_killed_mid_task(tmp_path: Path, dask_client: Any) -> None:
     # the dead worker's partial tree is still on disk (saved after each node)
     assert load_run(tmp_path / "t2.json").root.name == "solve"
     dask_client.wait_for_workers(2, timeout=60)  # the nanny restarted it
+
+
+# -- a model id, resolved per task (what goes to other machines) --------------------------------
+def test_model_id_is_resolved_per_task_and_no_key_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakeapi import TEST_KEY, serve
+
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    with serve({"solve": "<execute>y = x * 2</execute>"}, min_cache_tokens=0) as api:
+        rows = run_many(tasks(3), setup, "openai:llama3.1:8b", base_url=f"{api.url}/v1",
+                        check=check, out_dir=tmp_path, workers=3, as_frame=False)
+        # one backend per task, each asking the server itself (a refused grammar retried)
+        assert len(api.model_requests()) >= 3
+    assert [(r["status"], r["solved"], r["llm_calls"]) for r in rows] == [("done", True, 1)] * 3
+    assert all(r["input_tokens"] > 0 and r["output_tokens"] > 0 for r in rows)
+    assert load_run(rows[0]["tree"]).meta["model"].endswith("llama3.1:8b")
+    for path in tmp_path.iterdir():
+        assert TEST_KEY not in path.read_text(), path.name
