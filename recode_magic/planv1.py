@@ -103,8 +103,6 @@ def from_plan_v1(data: dict[str, Any], factory: Callable[[str], R]) -> R:
     meta = dict(data.get("meta") or {})
     run = factory(str(meta.get("instruction", meta.get("task", ""))))
     run.meta = {**meta, "source_format": PLAN_V1}
-    run.reset_nodes(Node(id="-", name="-", call=""))
-    run._ids = 0
     links: dict[str, list[Step]] = {}   # placeholder steps waiting for their child's id
     stack: list[tuple[str, Node | None]] = [(str(data["root_id"]), None)]
     while stack:
@@ -112,36 +110,48 @@ def from_plan_v1(data: dict[str, Any], factory: Callable[[str], R]) -> R:
         d = raw[vid]
         call = (d.get("code") or "").strip()
         name, targets = _call_parts(call)
-        node = run.new_node(name, call, parent=parent, targets=targets)
+        if parent is None:  # the run's own root (id "0") becomes the plan's root
+            node = run.root
+            node.name, node.call, node.targets = name, call, targets
+        else:
+            node = run.new_node(name, call, parent=parent, targets=targets)
         node.thought = d.get("thought") or ""
         node.status = FROM_V1.get(str(d.get("status", "PENDING")).upper(), NodeStatus.PENDING)
         node.error = d.get("error")
-        if parent is None:
-            run.root = node
-        later: list[tuple[str, Node | None]] = []
-        codes = []
-        for cid in kids[vid]:
-            c = raw[cid]
-            codes.append((c.get("code") or "").strip())
-            if kids[cid] or str(c.get("status", "")).upper() == "STUB":
-                later.append((cid, node))
-                links.setdefault(node.id, []).append(
-                    Step(code=codes[-1], kind="placeholder", child=None))
-                node.steps.append(links[node.id][-1])
-            else:
-                out = "".join(str(o) for o in c.get("observations") or [])
-                node.steps.append(Step(code=codes[-1], stdout=out, error=c.get("error")))
-                node.stdout += out
-                if c.get("error") and not node.error:
-                    node.error = c.get("error")
-        node.code = "\n".join(codes)
+        later = _read_statements(node, [(cid, raw[cid], bool(kids[cid])) for cid in kids[vid]],
+                                 links)
         stack.extend(reversed(later))
-    run.reset_nodes(run.root)
     for node in run.nodes():  # fill the placeholder steps' child ids, in order
         for step, child in zip(links.get(node.id, []), node.children, strict=False):
             step.child = child.id
     _set_outcome(run)
     return run
+
+
+def _read_statements(node: Node, statements: list[tuple[str, dict[str, Any], bool]],
+                     links: dict[str, list[Step]]) -> list[tuple[str, Node | None]]:
+    """Turn a plan node's child statements into ``node``'s steps.
+
+    A statement with children (or a ``STUB``) is a placeholder: it is returned, to be read
+    as a child node; the others ran as they were (their output and error kept).
+    """
+    later: list[tuple[str, Node | None]] = []
+    codes = []
+    for cid, c, has_kids in statements:
+        codes.append((c.get("code") or "").strip())
+        if has_kids or str(c.get("status", "")).upper() == "STUB":
+            later.append((cid, node))
+            links.setdefault(node.id, []).append(
+                Step(code=codes[-1], kind="placeholder", child=None))
+            node.steps.append(links[node.id][-1])
+        else:
+            out = "".join(str(o) for o in c.get("observations") or [])
+            node.steps.append(Step(code=codes[-1], stdout=out, error=c.get("error")))
+            node.stdout += out
+            if c.get("error") and not node.error:
+                node.error = c.get("error")
+    node.code = "\n".join(codes)
+    return later
 
 
 def _set_outcome(run: RunData) -> None:

@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from fakeapi import FakeAPI, serve
-from kernel_helper import Kernel
+
+if TYPE_CHECKING:  # imported when a fixture needs them: unit tests skip jupyter_client
+    from fakeapi import FakeAPI
+    from kernel_helper import Kernel
 
 __all__ = ["reply", "start_kernel"]
 
@@ -37,6 +40,8 @@ def reply_fixture() -> Callable[..., str]:
 
 def start_kernel(tmp_path_factory: pytest.TempPathFactory, setup: str = "") -> Kernel:
     """A real kernel in a fresh temporary directory, with ``setup`` run in it."""
+    from kernel_helper import Kernel
+
     k = Kernel(cwd=str(tmp_path_factory.mktemp("kernel")))
     if setup:
         res = k.execute(setup)
@@ -57,5 +62,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
 @pytest.fixture
 def api() -> Iterator[FakeAPI]:
     """The loopback fake model API, answering ``solve`` with ``a = 1``."""
+    from fakeapi import serve
+
     with serve({"solve": "<execute>a = 1</execute>"}) as fake:
         yield fake
