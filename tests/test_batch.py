@@ -230,6 +230,17 @@ def test_same_table_from_threads_and_a_process_pool(tmp_path: Path) -> None:
     assert load_run(procs[0]["tree"]).status == "done"  # written by the client
 
 
+def test_a_dead_process_pool_worker_fails_its_tasks_not_the_batch(tmp_path: Path) -> None:
+    with ProcessPoolExecutor(1) as pool:
+        rows = run_many(tasks(3, t0={"kill": True}), setup, FakeLLM(), out_dir=tmp_path,
+                        executor=pool, as_frame=False)
+    # a ProcessPoolExecutor cannot outlive a dead worker: every task it held fails
+    assert [r["status"] for r in rows] == ["error"] * 3
+    assert all(r["error"].startswith("worker died (BrokenProcessPool") for r in rows)
+    again = run_many(tasks(3), setup, FakeLLM(), out_dir=tmp_path, as_frame=False)
+    assert [r["status"] for r in again] == ["done"] * 3  # errors are run again
+
+
 @pytest.fixture(scope="module")
 def dask_client() -> Any:
     dask = pytest.importorskip("dask")

@@ -14,8 +14,6 @@ pytestmark = pytest.mark.kernel
 NOTEBOOK = '''
 import time
 from recode_magic import ScriptedLLM
-from recode_magic.batch_magic import register
-register()
 
 def slow_solve(prompt):
     time.sleep(0.3)
