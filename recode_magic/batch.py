@@ -190,8 +190,7 @@ class _Batch:
         self.t0 = time.monotonic()
         self.dask = _is_dask(executor)
         self.in_process = isinstance(executor, ThreadPoolExecutor)
-        self.slots = (sum(executor.nthreads().values()) if self.dask
-                      else getattr(executor, "_max_workers", 0))
+        self.slots = sum(executor.nthreads().values()) if self.dask else 0  # Dask: running
 
     def accept(self, task_id: str, payload: dict[str, Any] | None, row: dict[str, Any]) -> None:
         """Record one ended task: files first, then its row (the row marks it finished)."""

@@ -160,7 +160,7 @@ def test_a_task_that_raises_or_times_out_is_an_error_row_and_the_rest_go_on(
     assert by_id["t3"]["status"] == "error"
     assert "task ran longer than 0.5 s (task_timeout)" in by_id["t3"]["error"]
     assert "\n" not in by_id["t3"]["error"]
-    assert 3 < by_id["t3"]["llm_calls"] < 20  # stopped before a model call
+    assert 2 <= by_id["t3"]["llm_calls"] < 20  # stopped before a model call
     assert by_id["t4"]["status"] == "error"  # stopped after the slow statement
     assert by_id["t4"]["error"].startswith("TaskTimeout: task ran longer than 0.5 s")
     assert load_run(by_id["t4"]["tree"]).status == "error"
