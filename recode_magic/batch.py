@@ -62,8 +62,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch_job import ERROR_CHARS, STOPS, ConfigError, Job, TaskSetup, TaskTimeout, run_job
+from .batch_job import ERROR_CHARS, STOPS, Job, TaskSetup, TaskTimeout, run_job
 from .batch_job import one_line as _one_line
+from .errors import ConfigError
 
 __all__ = ["run_many", "TaskSetup", "BatchProgress", "TaskTimeout", "COLUMNS", "load_results",
            "task_ids"]

@@ -16,16 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import RecodeError
+from .errors import ConfigError, RecodeError
 
-try:
-    from .errors import ConfigError
-except ImportError:  # pragma: no cover - until errors.ConfigError lands on main
-    class ConfigError(RecodeError, ValueError, TypeError):  # type: ignore[no-redef]
-        """A setting or argument is wrong (raised before any model call)."""
-
-__all__ = ["TaskSetup", "TaskTimeout", "ConfigError", "run_job", "Job", "one_line",
-           "STOPS", "ERROR_CHARS"]
+__all__ = ["TaskSetup", "TaskTimeout", "run_job", "Job", "one_line", "STOPS", "ERROR_CHARS"]
 
 ERROR_CHARS = 300
 _RESUME = "interrupted (re-run the batch to resume)"
