@@ -55,12 +55,13 @@ class FakeAPI:
     """
 
     def __init__(self, replies: dict[str, Reply] | None = None, *, api_key: str = TEST_KEY,
-                 min_cache_tokens: int = 1024, chunk: int = 12, retry_after_ms: int = 10,
-                 flavor: str = "openai"):
+                 min_cache_tokens: int = 1024, chunk: int | None = None,
+                 retry_after_ms: int = 10, flavor: str = "openai"):
         self.replies: dict[str, Reply] = dict(replies or {})
         self.api_key = api_key
         self.min_cache_tokens = min_cache_tokens
-        self.chunk = chunk
+        # llama.cpp servers stream one token a chunk (here: 4 characters, as count_tokens)
+        self.chunk = chunk or (12 if flavor == "openai" else 4)
         self.retry_after_ms = retry_after_ms
         self.errors: list[int | str] = []
         self.delay = 0.0

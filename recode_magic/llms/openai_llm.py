@@ -27,7 +27,8 @@ class OpenAICompatLLM:
     ``on_text``. Usage is read from the final stream chunk (``stream_options.include_usage``)
     and normalised to the Anthropic names (``input_tokens`` excludes the cached tokens,
     reported as ``cache_read_input_tokens``); a server that sends none (llama-cpp-python)
-    is asked its tokenizer endpoint, else the tokens are estimated: ``usage["source"]`` is
+    has its prompt counted by its tokenizer endpoint and its reply by the streamed pieces,
+    else the tokens are estimated: ``usage["source"]`` is
     ``"server"``, ``"tokenize"`` or ``"estimate"``, never a call with 0 tokens.
 
     Small-model mode: unless ``grammar=False``, the request carries the server's
@@ -163,11 +164,12 @@ class OpenAICompatLLM:
         dialect, note = self.dialect, {}
         try:
             try:
-                text, usage, finish = self._stream(client, self.request(prompt), on_text)
+                text, usage, finish, pieces = self._stream(client, self.request(prompt),
+                                                           on_text)
             except openai.APIStatusError as exc:
                 if dialect is None or not _about_constraint(exc):
                     raise
-                text, usage, finish = self._stream(
+                text, usage, finish, pieces = self._stream(
                     client, self.request(prompt, constrained=False), on_text)
                 self.grammar_rejected = f"{exc.status_code}: {_detail(exc)}"
                 dialect, note = None, {"grammar_rejected": 1}
@@ -176,14 +178,14 @@ class OpenAICompatLLM:
         if dialect == "json":
             text = from_json(text)
         text = close_execute(text, finish)
-        counts = self._usage(usage, prompt, text)
+        counts = self._usage(usage, prompt, text, pieces)
         if dialect is not None:
             counts["constrained"] = 1
         return Reply(text, {**counts, **note}, self.model, finish)
 
     def _stream(self, client: Any, kwargs: dict[str, Any],
-                on_text: Callable[[str], Any] | None) -> tuple[str, Any, str | None]:
-        text, usage, finish = "", None, None
+                on_text: Callable[[str], Any] | None) -> tuple[str, Any, str | None, int]:
+        text, usage, finish, pieces = "", None, None, 0
         for chunk in client.chat.completions.create(**kwargs):
             if getattr(chunk, "usage", None) is not None:
                 usage = chunk.usage
@@ -191,13 +193,21 @@ class OpenAICompatLLM:
                 piece = getattr(choice.delta, "content", None) if choice.delta else None
                 if piece:
                     text += piece
+                    pieces += 1
                     if on_text is not None:
                         on_text(text)
                 finish = choice.finish_reason or finish
-        return text, usage, finish
+        return text, usage, finish, pieces
 
-    def _usage(self, usage: Any, prompt: str, text: str) -> dict[str, Any]:
-        """Token counts in Anthropic's words; never all zero for a call that was made."""
+    def _usage(self, usage: Any, prompt: str, text: str, pieces: int) -> dict[str, Any]:
+        """Token counts in Anthropic's words; never all zero for a call that was made.
+
+        Without usage in the stream: the prompt is counted by the server's tokenizer (the
+        fixed part once per run) and the reply by its streamed pieces (llama.cpp servers
+        stream one token a piece); else both are estimated. One tokenizer request per call:
+        on a busy shared server it queues behind other generations, so it times out fast
+        (10 s) and that call is estimated instead.
+        """
         if usage is not None and (usage.prompt_tokens or usage.completion_tokens):
             details = getattr(usage, "prompt_tokens_details", None)
             cached = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
@@ -206,9 +216,9 @@ class OpenAICompatLLM:
                     "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached,
                     "source": "server"}
         fixed, rest = split_prompt(prompt)
-        counted = self._server_counts(fixed, rest, text)
-        if counted is not None:
-            n_in, n_out = counted
+        n_in = self._server_count(fixed, rest)
+        if n_in is not None:
+            n_out = pieces or estimate_tokens(text)
             source = "tokenize"
         else:
             n_in, n_out = estimate_tokens(str(prompt)), estimate_tokens(text)
@@ -217,21 +227,18 @@ class OpenAICompatLLM:
                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
                 "source": source}
 
-    def _server_counts(self, fixed: str, rest: str, text: str) -> tuple[int, int] | None:
+    def _server_count(self, fixed: str, rest: str) -> int | None:
         base = self.base_url or os.environ.get("OPENAI_BASE_URL")
         if not self.count_tokens or not base:
             return None
         with self._lock:
             if self._tokenizer is None:
                 self._tokenizer = ServerTokenizer(base, self.model, self._key(),
-                                                  timeout=min(self.timeout, 30.0))
+                                                  timeout=min(self.timeout, 10.0))
         tok = self._tokenizer
         n_fixed = tok.count(fixed, cache=True)
         n_rest = tok.count(rest) if n_fixed is not None else None
-        n_out = tok.count(text) if n_rest is not None else None
-        if n_fixed is None or n_rest is None or n_out is None:
-            return None
-        return n_fixed + n_rest, max(n_out, 1 if text else 0)
+        return None if n_fixed is None or n_rest is None else n_fixed + n_rest
 
     def _translate(self, exc: Exception, client: Any) -> LLMError:
         """One readable :class:`LLMError` for an ``openai`` SDK error."""
