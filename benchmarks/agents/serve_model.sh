@@ -31,7 +31,10 @@ if [ "$(basename "$MODEL")" = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" ] && [ "
   got=$(sha256sum "$MODEL" | cut -d' ' -f1)
   [ "$got" = "$EXPECTED" ] || { echo "sha256 mismatch: $got (expected $EXPECTED)" >&2; exit 3; }
 fi
-# loopback only; n_ctx 8192 holds a full 30-turn ReAct history; temperature is set per request
+# loopback only; n_ctx 8192 holds a full 30-turn ReAct history; temperature is set per request.
+# --interrupt_requests False: the default (True) cuts a streamed reply to an empty [DONE] as
+# soon as another request waits, so with more than one client every streamed reply is ''.
 exec nice -n "${NICE:-10}" "$PY" -m llama_cpp.server --model "$MODEL" \
   --model_alias qwen2.5-coder-1.5b-instruct-q4_k_m \
-  --host 127.0.0.1 --port "$PORT" --n_ctx 8192 --n_threads "${THREADS:-2}"
+  --host 127.0.0.1 --port "$PORT" --n_ctx 8192 --n_threads "${THREADS:-2}" \
+  --interrupt_requests False
