@@ -27,8 +27,9 @@ from traitlets import Bool, Float, Int, List, Unicode
 
 from . import commands
 from .engine import ReCode
-from .errors import RecodeError
+from .errors import RecodeError, ResumeError
 from .llms.base import DEFAULT_MODEL
+from .run import Run
 
 __all__ = ["ReCodeMagics"]
 
@@ -132,10 +133,10 @@ class ReCodeMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
-        self.runs: list[Any] = []
-        self._engines: dict[int, ReCode] = {}
-        self._text_runs: weakref.WeakSet[Any] = weakref.WeakSet()  # shown as text, not widget
-        self._created: set[str] = set()  # names earlier runs bound: later runs may rebind them
+        self.runs: list[Run] = []
+        self._text_runs: weakref.WeakSet[Run] = weakref.WeakSet()  # shown as text, not widget
+        #: names earlier runs bound -> the value they left: later runs may rebind them
+        self._created: dict[str, Any] = {}
         #: True when the last %%recode cell stopped before its run started (set-up error).
         self.cell_without_run = False
 
@@ -221,7 +222,7 @@ class ReCodeMagics(Magics):
         return self._boundary(commands.dispatch, self, line)
 
     # -- for subcommand handlers ----------------------------------------------------------------
-    def pick_run(self, n: int | None = None) -> Any:
+    def pick_run(self, n: int | None = None) -> Run:
         """Run ``n`` of this session (0 = first), or the last one; ``UsageError`` if none."""
         if not self.runs:
             raise UsageError("no recode run yet: run a %%recode cell first")
@@ -230,7 +231,7 @@ class ReCodeMagics(Magics):
         except IndexError:
             raise UsageError(f"no run number {n} (there are {len(self.runs)})") from None
 
-    def remember(self, run: Any, *, widget: bool | None = None) -> None:
+    def remember(self, run: Run, *, widget: bool | None = None) -> None:
         """Make ``run`` the last run (``_recode``); ``widget=False`` shows it as text."""
         if run not in self.runs:
             self.runs.append(run)
@@ -238,7 +239,7 @@ class ReCodeMagics(Magics):
             self._text_runs.add(run)
         self.shell.user_ns["_recode"] = run
 
-    def show_run(self, run: Any) -> None:
+    def show_run(self, run: Run) -> None:
         """Display ``run``: the widget, or the text tree for a ``--no-widget`` run."""
         from .widget import display_run
 
@@ -249,22 +250,22 @@ class ReCodeMagics(Magics):
         display_run(run, engine=None, widget=None)
         return None
 
-    def resume_run(self, run: Any, *, max_depth: int | None = None) -> None:
-        """Continue ``run`` where it stopped, shown as it was (widget or text)."""
-        engine = self._engines.get(id(run))
-        if engine is None:
-            raise UsageError("this run cannot be resumed (it was loaded from a file or its "
-                             "kernel restarted); start a new %%recode run")
-        if max_depth is not None:
-            engine.max_depth = max_depth
-        widget = self._widget_for(run)
-        self._follow(engine, widget, run)
+    def resume_run(self, run: Run, *, max_depth: int | None = None) -> None:
+        """Continue ``run`` where it stopped, shown as it was (widget or text).
+
+        Raises :class:`~recode_magic.errors.ResumeError` when there is nothing to resume.
+        """
+        engine = ReCode.for_run(run)
+        if run.state is None or not run.state.frames:
+            raise ResumeError(f"nothing to resume: the run ended {str(run.status)!r} with no "
+                              f"unfinished node (start a new run instead)")
+        self._follow(engine, self._widget_for(run), run)
         entries = _cassette_counts(engine.llm)
-        run = engine.resume(run)
+        run = engine.resume(run, max_depth=max_depth)
         self._finish(run, engine, entries)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _widget_for(self, run: Any) -> bool:
+    def _widget_for(self, run: Run) -> bool:
         return self.widget and run not in self._text_runs
 
     def _parse(self, fn: Callable[..., Any], line: str) -> Any:
@@ -296,7 +297,7 @@ class ReCodeMagics(Magics):
                       timeout=timeout or None, tools=_names(args.tools) or None,
                       trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
                       max_calls=self.max_calls, confirm=confirm, save_path=save,
-                      repr_limit=self.repr_limit, rebindable=self._created)
+                      repr_limit=self.repr_limit, rebindable=dict(self._created))
 
     def _confirm(self, widget: bool) -> Callable[..., Any]:
         """The ``--confirm`` callback: buttons, else a text prompt; refuse if neither works."""
@@ -324,7 +325,7 @@ class ReCodeMagics(Magics):
                         mode="replay" if args.replay_only else "auto",
                         base_url=self.base_url or None, default_model=self.model)
 
-    def _follow(self, engine: ReCode, widget: bool, run: Any = None) -> None:
+    def _follow(self, engine: ReCode, widget: bool, run: Run = None) -> None:
         """Remember the run as soon as it starts and show it (widget, or text at the end).
 
         Nothing is displayed before the run starts, so an error in the set-up is one line
@@ -334,7 +335,7 @@ class ReCodeMagics(Magics):
 
         engine.unsubscribe()  # a resumed run gets one fresh view, not two
 
-        def on_event(event: str, started: Any, _node: Any) -> None:
+        def on_event(event: str, started: Run, _node: Any) -> None:
             if event == "run_start":
                 self.cell_without_run = False
                 self.remember(started, widget=widget)
@@ -346,14 +347,15 @@ class ReCodeMagics(Magics):
             self.remember(run, widget=widget)
             display_run(run, engine=engine, widget=None if widget else False)
 
-    def _finish(self, run: Any, engine: ReCode, cassette: tuple[int, int] = (0, 0)) -> None:
-        self._engines[id(run)] = engine
-        self._created |= engine.rebindable
+    def _finish(self, run: Run, engine: ReCode, cassette: tuple[int, int] = (0, 0)) -> None:
+        self._created.update(engine.created)
         self.remember(run)
+        for note in run.warnings:
+            print(f"recode: warning: {note}", file=sys.stderr)
         cassette_entries, cassette_misses = cassette
         llm = engine.llm
         misses = getattr(llm, "misses", 0) - cassette_misses
-        if misses > 0 and cassette_entries and getattr(llm, "inner", None) is not None:
+        if misses > 0 and cassette_entries and getattr(llm, "mode", "") != "replay":
             # a replay that was not one: say so (recording a new cassette is silent)
             names = ", ".join(sorted({str(n) for n in llm.missed[-misses:]}))
             print(f"recode: cassette {str(llm.path)!r}: {misses} miss(es) ({names}), live "
@@ -364,8 +366,7 @@ class ReCodeMagics(Magics):
             at = f" at `{where.name}`" if where is not None else ""
             hint = {"interrupted": "; %recode resume continues",
                     "limit": "; %recode resume --max-depth N continues"}.get(run.status, "")
-            state = getattr(run, "state", None) or getattr(run, "_state", None)
-            if run.status == "error" and state is not None and state.frames:
+            if run.status == "error" and run.state is not None and run.state.frames:
                 hint = "; fix the cause, then %recode resume continues"
             print(f"recode: run {run.status}{at}: {run.error}{hint}", file=sys.stderr)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from jupyter_client.manager import start_new_kernel
 
-__all__ = ["Kernel", "Result"]
+__all__ = ["Kernel", "Result", "one_line", "usage_error"]
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Kernel:
     """Start a kernel, run code in it, read every output message; stop it."""
 
     def __init__(self, cwd: str | None = None):
+        self.cwd = cwd
         self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=cwd)
 
     def execute(self, code: str, timeout: float = 60, interrupt_after: float | None = None,
@@ -109,5 +110,20 @@ class Kernel:
     def stop(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
+
+
+def one_line(res: Result) -> str:
+    """The single line a failure shows: no traceback, nothing else on stderr."""
+    assert res.error is None or res.error["ename"] == "UsageError", res.error
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout, res.stderr[:3000]
+    assert len(res.lines) == 1, res.stderr[:3000]
+    return res.lines[0]
+
+
+def usage_error(res: Result) -> str:
+    """The one-line ``UsageError: ...`` IPython printed (it sends no traceback for these)."""
+    line = one_line(res)
+    assert res.status == "error" and line.startswith("UsageError: "), line
+    return line
 
 

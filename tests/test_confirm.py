@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from confirm_setup import SETUP
+from conftest import start_kernel
 from kernel_helper import Kernel, Result
 
 from recode_magic.confirm import (
@@ -29,9 +30,7 @@ QUESTION = "run this code? [y]es / [n]o (stop the run) / [e]dit: "
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    k = Kernel(cwd=str(tmp_path_factory.mktemp("confirm")))
-    res = k.execute(SETUP)
-    assert res.status == "ok", res.error
+    k = start_kernel(tmp_path_factory, SETUP)
     yield k
     k.stop()
 
@@ -101,7 +100,7 @@ def test_code_is_escaped_in_the_box():
 
 
 def test_interrupt_while_waiting_propagates(monkeypatch):
-    import recode_magic.confirm as C
+    import recode_magic.confirm_box as C
 
     def waiter(_box, _poll):
         raise KeyboardInterrupt

@@ -134,8 +134,7 @@ def test_resume_is_an_explicit_row(ip):
 @pytest.mark.parametrize("content, message", [
     ("[1, 2, 3]", "a saved run is a JSON object, this file holds a list"),
     ("{not json", "not JSON"),
-    pytest.param('{"version": "nope"}', "unknown run format", marks=pytest.mark.xfail(
-        strict=False, reason="waiting on engine change: load_run raises RunFormatError")),
+    ('{"version": "nope"}', "unknown run format"),
 ])
 def test_load_bad_files_one_line(ip, tmp_path, content, message):
     path = tmp_path / "my run.json"

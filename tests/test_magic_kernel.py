@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kernel_helper import Kernel
+from conftest import start_kernel
+from kernel_helper import usage_error
 
 pytestmark = pytest.mark.kernel
 
@@ -27,19 +28,9 @@ llm = ScriptedLLM({
 '''
 
 
-def usage_error(res) -> str:
-    """The one-line UsageError IPython printed (it sends no traceback for these)."""
-    assert res.status == "error"
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("UsageError: "), res.stderr
-    return lines[0]
-
-
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    k = Kernel(cwd=str(tmp_path_factory.mktemp("kernel")))
-    res = k.execute(SETUP)
-    assert res.status == "ok", res.error
+    k = start_kernel(tmp_path_factory, SETUP)
     yield k
     k.stop()
 

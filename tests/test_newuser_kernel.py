@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
-from kernel_helper import Kernel
+from conftest import start_kernel
+from kernel_helper import one_line, usage_error
 
 pytestmark = pytest.mark.kernel
 
@@ -39,27 +40,9 @@ ENGINE = "waiting on engine change (A): "
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("newuser")
-    k = Kernel(cwd=str(cwd))
-    k.cwd = cwd
-    res = k.execute(SETUP)
-    assert res.status == "ok", res.error
+    k = start_kernel(tmp_path_factory, SETUP)
     yield k
     k.stop()
-
-
-def one_line(res) -> str:
-    """The single line a failure shows: no traceback, no second line."""
-    assert res.error is None or res.error["ename"] == "UsageError", res.error
-    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout, res.stderr[:3000]
-    assert len(res.lines) == 1, res.stderr[:3000]
-    return res.lines[0]
-
-
-def usage_error(res) -> str:
-    line = one_line(res)
-    assert res.status == "error" and line.startswith("UsageError: "), line
-    return line
 
 
 def older_run(kernel) -> int:
@@ -86,13 +69,12 @@ def assert_no_older_resume(kernel, calls: int) -> None:
 
 def saved_status(kernel) -> str:
     """Status in the newest saved tree (the run's file, written when it ended)."""
-    files = sorted((kernel.cwd / "runs").glob("run-*.json"), key=lambda p: p.stat().st_mtime)
+    files = sorted((Path(kernel.cwd) / "runs").glob("run-*.json"), key=lambda p: p.stat().st_mtime)
     return json.loads(files[-1].read_text())["status"]
 
 
 # -- (1) -o NAME that the run never assigns -------------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason=ENGINE + "-o target never assigned ends the run error")
 def test_output_never_assigned_is_not_success(kernel):
     kernel.execute('answer = "old"\nllm1 = ScriptedLLM({"solve": X("a = act(1)")})')
     res = kernel.execute("%%recode --llm llm1 -o answer\ncompute the answer")
@@ -116,8 +98,6 @@ MODEL_FAILURES = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason=ENGINE + "any exception of the model or the code "
-                   "ends the run error/interrupted")
 @pytest.mark.parametrize("case", list(MODEL_FAILURES))
 def test_failure_during_the_run_is_one_line_and_the_run_is_current(kernel, case):
     define, options, text = MODEL_FAILURES[case]
@@ -228,7 +208,6 @@ def test_three_million_item_input_is_clipped_everywhere(kernel):
 
 # -- (6) the README example when the user already has an `x` --------------------------------------
 
-@pytest.mark.xfail(strict=False, reason=ENGINE + "keyword arguments do not count as rebinding")
 def test_readme_example_with_an_existing_x(kernel):
     text = (ROOT / "README.md").read_text().split("## Ten lines", 1)[1]
     python, magic = re.findall(r"```(?:python)?\n(.*?)```", text, re.S)[:2]
@@ -267,15 +246,17 @@ def test_confirm_in_a_frontend_without_widgets_does_not_hang(kernel):
     kernel.execute("%config ReCodeMagics.widget = True\n"
                    "%config ReCodeMagics.confirm_render_timeout = 1.5")
     try:
-        res = kernel.execute("%%recode --llm ok_llm --confirm -o a\nask me", timeout=30,
+        kernel.execute('asked = ScriptedLLM({"solve": X("c_val = step()"), '
+                       '"step": X("c_val = act(1)")})')
+        res = kernel.execute("%%recode --llm asked --confirm -o c_val\nask me", timeout=30,
                              stdin=["y", "y"])
         assert res.status == "ok", res.error
-        assert kernel.value("_recode.status") == "done" and kernel.value("a") == 1
+        assert kernel.value("_recode.status") == "done" and kernel.value("c_val") == 1
         assert "did not show the buttons" in res.text
-        kernel.execute("a = None")
-        res = kernel.execute("%%recode --llm ok_llm --confirm -o a\nask me", timeout=30)
+        kernel.execute("c_val = None")
+        res = kernel.execute("%%recode --llm asked --confirm -o c_val\nask me", timeout=30)
         line = one_line(res)  # no stdin either: the run stops, in one line
-        assert "--confirm" in line and kernel.value("a") is None
+        assert "--confirm" in line and kernel.value("c_val") is None
     finally:
         kernel.execute("%config ReCodeMagics.widget = False\n"
                        "%config ReCodeMagics.confirm_render_timeout = 10.0")
@@ -284,7 +265,8 @@ def test_confirm_in_a_frontend_without_widgets_does_not_hang(kernel):
 def test_resume_after_a_no_widget_run_shows_text(kernel):
     kernel.execute("%config ReCodeMagics.widget = True")
     try:
-        kernel.execute('deep = ScriptedLLM({"solve": X("a = step()"), "step": X("a = act(1)")})')
+        kernel.execute('deep = ScriptedLLM({"solve": X("d_val = step()"), '
+                       '"step": X("d_val = act(1)")})')
         res = kernel.execute("%%recode --llm deep --max-depth 1 --no-widget\ndeep task")
         assert res.widget_views == 0 and "resume" in res.stderr
         res = kernel.execute("%recode resume --max-depth 3")
@@ -308,7 +290,7 @@ def test_usage_error_is_not_followed_by_an_empty_widget(kernel, options):
 
 
 def test_load_a_json_list_and_a_quoted_path(kernel):
-    (kernel.cwd / "list run.json").write_text("[1, 2, 3]")
+    (Path(kernel.cwd) / "list run.json").write_text("[1, 2, 3]")
     res = kernel.execute("%recode load 'list run.json'")
     assert "holds a list" in usage_error(res)
     kernel.execute("%%recode --llm ok_llm\nto be saved")
@@ -319,7 +301,7 @@ def test_load_a_json_list_and_a_quoted_path(kernel):
 
 
 def test_cassette_miss_is_reported_and_replay_only_refuses(kernel):
-    kernel.execute('rec = ScriptedLLM({"solve": X("a = act(1)")})')
+    kernel.execute('rec = ScriptedLLM({"solve": X("t_val = act(1)")})')
     first = kernel.execute("%%recode --llm rec --cassette tape.json\nrecorded task")
     assert first.lines == [], first.stderr  # recording a new cassette says nothing
     res = kernel.execute("%%recode --llm rec --cassette tape.json\nrecorded task")
