@@ -12,6 +12,7 @@ __all__ = [
     "MissingKeyError",
     "MissingDependencyError",
     "BlockTimeoutError",
+    "TaskTimeout",
     "CassetteMissError",
     "ConfigError",
     "UnknownToolError",
@@ -86,6 +87,10 @@ class MissingDependencyError(RecodeError, RuntimeError):
 
 class BlockTimeoutError(RecodeError, TimeoutError):
     """A block of generated code ran longer than ``--timeout`` seconds."""
+
+
+class TaskTimeout(RecodeError, TimeoutError):
+    """A task of :func:`~recode_magic.batch.run_many` ran longer than ``task_timeout``."""
 
 
 class ConfigError(RecodeError, ValueError, TypeError):
