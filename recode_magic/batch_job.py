@@ -16,17 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, RecodeError
+from .errors import ConfigError, TaskTimeout
 
 __all__ = ["TaskSetup", "TaskTimeout", "run_job", "Job", "one_line", "STOPS", "ERROR_CHARS"]
 
 ERROR_CHARS = 300
 _RESUME = "interrupted (re-run the batch to resume)"
 STOPS: dict[str, threading.Event] = {}  # batch token -> stop flag (tasks in this process)
-
-
-class TaskTimeout(RecodeError, TimeoutError):
-    """A task of :func:`~recode_magic.batch.run_many` ran longer than ``task_timeout`` seconds."""
 
 
 @dataclass
