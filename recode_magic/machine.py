@@ -54,6 +54,8 @@ class Machine:
         """Run frames until none is left; the run's status says how it ended."""
         run, state = self.run, self.state
         run.status = RunStatus.RUNNING
+        for frame in state.frames:  # a resumed run: hide the user's values again
+            self.ns.update(frame.keywords)
         try:
             while state.frames:
                 self.step()
@@ -85,21 +87,27 @@ class Machine:
 
     def cleanup(self) -> None:
         """Put back shadowed user values; remove builtins the run shadowed."""
-        for frame in self.state.frames:
-            self.restore(frame)
+        for frame in reversed(self.state.frames):  # innermost first: the user's value last
+            self.restore(frame, final=False)
         for name in (set(self.ns) - self.state.before) & SHADOWABLE_BUILTINS:
             del self.ns[name]
             self.run.warnings.append(f"removed `{name}` at the end of the run: it shadowed "
                                      f"the builtin of that name")
 
-    def restore(self, frame: Frame) -> None:
-        """Give back the values a keyword argument of ``frame``'s call hid."""
+    def restore(self, frame: Frame, *, final: bool = True) -> None:
+        """Give back the values a keyword argument of ``frame``'s call hid.
+
+        ``final=False`` (the run stops with the frame still on the stack) keeps what is
+        needed to hide them again on resume.
+        """
         for key, old in frame.shadowed.items():
             if old is MISSING:
                 self.ns.pop(key, None)
             else:
                 self.ns[key] = old
-        frame.shadowed.clear()
+        if final:
+            frame.shadowed.clear()
+            frame.keywords.clear()
 
     def step(self) -> None:
         """Advance the top frame by one: expand it, push a child, or run one block."""
@@ -191,7 +199,8 @@ class Machine:
         parent.status = NodeStatus.EXPANDED
         self.emit("node", run, parent)
         self.state.push(Frame(child, placeholder=ph, variables=C.placeholder_variables(ph),
-                              shadowed=shadowed))
+                              shadowed=shadowed,
+                              keywords={k: self.ns[k] for k in shadowed}))
         self.emit("node", run, child)
 
     def exec_block(self, frame: Frame, block: C.Block) -> None:

@@ -36,7 +36,8 @@ class Frame:
 
     ``placeholder`` is the parsed call that created the node (None for the root);
     ``variables`` the names its prompt describes; ``shadowed`` the user's values that a
-    keyword argument of its call hid (put back when the node ends).
+    keyword argument of its call hid (put back when the node ends, or when the run stops),
+    ``keywords`` the values that hid them (set again when the run resumes).
     """
 
     node: Node
@@ -48,6 +49,7 @@ class Frame:
     placeholder: C.Placeholder | None = None
     variables: list[str] = field(default_factory=list)
     shadowed: dict[str, Any] = field(default_factory=dict)
+    keywords: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

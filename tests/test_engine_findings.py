@@ -233,3 +233,16 @@ def test_plan_v1_keeps_the_error_text_of_a_failing_statement(ns):
     failing = [s for s in again.root.steps if s.error]
     assert [s.error for s in failing] == ["ZeroDivisionError: division by zero"]
     assert load_run(again.to_plan_v1()).error == again.error
+
+
+def test_a_stopped_run_gives_shadowed_values_back_and_resume_hides_them_again(ns):
+    ns["limit"] = 5
+    seen = []
+    ns["peek"] = lambda v: seen.append(v) or v
+    llm = ScriptedLLM({"solve": X("r = cap_it(limit=3)\nafter = peek(limit)"),
+                       "cap_it": X("r = deeper()"), "deeper": X("r = peek(limit)")})
+    run = ReCode(llm, namespace=ns, max_depth=2).run("t")
+    assert run.status == "limit" and ns["limit"] == 5     # the user's value is back
+    ReCode.for_run(run).resume(run, max_depth=5)
+    assert run.status == "done", run.error
+    assert seen == [3, 5] and ns["limit"] == 5 and ns["r"] == 3
