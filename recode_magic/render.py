@@ -7,6 +7,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from .errors import MissingDependencyError
+from .limits import clip_text
 
 if TYPE_CHECKING:
     import graphviz
@@ -14,8 +15,8 @@ if TYPE_CHECKING:
     from .tree import Node, Run
 
 __all__ = [
-    "STATUS_ICONS", "STATUS_ASCII", "STATUS_COLORS", "render_text", "render_html",
-    "to_digraph", "render_svg", "short",
+    "STATUS_ICONS", "STATUS_ASCII", "STATUS_COLORS", "RUN_ICONS", "DISPLAY", "render_text",
+    "render_html", "to_digraph", "render_svg", "short", "alternatives_json",
 ]
 
 STATUS_ICONS = {
@@ -33,6 +34,9 @@ STATUS_COLORS = {
 }
 RUN_ICONS = {"pending": "○", "running": "▶", "done": "✔", "error": "✘", "limit": "…",
              "interrupted": "■"}
+#: The one status table of every view (the widget receives it as its ``statuses`` trait).
+DISPLAY = {"icons": STATUS_ICONS, "ascii": STATUS_ASCII, "colors": STATUS_COLORS,
+           "run_icons": RUN_ICONS}
 _GUIDES = {False: ("├── ", "└── ", "│   ", "    "), True: ("|-- ", "`-- ", "|   ", "    ")}
 _HTML_OPEN_DEPTH = 2
 _HTML_TEXT_LIMIT = 4000
@@ -54,6 +58,54 @@ def _last_line(text: str | None) -> str:
     return lines[-1].strip() if lines else ""
 
 
+def _field(item: Any, name: str, default: Any = None) -> Any:
+    if isinstance(item, dict):
+        return item.get(name, default)
+    return getattr(item, name, default)
+
+
+def alternatives_json(node: Any, limit: int | None = None,
+                      ) -> tuple[list[dict[str, Any]], str | None] | None:
+    """A node's forks as ``([{id, label, status, llm_calls, tokens, code}], current)``.
+
+    None when the node has no ``alternatives``. Items may be dicts or objects with those
+    attributes (``tokens`` defaults to the sum of a ``usage`` dict's token counts);
+    ``current`` is the node's ``current`` id, if it has one.
+
+    >>> class N: alternatives = [{"id": "a", "status": "done", "code": "x = 1"}]
+    >>> alts, current = alternatives_json(N())
+    >>> alts[0]["label"], alts[0]["tokens"], current
+    ('a', 0, None)
+    """
+    alts = getattr(node, "alternatives", None)
+    if not alts:
+        return None
+    out = []
+    for i, a in enumerate(alts):
+        usage = _field(a, "usage") or {}
+        tokens = _field(a, "tokens")
+        if tokens is None:
+            tokens = sum(v for k, v in usage.items()
+                         if k.endswith("tokens") and isinstance(v, (int, float)))
+        aid = str(_field(a, "id", i))
+        out.append({"id": aid, "label": clip_text(str(_field(a, "label") or aid), 200),
+                     "status": str(_field(a, "status", "") or ""),
+                     "llm_calls": int(_field(a, "llm_calls", 0) or 0), "tokens": int(tokens),
+                     "code": clip_text(_field(a, "code", "") or "", limit)})
+    current = _field(node, "current")
+    return out, None if current is None else str(current)
+
+
+def _alt_note(node: Node, ascii: bool) -> str:
+    alts = alternatives_json(node)
+    if alts is None:
+        return ""
+    items, current = alts
+    mark = "*" if ascii else "●"
+    names = ", ".join(f"{a['label']}{mark if a['id'] == current else ''}" for a in items)
+    return f"  [{len(items)} alternatives: {names}]"
+
+
 def _header(run: Run) -> str:
     n = len(run.nodes())
     calls = "call" if run.llm_calls == 1 else "calls"
@@ -68,7 +120,7 @@ def _label(node: Node, ascii: bool) -> str:
         label += f"  # {short(_last_line(node.error), 80)}"
     elif node.status in ("skipped", "stub"):
         label += f"  # {node.status}"
-    return label
+    return label + _alt_note(node, ascii)
 
 
 def render_text(run: Run, ascii: bool = False, *, header: bool = True) -> str:
@@ -109,17 +161,13 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _clip(text: str, limit: int = _HTML_TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more chars)"
-
-
 def _pre(title: str, text: str | None, color: str | None = None) -> str:
     if not text:
         return ""
     style = "margin:2px 0 4px 0;padding:4px 6px;white-space:pre-wrap;font-size:12px;"
     style += f"border-left:3px solid {color or '#9e9e9e'};"
     return (f'<div style="font-size:11px;opacity:.75">{_esc(title)}</div>'
-            f'<pre style="{style}">{_esc(_clip(text))}</pre>')
+            f'<pre style="{style}">{_esc(clip_text(text, _HTML_TEXT_LIMIT))}</pre>')
 
 
 def _summary(node: Node) -> str:
@@ -136,8 +184,26 @@ def _summary(node: Node) -> str:
 
 def _body(node: Node) -> str:
     parts = [_pre("thought", node.thought, "#90a4ae"), _pre("code", node.code, "#1e88e5"),
-             _pre("stdout", node.stdout, "#43a047"), _pre("error", node.error, "#e53935")]
+             _pre("stdout", node.stdout, "#43a047"), _pre("error", node.error, "#e53935"),
+             _alternatives_html(node)]
     return "".join(parts)
+
+
+def _alternatives_html(node: Node) -> str:
+    alts = alternatives_json(node, _HTML_TEXT_LIMIT)
+    if alts is None:
+        return ""
+    items, current = alts
+    rows = []
+    for a in items:
+        color = STATUS_COLORS.get(a["status"], "#9e9e9e")
+        cur = " <b>(current)</b>" if a["id"] == current else ""
+        rows.append(f'<li class="recode-alt" data-alt="{_esc(a["id"])}"><code>{_esc(a["label"])}'
+                    f'</code>{cur} <span style="color:{color}">{_esc(a["status"])}</span> · '
+                    f'{a["llm_calls"]} model calls · {a["tokens"]} tokens'
+                    f'{_pre("code", a["code"], "#1e88e5")}</li>')
+    return (f'<div style="font-size:11px;opacity:.75">alternatives</div>'
+            f'<ul style="margin:2px 0 4px 0;padding-left:1.4em">{"".join(rows)}</ul>')
 
 
 def _tree_html(run: Run) -> str:

@@ -1,4 +1,15 @@
-"""The live call-tree widget (anywidget) and ``display_run``, with text/HTML fallbacks."""
+"""The live call-tree widget (anywidget) and ``display_run``, with text/HTML fallbacks.
+
+Traffic: the widget sends only what changed. Each update is a custom message
+``{"kind": "patch", "seq": n, "run": {...}, "nodes": {id: delta}, "drop": [ids]}`` in the
+patch language of :mod:`~recode_magic.widget_state`; a new node is a delta from nothing;
+``"reset": true`` replaces everything (a new run, and a few keyframes in the widget's first
+second, for a view whose code was still loading). The ``snapshot`` trait holds the whole
+state at ``seq``: it is rebuilt whenever the kernel is asked for the widget's state (a view
+that joins late, a second browser tab, a notebook re-opened with a live kernel), not pushed
+with every update; a view that sees a gap in ``seq`` sends ``{"type": "snapshot"}`` and
+gets a ``"kind": "snapshot"`` message.
+"""
 
 from __future__ import annotations
 
@@ -13,58 +24,22 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .render import render_html, render_svg, render_text
+from .render import DISPLAY, render_html, render_svg, render_text
+from .widget_state import WIDGET_LIMIT, delta, node_json, run_json, tree_json
 
 if TYPE_CHECKING:
-    from .tree import Node, Run
+    from .run import Run
+    from .tree import Node
 
-__all__ = ["ReCodeWidget", "display_run", "node_json", "tree_json", "in_kernel"]
+__all__ = ["ReCodeWidget", "display_run", "node_json", "tree_json", "in_kernel", "delta",
+           "ACTIONS", "WIDGET_LIMIT"]
 
 _STATIC = Path(__file__).parent / "static"
-_CLIP = 20_000       # characters kept per text field in the synced model
-_STEP_CLIP = 2_000
-_PARTIAL_CLIP = 4_000
-
-
-def _clip(text: str | None, limit: int = _CLIP) -> str:
-    text = text or ""
-    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more chars)"
-
-
-def node_json(node: Node) -> dict[str, Any]:
-    """The synced form of one node (texts clipped; no prompt or raw reply)."""
-    d: dict[str, Any] = {
-        "id": node.id, "parent": node.parent.id if node.parent else None, "name": node.name,
-        "call": node.call, "depth": node.depth, "status": node.status,
-        "code": _clip(node.code), "thought": _clip(node.thought), "stdout": _clip(node.stdout),
-        "error": _clip(node.error) if node.error else None,
-        "children": [c.id for c in node.children],
-        "steps": [{"kind": s.kind, "code": _clip(s.code, _STEP_CLIP), "child": s.child,
-                   "stdout": _clip(s.stdout, _STEP_CLIP), "error": s.error,
-                   "primitives": list(s.primitives)} for s in node.steps],
-        "usage": dict(node.usage), "llm_calls": node.llm_calls, "attempts": len(node.attempts),
-        "started": node.started, "ended": node.ended,
-    }
-    partial = getattr(node, "reply_partial", None)
-    if partial and node.status in ("pending", "running"):
-        d["partial"] = partial[-_PARTIAL_CLIP:]
-    return d
-
-
-def _run_json(run: Run, nodes: list[Node]) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for n in nodes:
-        counts[n.status] = counts.get(n.status, 0) + 1
-    return {"task": run.task, "status": run.status, "error": run.error,
-            "llm_calls": run.llm_calls, "started": run.started, "ended": run.ended,
-            "elapsed": round(run.elapsed, 3), "counts": counts, "usage": run.usage,
-            "model": str(run.meta.get("model", "")), "root": run.root.id, "n": len(nodes)}
-
-
-def tree_json(run: Run) -> dict[str, Any]:
-    """The whole tree as the widget's ``tree`` trait: ``{"run": {...}, "nodes": [...]}``."""
-    nodes = run.nodes()
-    return {"run": _run_json(run, nodes), "nodes": [node_json(n) for n in nodes]}
+ACTIONS = ("regenerate", "edit", "switch", "compare")
+_LIVE = ("running", "pending")
+#: Ages (s) of the widget at which a patch carries the whole state: a view still loading
+#: its code when the first patches went out catches up while the kernel is busy.
+_KEYFRAMES = (0.25, 1.0)
 
 
 class ReCodeWidget(anywidget.AnyWidget):
@@ -75,22 +50,24 @@ class ReCodeWidget(anywidget.AnyWidget):
     run : Run, optional
         The run to show; with ``attach(engine)`` the next ``run_start`` sets it.
     interval : float
-        Minimum seconds between two model updates while a run goes on (default 0.05, so at
-        most 20 updates a second); it grows when serialising the tree gets slow.
+        Minimum seconds between two patches while a run goes on (default 0.05, so at most
+        20 a second); it grows when building a patch gets slow.
     expand_depth : int
         Nodes deeper than this start collapsed.
 
     Notes
     -----
-    Engine events only mark the widget dirty; the tree is sent when ``interval`` has
-    passed since the last send, by a trailing timer if events stop, and always on
-    ``run_end``. Per-node JSON is cached and rebuilt only for nodes an event touched.
+    Engine events only mark nodes dirty; a patch is sent when ``interval`` has passed since
+    the last one, by a trailing timer if events stop, and always on ``run_end``. Only the
+    nodes an event touched (and running ones) are serialised again, and only their changed
+    fields travel. ``on_action`` registers the handler of the details pane's buttons.
     """
 
     _esm = _STATIC / "tree.js"
     _css = _STATIC / "tree.css"
 
-    tree = traitlets.Dict().tag(sync=True)
+    snapshot = traitlets.Dict().tag(sync=True)
+    statuses = traitlets.Dict(DISPLAY).tag(sync=True)
     status = traitlets.Unicode("pending").tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     expand_depth = traitlets.Int(2).tag(sync=True)
@@ -100,37 +77,78 @@ class ReCodeWidget(anywidget.AnyWidget):
 
     def __init__(self, run: Run | None = None, *, interval: float = 0.05,
                  expand_depth: int = 2, trailing: bool = True,
-                 clock: Callable[[], float] = time.monotonic, **kwargs: Any):
-        super().__init__(expand_depth=expand_depth, **kwargs)
+                 clock: Callable[[], float] = time.monotonic,
+                 keyframes: tuple[float, ...] = _KEYFRAMES, **kwargs: Any):
         self.run: Run | None = None
+        self.seq = 0
+        self._sent: dict[str, dict[str, Any]] = {}   # node id -> last JSON sent
+        self._sent_run: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._dirty: set[str] = set()
+        self._reset = False
+        self._clock = clock
+        self._born = clock()
+        self._keyframes = sorted(keyframes)
+        final = False
+        if run is not None:  # the state travels in the comm's opening message (snapshot)
+            self.run, self._reset = run, True
+            final = run.status not in _LIVE
+            self._patch(run, final)
+            self._keyframes.clear()
+            kwargs.setdefault("status", str(run.status))
+        super().__init__(expand_depth=expand_depth, **kwargs)
+        self._reset = False
+        if final and run is not None and len(self._sent) <= 200:
+            self.code = _safe_export(run)
         self.min_interval = interval
         self.interval = interval
         self.trailing = trailing
         self.sends = 0
-        self.last_bytes = 0
+        self.sent_bytes = 0
         self.last_cost = 0.0
-        self._clock = clock
         self._last = float("-inf")
-        self._cache: dict[str, dict[str, Any]] = {}
-        self._dirty: set[str] = set()
         self._pending = False
-        self._lock = threading.RLock()
         self._timer: threading.Timer | None = None
         self._handle: Any = None
-        self._reset = False
         self._warned = False
+        self._actions: list[Callable[[dict[str, Any]], Any]] = []
         self.on_msg(self._on_front_msg)
-        if run is not None:
-            self.set_run(run)
+
+    # -- the state a view holds -------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """What every view shows now: ``{"seq", "run", "nodes"}`` (nodes as sent)."""
+        with self._lock:
+            return {"seq": self.seq, "run": dict(self._sent_run),
+                    "nodes": list(self._sent.values())}
+
+    @property
+    def tree(self) -> dict[str, Any]:
+        """The whole tree as the views hold it: ``{"run": {...}, "nodes": [...]}``."""
+        st = self.state()
+        return {"run": st["run"], "nodes": st["nodes"]}
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        """Widget state for the front-end; ``snapshot`` is rebuilt here, when asked for."""
+        if key is None or key == "snapshot" or (not isinstance(key, str) and "snapshot" in key):
+            with self._lock:
+                if self.comm is not None and (self._dirty or getattr(self, "_pending", False)):
+                    self._flush()  # the late view starts from the latest state
+                snap = self.state()
+            self.snapshot = snap  # not sent by itself (below): it travels in this state
+        return super().get_state(key=key, drop_defaults=drop_defaults)
+
+    def _should_send_property(self, key: str, value: Any) -> bool:
+        if key == "snapshot":
+            return False  # sent with the full state only, never on its own
+        return bool(super()._should_send_property(key, value))
 
     # -- engine side ----------------------------------------------------------------------
     def set_run(self, run: Run) -> None:
         """Show ``run`` (replacing any other) and send it now."""
         with self._lock:
             self.run = run
-            self._cache.clear()
             self._reset = True
-            self._flush(final=run.status not in ("pending", "running"))
+            self._flush(final=run.status not in _LIVE)
 
     def attach(self, engine: Any) -> ReCodeWidget:
         """Follow ``engine``'s runs (``engine.subscribe(self.on_event)``); returns self."""
@@ -154,7 +172,6 @@ class ReCodeWidget(anywidget.AnyWidget):
         with self._lock:
             if event == "run_start" or run is not self.run:
                 self.run = run
-                self._cache.clear()
                 self._reset = True
             if node is not None:
                 self._dirty.add(node.id)
@@ -195,33 +212,60 @@ class ReCodeWidget(anywidget.AnyWidget):
         finally:
             self._lock.release()
 
+    def _patch(self, run: Run, final: bool) -> dict[str, Any]:
+        nodes = run.nodes()
+        reset = self._reset
+        if reset:
+            self._sent, self._sent_run = {}, {}
+        sent, dirty = self._sent, self._dirty
+        changes: dict[str, Any] = {}
+        for n in nodes:
+            old = sent.get(n.id)
+            if old is None or final or n.id in dirty or n.status in _LIVE:
+                new = node_json(n)
+                d = delta(old or {}, new)
+                if d:
+                    changes[n.id] = d
+                    sent[n.id] = new
+        drop = [i for i in sent.keys() - {n.id for n in nodes}] if len(sent) > len(nodes) \
+            or final else []
+        for i in drop:
+            del sent[i]
+        run_now = run_json(run, nodes)
+        if final:
+            run_now["stats"] = run.stats()
+        run_delta = delta(self._sent_run, run_now)
+        self._sent_run = run_now
+        self._dirty = set()
+        self.seq += 1
+        age = self._clock() - self._born
+        if self._keyframes and age >= self._keyframes[0]:
+            while self._keyframes and age >= self._keyframes[0]:
+                self._keyframes.pop(0)
+            reset, run_delta, changes, drop = True, run_now, dict(sent), []
+        patch: dict[str, Any] = {"kind": "patch", "seq": self.seq, "run": run_delta,
+                                 "nodes": changes}
+        if drop:
+            patch["drop"] = drop
+        if reset:
+            patch["reset"] = True
+        return patch
+
     def _flush(self, final: bool = False) -> None:
         run = self.run
         if run is None:
             return
         t0 = time.perf_counter()
-        nodes = run.nodes()
-        dirty = self._dirty
-        out = []
-        for n in nodes:
-            d = self._cache.get(n.id)
-            if d is None or n.id in dirty or final or n.status in ("running", "pending"):
-                d = self._cache[n.id] = node_json(n)
-            out.append(d)
-        tree: dict[str, Any] = {"run": _run_json(run, nodes), "nodes": out}
-        if final:
-            tree["run"]["stats"] = run.stats()
-            tree["run"]["text"] = render_text(run, header=False)
-        self._dirty = set()
+        patch = self._patch(run, final)
         with self.hold_sync():
             if self._reset:
                 self.graph_svg = self.graph_error = self.code = ""
                 self.selected = ""
                 self._reset = False
-            self.tree = tree
-            self.status = run.status
-            if final and run.status not in ("pending", "running") and len(nodes) <= 200:
+            self.status = str(run.status)
+            if final and run.status not in _LIVE and len(self._sent) <= 200:
                 self.code = _safe_export(run)  # bigger trees: on request from the Code tab
+        self.send(patch)
         self.sends += 1
         self._pending = False
         self._last = self._clock()
@@ -233,20 +277,57 @@ class ReCodeWidget(anywidget.AnyWidget):
         else:  # keep the view's share of the run near 10% however big the tree gets
             self.interval = max(self.min_interval, 10 * self.last_cost)
 
-    def payload_bytes(self) -> int:
-        """Size in bytes of the ``tree`` trait as JSON (what one update carries)."""
-        self.last_bytes = len(json.dumps(self.tree, default=repr).encode("utf-8"))
-        return self.last_bytes
+    def send(self, content: dict[str, Any], buffers: Any = None) -> None:
+        """Send a custom message to the views (and count its bytes in ``sent_bytes``)."""
+        self.sent_bytes += len(json.dumps(content, default=repr).encode("utf-8"))
+        super().send(content, buffers)
 
     # -- front-end requests -----------------------------------------------------------------
+    def on_action(self, callback: Callable[[dict[str, Any]], Any], remove: bool = False) -> None:
+        """Call ``callback(msg)`` when a details-pane button is used.
+
+        ``msg`` is ``{"action": "regenerate" | "edit" | "switch" | "compare", "node": id,
+        ...}`` with ``hint`` (regenerate), ``code`` (edit), ``alternative`` (switch) or
+        ``alternatives`` (compare, two ids). The view is told the outcome: ``ok`` or the
+        exception's text. Without a handler the view says the action is not available.
+        """
+        if remove:
+            self._actions = [c for c in self._actions if c is not callback]
+        else:
+            self._actions.append(callback)
+
     def _on_front_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or self.run is None:
+        if not isinstance(content, dict):
+            return
+        if "action" in content:
+            self._dispatch(content)
             return
         kind = content.get("type")
-        if kind == "graph":
+        if kind == "snapshot":
+            with self._lock:
+                self.send({"kind": "snapshot", **self.state()})
+        elif self.run is None:
+            return
+        elif kind == "graph":
             self.refresh_graph()
         elif kind == "export":
             self.code = _safe_export(self.run, content.get("style", "functions"))
+
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        action, node = msg.get("action"), msg.get("node")
+        reply = {"kind": "action_result", "action": action, "node": node, "ok": False}
+        if action not in ACTIONS:
+            reply["error"] = f"unknown action: {action!r} (must be one of {list(ACTIONS)})"
+        elif not self._actions:
+            reply["error"] = f"{action} is not available here (no handler registered)"
+        else:
+            try:
+                for callback in list(self._actions):
+                    callback(dict(msg))
+                reply["ok"] = True
+            except Exception as exc:  # shown in the details pane, never raised into the kernel
+                reply["error"] = f"{type(exc).__name__}: {exc}"
+        self.send(reply)
 
     def refresh_graph(self) -> None:
         """Render the graph with ``dot`` into ``graph_svg`` (or the reason into graph_error)."""
@@ -282,8 +363,6 @@ def _safe_export(run: Run, style: str = "functions") -> str:
         return run.export(style)
     except Exception as exc:  # an odd tree must not break the widget
         return f"# export failed: {type(exc).__name__}: {exc}\n"
-
-
 def in_kernel() -> bool:
     """True inside an ipykernel (a front-end with a comm channel), False in terminal IPython."""
     try:

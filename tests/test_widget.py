@@ -9,7 +9,7 @@ import pytest
 
 from recode_magic import ReCode, ScriptedLLM
 from recode_magic.render import render_text
-from recode_magic.tree import Run
+from recode_magic.run import Run
 from recode_magic.widget import ReCodeWidget, display_run, tree_json
 
 
@@ -26,15 +26,66 @@ class Clock:
 
 
 def capture(widget: ReCodeWidget) -> list[dict]:
-    """Record every state update the widget sends to the front-end."""
+    """Record every custom message (patches, snapshots, action results) the widget sends."""
     sent: list[dict] = []
 
     def fake_send(msg, buffers=None):
-        if msg.get("method") == "update":
-            sent.append(msg["state"])
+        if msg.get("method") == "custom":
+            sent.append(json.loads(json.dumps(msg["content"], default=repr)))
 
     widget._send = fake_send
     return sent
+
+
+def apply(obj: dict, d: dict) -> dict:
+    """What tree.js does with one delta (kept in step with its ``apply``)."""
+    out = dict(obj)
+    for k, v in d.items():
+        if k == "-":
+            for gone in v:
+                out.pop(gone, None)
+        elif k[0] == "+":
+            out[k[1:]] = out.get(k[1:], "") + v
+        elif k[0] == "@":
+            out[k[1:]] = out.get(k[1:], [])[: v[0]] + v[1]
+        else:
+            out[k] = v
+    return out
+
+
+class View:
+    """A front-end replica: applies patches in order, asks for a snapshot on a gap."""
+
+    def __init__(self, snapshot: dict) -> None:
+        self.seq, self.run = snapshot["seq"], snapshot["run"]
+        self.nodes = {n["id"]: n for n in snapshot["nodes"]}
+        self.asked = False
+
+    def feed(self, msgs: list[dict]) -> View:
+        for m in msgs:
+            if m["kind"] == "snapshot":
+                self.__init__(m)
+            elif m["kind"] == "patch" and m["seq"] > self.seq:
+                if m.get("reset"):
+                    self.run, self.nodes = {}, {}
+                elif m["seq"] != self.seq + 1:
+                    self.asked = True
+                    continue
+                self.seq = m["seq"]
+                self.run = apply(self.run, m["run"])
+                for i, d in m["nodes"].items():
+                    self.nodes[i] = apply(self.nodes.get(i, {}), d)
+                for i in m.get("drop", []):
+                    del self.nodes[i]
+        return self
+
+    def state(self) -> dict:
+        return {"seq": self.seq, "run": self.run, "nodes": self.nodes}
+
+
+def as_view(widget: ReCodeWidget) -> dict:
+    st = json.loads(json.dumps(widget.state(), default=repr))
+    return {**st, "nodes": {n["id"]: n for n in st["nodes"]}}
 
 
 def engine_run(widget: ReCodeWidget | None = None):
@@ -47,27 +98,107 @@ def engine_run(widget: ReCodeWidget | None = None):
     return engine.run("add one and two")
 
 
-def test_synced_json_after_a_run():
+def test_patches_rebuild_the_tree_after_a_run():
     w = ReCodeWidget(trailing=False)
     sent = capture(w)
     run = engine_run(w)
-    tree = w.tree
+    view = View({"seq": 0, "run": {}, "nodes": []}).feed(sent)
+    assert view.state() == as_view(w) and not view.asked
+    assert [m["seq"] for m in sent] == list(range(1, len(sent) + 1))
+    assert sent[0]["reset"] is True
+    tree = view.state()
     assert tree["run"]["status"] == "done" and w.status == "done"
     assert tree["run"]["n"] == 2 and tree["run"]["llm_calls"] == 2
     assert tree["run"]["counts"] == {"done": 2}
     assert tree["run"]["stats"]["max_depth"] == 1
-    assert tree["run"]["text"] == render_text(run, header=False)
-    root, child = tree["nodes"]
-    assert (root["id"], root["parent"], root["children"]) == ("0", None, ["1"])
+    root, child = tree["nodes"]["0"], tree["nodes"]["1"]
+    assert (root["parent"], root["children"]) == (None, ["1"])
     assert root["thought"] == "plan" and root["code"] == "x = step_one(task)\nprint(x)"
     assert [s["kind"] for s in root["steps"]] == ["placeholder", "code"]
     assert root["steps"][0]["child"] == "1" and root["steps"][1]["stdout"] == "3\n"
     assert child == {**child, "name": "step_one", "call": "x = step_one(task)", "depth": 1,
-                     "status": "done", "code": "x = add(1, 2)", "error": None}
+                     "state": "done", "code": "x = add(1, 2)", "error": None}
+    assert "prompt" not in child and "reply" not in child
     assert child["steps"][0]["primitives"] == ["add"]
     assert "def step_one(task):" in w.code
-    assert sent[-1]["tree"] == json.loads(json.dumps(tree))
-    assert tree == {**tree_json(run), "run": {**tree_json(run)["run"], **tree["run"]}}
+    assert list(tree["nodes"].values()) == tree_json(run)["nodes"]
+
+
+def test_a_patch_carries_only_what_changed():
+    w = ReCodeWidget(trailing=False, keyframes=())
+    sent = capture(w)
+    engine_run(w)
+    last = sent[-1]
+    assert set(last["run"]) <= {"status", "ended", "elapsed", "counts", "stats", "llm_calls", "n",
+                                "usage"}
+    seen: set[str] = set()
+    for m in sent:  # a node travels whole once, then only its changed fields
+        for i, d in m["nodes"].items():
+            assert ("id" in d) == (i not in seen), (m["seq"], i, d)
+            seen.add(i)
+    assert seen == {"0", "1"}
+
+
+def test_late_view_gets_the_whole_state_once_then_patches():
+    run = Run("late")
+    run.status = "running"
+    clock = Clock()
+    w = ReCodeWidget(trailing=False, clock=clock, keyframes=())
+    sent = capture(w)
+    w.on_event("run_start", run, None)
+    for i in range(5):
+        clock.t += 1
+        w.on_event("node", run, run.new_node(f"s{i}", f"s{i}()", parent=run.root))
+    snap = w.get_state()["snapshot"]   # what a second tab gets when it asks the kernel
+    assert snap["seq"] == sent[-1]["seq"] and len(snap["nodes"]) == 6
+    late = View(json.loads(json.dumps(snap)))
+    mark = len(sent)
+    node = run.new_node("s5", "s5()", parent=run.root)
+    clock.t += 1
+    w.on_event("node", run, node)
+    node.stdout = "hello"
+    clock.t += 1
+    w.on_event("node", run, node)
+    run.status = "done"
+    w.on_event("run_end", run, None)
+    early = View({"seq": 0, "run": {}, "nodes": []}).feed(sent)
+    late.feed(sent[mark:])
+    assert late.state() == early.state() == as_view(w) and not late.asked
+    # a view that missed patches asks, and the snapshot message puts it right
+    lost = View(json.loads(json.dumps(snap))).feed(sent[mark + 1:])
+    assert lost.asked
+    w._on_front_msg(w, {"type": "snapshot"}, [])
+    assert sent[-1]["kind"] == "snapshot"
+    assert lost.feed(sent[-1:]).state() == as_view(w)
+
+
+def test_appended_output_travels_as_a_tail():
+    run = Run("out")
+    run.status = "running"
+    clock = Clock()
+    w = ReCodeWidget(trailing=False, clock=clock, keyframes=())
+    sent = capture(w)
+    w.on_event("run_start", run, None)
+    run.root.stdout = "a" * 1000
+    clock.t += 1
+    w.on_event("node", run, run.root)
+    run.root.stdout += "tail"
+    clock.t += 1
+    w.on_event("node", run, run.root)
+    assert sent[-1]["nodes"]["0"] == {"+stdout": "tail"}
+
+
+def test_values_leaving_the_kernel_are_clipped():
+    big = list(range(3_000_000))
+    w = ReCodeWidget(trailing=False)
+    sent = capture(w)
+    llm = ScriptedLLM({"solve": X("print(data)\nn = len(data)")})
+    run = ReCode(llm, namespace={}).run("t" * 100_000, inputs={"data": big})
+    w.set_run(run)
+    size = sum(len(json.dumps(m)) for m in sent)
+    assert w.status == "done" and size < 150_000, size
+    assert len(w.get_state()["snapshot"]["nodes"][0]["stdout"]) < 21_000
+    assert w.sent_bytes >= size
 
 
 def test_burst_of_1000_nodes_is_coalesced():
@@ -88,11 +219,12 @@ def test_burst_of_1000_nodes_is_coalesced():
     burst = time.perf_counter() - t0
     run.status, run.ended = "done", time.time()
     w.on_event("run_end", run, None)
-    # at most one send per 50 ms of burst, plus run_start and run_end
-    assert len(sent) <= 2 + burst / 0.05 + 1, (len(sent), burst)
-    final = sent[-1]["tree"]
+    # at most one send per 50 ms of burst, plus run_start and run_end (+ keyframes)
+    assert len(sent) <= 2 + 3 + burst / 0.05 + 1, (len(sent), burst)
+    final = View({"seq": 0, "run": {}, "nodes": []}).feed(sent).state()
     assert final["run"]["status"] == "done" and len(final["nodes"]) == 1001
-    assert all(n["status"] == "done" for n in final["nodes"][1:])
+    assert all(n["state"] == "done" for i, n in final["nodes"].items() if i != "0")
+    assert sum(len(json.dumps(m)) for m in sent) < 1_000_000
 
 
 def test_at_most_20_updates_a_second_on_a_long_run():
@@ -113,7 +245,8 @@ def test_at_most_20_updates_a_second_on_a_long_run():
     w.on_event("run_end", run, None)
     # the interval may grow above 50 ms when serialising gets slow, never shrink below it
     assert 20 <= len(sent) <= 10 * 20 + 2
-    assert sent[-1]["tree"]["run"]["counts"] == {"done": 1000, "pending": 1}
+    final = View({"seq": 0, "run": {}, "nodes": []}).feed(sent).state()
+    assert final["run"]["counts"] == {"done": 1000, "pending": 1}
 
 
 def test_trailing_update_when_events_stop():
@@ -128,7 +261,9 @@ def test_trailing_update_when_events_stop():
     deadline = time.time() + 2
     while len(sent) < 2 and time.time() < deadline:
         time.sleep(0.01)
-    assert len(sent) == 2 and len(sent[1]["tree"]["nodes"]) == 2
+    assert len(sent) == 2 and sorted(sent[1]["nodes"]) == ["0", "1"]
+    assert sent[1]["nodes"]["0"] == {"@children": [0, ["1"]]} or sent[1]["nodes"]["0"] == {
+        "children": ["1"]}
 
 
 def test_mimebundle_carries_static_fallbacks():
@@ -176,5 +311,62 @@ def test_widget_shows_a_loaded_run():
     run = engine_run()
     from recode_magic import load_run
     w = ReCodeWidget(load_run(run.to_dict()), trailing=False)
-    assert [n["name"] for n in w.tree["nodes"]] == ["solve", "step_one"]
+    assert [n["name"] for n in w.get_state()["snapshot"]["nodes"]] == ["solve", "step_one"]
     assert w.status == "done"
+
+
+def test_action_messages_reach_on_action_and_the_view_hears_back():
+    w = ReCodeWidget(trailing=False)
+    sent = capture(w)
+    engine_run(w)
+    w._on_front_msg(w, {"action": "regenerate", "node": "1", "hint": "use add"}, [])
+    assert sent[-1] == {"kind": "action_result", "action": "regenerate", "node": "1",
+                        "ok": False,
+                        "error": "regenerate is not available here (no handler registered)"}
+    got: list[dict] = []
+    w.on_action(got.append)
+    for msg in ({"action": "regenerate", "node": "1", "hint": "use add"},
+                {"action": "edit", "node": "1", "code": "x = 4"},
+                {"action": "switch", "node": "1", "alternative": "a0"},
+                {"action": "compare", "node": "1", "alternatives": ["a0", "a1"]}):
+        w._on_front_msg(w, msg, [])
+        assert sent[-1]["ok"] is True and sent[-1]["action"] == msg["action"]
+    assert got[0] == {"action": "regenerate", "node": "1", "hint": "use add"}
+    assert [m["action"] for m in got] == ["regenerate", "edit", "switch", "compare"]
+
+    def broken(msg: dict) -> None:
+        raise KeyError("no node 9")
+    w.on_action(got.append, remove=True)
+    w.on_action(broken)
+    w._on_front_msg(w, {"action": "edit", "node": "9", "code": ""}, [])
+    assert sent[-1]["ok"] is False and sent[-1]["error"] == "KeyError: 'no node 9'"
+    w._on_front_msg(w, {"action": "promote", "node": "1"}, [])
+    assert sent[-1]["error"].startswith("unknown action: 'promote' (must be one of")
+
+
+def test_alternatives_travel_and_show_in_fallbacks():
+    w = ReCodeWidget(trailing=False)
+    run = engine_run()
+    node = run.root.children[0]
+    node.alternatives = [
+        {"id": "a0", "label": "first try", "status": "error", "llm_calls": 1,
+         "usage": {"input_tokens": 100, "output_tokens": 20}, "code": "x = add(1, 1)"},
+        {"id": "a1", "label": "with hint", "status": "done", "llm_calls": 2, "tokens": 250,
+         "code": "x = add(1, 2)"}]
+    node.current = "a1"
+    sent = capture(w)
+    w.set_run(run)
+    d = View({"seq": 0, "run": {}, "nodes": []}).feed(sent).nodes["1"]
+    assert d["current"] == "a1"
+    assert d["alternatives"][0] == {"id": "a0", "label": "first try", "status": "error",
+                                    "llm_calls": 1, "tokens": 120, "code": "x = add(1, 1)"}
+    assert d["alternatives"][1]["tokens"] == 250
+    assert render_text(run, header=False).splitlines()[1] == (
+        "└── ✔ x = step_one(task)  [2 alternatives: first try, with hint●]")
+    assert render_text(run, ascii=True, header=False).splitlines()[1].endswith(
+        "[2 alternatives: first try, with hint*]")
+    data = w._repr_mimebundle_()
+    html = (data[0] if isinstance(data, tuple) else data)["text/html"]
+    assert 'data-alt="a0"' in html and "with hint</code> <b>(current)</b>" in html
+    assert "x = add(1, 1)" in html
+    assert "alternatives" not in View({"seq": 0, "run": {}, "nodes": []}).feed(sent).nodes["0"]

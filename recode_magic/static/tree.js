@@ -1,10 +1,8 @@
 // recode_magic call-tree widget: header, Tree / Graph / Code tabs, details pane.
-// Plain ESM, no build step. The whole tree arrives as one JSON trait ("tree").
+// Plain ESM, no build step. The state arrives once (the "snapshot" trait) and then as
+// patches (custom messages with sequence numbers, see recode_magic/widget.py); a view
+// that sees a gap asks for a snapshot. The status icons come from Python ("statuses").
 
-const ICONS = { pending: "○", running: "▶", expanded: "◐", done: "✔", error: "✘",
-  skipped: "⊘", stub: "…" };
-const RUN_ICONS = { pending: "○", running: "▶", done: "✔", error: "✘", limit: "…",
-  interrupted: "■" };
 const KEYWORDS = new Set(("False None True and as assert async await break class continue " +
   "def del elif else except finally for from global if import in is lambda nonlocal not or " +
   "pass raise return try while with yield match case").split(" "));
@@ -55,6 +53,88 @@ function section(title, body, cls = "") {
   return body ? `<div class="rc-sec ${cls}"><div class="rc-sec-title">${esc(title)}</div>${body}</div>` : "";
 }
 
+// -- the state of one model, shared by its views ---------------------------------------
+const STORES = new WeakMap();
+
+// Apply one node/run delta: "k": value, "+k": appended text, "@k": [i, items], "-": [keys].
+function apply(obj, d) {
+  const out = { ...obj };
+  for (const [k, v] of Object.entries(d || {})) {
+    if (k === "-") for (const gone of v) delete out[gone];
+    else if (k[0] === "+") out[k.slice(1)] = String(out[k.slice(1)] ?? "") + v;
+    else if (k[0] === "@") out[k.slice(1)] = [...(out[k.slice(1)] || []).slice(0, v[0]), ...v[1]];
+    else out[k] = v;
+  }
+  return out;
+}
+
+function storeOf(model) {
+  let s = STORES.get(model);
+  if (s) return s;
+  s = { seq: -1, run: {}, byId: new Map(), listeners: new Set(), asked: 0, patches: 0, gaps: 0 };
+  const emit = (info) => { for (const f of s.listeners) f(info); };
+  const load = (snap) => {
+    if (!snap || snap.seq == null || snap.seq < s.seq) return false;
+    s.seq = snap.seq;
+    s.run = snap.run || {};
+    s.byId = new Map((snap.nodes || []).map((n) => [n.id, n]));
+    s.asked = 0;
+    return true;
+  };
+  const onMsg = (msg) => {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.kind === "snapshot") { if (load(msg)) emit({}); return; }
+    if (msg.kind === "action_result") { emit({ result: msg }); return; }
+    if (msg.kind !== "patch" || msg.seq <= s.seq) return;
+    if (msg.reset) { s.byId = new Map(); s.run = {}; s.asked = 0; }
+    else if (msg.seq !== s.seq + 1) {   // missed patches: ask for the whole state (once a second)
+      s.gaps++;
+      if (Date.now() - s.asked > 1000) { s.asked = Date.now(); model.send({ type: "snapshot" }); }
+      return;
+    }
+    s.seq = msg.seq;
+    s.patches++;
+    s.run = apply(s.run, msg.run);
+    for (const [id, d] of Object.entries(msg.nodes || {})) s.byId.set(id, apply(s.byId.get(id), d));
+    for (const id of msg.drop || []) s.byId.delete(id);
+    emit({});
+  };
+  load(model.get("snapshot"));
+  model.on("msg:custom", onMsg);
+  model.on("change:snapshot", () => { if (load(model.get("snapshot"))) emit({}); });
+  STORES.set(model, s);
+  return s;
+}
+
+const stateOf = (n) => String(n?.state || n?.status || "pending");
+
+// Line diff (LCS) of two texts: [{op: " " | "-" | "+", line}].
+function diffLines(a, b) {
+  const x = String(a ?? "").split("\n"), y = String(b ?? "").split("\n");
+  const m = x.length, n = y.length;
+  const L = Array.from({ length: m + 1 }, () => new Uint16Array(n + 1));
+  for (let i = m - 1; i >= 0; i--) for (let j = n - 1; j >= 0; j--) {
+    L[i][j] = x[i] === y[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+  }
+  const out = [];
+  let i = 0, j = 0;
+  while (i < m && j < n) {
+    if (x[i] === y[j]) { out.push({ op: " ", line: x[i] }); i++; j++; }
+    else if (L[i + 1][j] >= L[i][j + 1]) out.push({ op: "-", line: x[i++] });
+    else out.push({ op: "+", line: y[j++] });
+  }
+  while (i < m) out.push({ op: "-", line: x[i++] });
+  while (j < n) out.push({ op: "+", line: y[j++] });
+  return out;
+}
+
+const RERUN_NOTE = "Re-running this step calls its primitives again: their side effects " +
+  "(moves, writes, requests) happen a second time.";
+
+function initialize({ model }) {
+  storeOf(model);
+}
+
 function render({ model, el }) {
   el.classList.add("recode-widget");
   el.innerHTML = `
@@ -85,14 +165,19 @@ function render({ model, el }) {
   const $ = (sel) => el.querySelector(sel);
   const treeEl = $(".rc-tree"), detailsEl = $(".rc-details");
   const toggled = new Map();      // node id -> expanded (user choice overrides the default)
-  let byId = new Map(), rows = [], focusKey = null, tab = "tree", graphFor = null;
+  const store = storeOf(model);
+  let byId = store.byId, rows = [], focusKey = null, tab = "tree", graphFor = null;
   let lastDetails = "";
-
-  const tree = () => model.get("tree") || {};
+  // The details pane's forms: which one is open, what was typed, the last action's outcome.
+  let form = { node: null, kind: null, hint: "", code: "" }, actionMsg = null;
+  let compare = { node: null, picked: [], shown: false };
+  const table = () => model.get("statuses") || {};
+  const icon = (st) => (table().icons || {})[st] || "?";
+  const runIcon = (st) => (table().run_icons || {})[st] || "?";
+  const tree = () => ({ run: store.run });
 
   function index() {
-    byId = new Map();
-    for (const n of tree().nodes || []) byId.set(n.id, n);
+    byId = store.byId;
   }
 
   // Display children: steps in order (code steps are leaves), then children not in steps yet.
@@ -112,7 +197,7 @@ function render({ model, el }) {
   function activePath() {
     const path = new Set();
     for (const n of byId.values()) {
-      if (n.status === "running" || n.status === "error") {
+      if (stateOf(n) === "running" || stateOf(n) === "error") {
         let p = n.parent;
         while (p != null && !path.has(p)) { path.add(p); p = byId.get(p)?.parent; }
       }
@@ -131,7 +216,7 @@ function render({ model, el }) {
     const status = run.status || "pending";
     const st = $(".rc-run-status");
     st.className = `rc-run-status rc-s-${status}`;
-    st.textContent = `${RUN_ICONS[status] || "?"} ${status}`;
+    st.textContent = `${runIcon(status)} ${status}`;
     const task = String(run.task || "").split("\n")[0];
     $(".rc-task").textContent = task;
     $(".rc-task").title = run.task || "";
@@ -151,6 +236,8 @@ function render({ model, el }) {
     bar.style.width = n ? `${Math.round((100 * finished) / n)}%` : "0%";
     bar.className = `rc-progress-bar rc-bg-${status}`;
     el.dataset.status = status;
+    el.dataset.seq = String(store.seq);  // for tests and the curious: patches applied so far
+    el.dataset.gaps = String(store.gaps);
   }
 
   function drawTree() {
@@ -174,10 +261,11 @@ function render({ model, el }) {
           aria-selected="${n.id === selected}" data-key="${esc(key)}" data-id="${esc(n.id)}"
           style="--rc-level:${item.level - 1}">
           <span class="rc-caret">${ks.length ? (open ? "▾" : "▸") : ""}</span>
-          <span class="rc-icon rc-s-${esc(n.status)}" title="${esc(n.status)}">${ICONS[n.status] || "?"}</span>
+          <span class="rc-icon rc-s-${esc(stateOf(n))}" title="${esc(stateOf(n))}">${icon(stateOf(n))}</span>
           <span class="rc-name">${esc(n.name)}</span>
           <span class="rc-call">${esc(n.call)}</span>
           <span class="rc-badges">
+            ${n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : ""}
             ${n.error ? `<span class="rc-badge rc-badge-error">${esc(String(n.error).trim().split("\n").pop().slice(0, 60))}</span>` : ""}
             ${prims ? `<span class="rc-badge" title="primitive calls">ƒ ${prims}</span>` : ""}
             ${dur ? `<span class="rc-badge">${esc(dur)}</span>` : ""}
@@ -199,11 +287,78 @@ function render({ model, el }) {
     treeEl.innerHTML = html.join("");
   }
 
-  function drawDetails() {
+  function actionsHtml(n) {
+    const live = ["running", "pending"].includes(store.run.status);
+    const dis = live ? ` disabled title="wait for the run to end"` : "";
+    const open = form.node === n.id ? form.kind : null;
+    const warn = `<p class="rc-warn" role="note">⚠ ${esc(RERUN_NOTE)}</p>`;
+    let body = "";
+    if (open === "regenerate") {
+      body = `<div class="rc-form" data-form="regenerate" data-lm-suppress-shortcuts="true">
+        <label>Hint for the model (one line, optional)
+          <input class="rc-hint" type="text" value="${esc(form.hint)}" placeholder="e.g. check the drawer first"></label>
+        ${warn}
+        <button class="rc-go" data-go="regenerate"${dis}>Regenerate and run again</button>
+        <button class="rc-cancel">Cancel</button></div>`;
+    } else if (open === "edit") {
+      body = `<div class="rc-form" data-form="edit" data-lm-suppress-shortcuts="true">
+        <label>Code of ${esc(n.name)}
+          <textarea class="rc-edit" rows="${Math.min(14, String(form.code).split("\n").length + 1)}" spellcheck="false">${esc(form.code)}</textarea></label>
+        ${warn}
+        <button class="rc-go" data-go="edit"${dis}>Run</button>
+        <button class="rc-cancel">Cancel</button></div>`;
+    }
+    const msg = actionMsg && actionMsg.node === n.id
+      ? `<div class="rc-action-msg ${actionMsg.ok === false ? "rc-err" : ""}" role="status">${esc(actionMsg.text)}</div>` : "";
+    return `<div class="rc-actions" role="toolbar" aria-label="Steer this node">
+        <button class="rc-act" data-act="regenerate" aria-expanded="${open === "regenerate"}"${dis}>Regenerate…</button>
+        <button class="rc-act" data-act="edit" aria-expanded="${open === "edit"}"${dis}>Edit code…</button>
+      </div>${body}${msg}`;
+  }
+
+  function alternativesHtml(n) {
+    const alts = n.alternatives || [];
+    if (!alts.length) return "";
+    if (compare.node !== n.id) compare = { node: n.id, picked: [], shown: false };
+    const rowsHtml = alts.map((a) => {
+      const cur = a.id === n.current;
+      return `<tr data-alt="${esc(a.id)}" class="${cur ? "rc-alt-current" : ""}">
+        <td><input type="checkbox" class="rc-cmp" data-alt="${esc(a.id)}" aria-label="compare ${esc(a.label)}"
+          ${compare.picked.includes(a.id) ? "checked" : ""}></td>
+        <td><code>${esc(a.label)}</code>${cur ? ` <span class="rc-badge">current</span>` : ""}</td>
+        <td><span class="rc-s-${esc(a.status)}">${icon(a.status)} ${esc(a.status)}</span></td>
+        <td>${a.llm_calls ?? 0}</td><td>${(a.tokens ?? 0).toLocaleString()}</td>
+        <td><button class="rc-switch" data-alt="${esc(a.id)}" ${cur ? "disabled" : ""}
+          aria-label="switch to ${esc(a.label)}">${cur ? "shown" : "Switch"}</button></td></tr>`;
+    }).join("");
+    const two = compare.picked.length === 2;
+    return section("Alternatives", `<table class="rc-alts"><thead><tr><th>cmp</th><th>alternative</th>
+        <th>status</th><th>calls</th><th>tokens</th><th></th></tr></thead><tbody>${rowsHtml}</tbody></table>
+      <button class="rc-compare" ${two ? "" : "disabled"}>Compare the two ticked</button>
+      ${two && compare.shown ? compareHtml(alts) : ""}`, "rc-sec-alts");
+  }
+
+  function compareHtml(alts) {
+    const [a, b] = compare.picked.map((id) => alts.find((x) => x.id === id));
+    if (!a || !b) return "";
+    const left = [], right = [];
+    for (const d of diffLines(a.code, b.code)) {
+      if (d.op !== "+") left.push(`<div class="rc-dl ${d.op === "-" ? "rc-del" : ""}">${esc(d.line) || " "}</div>`);
+      if (d.op !== "-") right.push(`<div class="rc-dl ${d.op === "+" ? "rc-add" : ""}">${esc(d.line) || " "}</div>`);
+    }
+    const head = (x) => `<div class="rc-cmp-head"><code>${esc(x.label)}</code>
+      <span class="rc-s-${esc(x.status)}">${icon(x.status)} ${esc(x.status)}</span>
+      · ${x.llm_calls ?? 0} calls · ${(x.tokens ?? 0).toLocaleString()} tokens</div>`;
+    return `<div class="rc-compare-view" role="region" aria-label="comparison">
+      <div class="rc-cmp-col">${head(a)}<pre class="rc-diff">${left.join("")}</pre></div>
+      <div class="rc-cmp-col">${head(b)}<pre class="rc-diff">${right.join("")}</pre></div></div>`;
+  }
+
+  function drawDetails(force = false) {
     const id = model.get("selected");
     const n = byId.get(id);
-    const sig = n ? JSON.stringify(n) : "";
-    if (sig === lastDetails) return;
+    const sig = n ? JSON.stringify([n, store.run.status, form, actionMsg, compare]) : "";
+    if (sig === lastDetails && !force) return;
     lastDetails = sig;
     if (!n) {
       detailsEl.innerHTML = `<div class="rc-empty">Click a node to see its thought, code and output.</div>`;
@@ -211,26 +366,99 @@ function render({ model, el }) {
     }
     const placeholders = new Set((n.children || []).map((c) => byId.get(c)?.name).filter(Boolean));
     const primitives = new Set((n.steps || []).flatMap((s) => s.primitives || []));
+    const attempts = Array.isArray(n.attempts) ? n.attempts.length : n.attempts;
     const meta = [`depth ${n.depth}`, n.llm_calls ? `${n.llm_calls} model call${n.llm_calls === 1 ? "" : "s"}` : "",
-      n.attempts ? `${n.attempts} retr${n.attempts === 1 ? "y" : "ies"}` : "", fmtTokens(n.usage),
+      attempts ? `${attempts} retr${attempts === 1 ? "y" : "ies"}` : "", fmtTokens(n.usage),
       n.started && n.ended ? fmtSeconds(n.ended - n.started) : ""].filter(Boolean).join(" · ");
     const steps = (n.steps || []).map((s) => `<li class="rc-step-item ${s.error ? "rc-step-error" : ""}">
         <span class="rc-icon ${s.kind === "placeholder" ? "" : "rc-prim"}">${s.kind === "placeholder" ? "↳" : (s.error ? "✘" : "ƒ")}</span>
         <code>${highlight(s.code, placeholders, primitives)}</code>
         ${s.stdout ? `<pre class="rc-out">${esc(s.stdout)}</pre>` : ""}
         ${s.error ? `<pre class="rc-err">${esc(s.error)}</pre>` : ""}</li>`).join("");
+    const active = document.activeElement && detailsEl.contains(document.activeElement)
+      ? document.activeElement.className : null;
     detailsEl.innerHTML = `
-      <div class="rc-d-title"><span class="rc-icon rc-s-${esc(n.status)}">${ICONS[n.status] || "?"}</span>
-        <b>${esc(n.name)}</b> <span class="rc-pill rc-bg-${esc(n.status)}">${esc(n.status)}</span></div>
+      <div class="rc-d-title"><span class="rc-icon rc-s-${esc(stateOf(n))}">${icon(stateOf(n))}</span>
+        <b>${esc(n.name)}</b> <span class="rc-pill rc-bg-${esc(stateOf(n))}">${esc(stateOf(n))}</span>
+        ${n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : ""}</div>
       <div class="rc-d-call"><code>${esc(n.call)}</code></div>
       <div class="rc-d-meta">${esc(meta)}</div>
+      ${actionsHtml(n)}
       ${section("Thought", n.thought ? `<div class="rc-thought">${esc(n.thought)}</div>` : "")}
       ${section("Code", n.code ? `<pre class="rc-code">${highlight(n.code, placeholders, primitives)}</pre>` : "")}
+      ${alternativesHtml(n)}
       ${section("Model is writing…", n.partial ? `<pre class="rc-partial">${esc(n.partial)}</pre>` : "")}
       ${section("Steps that ran", steps ? `<ol class="rc-steps">${steps}</ol>` : "")}
       ${section("Output", n.stdout ? `<pre class="rc-out">${esc(n.stdout)}</pre>` : "")}
       ${section("Error", n.error ? `<pre class="rc-err">${esc(n.error)}</pre>` : "", "rc-sec-error")}`;
+    if (active) {  // a redraw must not steal the keyboard focus from the pane's controls
+      const again = detailsEl.getElementsByClassName(active.split(" ")[0])[0];
+      again?.focus();
+    }
   }
+
+  function sendAction(msg) {
+    actionMsg = { node: msg.node, ok: null, text: `${msg.action}: sent to the kernel…` };
+    model.send(msg);
+    drawDetails();
+  }
+
+  const onDetailsClick = (e) => {
+    const n = byId.get(model.get("selected"));
+    const b = e.target.closest("button, input[type=checkbox]");
+    if (!n || !b || b.disabled) return;
+    if (b.dataset.act) {
+      const kind = form.node === n.id && form.kind === b.dataset.act ? null : b.dataset.act;
+      form = { node: n.id, kind, hint: "", code: n.code || "" };
+      drawDetails();
+      detailsEl.querySelector(kind === "edit" ? ".rc-edit" : ".rc-hint")?.focus();
+    } else if (b.classList.contains("rc-cancel")) {
+      form = { node: null, kind: null, hint: "", code: "" };
+      drawDetails();
+      detailsEl.querySelector(".rc-act")?.focus();
+    } else if (b.dataset.go === "regenerate") {
+      sendAction({ action: "regenerate", node: n.id, hint: form.hint });
+    } else if (b.dataset.go === "edit") {
+      sendAction({ action: "edit", node: n.id, code: form.code });
+    } else if (b.classList.contains("rc-switch")) {
+      sendAction({ action: "switch", node: n.id, alternative: b.dataset.alt });
+    } else if (b.classList.contains("rc-cmp")) {
+      const id = b.dataset.alt;
+      const picked = compare.picked.filter((x) => x !== id);
+      if (b.checked) picked.push(id);
+      compare = { node: n.id, picked: picked.slice(-2), shown: false };
+      drawDetails();
+    } else if (b.classList.contains("rc-compare")) {
+      compare.shown = true;
+      sendAction({ action: "compare", node: n.id, alternatives: [...compare.picked] });
+    }
+  };
+  const onDetailsInput = (e) => {
+    if (e.target.classList.contains("rc-hint")) form.hint = e.target.value;
+    if (e.target.classList.contains("rc-edit")) form.code = e.target.value;
+  };
+  const onDetailsKey = (e) => {
+    const t = e.target;
+    if (e.key === "Escape" && form.kind) { detailsEl.querySelector(".rc-cancel")?.click(); e.preventDefault(); }
+    else if (e.key === "Enter" && t.classList.contains("rc-hint")) { detailsEl.querySelector('[data-go="regenerate"]')?.click(); e.preventDefault(); }
+    else if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && t.classList.contains("rc-edit")) { detailsEl.querySelector('[data-go="edit"]')?.click(); e.preventDefault(); }
+    else if (e.key === "Enter" && t.classList.contains("rc-edit")) {
+      // JupyterLab cancels line breaks typed inside an output area: insert it ourselves
+      t.setRangeText("\n", t.selectionStart, t.selectionEnd, "end");
+      form.code = t.value;
+      e.preventDefault();
+    }
+  };
+  const onStore = (info) => {
+    if (info.result) {
+      const r = info.result;
+      actionMsg = { node: r.node, ok: r.ok, text: r.ok ? `${r.action}: done by the kernel.` : `${r.action} failed: ${r.error}` };
+      if (r.ok && (r.action === "regenerate" || r.action === "edit")) form = { node: null, kind: null, hint: "", code: "" };
+      drawDetails();
+      return;
+    }
+    drawAll();
+  };
 
   function drawGraph() {
     const box = $(".rc-graph");
@@ -350,6 +578,10 @@ function render({ model, el }) {
   };
 
   treeEl.addEventListener("click", onClick);
+  detailsEl.addEventListener("click", onDetailsClick);
+  detailsEl.addEventListener("input", onDetailsInput);
+  detailsEl.addEventListener("keydown", onDetailsKey);
+  store.listeners.add(onStore);
   treeEl.addEventListener("dblclick", onDblClick);
   treeEl.addEventListener("keydown", onKey);
   $(".rc-tabs").addEventListener("click", onTab);
@@ -358,7 +590,7 @@ function render({ model, el }) {
   const onSelected = () => { drawTree(); drawDetails(); };
   const onGraph = () => { if (tab === "graph") drawGraph(); };
   const onCode = () => drawCode();
-  model.on("change:tree", drawAll);
+  model.on("change:statuses", drawAll);
   model.on("change:selected", onSelected);
   model.on("change:expand_depth", drawTree);
   model.on("change:graph_svg", onGraph);
@@ -372,7 +604,8 @@ function render({ model, el }) {
 
   return () => {
     clearInterval(ticker);
-    model.off("change:tree", drawAll);
+    store.listeners.delete(onStore);
+    model.off("change:statuses", drawAll);
     model.off("change:selected", onSelected);
     model.off("change:expand_depth", drawTree);
     model.off("change:graph_svg", onGraph);
@@ -381,4 +614,4 @@ function render({ model, el }) {
   };
 }
 
-export default { render };
+export default { initialize, render };
