@@ -37,6 +37,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
     ap.add_argument("--resume", action="store_true",
                     help="skip items already in the results for this label and repeat")
+    ap.add_argument("--transport", choices=("plain", "stream"), default="plain",
+                    help="ReCode backend requests: 'stream' as the package sends them, or "
+                         "'plain' (default): the same request without streaming. "
+                         "llama-cpp-python's server (interrupt_requests=True, its default) "
+                         "cuts a streamed reply to '' when another client's request waits")
 
 
 def engine_origin() -> str:
@@ -76,8 +81,23 @@ def _live(args: argparse.Namespace, llm_kw: dict[str, Any]) -> Any:
     from recode_magic.llms.openai_llm import OpenAICompatLLM
 
     kw = {"max_tokens": 512, "temperature": 0.0, "timeout": 600, **llm_kw}
-    return run_eval._UsageFallback(OpenAICompatLLM(args.model, base_url=args.base_url, **kw),
-                                   args.base_url)
+    live = OpenAICompatLLM(args.model, base_url=args.base_url, **kw)
+    if args.transport == "plain":
+        if not hasattr(live, "_stream"):
+            raise SystemExit("--transport plain: this backend has no _stream to replace")
+        live._stream = _plain_request
+    return run_eval._UsageFallback(live, args.base_url)
+
+
+def _plain_request(client: Any, kwargs: dict[str, Any], on_text: Any) -> tuple[str, Any, Any]:
+    """The backend's request sent without streaming: ``(text, usage, finish_reason)``."""
+    kw = {k: v for k, v in kwargs.items() if k not in ("stream", "stream_options")}
+    resp = client.chat.completions.create(**kw)
+    choice = resp.choices[0]
+    text = choice.message.content or ""
+    if on_text is not None and text:
+        on_text(text)
+    return text, resp.usage, choice.finish_reason
 
 
 def _save_row(path: Path, suite: str, label: str, config: dict[str, Any], key: str,
@@ -106,6 +126,7 @@ def run_suite(args: argparse.Namespace) -> None:
         config = {"agent": agent, "engine_kw": engine_kw, "llm_kw": llm_kw,
                   "caps": suites.CAPS, "model": args.model, "engine": origin,
                   "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
+                  "transport": args.transport,
                   "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         for rep in range(1, args.repeat + 1):
             for item in items:
