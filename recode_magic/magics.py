@@ -195,7 +195,7 @@ class ReCodeMagics(Magics):
     def _run_cell(self, line: str, cell: str) -> None:
         # until the run starts: a bare `%recode resume` must not pick up an older run
         self.cell_without_run = True
-        args = self._parse(self.recode, line)
+        args = parse_argstring(self.recode, line)
         task = cell.strip()
         if not task:
             raise UsageError("%%recode needs a task: write it in the cell body")
@@ -267,12 +267,6 @@ class ReCodeMagics(Magics):
     # -- helpers ----------------------------------------------------------------------------
     def _widget_for(self, run: Run) -> bool:
         return self.widget and run not in self._text_runs
-
-    def _parse(self, fn: Callable[..., Any], line: str) -> Any:
-        try:
-            return parse_argstring(fn, line)
-        except UsageError as exc:
-            raise UsageError(_one_line(exc)) from None
 
     def _engine(self, args: Any, widget: bool) -> ReCode:
         max_depth = self.max_depth if args.max_depth is None else args.max_depth
@@ -349,6 +343,7 @@ class ReCodeMagics(Magics):
 
     def _finish(self, run: Run, engine: ReCode, cassette: tuple[int, int] = (0, 0)) -> None:
         self._created.update(engine.created)
+        self._created.pop("_recode", None)  # set by the magic during the run, not by the code
         self.remember(run)
         for note in run.warnings:
             print(f"recode: warning: {note}", file=sys.stderr)

@@ -178,3 +178,32 @@ def test_graph_without_dot_is_a_clear_usage_error(ip, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(UsageError, match="`dot` program is not installed"):
         ip.run_line_magic("recode", "graph")
+
+
+def test_a_bug_during_a_cell_is_not_a_usage_error_and_resume_refuses(ip, monkeypatch):
+    from recode_magic import ScriptedLLM
+    from recode_magic.magics import ReCode
+
+    ip.user_ns["b_llm"] = ScriptedLLM({"solve": "<execute>a = 1</execute>",
+                                       "deeper": "<execute>a = 2</execute>"})
+    cell(ip, "--llm b_llm --max-depth 0", "an older run")  # done: nothing to resume
+    older = ip.user_ns["_recode"]
+
+    def broken(self, *args, **kwargs):
+        raise KeyError("a bug in the engine")
+    monkeypatch.setattr(ReCode, "run", broken)
+    with pytest.raises(KeyError, match="a bug in the engine"):
+        cell(ip, "--llm b_llm", "never starts")
+    assert ip.user_ns["_recode"] is older
+    with pytest.raises(UsageError, match="stopped before its run started"):
+        ip.run_line_magic("recode", "resume")
+
+
+def test_list_counts_nodes_and_calls(ip, capsys):
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["c_llm"] = ScriptedLLM({"solve": "<execute>listed = 1</execute>"})
+    cell(ip, "--llm c_llm", "listed task")
+    capsys.readouterr()
+    ip.run_line_magic("recode", "list")
+    assert re.search(r"done\s+1 node\s+1 call\s+'listed task'", capsys.readouterr().out)
