@@ -35,8 +35,6 @@ def leave_now():
 ok_llm = ScriptedLLM({"solve": X("a = step()"), "step": X("a = act(1)")})
 '''
 
-ENGINE = "waiting on engine change (A): "
-
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
@@ -185,8 +183,6 @@ slow = ScriptedLLM({"solve": X("a = sleepy()\\nb = act(a)")})''')
 
 # -- (5) a big input does not flood the notebook --------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason=ENGINE + "export writes big inputs by name, and the "
-                   "widget state (W) clips values")
 def test_three_million_item_input_is_clipped_everywhere(kernel):
     kernel.execute('%config ReCodeMagics.widget = True\nbig = list(range(3_000_000))\n'
                    'big_llm = ScriptedLLM({"solve": X("n = len(big)")})')
