@@ -69,6 +69,7 @@ class FakeAPI:
         self.flavor = flavor
         self.stream_usage = flavor != "llamacpp"  # llama-cpp-python ignores stream_options
         self.tokenize = 0
+        self.interrupts = 0
         self._cache: set[str] = set()
         self._used: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -112,6 +113,14 @@ class FakeAPI:
             i = self._used.get(name or "*", 0)
             self._used[name or "*"] = i + 1
             return str(script[min(i, len(script) - 1)])
+
+    def take_interrupt(self) -> bool:
+        """Cut this stream short (``interrupts`` streams to go, like a busy shared server)."""
+        with self._lock:
+            if self.interrupts > 0:
+                self.interrupts -= 1
+                return True
+            return False
 
     def next_error(self) -> int | str | None:
         with self._lock:
@@ -329,6 +338,9 @@ class _Handler(BaseHTTPRequestHandler):
         step = self.fake.chunk
         for i in range(0, len(reply), step):
             self._event(None, chunk({"content": reply[i:i + step]}))
+            if self.fake.take_interrupt():  # llama-cpp-python: another request arrived
+                self._event(None, "[DONE]")
+                return self._end_stream()
         self._event(None, chunk({}, finish))
         if (body.get("stream_options") or {}).get("include_usage") and self.fake.stream_usage:
             self._event(None, {"id": cid, "object": "chat.completion.chunk", "created": created,

@@ -218,3 +218,15 @@ def test_llama_server_tokenize_route():
         usage = ask(local(fake), prompt()).usage
         assert usage["source"] == "tokenize" and fake.tokenize == 2
         assert usage["input_tokens"] == count_tokens(FIXED) + count_tokens(prompt().dynamic)
+
+
+def test_stream_cut_short_by_the_server_is_asked_again_without_streaming(llamacpp):
+    llamacpp.interrupts = 1
+    seen: list[str] = []
+    reply = ask(local(llamacpp), prompt(), on_text=seen.append)
+    assert reply.text == REPLY and reply.stop_reason == "stop"
+    assert seen[-1] == REPLY.removesuffix("</execute>")  # the text as the server sent it
+    first, again = llamacpp.model_requests()
+    assert first["body"]["stream"] is True and "stream" not in again["body"]
+    assert again["body"]["grammar"] == GBNF
+    assert reply.usage["stream_interrupted"] == 1 and reply.usage["source"] == "server"

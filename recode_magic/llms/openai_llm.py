@@ -164,12 +164,12 @@ class OpenAICompatLLM:
         dialect, note = self.dialect, {}
         try:
             try:
-                text, usage, finish, pieces = self._stream(client, self.request(prompt),
-                                                           on_text)
+                text, usage, finish, pieces, cut = self._exchange(
+                    client, self.request(prompt), on_text)
             except openai.APIStatusError as exc:
                 if dialect is None or not _about_constraint(exc):
                     raise
-                text, usage, finish, pieces = self._stream(
+                text, usage, finish, pieces, cut = self._exchange(
                     client, self.request(prompt, constrained=False), on_text)
                 self.grammar_rejected = f"{exc.status_code}: {_detail(exc)}"
                 dialect, note = None, {"grammar_rejected": 1}
@@ -181,7 +181,30 @@ class OpenAICompatLLM:
         counts = self._usage(usage, prompt, text, pieces)
         if dialect is not None:
             counts["constrained"] = 1
+        if cut:
+            counts["stream_interrupted"] = 1
         return Reply(text, {**counts, **note}, self.model, finish)
+
+    def _exchange(self, client: Any, kwargs: dict[str, Any],
+                  on_text: Callable[[str], Any] | None
+                  ) -> tuple[str, Any, str | None, int, bool]:
+        """Stream; a stream the server cut short is asked again without streaming.
+
+        llama-cpp-python's server (``interrupt_requests``, on by default) ends a stream
+        with ``[DONE]`` and no finish reason as soon as another request arrives: on a
+        shared server the reply would be silently truncated. A non-streamed request is
+        not interrupted.
+        """
+        text, usage, finish, pieces = self._stream(client, kwargs, on_text)
+        if finish is not None:
+            return text, usage, finish, pieces, False
+        plain = {k: v for k, v in kwargs.items() if k not in ("stream", "stream_options")}
+        resp = client.chat.completions.create(**plain)
+        choice = resp.choices[0] if resp.choices else None
+        text = (choice.message.content or "") if choice is not None else ""
+        if on_text is not None and text:
+            on_text(text)
+        return text, resp.usage, getattr(choice, "finish_reason", None), 0, True
 
     def _stream(self, client: Any, kwargs: dict[str, Any],
                 on_text: Callable[[str], Any] | None) -> tuple[str, Any, str | None, int]:
