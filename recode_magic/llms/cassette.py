@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import CassetteMissError
+from ..errors import CassetteMissError, ConfigError
 from .base import Reply, ask
 from .scripted import placeholder_name
 
@@ -166,7 +166,15 @@ class CassetteLLM:
         self._fixed, self._entries, self._extra, self._loose = {}, {}, {}, {}
         if not self.path.exists():
             return
-        data = json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read cassette {str(self.path)!r}: {exc}") from exc
+        entries = data.get("entries", []) if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not isinstance(data.get("fixed", {}), dict) \
+                or not all(isinstance(e, dict) and "key" in e for e in entries):
+            raise ConfigError(f"{str(self.path)!r} is not a recode cassette (expected an "
+                              f"object with \"fixed\" and \"entries\": [{{\"key\": ...}}])")
         self._fixed = dict(data.get("fixed", {}))
         # keys we do not use (a "note" on where the replies came from...) are kept on save
         self._extra = {k: v for k, v in data.items() if k not in ("version", "fixed", "entries")}
