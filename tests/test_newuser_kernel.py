@@ -127,16 +127,11 @@ def _cassette_cases(tmp: Path) -> dict[str, tuple[str, str]]:
     }
 
 
-WAITING_ON_D = {"cassette corrupt JSON", "cassette a JSON list", "cassette wrong shape"}
-
-
 @pytest.mark.parametrize("case", ["cassette under a file", "cassette is a folder",
-                                  *sorted(WAITING_ON_D)])
+                                  "cassette corrupt JSON", "cassette a JSON list",
+                                  "cassette wrong shape"])
 def test_bad_cassette_is_one_line_and_resume_does_not_pick_an_older_run(kernel, case,
-                                                                         request, tmp_path):
-    if case in WAITING_ON_D:
-        request.applymarker(pytest.mark.xfail(strict=False, reason="waiting on llms change "
-                                              "(D): an unreadable cassette raises a RecodeError"))
+                                                                         tmp_path):
     options, text = _cassette_cases(tmp_path)[case]
     calls = older_run(kernel)
     res = kernel.execute(f"%%recode --llm ok_llm {options}\ncassette task")
