@@ -118,9 +118,9 @@ class CassetteLLM:
     def __init__(self, inner: Callable[[str], str] | None, path: str | os.PathLike[str],
                  mode: str = "auto", *, model: str | None = None, strict: bool = False):
         if mode not in MODES:
-            raise ValueError(f"unknown cassette mode: {mode!r} (must be one of {list(MODES)})")
+            raise ConfigError(f"unknown cassette mode: {mode!r} (must be one of {list(MODES)})")
         if mode == "record" and inner is None:
-            raise ValueError("cassette mode 'record' needs a live model (got inner=None)")
+            raise ConfigError("cassette mode 'record' needs a live model (got inner=None)")
         self.inner = inner
         self.path = Path(path)
         self.mode = mode

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import UnknownModelError
+from ..errors import ConfigError, UnknownModelError
 from .base import DEFAULT_MODEL, backend_for
 from .cassette import MODES, CassetteLLM, recorded_models
 from .openai_llm import OpenAICompatLLM
@@ -119,7 +119,7 @@ def make_llm(spec: Spec, *, namespace: Mapping[str, Any] | None = None,
     (None, 'replay')
     """
     if mode not in MODES:
-        raise ValueError(f"unknown cassette mode: {mode!r} (must be one of {list(MODES)})")
+        raise ConfigError(f"unknown cassette mode: {mode!r} (must be one of {list(MODES)})")
     opts = dict(options, grammar=grammar)
     if cassette is not None and spec is None:
         models = recorded_models(cassette)
@@ -179,6 +179,6 @@ def wrap_cassette(llm: Callable[[str], str] | None, path: str | os.PathLike[str]
     """
     if path is None or isinstance(llm, CassetteLLM):
         if llm is None:
-            raise ValueError("no model and no cassette to replay (give --llm or --cassette)")
+            raise ConfigError("no model and no cassette to replay (give --llm or --cassette)")
         return llm
     return CassetteLLM(llm, path, mode)

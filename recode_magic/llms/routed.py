@@ -6,6 +6,7 @@ import bisect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..errors import ConfigError
 from .base import Reply, ask, is_thread_safe
 
 __all__ = ["RoutedLLM", "parse_routes"]
@@ -49,10 +50,10 @@ class RoutedLLM:
                  namespace: Mapping[str, Any] | None = None, base_url: str | None = None,
                  **options: Any):
         if not routes or 0 not in routes:
-            raise ValueError(f"model routes need one for depth 0 (the root), got "
+            raise ConfigError(f"model routes need one for depth 0 (the root), got "
                              f"{sorted(routes)!r}")
         if any(int(d) < 0 for d in routes):
-            raise ValueError(f"route depths must be >= 0, got {sorted(routes)!r}")
+            raise ConfigError(f"route depths must be >= 0, got {sorted(routes)!r}")
         from .factory import resolve_llm
 
         built = {int(d): (resolve_llm(s, namespace, base_url=base_url, **options)
@@ -110,7 +111,7 @@ def parse_routes(text: str) -> dict[int, str]:
     >>> parse_routes("3:x")
     Traceback (most recent call last):
     ...
-    ValueError: model routes need one for depth 0 (the root), got '3:x'
+    recode_magic.errors.ConfigError: model routes need one for depth 0 (the root), got '3:x'
     """
     routes: dict[int, str] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -120,5 +121,5 @@ def parse_routes(text: str) -> dict[int, str]:
         else:
             routes[0] = item
     if 0 not in routes:
-        raise ValueError(f"model routes need one for depth 0 (the root), got {text!r}")
+        raise ConfigError(f"model routes need one for depth 0 (the root), got {text!r}")
     return routes
