@@ -23,7 +23,7 @@ from .status import FROM_V1, NODE_STATUSES, RUN_STATUSES, TO_V1, NodeStatus, Run
 if TYPE_CHECKING:
     from .runstate import RunState
 
-__all__ = ["Node", "Step", "RunData", "node_to_dict", "run_to_dict", "run_from_dict",
+__all__ = ["Node", "Step", "Alternative", "RunData", "node_to_dict", "run_to_dict", "run_from_dict",
            "NodeStatus", "RunStatus", "NODE_STATUSES", "RUN_STATUSES", "FORMAT_VERSION",
            "PLAN_V1", "TO_V1", "FROM_V1", "SAVE_LIMIT"]
 
@@ -95,6 +95,13 @@ class Node:
     llm_calls: int = 0
     started: float | None = field(default=None, repr=False)
     ended: float | None = field(default=None, repr=False)
+    #: the node's versions (forks, see :mod:`recode_magic.steer`); empty until one is made
+    alternatives: list[Alternative] = field(default_factory=list, repr=False)
+
+    @property
+    def current(self) -> str | None:
+        """The id of the alternative this node shows now (None: never forked)."""
+        return next((a.id for a in self.alternatives if a.node is self), None)
 
     def walk(self) -> Iterator[Node]:
         """Yield this node and its descendants in pre-order, without recursion."""
@@ -114,6 +121,80 @@ class Node:
         return node_to_dict(self, limit=limit)
 
 
+@dataclass(eq=False)
+class Alternative:
+    """One version of a node's expansion: a fork kept when the node is regenerated or edited.
+
+    ``node`` holds the version: the live node itself for the current alternative, otherwise
+    a detached copy of the node (same id and call) whose ``children`` are that version's
+    subtree. ``cost_usd`` is filled by :mod:`recode_magic.steer` when it is known.
+    """
+
+    id: str
+    node: Node = field(repr=False)
+    label: str = ""
+    created: float | None = None
+    model: str = ""
+    cost_usd: float | None = None
+
+    @property
+    def code(self) -> str:
+        """The version's code."""
+        return self.node.code
+
+    @property
+    def thought(self) -> str:
+        """The version's thought."""
+        return self.node.thought
+
+    @property
+    def status(self) -> NodeStatus:
+        """The version's status."""
+        return self.node.status
+
+    @property
+    def children(self) -> list[Node]:
+        """The version's subtree (its children)."""
+        return self.node.children
+
+    @property
+    def llm_calls(self) -> int:
+        """Model calls of the whole version (the node and its subtree)."""
+        return sum(n.llm_calls for n in self.node.walk())
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """Token usage of the whole version, summed."""
+        total: dict[str, int] = {}
+        for n in self.node.walk():
+            for k, v in n.usage.items():
+                if isinstance(v, (int, float)):
+                    total[k] = total.get(k, 0) + int(v)
+        return total
+
+    @property
+    def tokens(self) -> int:
+        """All tokens of the version (every ``*tokens`` count of :attr:`usage`)."""
+        return sum(v for k, v in self.usage.items() if k.endswith("tokens"))
+
+
+def alternative_to_dict(alt: Alternative, owner: Node, limit: int | None = None,
+                        ) -> dict[str, Any]:
+    """An alternative as JSON: its figures, and its subtree unless it is ``owner`` itself."""
+    d: dict[str, Any] = {
+        "id": alt.id, "label": alt.label, "created": alt.created, "model": alt.model,
+        "cost_usd": alt.cost_usd, "current": alt.node is owner, "code": clip_text(alt.code,
+                                                                                   limit),
+        "thought": clip_text(alt.thought, limit), "status": str(alt.status),
+        "llm_calls": alt.llm_calls, "usage": alt.usage, "tokens": alt.tokens}
+    if alt.node is not owner:
+        nodes = list(alt.node.walk())
+        d["subtree"] = {"root_id": alt.node.id,
+                        "nodes": {n.id: node_to_dict(n, limit) for n in nodes},
+                        "edges": [[n.parent.id, n.id] for n in nodes[1:] if n.parent]}
+    return d
+
+
 def node_to_dict(node: Node, limit: int | None = None, *, prompts: bool = True,
                  ) -> dict[str, Any]:
     """The one JSON form of a node, for saving and for the widget.
@@ -122,6 +203,7 @@ def node_to_dict(node: Node, limit: int | None = None, *, prompts: bool = True,
     (``done``...). Every text is cut to ``limit`` characters (None: kept whole);
     ``prompts=False`` leaves out the prompt and raw reply (the widget does not show them).
     ``partial`` is the tail of the reply being streamed, while the node runs.
+    ``alternatives`` (with ``prompts``) holds the node's forks, each with its own subtree.
 
     >>> n = Node("0", "solve", "solve(task)", stdout="x" * 50, status=NodeStatus.DONE)
     >>> d = node_to_dict(n, limit=10)
@@ -147,6 +229,9 @@ def node_to_dict(node: Node, limit: int | None = None, *, prompts: bool = True,
     }
     if prompts:
         d["prompt"], d["reply"] = c(node.prompt), c(node.reply)
+        if node.alternatives:  # views (prompts=False) get summaries: render.alternatives_json
+            d["alternatives"] = [alternative_to_dict(a, node, limit) for a in node.alternatives]
+            d["current"] = node.current
     if node.reply_partial and node.status in (NodeStatus.PENDING, NodeStatus.RUNNING):
         d["partial"] = node.reply_partial[-limit:] if limit else node.reply_partial
     return d
@@ -211,7 +296,17 @@ class RunData:
         """Replace the tree by ``root``'s (used by readers that build nodes themselves)."""
         self.root = root
         self._by_id = {n.id: n for n in root.walk()}
-        self._ids = 1 + max((int(i) for i in self._by_id if i.isdigit()), default=0)
+        ids: set[str] = set()  # ids in forks stay taken: switching back must not clash
+        seen: set[int] = set()
+        stack = list(self._by_id.values())
+        while stack:
+            node = stack.pop()
+            if id(node) not in seen:
+                seen.add(id(node))
+                ids.add(node.id)
+                for alt in node.alternatives:
+                    stack.extend(alt.node.walk())
+        self._ids = max(self._ids, 1 + max((int(i) for i in ids if i.isdigit()), default=0))
 
     # -- reading --------------------------------------------------------------------------
     def nodes(self) -> list[Node]:
@@ -317,25 +412,41 @@ def run_from_dict(data: dict[str, Any], factory: Callable[[str], R]) -> R:
     run.error = data.get("error")
     run.warnings = list(data.get("warnings", []))
     run.llm_calls = int(data.get("llm_calls", 0))
-    by_id: dict[str, Node] = {}
-    for nid, d in data["nodes"].items():
-        status = d.get("state") or FROM_V1.get(d.get("status", ""), NodeStatus.PENDING)
-        by_id[str(nid)] = Node(
-            id=str(nid), name=d.get("name", "?"), call=d.get("call", ""),
-            depth=int(d.get("depth", 0)), targets=list(d.get("targets", [])),
-            code=d.get("code", ""), thought=d.get("thought", ""),
-            status=_status(status, NodeStatus, NodeStatus.PENDING), stdout=d.get("stdout", ""),
-            error=d.get("error"), steps=[Step.from_dict(s) for s in d.get("steps", [])],
-            prompt=d.get("prompt", ""), reply=d.get("reply", ""),
-            attempts=list(d.get("attempts", [])), usage=dict(d.get("usage", {})),
-            llm_calls=int(d.get("llm_calls", 0)), started=d.get("started"),
-            ended=d.get("ended"))
+    root = _tree_from_dict(data)
+    run.reset_nodes(root)
+    return run
+
+
+def _node_from_dict(nid: str, d: dict[str, Any]) -> Node:
+    status = d.get("state") or FROM_V1.get(d.get("status", ""), NodeStatus.PENDING)
+    node = Node(
+        id=str(nid), name=d.get("name", "?"), call=d.get("call", ""),
+        depth=int(d.get("depth", 0)), targets=list(d.get("targets", [])),
+        code=d.get("code", ""), thought=d.get("thought", ""),
+        status=_status(status, NodeStatus, NodeStatus.PENDING), stdout=d.get("stdout", ""),
+        error=d.get("error"), steps=[Step.from_dict(s) for s in d.get("steps", [])],
+        prompt=d.get("prompt", ""), reply=d.get("reply", ""),
+        attempts=list(d.get("attempts", [])), usage=dict(d.get("usage", {})),
+        llm_calls=int(d.get("llm_calls", 0)), started=d.get("started"),
+        ended=d.get("ended"))
+    for a in d.get("alternatives", []) or []:
+        version = node if a.get("current") or "subtree" not in a else _tree_from_dict(
+            a["subtree"])
+        node.alternatives.append(Alternative(
+            id=str(a.get("id", len(node.alternatives))), node=version,
+            label=a.get("label", ""), created=a.get("created"), model=a.get("model", ""),
+            cost_usd=a.get("cost_usd")))
+    return node
+
+
+def _tree_from_dict(data: dict[str, Any]) -> Node:
+    """The root of ``{"root_id", "nodes", "edges"}`` (a run, or a fork's subtree)."""
+    by_id = {str(nid): _node_from_dict(str(nid), d) for nid, d in data["nodes"].items()}
     for parent_id, child_id in data.get("edges", []):
         parent, child = by_id[str(parent_id)], by_id[str(child_id)]
         child.parent = parent
         parent.children.append(child)
-    run.reset_nodes(by_id[str(data["root_id"])])
-    return run
+    return by_id[str(data["root_id"])]
 
 
 def __getattr__(name: str) -> Any:
