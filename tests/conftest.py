@@ -2,8 +2,7 @@
 
 - :func:`reply` (also a fixture of the same name): a model reply in ReCode's format.
 - ``kernel``: one real IPython kernel per test module (``jupyter_client``), started in a
-  temporary directory; a module that needs a set-up defines its own ``kernel`` fixture
-  on top of :func:`start_kernel`.
+  temporary directory; the module's ``KERNEL_SETUP`` string (if any) runs in it first.
 - ``api``: the loopback fake model server of ``tests/fakeapi.py`` (Anthropic and
   OpenAI-compatible routes), answering ``solve`` with ``a = 1``; set ``api.replies`` or
   use :func:`fakeapi.serve` directly for other replies.
@@ -52,9 +51,10 @@ def start_kernel(tmp_path_factory: pytest.TempPathFactory, setup: str = "") -> K
 
 
 @pytest.fixture(scope="module")
-def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
-    """One real kernel for the test module (no set-up run)."""
-    k = start_kernel(tmp_path_factory)
+def kernel(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    """One real kernel for the test module, set up with the module's ``KERNEL_SETUP`` if any."""
+    k = start_kernel(tmp_path_factory, getattr(request.module, "KERNEL_SETUP", ""))
     yield k
     k.stop()
 
