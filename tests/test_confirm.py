@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from confirm_setup import SETUP
-from conftest import start_kernel
 from kernel_helper import Kernel, Result
 
 from recode_magic.confirm import (
@@ -24,15 +23,9 @@ from recode_magic.confirm import (
 )
 from recode_magic.tree import Node
 
+KERNEL_SETUP = SETUP  # the conftest `kernel` fixture runs it
 RUN = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."
 QUESTION = "run this code? [y]es / [n]o (stop the run) / [e]dit: "
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    k = start_kernel(tmp_path_factory, SETUP)
-    yield k
-    k.stop()
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import start_kernel
 from fakeapi import TEST_KEY, closed_port_url
 from kernel_helper import Kernel
 
 pytestmark = pytest.mark.kernel
 
-SETUP = r'''
+KERNEL_SETUP = r'''
 %load_ext recode_magic
 %config ReCodeMagics.save_dir = ""
 %config ReCodeMagics.widget = False
@@ -65,13 +64,6 @@ CASES = {
                                   "user_data"),
     "dunder access": ('{"solve": X("c = act.__globals__")}', "", "error", "__globals__"),
 }
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    k = start_kernel(tmp_path_factory, SETUP)
-    yield k
-    k.stop()
 
 
 def one_line(res) -> str:
@@ -189,7 +181,7 @@ def test_crash_leaves_a_readable_tree(tmp_path):
     """A kernel killed mid-run leaves the tree saved after the last finished node."""
     k = Kernel(cwd=str(tmp_path))
     try:
-        k.execute(SETUP.replace('%config ReCodeMagics.save_dir = ""',
+        k.execute(KERNEL_SETUP.replace('%config ReCodeMagics.save_dir = ""',
                                 '%config ReCodeMagics.save_dir = "runs"'))
         k.execute('import os\nllm = ScriptedLLM({"solve": X("a = part_one()\\nb = part_two()"),'
                   '"part_one": X("a = act(1)"), "part_two": X("os._exit(1)")})')

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import start_kernel
 from kernel_helper import usage_error
 
 pytestmark = pytest.mark.kernel
 
-SETUP = '''
+KERNEL_SETUP = '''
 %load_ext recode_magic
 %config ReCodeMagics.save_dir = ""
 from recode_magic import ScriptedLLM
@@ -26,13 +25,6 @@ llm = ScriptedLLM({
     "double_it": X("result = add(s, s)"),
 })
 '''
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    k = start_kernel(tmp_path_factory, SETUP)
-    yield k
-    k.stop()
 
 
 def test_three_level_run_with_output_and_printing_primitive(kernel):

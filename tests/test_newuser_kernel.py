@@ -12,14 +12,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import start_kernel
 from kernel_helper import one_line, usage_error
 
 pytestmark = pytest.mark.kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SETUP = r'''
+KERNEL_SETUP = r'''
 %load_ext recode_magic
 %config ReCodeMagics.save_dir = "runs"
 %config ReCodeMagics.widget = False
@@ -34,13 +33,6 @@ def leave_now():
     sys.exit(2)
 ok_llm = ScriptedLLM({"solve": X("a = step()"), "step": X("a = act(1)")})
 '''
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    k = start_kernel(tmp_path_factory, SETUP)
-    yield k
-    k.stop()
 
 
 def older_run(kernel) -> int:
