@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import run_eval
@@ -83,21 +84,38 @@ def _live(args: argparse.Namespace, llm_kw: dict[str, Any]) -> Any:
     kw = {"max_tokens": 512, "temperature": 0.0, "timeout": 600, **llm_kw}
     live = OpenAICompatLLM(args.model, base_url=args.base_url, **kw)
     if args.transport == "plain":
-        if not hasattr(live, "_stream"):
-            raise SystemExit("--transport plain: this backend has no _stream to replace")
-        live._stream = _plain_request
+        import openai
+
+        live._client = _PlainClient(openai.OpenAI(
+            base_url=args.base_url, api_key="not-needed", timeout=kw["timeout"],
+            max_retries=getattr(live, "max_retries", 2)))
     return run_eval._UsageFallback(live, args.base_url)
 
 
-def _plain_request(client: Any, kwargs: dict[str, Any], on_text: Any) -> tuple[str, Any, Any]:
-    """The backend's request sent without streaming: ``(text, usage, finish_reason)``."""
-    kw = {k: v for k, v in kwargs.items() if k not in ("stream", "stream_options")}
-    resp = client.chat.completions.create(**kw)
-    choice = resp.choices[0]
-    text = choice.message.content or ""
-    if on_text is not None and text:
-        on_text(text)
-    return text, resp.usage, choice.finish_reason
+class _PlainClient:
+    """An ``openai.OpenAI`` whose streamed chat requests are sent unstreamed and replayed to
+    the caller as a stream of three chunks (text, finish reason, usage)."""
+
+    def __init__(self, client: Any):
+        self._real = client
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self._create))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def _create(self, **kwargs: Any) -> Any:
+        if not kwargs.get("stream"):
+            return self._real.chat.completions.create(**kwargs)
+        kw = {k: v for k, v in kwargs.items() if k not in ("stream", "stream_options")}
+        resp = self._real.chat.completions.create(**kw)
+        choice = resp.choices[0]
+        return iter([
+            SimpleNamespace(usage=None, choices=[SimpleNamespace(
+                delta=SimpleNamespace(content=choice.message.content or ""),
+                finish_reason=None)]),
+            SimpleNamespace(usage=None, choices=[SimpleNamespace(
+                delta=SimpleNamespace(content=None), finish_reason=choice.finish_reason)]),
+            SimpleNamespace(usage=resp.usage, choices=[])])
 
 
 def _save_row(path: Path, suite: str, label: str, config: dict[str, Any], key: str,
