@@ -65,10 +65,16 @@ class Subcommand:
     help: str
     usage: str = ""
 
-    def line(self, width: int = 8) -> str:
-        """The help line, e.g. ``'  tree [--ascii] [-n N]  ...'``."""
-        head = f"{self.name} {self.usage}".rstrip()
-        return f"  %recode {head:<{width + 22}} {self.help}"
+    def line(self, width: int = 30) -> str:
+        """The help line(s): usage, then the help (on a line of its own if the usage is long).
+
+        >>> print(Subcommand("tree", print, "print the text tree", "[--ascii]").line())
+          %recode tree [--ascii]           print the text tree
+        """
+        head = f"%recode {self.name} {self.usage}".rstrip()
+        if len(head) > width:
+            return f"  {head}\n  {'':<{width}}   {self.help}"
+        return f"  {head:<{width}}   {self.help}"
 
 
 #: name -> row; extend it with :func:`register_subcommand`, not by assigning to it.
