@@ -69,8 +69,9 @@ def alternatives_json(node: Any, limit: int | None = None,
     """A node's forks as ``([{id, label, status, llm_calls, tokens, code}], current)``.
 
     None when the node has no ``alternatives``. Items may be dicts or objects with those
-    attributes (``tokens`` defaults to the sum of a ``usage`` dict's token counts);
-    ``current`` is the node's ``current`` id, if it has one.
+    attributes (``tree.Alternative``; ``tokens`` defaults to the sum of a ``usage`` dict's
+    token counts); ``current`` is the node's ``current`` id, else the id of the item marked
+    ``"current": True``, else None.
 
     >>> class N: alternatives = [{"id": "a", "status": "done", "code": "x = 1"}]
     >>> alts, current = alternatives_json(N())
@@ -92,7 +93,10 @@ def alternatives_json(node: Any, limit: int | None = None,
                      "status": str(_field(a, "status", "") or ""),
                      "llm_calls": int(_field(a, "llm_calls", 0) or 0), "tokens": int(tokens),
                      "code": clip_text(_field(a, "code", "") or "", limit)})
-    current = _field(node, "current")
+    current = _field(node, "current")  # Node.current, or a "current": true item (JSON)
+    if current is None:
+        current = next((o["id"] for o, a in zip(out, alts, strict=True)
+                        if _field(a, "current") is True), None)
     return out, None if current is None else str(current)
 
 

@@ -303,9 +303,11 @@ class ReCodeWidget(anywidget.AnyWidget):
             self._dispatch(content)
             return
         kind = content.get("type")
-        if kind == "snapshot":
+        if kind == "snapshot":  # a view that missed patches (or says where it is: seq)
             with self._lock:
-                self.send({"kind": "snapshot", **self.state()})
+                seq = content.get("seq")
+                if not isinstance(seq, int) or seq < self.seq:
+                    self.send({"kind": "snapshot", **self.state()})
         elif self.run is None:
             return
         elif kind == "graph":

@@ -352,8 +352,7 @@ def test_alternatives_travel_and_show_in_fallbacks():
         {"id": "a0", "label": "first try", "status": "error", "llm_calls": 1,
          "usage": {"input_tokens": 100, "output_tokens": 20}, "code": "x = add(1, 1)"},
         {"id": "a1", "label": "with hint", "status": "done", "llm_calls": 2, "tokens": 250,
-         "code": "x = add(1, 2)"}]
-    node.current = "a1"
+         "code": "x = add(1, 2)", "current": True}]
     sent = capture(w)
     w.set_run(run)
     d = View({"seq": 0, "run": {}, "nodes": []}).feed(sent).nodes["1"]
@@ -370,3 +369,15 @@ def test_alternatives_travel_and_show_in_fallbacks():
     assert 'data-alt="a0"' in html and "with hint</code> <b>(current)</b>" in html
     assert "x = add(1, 1)" in html
     assert "alternatives" not in View({"seq": 0, "run": {}, "nodes": []}).feed(sent).nodes["0"]
+
+
+def test_a_view_that_says_where_it_is_gets_a_snapshot_only_if_behind():
+    w = ReCodeWidget(trailing=False)
+    sent = capture(w)
+    engine_run(w)
+    n = len(sent)
+    w._on_front_msg(w, {"type": "snapshot", "seq": w.seq}, [])
+    assert len(sent) == n  # up to date: nothing to send
+    w._on_front_msg(w, {"type": "snapshot", "seq": 0}, [])
+    assert sent[-1]["kind"] == "snapshot" and sent[-1]["seq"] == w.seq
+    assert View({"seq": 0, "run": {}, "nodes": []}).feed(sent[-1:]).state() == as_view(w)

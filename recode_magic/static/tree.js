@@ -101,6 +101,9 @@ function storeOf(model) {
   };
   load(model.get("snapshot"));
   model.on("msg:custom", onMsg);
+  // Patches sent while this code was loading are lost: say where we are; the kernel answers
+  // with a snapshot if it is further on (once it is free: a keyframe covers a busy kernel).
+  model.send({ type: "snapshot", seq: s.seq });
   model.on("change:snapshot", () => { if (load(model.get("snapshot"))) emit({}); });
   STORES.set(model, s);
   return s;

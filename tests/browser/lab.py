@@ -134,11 +134,16 @@ class LabServer:
         query = urllib.parse.urlencode({**params, "token": self.token})
         return f"{self.base_url}{path.lstrip('/')}?{query}"
 
-    def notebook_url(self, path: str) -> str:
-        """URL opening ``path`` (relative to the root dir) in a fresh JupyterLab workspace."""
+    def notebook_url(self, path: str, ui: str = "lab") -> str:
+        """URL opening ``path`` (relative to the root dir) in a fresh JupyterLab workspace.
+
+        ``ui="notebook"``: the Notebook 7 page of the same server instead.
+        """
         # `reset` clears the saved workspace, so tabs of an earlier test are not restored
         # (each restored notebook would start one more kernel).
         quoted = urllib.parse.quote(path)
+        if ui == "notebook":
+            return f"{self.base_url}notebooks/{quoted}?token={self.token}"
         return f"{self.base_url}lab/tree/{quoted}?reset&token={self.token}"
 
     def api(self, method: str, path: str, body: Any = None, timeout: float = 10) -> Any:
@@ -313,6 +318,7 @@ def start_lab(
         "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
         "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",  # Notebook 7 pages too
         f"--LabApp.user_settings_dir={dirs['lab-settings']}",
         f"--LabApp.workspaces_dir={dirs['lab-workspaces']}",
         *extra_args,
@@ -498,15 +504,17 @@ def _poll(page: Page, fn: Any, what: str, timeout: float, interval: float = 0.25
         page.wait_for_timeout(interval * 1000)
 
 
-def open_notebook(page: Page, server: LabServer, path: str, *, timeout: float = 90) -> Locator:
-    """Open ``path`` in JupyterLab and wait until its kernel is connected and idle.
+def open_notebook(page: Page, server: LabServer, path: str, *, timeout: float = 90,
+                  ui: str = "lab") -> Locator:
+    """Open ``path`` in JupyterLab (``ui="notebook"``: Notebook 7) and wait for its kernel.
 
     Returns a locator for the notebook panel. Waits, in order, for the app to start and
     restore, the notebook panel and its model, then the kernel: connection ``connected``,
     execution state ``idle`` and the toolbar's execution indicator showing idle. A kernel
     selection dialog (notebook without kernelspec) is accepted with the default kernel.
     """
-    page.goto(server.notebook_url(path), wait_until="domcontentloaded", timeout=timeout * 1000)
+    page.goto(server.notebook_url(path, ui), wait_until="domcontentloaded",
+              timeout=timeout * 1000)
     page.wait_for_function("() => window.jupyterapp", timeout=timeout * 1000)
     page.evaluate(
         "async () => { await window.jupyterapp.started; await window.jupyterapp.restored; }"
@@ -523,7 +531,7 @@ def open_notebook(page: Page, server: LabServer, path: str, *, timeout: float = 
             and st.get("ready")
             and st.get("connection") == "connected"
             and st.get("status") == "idle"
-            and st.get("indicator") == "idle"
+            and (st.get("indicator") == "idle" or (ui == "notebook" and not st["indicator"]))
         )
         return st
 

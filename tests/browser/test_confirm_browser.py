@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from confirm_setup import SETUP
 
 from .lab import (

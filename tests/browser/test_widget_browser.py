@@ -8,8 +8,14 @@ import sys
 
 import pytest
 
-from .lab import ARTIFACTS, assert_no_js_errors, assert_no_widget_errors, open_notebook, \
-    run_all_cells, screenshot
+from .lab import (
+    ARTIFACTS,
+    assert_no_js_errors,
+    assert_no_widget_errors,
+    open_notebook,
+    run_all_cells,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -69,8 +69,7 @@ node.alternatives = [
     {"id": "a0", "label": "first try", "status": "error", "llm_calls": 1, "tokens": 120,
      "code": "x = add(1, 1)\\nprint(x)"},
     {"id": "a1", "label": "with hint", "status": "done", "llm_calls": 1, "tokens": 95,
-     "code": "x = add(1, 2)"}]
-node.current = "a1"
+     "code": "x = add(1, 2)", "current": True}]
 received = []
 w = ReCodeWidget(run)
 w.on_action(received.append)
@@ -150,7 +149,8 @@ def test_patches_keep_two_tabs_in_sync(lab_server, lab_page, browser_log):
     assert_no_js_errors(browser_log)
 
 
-def _steer(page, panel, prefix: str) -> None:
+def _steer(page, panel, prefix: str, shots: tuple[str, ...] = ("regenerate", "edit",
+                                                                "compare")) -> None:
     """Use every steering control, by keyboard where a user would; check the kernel heard."""
     from playwright.sync_api import expect
 
@@ -168,7 +168,8 @@ def _steer(page, panel, prefix: str) -> None:
     expect(hint).to_be_focused()
     expect(details.locator(".rc-warn")).to_contain_text("calls its primitives again")
     page.keyboard.type("add one and two, then check")
-    screenshot(page, f"{prefix}-regenerate", target=widget)
+    if "regenerate" in shots:
+        screenshot(page, f"{prefix}-regenerate", target=widget)
     page.keyboard.press("Enter")
     expect(details.locator(".rc-action-msg")).to_have_text("regenerate: done by the kernel.")
 
@@ -183,7 +184,8 @@ def _steer(page, panel, prefix: str) -> None:
     expect(details.locator(".rc-warn")).to_be_visible()
     page.keyboard.press("End")
     page.keyboard.type("\nprint(x)")
-    screenshot(page, f"{prefix}-edit", target=widget)
+    if "edit" in shots:
+        screenshot(page, f"{prefix}-edit", target=widget)
     page.keyboard.press("Control+Enter")
     expect(details.locator(".rc-action-msg")).to_have_text("edit: done by the kernel.")
 
@@ -205,7 +207,8 @@ def _steer(page, panel, prefix: str) -> None:
     expect(view.locator(".rc-add")).to_have_text(["x = add(1, 2)"])
     expect(view).to_contain_text("120 tokens")
     expect(details.locator(".rc-action-msg")).to_have_text("compare: done by the kernel.")
-    screenshot(page, f"{prefix}-compare", target=widget)
+    if "compare" in shots:
+        screenshot(page, f"{prefix}-compare", target=widget)
 
     got = json.loads(kernel_eval(page, "import json; print(json.dumps(received))"))
     assert got == [
@@ -228,6 +231,28 @@ def test_steering_controls_send_actions(lab_server, lab_page, browser_log):
     _steer(lab_page, panel, "widget-steer")
     assert_no_widget_errors(lab_page)
     assert_no_js_errors(browser_log)
+
+
+@pytest.mark.timeout(300)
+def test_steering_in_notebook_7(lab_server, lab_page, browser_log):
+    from playwright.sync_api import expect
+
+    lab_server.write_notebook("steer7.ipynb", [STEER])
+    panel = open_notebook(lab_page, lab_server, "steer7.ipynb", timeout=90, ui="notebook")
+    assert "/notebooks/" in lab_page.url
+    expect(lab_page.locator("#jp-NotebookLogo, .jp-NotebookKernelLogo").first).to_be_attached()
+    result = run_all_cells(lab_page, timeout=120)
+    assert result.ok and not result.errors, result
+    _steer(lab_page, panel, "widget-steer-nb7", shots=("compare",))
+    assert_no_widget_errors(lab_page)
+    # Notebook 7's own code raises at page start here, before any widget exists (seen:
+    # "reading 'schema'" in its settings load, "'filebrowser:open-path' not registered"):
+    # page errors thrown from its bundle (first frame in notebook_core) are not ours.
+    errors = [e for e in browser_log.errors()
+              if not (e.startswith("pageerror:") and "\n    at " in e
+                      and "/static/notebook/notebook_core." in e.split("\n    at ", 1)[1]
+                      .split("\n", 1)[0])]
+    assert not errors, "JavaScript errors:\n" + "\n".join(errors)
 
 
 @pytest.mark.timeout(300)
