@@ -42,6 +42,16 @@ class Run(RunData):
         """Plain Python that replays the finished tree with no model (``recode_magic.export``)."""
         return export_run(self, style=style)
 
+    def to_training_pairs(self) -> list[dict[str, Any]]:
+        """Training pairs: one per node that ended ``done``, at every level of the tree.
+
+        Each is ``{prompt, reply, node, depth, name, source}``
+        (:func:`recode_magic.promote.training_pairs`).
+        """
+        from .promote import training_pairs
+
+        return list(training_pairs(self))
+
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         """Our JSON form (:func:`~recode_magic.tree.run_to_dict`), texts cut to ``limit``."""
         return run_to_dict(self, limit)
