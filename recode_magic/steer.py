@@ -56,6 +56,8 @@ from . import code as C
 from .errors import ConfigError, FormatError, ResumeError
 from .expander import NoUsableCode
 from .machine import Machine
+from .namespace import variable_lines
+from .prompts import build_prompt
 from .run import Run
 from .runstate import MISSING, Frame, RunState
 from .status import NodeStatus, RunStatus
@@ -311,6 +313,10 @@ class _Rerun(Machine):
         if self.code is not None:
             blocks = self.x.plan(frame, self.code)
             node.code, node.thought = self.code, "(edited by hand)"
+            names = frame.variables or ["task", *self.run.inputs]  # the prompt it answers
+            node.prompt = str(build_prompt(self.state.fixed, node.call,
+                                           variable_lines(names, self.ns, self.x.summary),
+                                           name=node.name))
             node.reply = f"<execute>\n{self.code}\n</execute>"
             self.emit("node", self.run, node)
         else:
