@@ -219,10 +219,15 @@ def _stats(magics: ReCodeMagics, argv: list[str]) -> None:
 
 
 def _cost(magics: ReCodeMagics, argv: list[str]) -> None:
-    from .llms.pricing import cost_report, format_cost
+    from .llms.pricing import cost_by_model, cost_report, format_cost, format_cost_by_model
 
     args = _parse("cost", argv)
-    print(format_cost(cost_report(magics.pick_run(args.n))))
+    run = magics.pick_run(args.n)
+    print(format_cost(cost_report(run)))
+    by_model = cost_by_model(run)
+    if len(by_model) > 1:  # routed by depth: one line per model
+        print()
+        print(format_cost_by_model(by_model))
 
 
 def _resume(magics: ReCodeMagics, argv: list[str]) -> None:

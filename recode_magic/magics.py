@@ -349,13 +349,14 @@ class ReCodeMagics(Magics):
             print(f"recode: warning: {note}", file=sys.stderr)
         cassette_entries, cassette_misses = cassette
         llm = engine.llm
-        misses = getattr(llm, "misses", 0) - cassette_misses
-        if misses > 0 and cassette_entries and getattr(llm, "mode", "") != "replay":
-            # a replay that was not one: say so (recording a new cassette is silent)
-            names = ", ".join(sorted({str(n) for n in llm.missed[-misses:]}))
-            print(f"recode: cassette {str(llm.path)!r}: {misses} miss(es) ({names}), live "
-                  f"model called and the replies recorded (the task, the functions or the "
-                  f"model changed; --replay-only forbids this)", file=sys.stderr)
+        summary = getattr(llm, "summary", None)
+        note = summary() if callable(summary) else None
+        missed_live = llm.misses > cassette_misses and llm.mode != "replay" if note else False
+        if note and cassette_entries and (missed_live or llm.loose_hits):
+            # a replay that was not one, or only almost: say so (a new recording is silent;
+            # a miss with --replay-only is the run's own error line)
+            print(f"recode: {note}" + (" (--replay-only forbids live calls)" if missed_live
+                                       else ""), file=sys.stderr)
         if run.status != "done":
             where = next((n for n in reversed(run.nodes()) if n.error), None)
             at = f" at `{where.name}`" if where is not None else ""

@@ -207,3 +207,14 @@ def test_list_counts_nodes_and_calls(ip, capsys):
     capsys.readouterr()
     ip.run_line_magic("recode", "list")
     assert re.search(r"done\s+1 node\s+1 call\s+'listed task'", capsys.readouterr().out)
+
+
+def test_cost_prints_the_report(ip, capsys):
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["p_llm"] = ScriptedLLM({"solve": "<execute>priced = 1</execute>"})
+    cell(ip, "--llm p_llm", "priced task")
+    capsys.readouterr()
+    ip.run_line_magic("recode", "cost")
+    out = capsys.readouterr().out
+    assert "model calls" in out and "1" in out

@@ -289,6 +289,10 @@ def test_cassette_miss_is_reported_and_replay_only_refuses(kernel):
     assert first.lines == [], first.stderr  # recording a new cassette says nothing
     res = kernel.execute("%%recode --llm rec --cassette tape.json\nrecorded task")
     assert res.lines == [] and kernel.value("len(rec.calls)") == 1  # replayed
+    kernel.execute('def extra(q):\n    """A new function: the prompts list it now."""')
+    res = kernel.execute("%%recode --llm rec --cassette tape.json\nrecorded task")
+    assert "despite a changed primitive listing" in one_line(res)
+    assert kernel.value("len(rec.calls)") == 1  # still replayed
     res = kernel.execute("%%recode --llm rec --cassette tape.json\na changed task")
     line = one_line(res)
     assert "miss" in line and "live model called" in line and "solve" in line, line
