@@ -80,14 +80,16 @@ def fixed_part(primitives: list[str], few_shots: str = FEW_SHOTS) -> str:
 
 
 def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
-                 feedback: str | None = None) -> Prompt:
+                 feedback: str | None = None, compound: bool | None = None) -> Prompt:
     """The whole expansion prompt: ``fixed`` then the placeholder, its variables, feedback.
 
     A compound placeholder (a whole statement with calls of functions that do not exist yet
     inside a loop or condition) is shown as the statement, with what to write instead.
+    ``compound`` says which it is when the caller knows (the engine does, from the parsed
+    placeholder); None parses ``call`` to find out.
     """
     var_text = "\n".join(variables) if variables else "(none)"
-    if is_compound_call(call):
+    if compound if compound is not None else is_compound_call(call):
         dynamic = (f"Now your turn\nPlaceholder (a whole statement; the functions it calls "
                    f"that are not primitives do not exist yet):\n{call}\nVariables:\n"
                    f"{var_text}\n{COMPOUND_NOTE}\n")
