@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .magics import ReCodeMagics
 
 __all__ = ["Subcommand", "SUBCOMMANDS", "register_subcommand", "dispatch", "help_text",
-           "parser", "DEFAULT_SUBCOMMAND"]
+           "parser", "split_line", "DEFAULT_SUBCOMMAND"]
 
 Handler = Callable[["ReCodeMagics", "list[str]"], Any]
 
@@ -148,16 +148,31 @@ def dispatch(magics: ReCodeMagics, line: str) -> Any:
     UsageError
         Unbalanced quotes or an unknown subcommand (the message lists the known ones).
     """
-    try:
-        argv = shlex.split(line)
-    except ValueError as exc:  # shlex's only error: unbalanced quotes
-        raise UsageError(f"cannot read %recode {line.strip()!r}: {exc}") from None
+    argv = split_line(line)
     name = DEFAULT_SUBCOMMAND if not argv or argv[0].startswith("-") else argv.pop(0)
     row = SUBCOMMANDS.get(name)
     if row is None:
         raise UsageError(f"unknown %recode subcommand: {name!r} (must be one of "
                          f"{', '.join(SUBCOMMANDS)}; see %recode?)")
     return row.handler(magics, argv)
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic's line like a shell: quotes group words and are removed.
+
+    On Windows backslashes stay as they are (paths), and only the quotes are removed.
+
+    >>> split_line("load 'my run.json' -n 2")
+    ['load', 'my run.json', '-n', '2']
+    """
+    try:
+        words = shlex.split(line, posix=os.name != "nt")
+    except ValueError as exc:  # shlex's only error: unbalanced quotes
+        raise UsageError(f"cannot read {line.strip()!r}: {exc}") from None
+    if os.name == "nt":  # pragma: no cover - posix=False keeps the quotes
+        words = [w[1:-1] if len(w) > 1 and w[0] == w[-1] and w[0] in "'\"" else w
+                 for w in words]
+    return words
 
 
 def parser(name: str, usage: str = "") -> MagicArgumentParser:

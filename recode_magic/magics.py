@@ -22,7 +22,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, List, Unicode
 
 from . import commands
@@ -195,7 +195,7 @@ class ReCodeMagics(Magics):
     def _run_cell(self, line: str, cell: str) -> None:
         # until the run starts: a bare `%recode resume` must not pick up an older run
         self.cell_without_run = True
-        args = parse_argstring(self.recode, line)
+        args = self.recode.parser.parse_args(commands.split_line(line))
         task = cell.strip()
         if not task:
             raise UsageError("%%recode needs a task: write it in the cell body")

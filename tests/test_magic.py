@@ -218,3 +218,14 @@ def test_cost_prints_the_report(ip, capsys):
     ip.run_line_magic("recode", "cost")
     out = capsys.readouterr().out
     assert "model calls" in out and "1" in out
+
+
+def test_cell_options_are_split_like_a_shell_line(ip, tmp_path):
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["q_llm"] = ScriptedLLM({"solve": "<execute>quoted = 1</execute>"})
+    tape = tmp_path / "my tape.json"
+    cell(ip, f"--llm q_llm --cassette '{tape}'", "quoted path")
+    assert tape.is_file() and ip.user_ns["_recode"].status == "done"
+    with pytest.raises(UsageError, match="cannot read .*No closing quotation"):
+        cell(ip, "--llm q_llm --cassette 'half", "t")
