@@ -13,6 +13,7 @@ gets a ``"kind": "snapshot"`` message.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -32,10 +33,22 @@ if TYPE_CHECKING:
     from .tree import Node
 
 __all__ = ["ReCodeWidget", "display_run", "node_json", "tree_json", "in_kernel", "delta",
-           "ACTIONS", "WIDGET_LIMIT"]
+           "ACTIONS", "WIDGET_LIMIT", "register_action_handler"]
 
 _STATIC = Path(__file__).parent / "static"
-ACTIONS = ("regenerate", "edit", "switch", "compare")
+ACTIONS = ("regenerate", "edit", "switch", "compare", "promote")
+#: Handlers every new widget starts with: ``callback(widget, msg)`` (register_action_handler).
+_DEFAULT_ACTIONS: list[Callable[[ReCodeWidget, dict[str, Any]], Any]] = []
+
+
+def register_action_handler(callback: Callable[[ReCodeWidget, dict[str, Any]], Any]) -> None:
+    """Give every widget made from now on the button handler ``callback(widget, msg)``.
+
+    The magic's steering commands (:mod:`recode_magic.steer_magic`) register theirs here, so
+    the widgets ``display_run`` makes answer their buttons. Registering twice is a no-op.
+    """
+    if callback not in _DEFAULT_ACTIONS:
+        _DEFAULT_ACTIONS.append(callback)
 _LIVE = ("running", "pending")
 #: Ages (s) of the widget at which a patch carries the whole state: a view still loading
 #: its code when the first patches went out catches up while the kernel is busy.
@@ -111,7 +124,8 @@ class ReCodeWidget(anywidget.AnyWidget):
         self._timer: threading.Timer | None = None
         self._handle: Any = None
         self._warned = False
-        self._actions: list[Callable[[dict[str, Any]], Any]] = []
+        self._actions: list[Callable[[dict[str, Any]], Any]] = [
+            functools.partial(cb, self) for cb in _DEFAULT_ACTIONS]
         self.on_msg(self._on_front_msg)
 
     # -- the state a view holds -------------------------------------------------------------

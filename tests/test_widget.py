@@ -315,7 +315,9 @@ def test_widget_shows_a_loaded_run():
     assert w.status == "done"
 
 
-def test_action_messages_reach_on_action_and_the_view_hears_back():
+def test_action_messages_reach_on_action_and_the_view_hears_back(monkeypatch):
+    import recode_magic.widget as widget_module
+    monkeypatch.setattr(widget_module, "_DEFAULT_ACTIONS", [])  # no %load_ext handlers
     w = ReCodeWidget(trailing=False)
     sent = capture(w)
     engine_run(w)
@@ -340,8 +342,8 @@ def test_action_messages_reach_on_action_and_the_view_hears_back():
     w.on_action(broken)
     w._on_front_msg(w, {"action": "edit", "node": "9", "code": ""}, [])
     assert sent[-1]["ok"] is False and sent[-1]["error"] == "KeyError: 'no node 9'"
-    w._on_front_msg(w, {"action": "promote", "node": "1"}, [])
-    assert sent[-1]["error"].startswith("unknown action: 'promote' (must be one of")
+    w._on_front_msg(w, {"action": "frobnicate", "node": "1"}, [])
+    assert sent[-1]["error"].startswith("unknown action: 'frobnicate' (must be one of")
 
 
 def test_alternatives_travel_and_show_in_fallbacks():
