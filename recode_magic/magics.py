@@ -328,6 +328,8 @@ class ReCodeMagics(Magics):
         from .widget import display_run
 
         engine.unsubscribe()  # a resumed run gets one fresh view, not two
+        from .steer import watch
+        watch(engine)  # per-node snapshots: the rollback of %recode regenerate/edit (issue 14)
 
         def on_event(event: str, started: Run, _node: Any) -> None:
             if event == "run_start":
