@@ -59,13 +59,13 @@ from .machine import Machine
 from .namespace import variable_lines
 from .prompts import build_prompt
 from .run import Run
-from .runstate import MISSING, Frame, RunState
+from .runstate import MISSING, ConfirmFn, Frame, RunState
 from .status import NodeStatus, RunStatus
 from .tree import Alternative, Node, RunData
 
 __all__ = ["regenerate", "edit", "rerun", "switch", "alternatives", "watch", "Snapshot",
-           "snapshot_namespace", "assigned_names", "rollback", "fork", "COPY_LIMIT",
-           "RERUN_WARNING", "HINT_PREFIX"]
+           "snapshot_namespace", "assigned_names", "rollback", "fork", "find_node",
+           "COPY_LIMIT", "RERUN_WARNING", "HINT_PREFIX"]
 
 #: Lists, dicts and sets with more items than this are not copied (not rolled back).
 COPY_LIMIT = 100
@@ -253,14 +253,22 @@ def switch(run: RunData, node: Node | str, alternative: str) -> Alternative:
 
 
 # -- re-running ------------------------------------------------------------------------------
-def _node(run: RunData, node: Node | str) -> Node:
+def find_node(run: RunData, node: Node | str) -> Node:
+    """A node by id (``"3"``) or by name (the first in pre-order); ConfigError if none."""
     if isinstance(node, Node):
         return node
     try:
         return run.node(str(node))
     except KeyError:
-        raise ConfigError(f"no node {node!r} in this run (ids: 0..{len(run) - 1}; "
-                          f"%recode tree lists them)") from None
+        pass
+    found = next((n for n in run.nodes() if n.name == node), None)
+    if found is None:
+        raise ConfigError(f"no node {node!r} in this run (an id or a name: "
+                          f"{', '.join(f'{n.id}={n.name}' for n in run.nodes()[:12])})")
+    return found
+
+
+_node = find_node
 
 
 def _placeholder(node: Node, known: Callable[[str], bool]) -> C.Placeholder | None:
@@ -372,7 +380,8 @@ def _emitter(subscribers: Iterable[Event]) -> Event:
 
 
 def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str | None,
-           llm: Callable[[str], str] | None, on_event: Iterable[Event]) -> Run:
+           llm: Callable[[str], str] | None, on_event: Iterable[Event],
+           confirm: ConfirmFn | None = None) -> Run:
     state, ns = run.state, run.namespace
     if state is None or ns is None:
         raise ResumeError("this run cannot be re-run (it was loaded from a file or made by "
@@ -381,7 +390,8 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
         raise ResumeError("the run is still going on: wait for it to end (or interrupt it)")
     emit = _emitter(on_event)
     work = dataclasses.replace(state, frames=[], active={},
-                               llm=llm if llm is not None else state.llm)
+                               llm=llm if llm is not None else state.llm,
+                               confirm=confirm if confirm is not None else state.confirm)
     if code is not None:  # a bad edit is refused before anything changes
         Machine(run, work, ns, emit).x.plan(Frame(node), code)
     on_stack = next((i for i, f in enumerate(state.frames) if f.node is node), None)
@@ -416,7 +426,7 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
     try:
         machine.drive()
     finally:
-        work.llm = state.llm
+        work.llm, work.confirm = state.llm, state.confirm
         if not work.frames:  # the re-run finished: an older unfinished stack is kept
             work.frames[:] = saved
         run.state = work
@@ -426,10 +436,12 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
 
 def regenerate(run: Run, node: Node | str, *, hint: str | None = None,
                llm: Callable[[str], str] | None = None,
-               on_event: Iterable[Event] = ()) -> Run:
+               on_event: Iterable[Event] = (), confirm: ConfirmFn | None = None) -> Run:
     """Ask the model for the node again, then re-run its subtree (see the module docstring).
 
-    ``hint`` is one line added to the node's prompt; ``llm`` another model for this re-run.
+    ``hint`` is one line added to the node's prompt; ``llm`` another model for this re-run;
+    ``confirm`` approves each expansion of the re-run (default: the run's own, if any);
+    ``on_event`` subscribers get the engine's events (a widget's ``on_event``).
 
     The previous version becomes an alternative; returns ``run``.
     """
@@ -441,10 +453,11 @@ def regenerate(run: Run, node: Node | str, *, hint: str | None = None,
         label += f" ({getattr(llm, 'model', type(llm).__name__)})"
     feedback = HINT_PREFIX + hint.strip() if hint else None
     return _rerun(run, node, label=label, code=None, feedback=feedback, llm=llm,
-                  on_event=on_event)
+                  on_event=on_event, confirm=confirm)
 
 
-def edit(run: Run, node: Node | str, code: str, *, on_event: Iterable[Event] = ()) -> Run:
+def edit(run: Run, node: Node | str, code: str, *, on_event: Iterable[Event] = (),
+         confirm: ConfirmFn | None = None) -> Run:
     """Run ``code`` (written by hand) as the node's expansion, then re-run its subtree.
 
     The code is checked like a model's (syntax, no ``def`` calling placeholders, the
@@ -452,11 +465,12 @@ def edit(run: Run, node: Node | str, code: str, *, on_event: Iterable[Event] = (
     """
     node = _node(run, node)
     return _rerun(run, node, label="edit", code=code, feedback=None, llm=None,
-                  on_event=on_event)
+                  on_event=on_event, confirm=confirm)
 
 
-def rerun(run: Run, node: Node | str, *, on_event: Iterable[Event] = ()) -> Run:
+def rerun(run: Run, node: Node | str, *, on_event: Iterable[Event] = (),
+          confirm: ConfirmFn | None = None) -> Run:
     """Run the node's current code again (its placeholders are expanded again)."""
     node = _node(run, node)
     return _rerun(run, node, label="re-run", code=node.code, feedback=None, llm=None,
-                  on_event=on_event)
+                  on_event=on_event, confirm=confirm)
