@@ -218,7 +218,12 @@ def _graph(magics: ReCodeMagics, argv: list[str]) -> Any:
 
 def _export(magics: ReCodeMagics, argv: list[str]) -> None:
     args = _parse("export", argv, (("--inline",), {"action": "store_true"}),
-                  (("--functions",), {"action": "store_true"}))
+                  (("--functions",), {"action": "store_true"}),
+                  (("--pairs",), {"default": None, "metavar": "FILE"}))
+    if args.pairs:  # training pairs as JSONL (issue 14, recode_magic.steer_magic)
+        from .steer_magic import write_pairs_command
+        write_pairs_command(magics, magics.pick_run(args.n), args.pairs)
+        return
     code = magics.pick_run(args.n).export(style="inline" if args.inline else "functions")
     if hasattr(magics.shell, "set_next_input"):
         magics.shell.set_next_input(code, replace=False)
@@ -294,7 +299,7 @@ for _row in (
     ("tree", _tree, "print the text tree", "[--ascii] [-n N]"),
     ("graph", _graph, "a graphviz Digraph (SVG); .render() it to save", "[-n N]"),
     ("export", _export, "plain Python that replays the run, in the next cell",
-     "[--inline | --functions] [-n N]"),
+     "[--inline | --functions | --pairs FILE] [-n N]"),
     ("stats", _stats, "depth, branching factor, placeholder ratio, primitive calls", "[-n N]"),
     ("cost", _cost, "model calls, tokens and their price", "[-n N]"),
     ("resume", _resume, "continue an interrupted, failed or limited run",
@@ -307,3 +312,7 @@ for _row in (
 from .batch_magic import register as _register_batch  # noqa: E402 - %recode batch (issue 16)
 
 _register_batch()
+
+from .steer_magic import register as _register_steer  # noqa: E402 - steering (issue 14)
+
+_register_steer()
