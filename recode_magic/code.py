@@ -409,7 +409,19 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
                 raise FormatError(_self_call_message(ph), reply=code)
             local |= part.binds
             out.append(part)
+    _check_defs_used(out, code)
     return out
+
+
+def _check_defs_used(blocks: list[Block], code: str) -> None:
+    """A ``def`` nothing after it uses is a step the model wrapped and never ran."""
+    for i, block in enumerate(blocks):
+        stmt = block.stmt
+        if isinstance(stmt, ast.FunctionDef) and not any(
+                stmt.name in b.calls or stmt.name in loaded_names(b.stmt) for b in blocks[i + 1:]):
+            raise FormatError(
+                f"`def {stmt.name}` is never called, so it would do nothing: write the step "
+                f"as plain statements at the top level (or call the function)", reply=code)
 
 
 def _self_call_message(ph: Placeholder) -> str:

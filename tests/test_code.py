@@ -151,6 +151,7 @@ def test_top_level_def_calling_known_names_is_code_not_a_placeholder():
 @pytest.mark.parametrize("code, message", [
     ("def f(s):\n    return helper(s)", "`def f` calls `helper`, which does not exist"),
     ("if c:\n    def f(): pass", "`def f` is not allowed here"),
+    ("def solve(task):\n    return len(task)\n# usage", "`def solve` is never called"),
 ])
 def test_def_refusals(code, message):
     with pytest.raises(FormatError, match=message):
