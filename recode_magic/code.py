@@ -130,9 +130,11 @@ def parse_reply(reply: str) -> tuple[str, str]:
     # does; a small model often goes on writing more blocks after its answer)
     if _EXECUTE_OPEN.search(reply):
         code = _EXECUTE.search(reply).group(1)  # type: ignore[union-attr]
-        fenced = _FENCE.search(code)
+        fenced = _FENCE.match(code.lstrip())
         if fenced:
             code = fenced.group(1)
+        elif "```" in code:  # a closing fence, then prose (the model ran on past its code)
+            code = code[:code.index("```")]
     else:
         fenced = _FENCE.search(reply)
         if not fenced:

@@ -30,6 +30,8 @@ def known_from(*names):
     ("<EXECUTE>x = 1</EXECUTE>", "x = 1"),
     ("<think>nothing to do</think><execute></execute>", ""),
     ("<execute>x = 1</execute>\nmore: <execute>x = 2</execute>", "x = 1"),
+    ("<execute>\nx = 1\n```\n\nThis code sets x.", "x = 1"),
+    ("<execute>\n  ```python\nx = 1\n```\n</execute>", "x = 1"),
 ])
 def test_parse_reply(reply, code):
     assert parse_reply(reply)[1] == code
