@@ -94,6 +94,21 @@ def _cassette_counts(llm: Any) -> tuple[int, int]:
     return len(llm), llm.misses
 
 
+def _cassette_note(llm: Any, entries: int, misses: int) -> str | None:
+    """One line when a replay was not one, or only almost (``entries``/``misses``: before).
+
+    A new recording says nothing; a miss under ``--replay-only`` is the run's own error line.
+    """
+    summary = getattr(llm, "summary", None)
+    note = summary() if callable(summary) and entries else None
+    if not note:
+        return None
+    live = llm.misses > misses and llm.mode != "replay"
+    if not (live or llm.loose_hits):
+        return None
+    return note + (" (--replay-only forbids live calls)" if live else "")
+
+
 def _variable(name: str | None, option: str) -> None:
     if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
         raise UsageError(f"{option} needs a variable name, got {name!r}")
@@ -319,7 +334,7 @@ class ReCodeMagics(Magics):
                         mode="replay" if args.replay_only else "auto",
                         base_url=self.base_url or None, default_model=self.model)
 
-    def _follow(self, engine: ReCode, widget: bool, run: Run = None) -> None:
+    def _follow(self, engine: ReCode, widget: bool, run: Run | None = None) -> None:
         """Remember the run as soon as it starts and show it (widget, or text at the end).
 
         Nothing is displayed before the run starts, so an error in the set-up is one line
@@ -349,16 +364,9 @@ class ReCodeMagics(Magics):
         self.remember(run)
         for note in run.warnings:
             print(f"recode: warning: {note}", file=sys.stderr)
-        cassette_entries, cassette_misses = cassette
-        llm = engine.llm
-        summary = getattr(llm, "summary", None)
-        note = summary() if callable(summary) else None
-        missed_live = llm.misses > cassette_misses and llm.mode != "replay" if note else False
-        if note and cassette_entries and (missed_live or llm.loose_hits):
-            # a replay that was not one, or only almost: say so (a new recording is silent;
-            # a miss with --replay-only is the run's own error line)
-            print(f"recode: {note}" + (" (--replay-only forbids live calls)" if missed_live
-                                       else ""), file=sys.stderr)
+        note = _cassette_note(engine.llm, *cassette)
+        if note:
+            print(f"recode: {note}", file=sys.stderr)
         if run.status != "done":
             where = next((n for n in reversed(run.nodes()) if n.error), None)
             at = f" at `{where.name}`" if where is not None else ""
