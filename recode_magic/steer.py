@@ -64,7 +64,7 @@ from .status import NodeStatus, RunStatus
 from .tree import Alternative, Node, RunData
 
 __all__ = ["regenerate", "edit", "rerun", "switch", "alternatives", "watch", "Snapshot",
-           "snapshot_namespace", "assigned_names", "rollback", "fork", "find_node",
+           "snapshot_namespace", "assigned_names", "rollback", "fork", "find_node", "preflight",
            "COPY_LIMIT", "RERUN_WARNING", "HINT_PREFIX"]
 
 #: Lists, dicts and sets with more items than this are not copied (not rolled back).
@@ -379,21 +379,33 @@ def _emitter(subscribers: Iterable[Event]) -> Event:
     return emit
 
 
-def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str | None,
-           llm: Callable[[str], str] | None, on_event: Iterable[Event],
-           confirm: ConfirmFn | None = None) -> Run:
+def preflight(run: Run, node: Node, code: str | None = None) -> None:
+    """Refuse a re-run before anything changes: a run that cannot be re-run, bad code.
+
+    Raises :class:`~recode_magic.errors.ResumeError` (a loaded run, a run still going on)
+    or :class:`~recode_magic.errors.FormatError` (``code`` that does not parse or breaks
+    the policy).
+    """
     state, ns = run.state, run.namespace
     if state is None or ns is None:
         raise ResumeError("this run cannot be re-run (it was loaded from a file or made by "
                           "hand); switch, compare and promote still work")
     if run.status == RunStatus.RUNNING:
         raise ResumeError("the run is still going on: wait for it to end (or interrupt it)")
+    if code is not None:
+        Machine(run, state, ns, _emitter(())).x.plan(Frame(node), code)
+
+
+def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str | None,
+           llm: Callable[[str], str] | None, on_event: Iterable[Event],
+           confirm: ConfirmFn | None = None, created: dict[str, Any] | None = None) -> Run:
+    preflight(run, node, code)
+    state, ns = run.state, run.namespace
+    assert state is not None and ns is not None
     emit = _emitter(on_event)
     work = dataclasses.replace(state, frames=[], active={},
                                llm=llm if llm is not None else state.llm,
                                confirm=confirm if confirm is not None else state.confirm)
-    if code is not None:  # a bad edit is refused before anything changes
-        Machine(run, work, ns, emit).x.plan(Frame(node), code)
     on_stack = next((i for i, f in enumerate(state.frames) if f.node is node), None)
     notes = rollback(run, node)
     try:
@@ -427,6 +439,8 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
         machine.drive()
     finally:
         work.llm, work.confirm = state.llm, state.confirm
+        if created is not None:  # what ReCode.created records: a later run may rebind them
+            created.update(machine.created())
         if not work.frames:  # the re-run finished: an older unfinished stack is kept
             work.frames[:] = saved
         run.state = work
@@ -436,12 +450,15 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
 
 def regenerate(run: Run, node: Node | str, *, hint: str | None = None,
                llm: Callable[[str], str] | None = None,
-               on_event: Iterable[Event] = (), confirm: ConfirmFn | None = None) -> Run:
+               on_event: Iterable[Event] = (), confirm: ConfirmFn | None = None,
+               created: dict[str, Any] | None = None) -> Run:
     """Ask the model for the node again, then re-run its subtree (see the module docstring).
 
     ``hint`` is one line added to the node's prompt; ``llm`` another model for this re-run;
     ``confirm`` approves each expansion of the re-run (default: the run's own, if any);
-    ``on_event`` subscribers get the engine's events (a widget's ``on_event``).
+    ``on_event`` subscribers get the engine's events (a widget's ``on_event``);
+    ``created`` (a dict) is updated with the names the re-run bound and their values (what
+    ``ReCode.created`` records, so a later run may rebind them).
 
     The previous version becomes an alternative; returns ``run``.
     """
@@ -453,11 +470,11 @@ def regenerate(run: Run, node: Node | str, *, hint: str | None = None,
         label += f" ({getattr(llm, 'model', type(llm).__name__)})"
     feedback = HINT_PREFIX + hint.strip() if hint else None
     return _rerun(run, node, label=label, code=None, feedback=feedback, llm=llm,
-                  on_event=on_event, confirm=confirm)
+                  on_event=on_event, confirm=confirm, created=created)
 
 
 def edit(run: Run, node: Node | str, code: str, *, on_event: Iterable[Event] = (),
-         confirm: ConfirmFn | None = None) -> Run:
+         confirm: ConfirmFn | None = None, created: dict[str, Any] | None = None) -> Run:
     """Run ``code`` (written by hand) as the node's expansion, then re-run its subtree.
 
     The code is checked like a model's (syntax, no ``def`` calling placeholders, the
@@ -465,12 +482,12 @@ def edit(run: Run, node: Node | str, code: str, *, on_event: Iterable[Event] = (
     """
     node = _node(run, node)
     return _rerun(run, node, label="edit", code=code, feedback=None, llm=None,
-                  on_event=on_event, confirm=confirm)
+                  on_event=on_event, confirm=confirm, created=created)
 
 
 def rerun(run: Run, node: Node | str, *, on_event: Iterable[Event] = (),
-          confirm: ConfirmFn | None = None) -> Run:
+          confirm: ConfirmFn | None = None, created: dict[str, Any] | None = None) -> Run:
     """Run the node's current code again (its placeholders are expanded again)."""
     node = _node(run, node)
     return _rerun(run, node, label="re-run", code=node.code, feedback=None, llm=None,
-                  on_event=on_event, confirm=confirm)
+                  on_event=on_event, confirm=confirm, created=created)

@@ -78,12 +78,16 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     from .widget import display_run
 
     node = steer.find_node(run, node)
+    steer.preflight(run, node, kwargs.get("code"))  # errors before the warning and the view
     print(f"recode: re-running `{node.name}` (node {node.id}): {steer.RERUN_WARNING}",
           file=sys.stderr)
     before = len(run.warnings)
     view = display_run(run, widget=None if magics.widget else False)
     subscribers = [view.on_event] if view is not None else []
-    action(run, node, on_event=subscribers, **kwargs)
+    created: dict[str, Any] = {}
+    action(run, node, on_event=subscribers, created=created, **kwargs)
+    # like _finish after a run: names the re-run bound stay rebindable by later runs
+    getattr(magics, "_created", {}).update(created)
     magics.remember(run)
     if view is None:
         from .render import render_text
@@ -212,6 +216,14 @@ def write_pairs_command(magics: ReCodeMagics, run: Run, path: str) -> None:
     print(f"recode: {count} training pair{'s' * (count != 1)} written to {str(target)!r}")
 
 
+def _magics() -> Any:
+    """The shell's ReCodeMagics instance, if the extension is loaded."""
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    return None if ip is None else ip.magics_manager.registry.get("ReCodeMagics")
+
+
 def on_widget_action(widget: ReCodeWidget, msg: dict[str, Any]) -> None:
     """Handle a details-pane button of ``widget`` (see ``ReCodeWidget.on_action``).
 
@@ -225,11 +237,13 @@ def on_widget_action(widget: ReCodeWidget, msg: dict[str, Any]) -> None:
         raise ResumeError("this widget shows no run")
     action, node = msg.get("action"), steer.find_node(run, str(msg.get("node")))
     ns = run.namespace if run.namespace is not None else {}
+    created = getattr(_magics(), "_created", {})  # names the re-run binds stay rebindable
     if action == "regenerate":
         steer.regenerate(run, node, hint=(msg.get("hint") or "").strip() or None,
-                         on_event=[widget.on_event])
+                         on_event=[widget.on_event], created=created)
     elif action == "edit":
-        steer.edit(run, node, str(msg.get("code", "")), on_event=[widget.on_event])
+        steer.edit(run, node, str(msg.get("code", "")), on_event=[widget.on_event],
+                   created=created)
     elif action == "switch":
         steer.switch(run, node, str(msg.get("alternative")))
         widget.on_event("node", run, node)
