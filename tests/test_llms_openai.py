@@ -230,3 +230,17 @@ def test_stream_cut_short_by_the_server_is_asked_again_without_streaming(llamacp
     assert first["body"]["stream"] is True and "stream" not in again["body"]
     assert again["body"]["grammar"] == GBNF
     assert reply.usage["stream_interrupted"] == 1 and reply.usage["source"] == "server"
+
+
+def test_busy_tokenizer_is_given_up_for_a_while(llamacpp, monkeypatch):
+    from recode_magic.llms import tokens
+
+    llm = local(llamacpp, timeout=5)
+    llamacpp.delay = 0.3  # every request waits, as behind another client's generation
+    monkeypatch.setattr(tokens.ServerTokenizer, "BACKOFF", 60.0)
+    llm._server_count("FIXED", "rest")  # creates the tokenizer
+    llm._tokenizer.timeout = 0.1
+    llm._tokenizer._cache.clear()
+    assert llm._tokenizer.count("some text") is None  # timed out
+    before = len(llamacpp.requests)
+    assert llm._tokenizer.count("more text") is None and len(llamacpp.requests) == before

@@ -6,12 +6,17 @@ offers ``POST /tokenize`` (``{"content"}`` -> ``{"tokens"}``) and vLLM ``POST /t
 (``{"prompt"}`` -> ``{"count", "tokens"}``). :class:`ServerTokenizer` finds the one the
 server has on first use and remembers it; with none it answers ``None`` and the caller
 estimates. Counts cover the message texts, not the chat template's few tokens per message.
+
+llama-cpp-python serves one request at a time, tokenizer requests included: on a server
+busy with other clients a count can wait minutes. A request that times out makes the
+tokenizer rest for :attr:`ServerTokenizer.BACKOFF` seconds (those calls are estimated).
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from typing import Any
 
 __all__ = ["ServerTokenizer", "ROUTES"]
@@ -49,6 +54,10 @@ class ServerTokenizer:
         self.available: bool | None = None  # None: not tried yet
         self._cache: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._rest_until = 0.0  # after a timeout: the server is busy, do not wait on it
+
+    #: Seconds without tokenizer requests after one timed out (each would add ``timeout``).
+    BACKOFF = 120.0
 
     def count(self, text: str, *, cache: bool = False) -> int | None:
         """Tokens in ``text``, or ``None`` when the server has no tokenizer route.
@@ -61,7 +70,7 @@ class ServerTokenizer:
         key = hashlib.sha256(text.encode()).hexdigest() if cache else ""
         if key and key in self._cache:
             return self._cache[key]
-        if self.available is False:
+        if self.available is False or time.monotonic() < self._rest_until:
             return None
         n = self._ask(text)
         if n is not None and key:
@@ -79,8 +88,9 @@ class ServerTokenizer:
             try:
                 resp = httpx.post(self.root + path, json=body, headers=self._headers,
                                   timeout=self.timeout)
-            except httpx.TimeoutException:
-                return None  # busy server: estimate this once, try again next time
+            except httpx.TimeoutException:  # busy server: estimate for a while
+                self._rest_until = time.monotonic() + self.BACKOFF
+                return None
             except httpx.HTTPError:
                 break
             if resp.status_code != 200:
