@@ -154,3 +154,103 @@ def test_regenerate_with_another_model_and_bad_hint():
         regenerate(run, "1", hint="two\nlines")
     with pytest.raises(ConfigError, match="no node '9'"):
         regenerate(run, "9")
+
+
+# -- promote, training pairs, compare ---------------------------------------------------------
+def _tea_replies() -> dict:
+    return {"solve": reply("cup = make_tea(task)"),
+            "make_tea": reply("water = heat(task)\ncup = serve(water, size=2)",
+                              "Heat water, then serve it."),
+            "heat": reply("water = boil('water')"),
+            "serve": reply("cup = pour(water) * size")}
+
+
+def _tea_ns() -> dict:
+    def boil(x):
+        """Boil."""
+        return f"hot {x}"
+
+    def pour(x):
+        """Pour."""
+        return f"[{x}]"
+
+    return {"__name__": "__main__", "boil": boil, "pour": pour}
+
+
+def test_promoted_function_is_a_primitive_of_a_later_run_with_fewer_calls():
+    from recode_magic.promote import promote_source
+
+    ns = _tea_ns()
+    first = ReCode(ScriptedLLM(_tea_replies()), namespace=ns).run("tea for Ann")
+    source = promote_source(first.root.children[0], "brew")
+    assert source.startswith('def brew(task):\n    """Heat water, then serve it."""')
+    assert "size = 2" in source and source.rstrip().endswith("return cup")
+    ns = _tea_ns()  # a later session: the notebook holds the promoted cell
+    exec(compile(source, "<cell>", "exec"), ns)  # what running the new cell does
+    without = ReCode(ScriptedLLM(_tea_replies()), namespace=dict(_tea_ns())).run("tea for Bob")
+    replies = {**_tea_replies(), "solve": reply("cup = brew(task)")}
+    llm = ScriptedLLM(replies)
+    later = ReCode(llm, namespace=ns).run("tea for Bob")
+    assert later.status == "done" and ns["cup"] == "[hot water][hot water]"
+    assert "brew(task)" in llm.calls[0]  # listed as a primitive in the prompt
+    assert (later.llm_calls, without.llm_calls) == (1, 4)
+
+
+def test_promote_keep_calls_and_refusals():
+    from recode_magic.errors import ConfigError as CE
+    from recode_magic.promote import promote_source
+
+    run = ReCode(ScriptedLLM(_tea_replies()), namespace=_tea_ns()).run("t")
+    text = promote_source(run.root.children[0], inline=False)
+    assert [line for line in text.splitlines() if line.startswith("def ")] == [
+        "def serve(water, size):", "def heat(task):", "def make_tea(task):"]
+    assert "cup = serve(water, size=2)" in text
+    with pytest.raises(CE, match="identifier"):
+        promote_source(run.root, "not a name")
+    run.root.children[0].status = "error"
+    with pytest.raises(CE, match="only a node that ended 'done'"):
+        promote_source(run.root.children[0])
+
+
+def test_training_pairs_every_level_and_human_edits(tmp_path):
+    from recode_magic.promote import write_pairs
+
+    engine, _ = _engine(_tea_replies(), _tea_ns())
+    run = engine.run("t")
+    pairs = run.to_training_pairs()
+    assert [(p["name"], p["depth"], p["source"]) for p in pairs] == [
+        ("solve", 0, "model"), ("make_tea", 1, "model"), ("heat", 2, "model"),
+        ("serve", 2, "model")]
+    assert pairs[2]["reply"] == reply("water = boil('water')")
+    assert "water = heat(task)" in pairs[2]["prompt"]
+    edit(run, "3", "cup = pour(water)")
+    human = [p for p in run.to_training_pairs() if p["source"] == "human"]
+    assert [h["name"] for h in human] == ["serve"] and "cup = serve(water" in human[0]["prompt"]
+    assert write_pairs(run, tmp_path / "p.jsonl") == 4
+    run.root.children[0].children[0].status = "error"
+    assert [p["name"] for p in run.to_training_pairs()] == ["solve", "make_tea", "serve"]
+
+
+def test_compare_two_depths_and_two_alternatives():
+    from recode_magic.compare import compare
+
+    flat = ReCode(ScriptedLLM({"solve": reply("cup = pour(boil('water'))")}),
+                  namespace=_tea_ns()).run("t")
+    deep = ReCode(ScriptedLLM(_tea_replies()), namespace=_tea_ns()).run("t")
+    c = compare(flat, deep, labels=("flat", "deep"))
+    assert c.stats["max depth"] == (0, 2) and c.stats["model calls"] == (1, 4)
+    assert c.stats["placeholder ratio"][0] == 0 and c.stats["placeholder ratio"][1] > 0
+    assert [(r.depth, r.a and r.a.name, r.b and r.b.name) for r in c.rows] == [
+        (0, "solve", "solve"), (1, None, "make_tea"), (2, None, "heat"), (2, None, "serve")]
+    text, html = str(c), c._repr_html_()
+    assert "flat" in text and "mean branching" in text and "make_tea" in text
+    assert "<table" in html and "make_tea" in html
+    engine, _ = _engine({**_tea_replies(), "make_tea": [
+        reply("water = heat(task)\ncup = serve(water, size=2)"), reply("cup = pour('x')")]},
+        _tea_ns())
+    run = engine.run("t")
+    regenerate(run, "1")
+    a0, a1 = run.node("1").alternatives
+    c = compare(a0, a1)
+    assert c.stats["model calls"] == (3, 1) and c.stats["nodes"] == (3, 1)
+    assert "-water = heat(task)" in c.diff and "+cup = pour('x')" in c.diff
