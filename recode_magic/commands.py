@@ -264,9 +264,8 @@ def _resume(magics: ReCodeMagics, argv: list[str]) -> None:
 def _list(magics: ReCodeMagics, argv: list[str]) -> None:
     _parse("list", argv, which=False)
     for i, run in enumerate(magics.runs):
-        nodes, calls = len(run.nodes()), run.llm_calls
-        print(f"{i}: {run.status:<11} {nodes:>4} node{'s' * (nodes != 1)}  "
-              f"{calls:>3} call{'s' * (calls != 1)}  {run.task[:60]!r}")
+        print(f"{i}: {run.status:<11} {len(run.nodes()):>4} nodes  "  # saved notebooks show it
+              f"{run.llm_calls:>3} calls  {run.task[:60]!r}")
 
 
 def _load(magics: ReCodeMagics, argv: list[str]) -> Any:

@@ -206,7 +206,7 @@ def test_list_counts_nodes_and_calls(ip, capsys):
     cell(ip, "--llm c_llm", "listed task")
     capsys.readouterr()
     ip.run_line_magic("recode", "list")
-    assert re.search(r"done\s+1 node\s+1 call\s+'listed task'", capsys.readouterr().out)
+    assert re.search(r"done\s+1 nodes\s+1 calls\s+'listed task'", capsys.readouterr().out)
 
 
 def test_cost_prints_the_report(ip, capsys):
