@@ -49,12 +49,17 @@ class Side:
 
     @classmethod
     def from_run(cls, run: RunData, label: str) -> Side:
-        """A run as a side (its exported program is the code that is diffed)."""
+        """A run as a side (its exported program is the code that is diffed).
+
+        Model calls and tokens are those of the tree shown; forks are left out.
+        """
         try:
             code = run.export() if hasattr(run, "export") else run.root.code
         except Exception:  # noqa: BLE001 - an odd tree still compares by its root's code
             code = run.root.code
-        return cls(label, run.root, run.llm_calls, run.usage,
+        # the calls of the tree shown (a run's own counter also holds its forks' calls)
+        calls = sum(n.llm_calls for n in run.nodes()) or run.llm_calls
+        return cls(label, run.root, calls, run.usage,
                    str(run.meta.get("model", "")), str(run.status), code)
 
     @classmethod
