@@ -182,6 +182,9 @@ class Comparison:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.to_text())
+
 
 def _name(node: Node | None) -> str:
     if node is None:
