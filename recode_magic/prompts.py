@@ -12,7 +12,7 @@ import re
 from .code import is_compound_call
 
 __all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
-           "FEW_SHOTS", "replan_feedback"]
+           "FEW_SHOTS", "replan_feedback", "COMPOUND_NOTE", "ERROR_HINTS"]
 
 RULES = """\
 You write the Python code for ONE step of a task. The code runs at once in a live Python \
@@ -113,12 +113,31 @@ def repair_feedback(ran: list[str], error: str, line: str | None) -> str:
     """
     done = "\n".join(ran) or "(nothing)"
     last = error.strip().splitlines()[-1] if error.strip() else error
+    tip = next((f"\nHint: {t}" for pattern, t in ERROR_HINTS if pattern.search(last)), "")
     return (f"These statements already ran (their variables are set; do not repeat them):\n"
             f"{done}\n"
             f"This statement failed:\n{line or '?'}\n"
-            f"Error: {last}\n"
+            f"Error: {last}{tip}\n"
             f"Write the code for the rest of this step, starting from the failed statement, "
             f"fixing the cause.")
+
+
+#: Runtime errors a small model repeated through both repairs, with what fixes them.
+ERROR_HINTS = [
+    (re.compile(r"'tuple' object does not support item assignment"),
+     "a tuple cannot be changed: build a list (list(t)) or a new tuple instead."),
+    (re.compile(r"(too many|not enough) values to unpack|cannot unpack non-iterable"),
+     "to loop over a dict's keys and values write `for key, value in d.items():`; "
+     "check how many items each element really has."),
+    (re.compile(r"'(dict|list|str|int|float|NoneType)' object is not callable"),
+     "a variable with that value is called like a function; use another name or index it."),
+    (re.compile(r"'NoneType' object"),
+     "a value is None: a function that prints or changes something in place returns None."),
+    (re.compile(r"(list|string|tuple) index out of range"),
+     "check the length first, or loop over the items instead of using fixed indexes."),
+    (re.compile(r"KeyError"),
+     "the key is missing: look at the variable's keys shown above, or use d.get(key)."),
+]
 
 
 _SELF_CALL = re.compile(r"calls itself|is the step you are expanding|statement you are "

@@ -16,6 +16,7 @@ from recode_magic.prompts import (
     build_prompt,
     fixed_part,
     reask_feedback,
+    repair_feedback,
 )
 
 X = "<think>t</think><execute>{}</execute>".format
@@ -91,3 +92,17 @@ def test_repeated_self_call_gets_a_different_question_each_time():
     asks = [p.dynamic for p in llm.calls if p.placeholder == "find_words"]
     assert len(asks) == 3 and len(set(asks)) == 3
     assert "Do not call `find_words`" in asks[1] and "no new functions" in asks[2]
+
+
+@pytest.mark.parametrize("error, tip", [
+    ("TypeError: 'tuple' object does not support item assignment", "a tuple cannot be changed"),
+    ("ValueError: too many values to unpack (expected 2)", "d.items()"),
+    ("KeyError: 'price'", "d.get(key)"),
+])
+def test_repair_names_the_fix_of_errors_a_small_model_repeats(error, tip):
+    text = repair_feedback(["a = 1"], f"Traceback...\n{error}", "b = f(a)")
+    assert f"Error: {error}\nHint: " in text and tip in text
+
+
+def test_repair_of_other_errors_has_no_hint():
+    assert "Hint" not in repair_feedback([], "ZeroDivisionError: division by zero", "1 / 0")
