@@ -301,3 +301,37 @@ def test_cassette_miss_is_reported_and_replay_only_refuses(kernel):
     line = one_line(res)
     assert line.startswith("recode: run error") and "no reply" in line, line
     assert kernel.value("len(rec.calls)") == 2
+
+
+# -- (3), (4), (8): what the user's kernel keeps ---------------------------------------------
+
+def test_rebinding_builtins_leaves_the_kernel_working(kernel):
+    kernel.execute('shadow = ScriptedLLM({"solve": X("print = None\\nlen = str")})')
+    kernel.execute("%%recode --llm shadow\nbreak the builtins")
+    assert kernel.value("_recode.status") == "error"  # refused by the policy
+    res = kernel.execute("%%recode --llm shadow --trust\nbreak the builtins, trusted")
+    assert "print" in res.stderr  # the warning: removed at the end of the run
+    assert kernel.execute("print('still works')").stdout == "still works\n"
+    assert kernel.value("len([1, 2])") == 2
+
+
+def test_a_name_the_user_reassigned_is_protected_again(kernel):
+    kernel.execute('maker = ScriptedLLM({"solve": X("made = 1")})\n'
+                   'remaker = ScriptedLLM({"solve": X("made = 2")})')
+    kernel.execute("%%recode --llm maker\nmake it")
+    assert kernel.value("made") == 1
+    kernel.execute("%%recode --llm remaker\nmake it again")  # the run's own name: fine
+    assert kernel.value("made") == 2
+    kernel.execute("made = 'mine'")
+    res = kernel.execute("%%recode --llm remaker\nmake it once more")
+    assert kernel.value("made") == "mine"
+    assert "made" in one_line(res)
+
+
+def test_async_primitive_is_awaited(kernel):
+    kernel.execute('async def fetch(x):\n    """Fetch a value."""\n    return x * 2\n'
+                   'fetcher = ScriptedLLM({"solve": X("fetched = fetch(3)")})')
+    res = kernel.execute("%%recode --llm fetcher\nfetch it")
+    assert res.lines == [], res.stderr
+    assert kernel.value("_recode.status") == "done"
+    assert kernel.value("fetched") == 6
