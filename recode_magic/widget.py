@@ -5,10 +5,11 @@ Traffic: the widget sends only what changed. Each update is a custom message
 patch language of :mod:`~recode_magic.widget_state`; a new node is a delta from nothing;
 ``"reset": true`` replaces everything (a new run, and a few keyframes in the widget's first
 second, for a view whose code was still loading). The ``snapshot`` trait holds the whole
-state at ``seq``: it is rebuilt whenever the kernel is asked for the widget's state (a view
-that joins late, a second browser tab, a notebook re-opened with a live kernel), not pushed
-with every update; a view that sees a gap in ``seq`` sends ``{"type": "snapshot"}`` and
-gets a ``"kind": "snapshot"`` message.
+state at ``seq`` as JSON text: it is rebuilt whenever the kernel is asked for the widget's
+state (a view that joins late, a second browser tab, a notebook re-opened with a live
+kernel), not pushed with every update; a view that sees a gap in ``seq`` (or has just
+loaded) sends ``{"type": "snapshot", "seq": n}`` and gets a ``"kind": "snapshot"`` message
+if it is behind.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ class ReCodeWidget(anywidget.AnyWidget):
     _esm = _STATIC / "tree.js"
     _css = _STATIC / "tree.css"
 
-    snapshot = traitlets.Dict().tag(sync=True)
+    #: the whole state at ``seq`` as JSON text (a string: ipywidgets does not walk it)
+    snapshot = traitlets.Unicode("").tag(sync=True)
     statuses = traitlets.Dict(DISPLAY).tag(sync=True)
     status = traitlets.Unicode("pending").tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
@@ -148,7 +150,8 @@ class ReCodeWidget(anywidget.AnyWidget):
                 if self.comm is not None and (self._dirty or getattr(self, "_pending", False)):
                     self._flush()  # the late view starts from the latest state
                 snap = self.state()
-            self.snapshot = snap  # not sent by itself (below): it travels in this state
+            # not sent by itself (below): it travels in this state
+            self.snapshot = json.dumps(snap, default=repr, separators=(",", ":"))
         return super().get_state(key=key, drop_defaults=drop_defaults)
 
     def _should_send_property(self, key: str, value: Any) -> bool:
@@ -237,7 +240,7 @@ class ReCodeWidget(anywidget.AnyWidget):
             old = sent.get(n.id)
             if old is None or final or n.id in dirty or n.status in _LIVE:
                 new = node_json(n)
-                d = delta(old or {}, new)
+                d = new if old is None else delta(old, new)
                 if d:
                     changes[n.id] = d
                     sent[n.id] = new

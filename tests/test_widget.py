@@ -149,9 +149,9 @@ def test_late_view_gets_the_whole_state_once_then_patches():
     for i in range(5):
         clock.t += 1
         w.on_event("node", run, run.new_node(f"s{i}", f"s{i}()", parent=run.root))
-    snap = w.get_state()["snapshot"]   # what a second tab gets when it asks the kernel
+    snap = json.loads(w.get_state()["snapshot"])   # what a second tab gets when it asks the kernel
     assert snap["seq"] == sent[-1]["seq"] and len(snap["nodes"]) == 6
-    late = View(json.loads(json.dumps(snap)))
+    late = View(snap)
     mark = len(sent)
     node = run.new_node("s5", "s5()", parent=run.root)
     clock.t += 1
@@ -197,7 +197,7 @@ def test_values_leaving_the_kernel_are_clipped():
     w.set_run(run)
     size = sum(len(json.dumps(m)) for m in sent)
     assert w.status == "done" and size < 150_000, size
-    assert len(w.get_state()["snapshot"]["nodes"][0]["stdout"]) < 21_000
+    assert len(json.loads(w.get_state()["snapshot"])["nodes"][0]["stdout"]) < 21_000
     assert w.sent_bytes >= size
 
 
@@ -311,7 +311,8 @@ def test_widget_shows_a_loaded_run():
     run = engine_run()
     from recode_magic import load_run
     w = ReCodeWidget(load_run(run.to_dict()), trailing=False)
-    assert [n["name"] for n in w.get_state()["snapshot"]["nodes"]] == ["solve", "step_one"]
+    snap = json.loads(w.get_state()["snapshot"])
+    assert [n["name"] for n in snap["nodes"]] == ["solve", "step_one"]
     assert w.status == "done"
 
 

@@ -74,6 +74,7 @@ function storeOf(model) {
   s = { seq: -1, run: {}, byId: new Map(), listeners: new Set(), asked: 0, patches: 0, gaps: 0 };
   const emit = (info) => { for (const f of s.listeners) f(info); };
   const load = (snap) => {
+    if (typeof snap === "string") snap = snap ? JSON.parse(snap) : null;  // the trait is text
     if (!snap || snap.seq == null || snap.seq < s.seq) return false;
     s.seq = snap.seq;
     s.run = snap.run || {};
@@ -259,32 +260,31 @@ function render({ model, el }) {
         rows.push({ key, id: n.id, node: n, open, hasKids: ks.length > 0 });
         const prims = (n.steps || []).reduce((a, s) => a + (s.primitives || []).length, 0);
         const dur = n.started && n.ended ? fmtSeconds(n.ended - n.started) : "";
-        html.push(`<div class="rc-row rc-node${key === focusKey || (focusKey == null && n.id === selected) ? " rc-focus" : ""}${n.id === selected ? " rc-selected" : ""}"
-          role="treeitem" aria-level="${item.level}" ${ks.length ? `aria-expanded="${open}"` : ""}
-          aria-selected="${n.id === selected}" data-key="${esc(key)}" data-id="${esc(n.id)}"
-          style="--rc-level:${item.level - 1}">
-          <span class="rc-caret">${ks.length ? (open ? "▾" : "▸") : ""}</span>
-          <span class="rc-icon rc-s-${esc(stateOf(n))}" title="${esc(stateOf(n))}">${icon(stateOf(n))}</span>
-          <span class="rc-name">${esc(n.name)}</span>
-          <span class="rc-call">${esc(n.call)}</span>
-          <span class="rc-badges">
-            ${n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : ""}
-            ${n.error ? `<span class="rc-badge rc-badge-error">${esc(String(n.error).trim().split("\n").pop().slice(0, 60))}</span>` : ""}
-            ${prims ? `<span class="rc-badge" title="primitive calls">ƒ ${prims}</span>` : ""}
-            ${dur ? `<span class="rc-badge">${esc(dur)}</span>` : ""}
-            <span class="rc-badge rc-depth" title="depth">d${n.depth}</span>
-          </span></div>`);
+        const st = esc(stateOf(n)), sel = n.id === selected;
+        const focus = key === focusKey || (focusKey == null && sel);
+        // one line per row, no indentation: a 5,000-node tree is 10,000 rows of HTML
+        html.push(`<div class="rc-row rc-node${focus ? " rc-focus" : ""}${sel ? " rc-selected" : ""}" ` +
+          `role="treeitem" aria-level="${item.level}"${ks.length ? ` aria-expanded="${open}"` : ""} ` +
+          `aria-selected="${sel}" data-key="${esc(key)}" data-id="${esc(n.id)}" style="--rc-level:${item.level - 1}">` +
+          `<span class="rc-caret">${ks.length ? (open ? "▾" : "▸") : ""}</span>` +
+          `<span class="rc-icon rc-s-${st}" title="${st}">${icon(stateOf(n))}</span>` +
+          `<span class="rc-name">${esc(n.name)}</span><span class="rc-call">${esc(n.call)}</span>` +
+          `<span class="rc-badges">` +
+          (n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : "") +
+          (n.error ? `<span class="rc-badge rc-badge-error">${esc(String(n.error).trim().split("\n").pop().slice(0, 60))}</span>` : "") +
+          (prims ? `<span class="rc-badge" title="primitive calls">ƒ ${prims}</span>` : "") +
+          (dur ? `<span class="rc-badge">${esc(dur)}</span>` : "") +
+          `<span class="rc-badge rc-depth" title="depth">d${n.depth}</span></span></div>`);
         if (open) for (let i = ks.length - 1; i >= 0; i--) stack.push({ ...ks[i], level: item.level + 1 });
       } else {
         const s = item.step, key = `s:${item.owner.id}:${item.i}`;
         rows.push({ key, id: item.owner.id, step: s });
-        html.push(`<div class="rc-row rc-step${s.error ? " rc-step-error" : ""}${key === focusKey ? " rc-focus" : ""}"
-          role="treeitem" aria-level="${item.level}" data-key="${esc(key)}" data-id="${esc(item.owner.id)}"
-          style="--rc-level:${item.level - 1}" title="${esc(s.code)}">
-          <span class="rc-caret"></span>
-          <span class="rc-icon rc-prim">${s.error ? "✘" : "ƒ"}</span>
-          <span class="rc-call">${esc(String(s.code).split("\n")[0])}</span>
-          ${s.stdout ? `<span class="rc-badge" title="printed output">out</span>` : ""}</div>`);
+        html.push(`<div class="rc-row rc-step${s.error ? " rc-step-error" : ""}${key === focusKey ? " rc-focus" : ""}" ` +
+          `role="treeitem" aria-level="${item.level}" data-key="${esc(key)}" data-id="${esc(item.owner.id)}" ` +
+          `style="--rc-level:${item.level - 1}" title="${esc(s.code)}"><span class="rc-caret"></span>` +
+          `<span class="rc-icon rc-prim">${s.error ? "✘" : "ƒ"}</span>` +
+          `<span class="rc-call">${esc(String(s.code).split("\n")[0])}</span>` +
+          (s.stdout ? `<span class="rc-badge" title="printed output">out</span>` : "") + `</div>`);
       }
     }
     treeEl.innerHTML = html.join("");

@@ -97,7 +97,8 @@ def kernel_eval(page, code: str) -> str:
 
 
 def widget_rows(widget) -> list[str]:
-    return [t.strip() for t in widget.locator(".rc-row.rc-node .rc-name").all_inner_texts()]
+    # textContent: rows scrolled out of view (content-visibility: auto) have no innerText
+    return [t.strip() for t in widget.locator(".rc-row.rc-node .rc-name").all_text_contents()]
 
 
 @pytest.mark.timeout(400)
