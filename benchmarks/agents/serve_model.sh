@@ -34,7 +34,9 @@ fi
 # loopback only; n_ctx 8192 holds a full 30-turn ReAct history; temperature is set per request.
 # --interrupt_requests False: the default (True) cuts a streamed reply to an empty [DONE] as
 # soon as another request waits, so with more than one client every streamed reply is ''.
+# --cache True: a RAM prompt cache, so clients that alternate keep their fixed prompt prefix
+# (the server has one slot: without it every switch of client re-reads the whole prompt).
 exec nice -n "${NICE:-10}" "$PY" -m llama_cpp.server --model "$MODEL" \
   --model_alias qwen2.5-coder-1.5b-instruct-q4_k_m \
   --host 127.0.0.1 --port "$PORT" --n_ctx 8192 --n_threads "${THREADS:-2}" \
-  --interrupt_requests False
+  --interrupt_requests False --cache True --cache_type ram --cache_size 2147483648
