@@ -37,7 +37,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                          "'{\"grammar\": false}' (defaults: max_tokens 512, temperature 0)")
     ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
     ap.add_argument("--resume", action="store_true",
-                    help="skip items already in the results for this label and repeat")
+                    help="skip items already in the results for this label and repeat "
+                         "(except those that ended on a model-server error)")
     ap.add_argument("--transport", choices=("plain", "stream"), default="plain",
                     help="ReCode backend requests: 'stream' as the package sends them, or "
                          "'plain' (default): the same request without streaming. "
@@ -118,6 +119,11 @@ class _PlainClient:
             SimpleNamespace(usage=resp.usage, choices=[])])
 
 
+def _backend_failed(row: dict[str, Any]) -> bool:
+    """A row that ended on a model-server error (down, timeout): ``--resume`` runs it again."""
+    return row.get("status") == "crashed" or "LLMError" in str(row.get("error") or "")
+
+
 def _save_row(path: Path, suite: str, label: str, config: dict[str, Any], key: str,
               row: dict[str, Any]) -> None:
     results = run_eval.load_results(path)
@@ -152,7 +158,7 @@ def run_suite(args: argparse.Namespace) -> None:
                 key = f"{name}@{rep}"
                 done = run_eval.load_results(results_path).get("suites", {}).get(
                     args.suite, {}).get(label, {}).get("items", {})
-                if args.resume and key in done:
+                if args.resume and key in done and not _backend_failed(done[key]):
                     continue
                 cassette = run_eval.CASSETTES / label / args.suite / f"{key}.json"
                 cassette.unlink(missing_ok=True)
