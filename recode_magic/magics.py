@@ -202,6 +202,9 @@ class ReCodeMagics(Magics):
             %%recode --in data --max-depth 6 --cassette replies.json
             Summarise the data.
 
+            %%recode --cassette replies.json --replay-only
+            Summarise the data.    (replays only: a changed prompt stops the run, no model call)
+
             %%recode --confirm --no-widget
             Tidy the files in data/ (ask before running each step).
         """
