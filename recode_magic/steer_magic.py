@@ -82,16 +82,14 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     print(f"recode: re-running `{node.name}` (node {node.id}): {steer.RERUN_WARNING}",
           file=sys.stderr)
     before = len(run.warnings)
-    view = display_run(run, widget=None if magics.widget else False)
-    subscribers = [view.on_event] if view is not None else []
     created: dict[str, Any] = {}
-    action(run, node, on_event=subscribers, created=created, **kwargs)
+    action(run, node, created=created, **kwargs)
     # like _finish after a run: names the re-run bound stay rebindable by later runs
     getattr(magics, "_created", {}).update(created)
     magics.remember(run)
-    if view is None:
-        from .render import render_text
-        print(render_text(run))
+    # shown when it ends: a saved notebook's static view is then the new tree (nbval does not
+    # replay display updates); a widget clicked in follows the re-run live instead
+    display_run(run, widget=None if magics.widget else False)
     for note in run.warnings[before:]:
         print(f"recode: {note}", file=sys.stderr)
     alt = node.alternatives[-1] if node.alternatives else None
