@@ -244,8 +244,7 @@ class ReCodeWidget(anywidget.AnyWidget):
                 if d:
                     changes[n.id] = d
                     sent[n.id] = new
-        drop = [i for i in sent.keys() - {n.id for n in nodes}] if len(sent) > len(nodes) \
-            or final else []
+        drop = list(sent.keys() - {n.id for n in nodes})  # a switched fork leaves the tree
         for i in drop:
             del sent[i]
         run_now = run_json(run, nodes)
@@ -303,10 +302,12 @@ class ReCodeWidget(anywidget.AnyWidget):
     def on_action(self, callback: Callable[[dict[str, Any]], Any], remove: bool = False) -> None:
         """Call ``callback(msg)`` when a details-pane button is used.
 
-        ``msg`` is ``{"action": "regenerate" | "edit" | "switch" | "compare", "node": id,
-        ...}`` with ``hint`` (regenerate), ``code`` (edit), ``alternative`` (switch) or
-        ``alternatives`` (compare, two ids). The view is told the outcome: ``ok`` or the
-        exception's text. Without a handler the view says the action is not available.
+        ``msg`` is ``{"action": "regenerate" | "edit" | "switch" | "compare" | "promote",
+        "node": id, ...}`` with ``hint`` (regenerate), ``code`` (edit), ``alternative``
+        (switch) or ``alternatives`` (compare, two ids). A widget starts with the handlers of
+        :func:`register_action_handler` (called as ``handler(widget, msg)``). The view is
+        told the outcome: ``ok`` or the exception's text. Without a handler the view says
+        the action is not available.
         """
         if remove:
             self._actions = [c for c in self._actions if c is not callback]

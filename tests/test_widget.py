@@ -347,6 +347,17 @@ def test_action_messages_reach_on_action_and_the_view_hears_back(monkeypatch):
     assert sent[-1]["error"].startswith("unknown action: 'frobnicate' (must be one of")
 
 
+def test_a_handler_registered_for_every_widget_gets_the_widget(monkeypatch):
+    import recode_magic.widget as widget_module
+    monkeypatch.setattr(widget_module, "_DEFAULT_ACTIONS", [])
+    got: list[tuple] = []
+    widget_module.register_action_handler(lambda widget, msg: got.append((widget, msg)))
+    w = ReCodeWidget(trailing=False)
+    sent = capture(w)
+    w._on_front_msg(w, {"action": "promote", "node": "1"}, [])
+    assert got == [(w, {"action": "promote", "node": "1"})] and sent[-1]["ok"] is True
+
+
 def test_alternatives_travel_and_show_in_fallbacks():
     w = ReCodeWidget(trailing=False)
     run = engine_run()
@@ -384,3 +395,18 @@ def test_a_view_that_says_where_it_is_gets_a_snapshot_only_if_behind():
     w._on_front_msg(w, {"type": "snapshot", "seq": 0}, [])
     assert sent[-1]["kind"] == "snapshot" and sent[-1]["seq"] == w.seq
     assert View({"seq": 0, "run": {}, "nodes": []}).feed(sent[-1:]).state() == as_view(w)
+
+
+def test_forks_made_by_steer_show_in_the_widget_and_the_text_tree():
+    from recode_magic import steer
+
+    w = ReCodeWidget(trailing=False)
+    sent = capture(w)
+    run = engine_run(w)
+    steer.edit(run, run.root.children[0], "x = add(2, 2)", on_event=[w.on_event])
+    node = View({"seq": 0, "run": {}, "nodes": []}).feed(sent).nodes["1"]
+    assert [(a["id"], a["label"], a["code"]) for a in node["alternatives"]] == [
+        ("a0", "original", "x = add(1, 2)"), ("a1", "edit", "x = add(2, 2)")]
+    assert node["current"] == "a1" and node["code"] == "x = add(2, 2)"
+    assert render_text(run).splitlines()[-1] == (
+        "└── ✔ x = step_one(task)  [2 alternatives: original, edit●]")

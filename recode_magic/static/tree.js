@@ -316,6 +316,7 @@ function render({ model, el }) {
     return `<div class="rc-actions" role="toolbar" aria-label="Steer this node">
         <button class="rc-act" data-act="regenerate" aria-expanded="${open === "regenerate"}"${dis}>Regenerate…</button>
         <button class="rc-act" data-act="edit" aria-expanded="${open === "edit"}"${dis}>Edit code…</button>
+        <button class="rc-promote" title="write this expansion as a def (shown in the Code tab)"${dis}>Promote to function</button>
       </div>${body}${msg}`;
   }
 
@@ -423,6 +424,8 @@ function render({ model, el }) {
       sendAction({ action: "regenerate", node: n.id, hint: form.hint });
     } else if (b.dataset.go === "edit") {
       sendAction({ action: "edit", node: n.id, code: form.code });
+    } else if (b.classList.contains("rc-promote")) {
+      sendAction({ action: "promote", node: n.id });
     } else if (b.classList.contains("rc-switch")) {
       sendAction({ action: "switch", node: n.id, alternative: b.dataset.alt });
     } else if (b.classList.contains("rc-cmp")) {
@@ -455,7 +458,8 @@ function render({ model, el }) {
   const onStore = (info) => {
     if (info.result) {
       const r = info.result;
-      actionMsg = { node: r.node, ok: r.ok, text: r.ok ? `${r.action}: done by the kernel.` : `${r.action} failed: ${r.error}` };
+      const more = r.action === "promote" ? " The function is in the Code tab." : "";
+      actionMsg = { node: r.node, ok: r.ok, text: r.ok ? `${r.action}: done by the kernel.${more}` : `${r.action} failed: ${r.error}` };
       if (r.ok && (r.action === "regenerate" || r.action === "edit")) form = { node: null, kind: null, hint: "", code: "" };
       drawDetails();
       return;

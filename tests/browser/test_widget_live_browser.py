@@ -211,12 +211,19 @@ def _steer(page, panel, prefix: str, shots: tuple[str, ...] = ("regenerate", "ed
     if "compare" in shots:
         screenshot(page, f"{prefix}-compare", target=widget)
 
+    # Promote: no re-run, so no warning; the kernel's handler gets the node
+    details.locator(".rc-promote").focus()
+    page.keyboard.press("Enter")
+    expect(details.locator(".rc-action-msg")).to_have_text(
+        "promote: done by the kernel. The function is in the Code tab.")
+
     got = json.loads(kernel_eval(page, "import json; print(json.dumps(received))"))
     assert got == [
         {"action": "regenerate", "node": "1", "hint": "add one and two, then check"},
         {"action": "edit", "node": "1", "code": "x = add(1, 2)\nprint(x)"},
         {"action": "switch", "node": "1", "alternative": "a0"},
         {"action": "compare", "node": "1", "alternatives": ["a0", "a1"]},
+        {"action": "promote", "node": "1"},
     ]
     # typing in the pane did not drive the notebook (no cell added or removed)
     assert page.evaluate(
