@@ -254,3 +254,19 @@ def test_compare_two_depths_and_two_alternatives():
     c = compare(a0, a1)
     assert c.stats["model calls"] == (3, 1) and c.stats["nodes"] == (3, 1)
     assert "-water = heat(task)" in c.diff and "+cup = pour('x')" in c.diff
+
+
+def test_regenerate_the_root_and_a_node_on_the_stack_of_a_limited_run():
+    engine, _ = _engine({"solve": [reply("a = one(1)\nb = two(a)"), reply("a = 5\nb = 6")],
+                         "one": reply("a = 1"), "two": reply("b = a + 1")})
+    engine.settings = engine.settings.with_(max_depth=1)
+    run = engine.run("t")
+    assert run.status == "limit" and run.root.children[0].status == "stub"
+    stub = run.root.children[0]
+    regenerate(run, stub)  # on the stack: it is expanded, then the root goes on like resume
+    assert stub.status == "done" and run.namespace["a"] == 1
+    assert run.status == "limit" and [n.name for n in run.nodes()] == ["solve", "one", "two"]
+    regenerate(run, run.root)
+    assert run.status == "done" and (run.namespace["a"], run.namespace["b"]) == (5, 6)
+    assert [n.name for n in run.nodes()] == ["solve"] and run.root.current == "a1"
+    assert len(run.root.alternatives[0].children) == 2
