@@ -19,7 +19,9 @@ switch`` and the widget's buttons call these functions (:mod:`recode_magic.steer
 Rollback rule (what is and is not undone before a re-run)
 ---------------------------------------------------------
 A watcher (:func:`watch`, on by default in the magic and in re-runs) records, when each
-node starts, the names bound in the namespace and a copy of their *simple* values:
+node starts, the names bound in the namespace and a copy of their *simple* values (names the
+guarded policy protects -- variables from before the run, primitives -- are left out: generated
+code cannot rebind them, so there is nothing to roll back; with ``trust`` every name counts):
 ``None``, bool, int, float, complex, str, bytes, tuples/frozensets of simple values, and
 shallow copies of list/dict/set with at most :data:`COPY_LIMIT` items. Before a re-run,
 every variable the node's previous subtree assigned (targets of its statements and of its
@@ -77,6 +79,8 @@ HINT_PREFIX = "The user asked for another answer. Hint from the user: "
 
 Event = Callable[[str, RunData, "Node | None"], None]
 _SIMPLE = (type(None), bool, int, float, complex, str, bytes)
+_SIMPLE_TYPES = frozenset(_SIMPLE)
+_CONTAINERS = frozenset((tuple, frozenset, list, dict, set))
 _VERSION_FIELDS = ("code", "thought", "status", "stdout", "error", "steps", "prompt", "reply",
                    "reply_partial", "attempts", "usage", "llm_calls", "started", "ended")
 
@@ -102,19 +106,26 @@ def _copy_simple(value: Any) -> Any:
 
 
 def snapshot_namespace(ns: dict[str, Any]) -> Snapshot:
-    """Record ``ns`` as the rollback rule says (private ``_names`` are left out).
+    """Record ``ns`` as the rollback rule says (two C-speed passes: it runs once per node).
 
-    >>> snap = snapshot_namespace({"a": 1, "xs": [1], "f": print, "_h": 2})
+    >>> snap = snapshot_namespace({"a": 1, "xs": [1], "f": print, "t": (1, [2])})
     >>> sorted(snap.names), sorted(snap.values)
-    (['_h', 'a', 'f', 'xs'], ['a', 'xs'])
+    (['a', 'f', 't', 'xs'], ['a', 'xs'])
     """
-    values = {}
-    for name, value in ns.items():
-        if not name.startswith("_"):
-            copy = _copy_simple(value)
-            if copy is not MISSING:
-                values[name] = copy
+    values = {k: v for k, v in ns.items() if type(v) in _SIMPLE_TYPES}
+    for k in [k for k, v in ns.items() if type(v) in _CONTAINERS]:
+        copy = _copy_simple(ns[k])
+        if copy is not MISSING:
+            values[k] = copy
     return Snapshot(frozenset(ns), values)
+
+
+def _protected(run: RunData) -> frozenset[str]:
+    """Names generated code cannot rebind (nothing to roll back), unless the run trusts it."""
+    state = run.state
+    if state is None or state.settings.trust:
+        return frozenset()
+    return state.protected
 
 
 _SNAPSHOTS: weakref.WeakKeyDictionary[RunData, dict[str, Snapshot]] = \
@@ -166,7 +177,8 @@ def rollback(run: RunData, node: Node) -> list[str]:
     if snap is None:
         return [f"no snapshot of `{node.name}` (the run was not watched): nothing rolled back"]
     kept = []
-    for name in sorted(assigned_names(node)):
+    for name in sorted(assigned_names(node) - _protected(run)):  # (a keyword hiding a
+        # protected name was put back by the engine when the child ended)
         if name in snap.values:
             ns[name] = _copy_simple(snap.values[name])
         elif name not in snap.names:
