@@ -106,3 +106,8 @@ def test_repair_names_the_fix_of_errors_a_small_model_repeats(error, tip):
 
 def test_repair_of_other_errors_has_no_hint():
     assert "Hint" not in repair_feedback([], "ZeroDivisionError: division by zero", "1 / 0")
+
+
+def test_compound_flag_given_by_the_engine_wins_over_the_call_text():
+    assert COMPOUND_NOTE in build_prompt("F\n", "x = step(a)", [], compound=True)
+    assert COMPOUND_NOTE not in build_prompt("F\n", "for a in b:\n    s(a)", [], compound=False)
