@@ -166,3 +166,22 @@ w._on_front_msg(w, {"action": "regenerate", "node": "1", "hint": "shorter"}, [])
     kernel.execute("w._on_front_msg(w, {'action': 'compare', 'node': '1', "
                    "'alternatives': ['a0', 'a1']}, [])")
     assert kernel.value("sent[-1]['ok']") is True
+
+
+def test_confirm_applies_to_a_rerun(kernel):
+    _run(kernel)
+    kernel.execute("%config ReCodeMagics.widget = False")
+    try:
+        # the regenerated code is shown and approved (it calls primitives only)
+        res = kernel.execute("%recode regenerate make_tea --confirm", stdin=["y", "n"])
+        assert res.status == "ok", res.error
+        assert "wants to run:\nwater = boil('water')\ncup = pour('mug', water)" in res.stdout
+        assert kernel.value("_recode.status") == "done"  # no placeholder left to confirm
+        # code written by hand runs as it is; its placeholder's expansion is asked: rejected
+        kernel.execute("mine = \"water = 'cold water'\\ncup = serve(water)\"")
+        res = kernel.execute("%recode edit make_tea --from mine --confirm", stdin=["n"])
+        assert "wants to run:\ncup = pour('cup', water)" in res.stdout
+        assert kernel.value("_recode.status") == "interrupted"
+        assert "rejected by the user" in kernel.value("_recode.error")
+    finally:
+        kernel.execute("%config ReCodeMagics.widget = True")
