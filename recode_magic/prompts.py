@@ -27,7 +27,8 @@ python code
 Rules:
 1. What exists: the primitives listed below, Python builtins, small standard modules \
 (math, re, json, collections, itertools) and the variables. Nothing else.
-2. Write the whole step with them when you can; loops and conditions are fine.
+2. Write the whole step with them when you can, as plain statements (loops and conditions \
+are fine); do not wrap it in a function.
 3. Only when the step is long, split it: a few lines `out = new_step_name(inputs)`, one per \
 line; each new step is written later, the same way. Never call the step you are writing.
 4. Assign the names left of `=` in the step, so the caller can use them.
@@ -148,9 +149,10 @@ _NAME = re.compile(r"`(\w+)`")
 def reask_feedback(hint: str, previous: str, attempt: int) -> str:
     """A re-ask that shows the unusable answer and changes what is asked.
 
-    At temperature 0 the same question gets the same answer, so: the answer is shown; a
-    step that only repeated itself is asked for the code that does it, with an example;
-    from the second re-ask on, the model is asked for primitives and builtins only.
+    At temperature 0 the same question gets the same answer, so: the answer is shown (from
+    the second re-ask only its first line: a 1.5B model copied a whole answer shown back to
+    it three times); a step that only repeated itself is asked for the code that does it,
+    with an example; from the second re-ask on, primitives and builtins only.
 
     >>> print(reask_feedback("line 1: SyntaxError", "x = (", 1))
     line 1: SyntaxError
@@ -160,12 +162,15 @@ def reask_feedback(hint: str, previous: str, attempt: int) -> str:
     >>> print(reask_feedback("`count_words` is the step you are expanding: ...",
     ...                      "n = count_words(text)", 2))  # doctest: +ELLIPSIS
     `count_words` is the step you are expanding: ...
-    Your answer (attempt 2) was:
-    <execute>n = count_words(text)</execute>
+    Your answer (attempt 2) began with: n = count_words(text)
     That answer only repeats the step. Do not call `count_words`: write the code that does ...
     This time use no new functions: only the primitives, builtins and the variables.
     """
-    text = f"{hint}\nYour answer (attempt {attempt}) was:\n<execute>{previous}</execute>\n"
+    if attempt >= 2:  # shown again and again, the answer is copied again (screening)
+        first = previous.strip().splitlines()[0][:120] if previous.strip() else ""
+        text = f"{hint}\nYour answer (attempt {attempt}) began with: {first}\n"
+    else:
+        text = f"{hint}\nYour answer (attempt {attempt}) was:\n<execute>{previous}</execute>\n"
     if _SELF_CALL.search(hint):
         name = _NAME.search(hint)
         what = f"Do not call `{name.group(1)}`: " if name else ""

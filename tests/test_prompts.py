@@ -111,3 +111,10 @@ def test_repair_of_other_errors_has_no_hint():
 def test_compound_flag_given_by_the_engine_wins_over_the_call_text():
     assert COMPOUND_NOTE in build_prompt("F\n", "x = step(a)", [], compound=True)
     assert COMPOUND_NOTE not in build_prompt("F\n", "for a in b:\n    s(a)", [], compound=False)
+
+
+def test_from_the_second_reask_the_answer_is_not_shown_whole():
+    answer = "def solve(task):\n    return 1\nsolve(task)"
+    assert answer in reask_feedback("rule no-rebind: ...", answer, 1)
+    second = reask_feedback("rule no-rebind: ...", answer, 2)
+    assert answer not in second and "began with: def solve(task):" in second
