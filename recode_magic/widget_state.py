@@ -27,8 +27,8 @@ def node_json(node: Node) -> dict[str, Any]:
     """The widget's form of one node: :func:`~recode_magic.tree.node_to_dict`, clipped.
 
     No prompt or raw reply, and nothing the view does not draw (the reference's status
-    names, observations, targets; attempts as a count); ``alternatives``/``current`` when
-    the node has forks.
+    names, observations, targets; attempts as a count; empty texts, lists and nulls, in the
+    node and its steps); ``alternatives``/``current`` when the node has forks.
     """
     d = node_to_dict(node, WIDGET_LIMIT, prompts=False)
     for key in _UNDRAWN:
@@ -38,7 +38,17 @@ def node_json(node: Node) -> dict[str, Any]:
         alts = alternatives_json(node, WIDGET_LIMIT)
         if alts is not None:
             d["alternatives"], d["current"] = alts
-    return d
+    d["steps"] = [_compact(s) for s in d["steps"]]
+    return _compact(d)
+
+
+def _compact(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` without its empty values (None, "", [], {}); numbers stay, 0 included.
+
+    >>> _compact({"a": "", "b": None, "c": [], "d": 0, "e": "x"})
+    {'d': 0, 'e': 'x'}
+    """
+    return {k: v for k, v in d.items() if v is not None and v != "" and v != [] and v != {}}
 
 
 def run_json(run: Run, nodes: list[Node]) -> dict[str, Any]:

@@ -112,12 +112,13 @@ def test_patches_rebuild_the_tree_after_a_run():
     assert tree["run"]["counts"] == {"done": 2}
     assert tree["run"]["stats"]["max_depth"] == 1
     root, child = tree["nodes"]["0"], tree["nodes"]["1"]
-    assert (root["parent"], root["children"]) == (None, ["1"])
+    assert ("parent" not in root, root["children"]) == (True, ["1"])  # empty values stay home
     assert root["thought"] == "plan" and root["code"] == "x = step_one(task)\nprint(x)"
     assert [s["kind"] for s in root["steps"]] == ["placeholder", "code"]
     assert root["steps"][0]["child"] == "1" and root["steps"][1]["stdout"] == "3\n"
     assert child == {**child, "name": "step_one", "call": "x = step_one(task)", "depth": 1,
-                     "state": "done", "code": "x = add(1, 2)", "error": None}
+                     "state": "done", "code": "x = add(1, 2)"}
+    assert "error" not in child and "stdout" not in child
     assert "prompt" not in child and "reply" not in child
     assert child["steps"][0]["primitives"] == ["add"]
     assert "def step_one(task):" in w.code

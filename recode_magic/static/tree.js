@@ -179,6 +179,10 @@ function render({ model, el }) {
   const icon = (st) => (table().icons || {})[st] || "?";
   const runIcon = (st) => (table().run_icons || {})[st] || "?";
   const tree = () => ({ run: store.run });
+  const applyColors = () => {
+    for (const [st, c] of Object.entries(table().colors || {})) el.style.setProperty(`--rc-c-${st}`, c);
+  };
+  applyColors();
 
   function index() {
     byId = store.byId;
@@ -597,7 +601,8 @@ function render({ model, el }) {
   const onSelected = () => { drawTree(); drawDetails(); };
   const onGraph = () => { if (tab === "graph") drawGraph(); };
   const onCode = () => drawCode();
-  model.on("change:statuses", drawAll);
+  const onStatuses = () => { applyColors(); drawAll(); };
+  model.on("change:statuses", onStatuses);
   model.on("change:selected", onSelected);
   model.on("change:expand_depth", drawTree);
   model.on("change:graph_svg", onGraph);
@@ -612,7 +617,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(ticker);
     store.listeners.delete(onStore);
-    model.off("change:statuses", drawAll);
+    model.off("change:statuses", onStatuses);
     model.off("change:selected", onSelected);
     model.off("change:expand_depth", drawTree);
     model.off("change:graph_svg", onGraph);
