@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .alternative import Alternative
 from .errors import RunFormatError
 from .limits import clip_text
 from .status import FROM_V1, NODE_STATUSES, RUN_STATUSES, TO_V1, NodeStatus, RunStatus
@@ -119,63 +120,6 @@ class Node:
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         """The node as JSON-ready data: :func:`node_to_dict`."""
         return node_to_dict(self, limit=limit)
-
-
-@dataclass(eq=False)
-class Alternative:
-    """One version of a node's expansion: a fork kept when the node is regenerated or edited.
-
-    ``node`` holds the version: the live node itself for the current alternative, otherwise
-    a detached copy of the node (same id and call) whose ``children`` are that version's
-    subtree. ``cost_usd`` is filled by :mod:`recode_magic.steer` when it is known.
-    """
-
-    id: str
-    node: Node = field(repr=False)
-    label: str = ""
-    created: float | None = None
-    model: str = ""
-    cost_usd: float | None = None
-
-    @property
-    def code(self) -> str:
-        """The version's code."""
-        return self.node.code
-
-    @property
-    def thought(self) -> str:
-        """The version's thought."""
-        return self.node.thought
-
-    @property
-    def status(self) -> NodeStatus:
-        """The version's status."""
-        return self.node.status
-
-    @property
-    def children(self) -> list[Node]:
-        """The version's subtree (its children)."""
-        return self.node.children
-
-    @property
-    def llm_calls(self) -> int:
-        """Model calls of the whole version (the node and its subtree)."""
-        return sum(n.llm_calls for n in self.node.walk())
-
-    @property
-    def usage(self) -> dict[str, int]:
-        """Token usage of the whole version, summed."""
-        total: dict[str, int] = {}
-        for n in self.node.walk():
-            for k, v in n.usage.items():
-                if isinstance(v, (int, float)):
-                    total[k] = total.get(k, 0) + int(v)
-        return total
-
-    @property
-    def tokens(self) -> int:
-        """All tokens of the version (every ``*tokens`` count of :attr:`usage`)."""
-        return sum(v for k, v in self.usage.items() if k.endswith("tokens"))
 
 
 def alternative_to_dict(alt: Alternative, owner: Node, limit: int | None = None,
