@@ -132,10 +132,12 @@ class ReCodeWidget(anywidget.AnyWidget):
 
     # -- the state a view holds -------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """What every view shows now: ``{"seq", "run", "nodes"}`` (nodes as sent)."""
+        """What every view shows now: ``{"seq", "run", "nodes"}`` (nodes as sent, pre-order)."""
         with self._lock:
-            return {"seq": self.seq, "run": dict(self._sent_run),
-                    "nodes": list(self._sent.values())}
+            sent = dict(self._sent)
+            order = [n.id for n in self.run.nodes()] if self.run is not None else []
+            nodes = [sent.pop(i) for i in order if i in sent] + list(sent.values())
+            return {"seq": self.seq, "run": dict(self._sent_run), "nodes": nodes}
 
     @property
     def tree(self) -> dict[str, Any]:
