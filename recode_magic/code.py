@@ -365,7 +365,8 @@ def _target_names(target: ast.expr) -> list[str] | None:  # type: ignore[return]
 
 def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<recode>",
                 forbidden_signatures: Collection[str] = (),
-                recursive: Callable[[Placeholder], bool] | None = None) -> list[Block]:
+                recursive: Callable[[Placeholder], bool] | None = None,
+                step: str | None = None) -> list[Block]:
     """Parse, split and check a node's code before any of it runs.
 
     Walks the blocks in order, as they will run: names bound by earlier blocks (and the
@@ -374,7 +375,9 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
     :mod:`recode_magic.nesting`); other nested ones make the statement a compound
     placeholder. Raises FormatError for a placeholder that calls an ancestor again with the
     same arguments (its signature is in ``forbidden_signatures``, or
-    ``recursive(placeholder)`` is true).
+    ``recursive(placeholder)`` is true). ``step``: the call text of the step being expanded
+    (``answer = solve(task)``); a reply that defines that function and never calls it (a
+    small model's habit) gets the step's own call appended, which runs it.
 
     >>> blocks = plan_blocks("x = plan_it(task)\\nprint(x)", known=lambda n: n == "task")
     >>> [b.source for b in blocks]
@@ -411,8 +414,29 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
                 raise FormatError(_self_call_message(ph), reply=code)
             local |= part.binds
             out.append(part)
+    if step is not None:
+        out.extend(_call_own_def(out, step, filename))
     _check_defs_used(out, code)
     return out
+
+
+def _call_own_def(blocks: list[Block], step: str, filename: str) -> list[Block]:
+    """``[step's own call]`` when ``blocks`` define the step's function and never call it."""
+    try:
+        (stmt,) = ast.parse(step).body
+    except (SyntaxError, ValueError):
+        return []
+    simple = _simple(stmt)
+    if simple is None:
+        return []
+    name = simple[0].func.id  # type: ignore[attr-defined]
+    for i, block in enumerate(blocks):
+        if isinstance(block.stmt, ast.FunctionDef) and block.stmt.name == name:
+            if any(name in b.calls or name in loaded_names(b.stmt) for b in blocks[i + 1:]):
+                return []
+            calls, binds = _scan(stmt)
+            return [Block(stmt=stmt, source=step, calls=calls, binds=binds, filename=filename)]
+    return []
 
 
 def _check_defs_used(blocks: list[Block], code: str) -> None:

@@ -214,3 +214,19 @@ def test_plan_blocks_rejects_self_call_with_same_arguments():
         plan_blocks("r = tidy(room)", known_from("room"), forbidden_signatures={sig})
     # different arguments: a legitimate recursion on a smaller input
     plan_blocks("r = tidy(rest)", known_from("rest"), forbidden_signatures={sig})
+
+
+def test_a_reply_defining_the_step_itself_runs_it_with_the_step_call():
+    code = "def solve(task):\n    return task.upper()"
+    blocks = plan_blocks(code, known_from("task"), step="answer = solve(task)")
+    assert [b.source for b in blocks] == [code, "answer = solve(task)"]
+    assert [b.placeholder for b in blocks] == [None, None]
+    ns = {"task": "go"}
+    for b in blocks:
+        exec(b.code, ns)
+    assert ns["answer"] == "GO"
+    # called by the reply itself: nothing appended; another name: still never called
+    assert len(plan_blocks(code + "\nanswer = solve(task)", known_from("task"),
+                           step="answer = solve(task)")) == 2
+    with pytest.raises(FormatError, match="`def helper` is never called"):
+        plan_blocks("def helper(t):\n    return t", known_from(), step="answer = solve(task)")
