@@ -23,7 +23,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Float, Int, List, Unicode
+from traitlets import Bool, Dict, Float, Int, List, Unicode
 
 from . import commands
 from .engine import ReCode
@@ -126,6 +126,13 @@ class ReCodeMagics(Magics):
                     "(claude-*, or openai:<model> with base_url).").tag(config=True)
     base_url = Unicode("", help="Base URL of an OpenAI-compatible server (llama.cpp, "
                        "Ollama, vLLM); empty for Anthropic.").tag(config=True)
+    models = Dict(key_trait=Int(), value_trait=Unicode(), default_value={},
+                  help="Model routing by depth, e.g. {0: 'claude-...', 2: 'openai:qwen'}: the "
+                  "model of the deepest key <= a node's depth expands it (used when --llm "
+                  "is not given).").tag(config=True)
+    grammar = Unicode("auto", help="Constrained decoding for OpenAI-compatible servers: "
+                      "'auto' (on for local servers that accept it), 'on', 'off', or a GBNF "
+                      "grammar.").tag(config=True)
     max_depth = Int(10, help="Placeholders at this depth are not expanded.").tag(config=True)
     max_retry = Int(2, help="Repairs of a node after a runtime error.").tag(config=True)
     max_rewrite = Int(3, help="Re-asks for an unusable reply.").tag(config=True)
@@ -332,10 +339,13 @@ class ReCodeMagics(Magics):
             why = _cannot_write(Path(cassette).expanduser(), folder=False)
             if why:
                 raise UsageError(f"--cassette: {why}")
+        grammar: bool | str = {"on": True, "off": False}.get(self.grammar, self.grammar)
+        spec: Any = args.llm if args.llm is not None else (dict(self.models) or None)
         # backends read the key on their first live call: a cassette hit needs none
-        return make_llm(args.llm, namespace=self.shell.user_ns, cassette=cassette or None,
+        return make_llm(spec, namespace=self.shell.user_ns, cassette=cassette or None,
                         mode="replay" if args.replay_only else "auto",
-                        base_url=self.base_url or None, default_model=self.model)
+                        base_url=self.base_url or None, grammar=grammar,
+                        default_model=self.model)
 
     def _follow(self, engine: ReCode, widget: bool, run: Run | None = None) -> None:
         """Remember the run as soon as it starts and show it (widget, or text at the end).

@@ -229,3 +229,32 @@ def test_cell_options_are_split_like_a_shell_line(ip, tmp_path):
     assert tape.is_file() and ip.user_ns["_recode"].status == "done"
     with pytest.raises(UsageError, match="cannot read .*No closing quotation"):
         cell(ip, "--llm q_llm --cassette 'half", "t")
+
+
+def test_models_trait_routes_by_depth_and_grammar_trait_is_passed(ip, monkeypatch):
+    from recode_magic import ScriptedLLM
+    from recode_magic.llms import factory
+
+    top = ScriptedLLM({"solve": "<execute>y = step_one(x)</execute>",
+                       "step_one": "<execute>y = helper(x)</execute>"})
+    deep = ScriptedLLM({"helper": "<execute>y = x * 2</execute>"})
+    ip.user_ns.update(route_top=top, route_deep=deep, x=4)
+    seen = {}
+    real = factory.make_llm
+
+    def spy(spec, **kw):
+        seen.update(kw, spec=spec)
+        return real(spec, **kw)
+
+    monkeypatch.setattr(factory, "make_llm", spy)
+    monkeypatch.setattr("recode_magic.llms.make_llm", spy)
+    ip.run_line_magic("config", "ReCodeMagics.models = {0: 'route_top', 2: 'route_deep'}")
+    ip.run_line_magic("config", "ReCodeMagics.grammar = 'off'")
+    try:
+        cell(ip, "-o y", "double x")
+    finally:
+        ip.run_line_magic("config", "ReCodeMagics.models = {}")
+        ip.run_line_magic("config", "ReCodeMagics.grammar = 'auto'")
+    assert ip.user_ns["y"] == 8
+    assert [len(top.calls), len(deep.calls)] == [2, 1]   # depth 2 went to the second model
+    assert seen["grammar"] is False and seen["spec"] == {0: "route_top", 2: "route_deep"}
