@@ -7,15 +7,18 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import linecache
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import code as C
+from .budget import Projection, model_at, over_budget, project
 from .errors import FormatError, PolicyError, StepFailed
 from .limits import short_repr
 from .llms.base import ask, merge_usage
 from .namespace import variable_lines
 from .policy import check_code
+from .prefetch import Prefetcher
 from .prompts import Prompt, build_prompt, reask_feedback
 from .runstate import Frame, RunState, Stop
 from .settings import TASK_LIMIT
@@ -50,6 +53,8 @@ class Expander:
     def __init__(self, state: RunState, namespace: dict[str, Any], emit: Emit) -> None:
         self.state, self.ns, self.emit = state, namespace, emit
         self.settings = state.settings
+        #: calls asked ahead of time (:mod:`recode_magic.prefetch`), set by the machine
+        self.prefetch: Prefetcher | None = None
 
     def known(self, name: str) -> bool:
         """True for a name the code may call as it is (bound, or a builtin)."""
@@ -75,13 +80,14 @@ class Expander:
         node, s = frame.node, self.settings
         names = frame.variables or ["task", *run.inputs]
         variables = variable_lines(names, self.ns, self.summary)
+        compound = frame.placeholder.compound if frame.placeholder is not None else None
         hint, last, previous = None, "", ""
         for attempt in range(s.max_rewrite + 1):
             if hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
                 hint = reask_feedback(hint, previous, attempt)
             text = "\n".join(p for p in (feedback, hint) if p) or None
             prompt = build_prompt(self.state.fixed, node.call, variables, name=node.name,
-                                  feedback=text)
+                                  feedback=text, compound=compound)
             reply = self.ask(run, node, prompt)
             previous = reply.strip()[:2000]
             try:
@@ -104,6 +110,18 @@ class Expander:
         raise NoUsableCode(f"FormatError: no usable code for `{node.name}` after "
                            f"{s.max_rewrite + 1} replies (last: {last})")
 
+    def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
+                     keywords: Mapping[str, Any]) -> Prompt:
+        """The prompt :meth:`expand` will build first for ``ph``'s node, built ahead of time.
+
+        ``keywords``: the values its keyword arguments will bind (literals). Same code path
+        as :meth:`expand` (the prefetch is used only if the two are byte-identical anyway).
+        """
+        names = C.placeholder_variables(ph) or list(default_names)
+        ns = ChainMap(dict(keywords), self.ns) if keywords else self.ns
+        return build_prompt(self.state.fixed, call, variable_lines(names, ns, self.summary),
+                            name=ph.name, compound=ph.compound)
+
     def _confirm(self, node: Node, code: str, blocks: list[C.Block],
                  frame: Frame) -> tuple[str, list[C.Block]]:
         confirm = self.state.confirm
@@ -120,7 +138,10 @@ class Expander:
     def plan(self, frame: Frame, code: str) -> list[C.Block]:
         """Split ``code`` into blocks, find placeholders, apply the policy (FormatError)."""
         node, state = frame.node, self.state
-        filename = f"<recode:{node.id}:{node.name}:{len(node.attempts)}>"
+        # shown as <recode:id:name:attempt> in tracebacks (limits.user_traceback drops the
+        # per-run token); linecache is global, so the key must be unique across runs in
+        # threads (two batch tasks have nodes with the same id and name)
+        filename = f"<recode:{node.id}:{node.name}:{len(node.attempts)}@{state.token}>"
         blocks = C.plan_blocks(code, self.known, filename=filename,
                                recursive=state.repeats_ancestor)
         for block in blocks:
@@ -141,6 +162,7 @@ class Expander:
                                           _code=None)
                       if b.placeholder is None and b.calls & wrap else b for b in blocks]
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        state.sources[filename] = code  # the machine drops them from linecache at the end
         return blocks
 
     def ask(self, run: RunData, node: Node, prompt: Prompt) -> str:
@@ -151,6 +173,10 @@ class Expander:
         s = self.settings
         if run.llm_calls >= s.max_calls:
             raise Stop(RunStatus.LIMIT, f"model call limit reached (max_calls={s.max_calls})")
+        if s.budget_tokens is not None or s.budget_usd is not None:
+            reason = self.over_budget(run, prompt, node.depth)
+            if reason:
+                raise Stop(RunStatus.LIMIT, reason)
         node.prompt = str(prompt)
         node.reply_partial = ""
 
@@ -158,11 +184,42 @@ class Expander:
             node.reply_partial = text
             self.emit("stream", run, node)
 
-        reply = ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node)
+        reply = self.prefetch.take(prompt) if self.prefetch is not None else None
+        if reply is not None:  # asked ahead with this very prompt
+            on_text(reply.text)
+        else:
+            reply = ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node)
         run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
         node.llm_calls += 1
         merge_usage(node.usage, reply.usage)
+        self.state.spend.add(reply.usage, reply.model or model_at(self.state.llm, node.depth),
+                             prompt, reply.text)
         return reply.text
+
+    def over_budget(self, run: RunData, prompt: str, depth: int | None,
+                    sending: bool = False) -> str | None:
+        """Why a call with ``prompt`` would pass the run's budget (None: it fits).
+
+        Calls asked ahead and not used yet count as spent at their projection; unless
+        ``sending`` (a call about to be asked ahead), one of them asked with ``prompt`` is
+        this call. A dollar budget with no price for the model is noted once in ``run.warnings``.
+        """
+        llm = self.state.llm
+        call = project(llm, prompt, depth)
+        if call.usd is None and self.settings.budget_usd is not None:
+            note = (f"budget_usd is not enforced for model {model_at(llm, depth)!r}: no price "
+                    f"is known for it (recode_magic.llms.pricing.set_price)")
+            if note not in run.warnings:
+                run.warnings.append(note)
+        tokens, usd, this, counted = 0, 0.0, str(prompt), sending
+        for sent, at in (self.prefetch.pending() if self.prefetch is not None else ()):
+            if not counted and sent == this:
+                counted = True  # the call being made now was asked ahead: count it once
+                continue
+            p = project(llm, sent, at)
+            tokens, usd = tokens + p.tokens, usd + (p.usd or 0.0)
+        return over_budget(self.settings, self.state.spend, Projection(tokens, usd), call,
+                           model_at(llm, depth))
 
     def helpers(self, failures: list[str]) -> dict[str, Any]:
         """The functions wrapped calls use while a block runs (see :func:`_wrap_calls`)."""

@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import reprlib
 import signal
 import sys
@@ -384,5 +385,10 @@ def user_traceback(exc: BaseException) -> str:
     while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<recode"):
         tb = tb.tb_next
     lines = traceback.format_exception(type(exc), exc, tb) if tb else [describe_exception(exc)]
-    return "".join(lines).rstrip()
+    return _RUN_TOKEN.sub(r"\1>", "".join(lines).rstrip())
+
+
+# generated code is compiled as <recode:id:name:attempt@token>: the token keeps linecache
+# keys apart between runs (in threads); the text shown and saved is the same for every run
+_RUN_TOKEN = re.compile(r"(<recode:[^>\n]*)@[0-9a-f]+>")
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import linecache
 import time
 from collections.abc import Callable
 from typing import Any
 
 from . import code as C
+from .budget import model_at
 from .errors import FormatError, StepFailed
 from .expander import Expander, NoUsableCode
 from .limits import block_timeout, capture_output, describe_exception, user_traceback
+from .llms.base import merge_usage
+from .prefetch import Prefetcher, candidates, prefetch_workers
 from .prompts import repair_feedback, replan_feedback
 from .run import Run
 from .runstate import MISSING, Frame, RunState, Stop
@@ -56,6 +60,12 @@ class Machine:
         run.status = RunStatus.RUNNING
         for frame in state.frames:  # a resumed run: hide the user's values again
             self.ns.update(frame.keywords)
+        for filename, source in state.sources.items():  # tracebacks of a resumed run
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        workers, note = prefetch_workers(state.settings.prefetch, state.llm)
+        if note and note not in run.warnings:
+            run.warnings.append(note)
+        self.x.prefetch = Prefetcher(state.llm, workers) if workers else None
         try:
             while state.frames:
                 self.step()
@@ -75,8 +85,51 @@ class Machine:
             if run.status == RunStatus.RUNNING:  # never left running
                 run.status, run.error = RunStatus.INTERRUPTED, run.error or "stopped"
             self.cleanup()
+            self.end_prefetch()
+            for filename in state.sources:
+                linecache.cache.pop(filename, None)
             run.ended = time.time()
             self.save(force=True)
+
+    def end_prefetch(self) -> None:
+        """Stop asking ahead; count the calls never used (``run.meta["prefetch_stats"]``)."""
+        pf, self.x.prefetch = self.x.prefetch, None
+        if pf is None:
+            return
+        stats = pf.close()
+        for prompt, reply, depth in pf.wasted:  # paid for: budgets and usage count them
+            self.state.spend.add(reply.usage, reply.model or model_at(self.state.llm, depth),
+                                 prompt, reply.text)
+        total = self.run.meta.setdefault("prefetch_stats", {})
+        for key, value in stats.items():
+            total[key] = value if key == "workers" else total.get(key, 0) + value
+        if pf.wasted:
+            merge_usage(total.setdefault("wasted_usage", {}),
+                        {k: v for _, r, _ in pf.wasted for k, v in r.usage.items()
+                         if k != "source"})
+
+    def ask_ahead(self, frame: Frame, start: int, dirty: set[str] | None = None) -> None:
+        """Ask for later placeholders of ``frame`` whose prompts are known now (prefetch)."""
+        pf, blocks = self.x.prefetch, frame.blocks
+        if pf is None or blocks is None or pf.full:
+            return
+        if start == frame.pc and start < len(blocks) and blocks[start].placeholder is not None:
+            return  # pushed next: push_child asks ahead past it while it is being asked
+        run, s = self.run, self.state.settings
+        depth = frame.node.depth + 1
+        if depth >= s.max_depth:
+            return  # its children would be stubs
+        default = ["task", *run.inputs]
+        for block, ph, keywords in candidates(blocks, start, self.ns, dirty or (), default):
+            if pf.full or run.llm_calls + pf.outstanding >= s.max_calls:
+                return
+            if pf.asked(block):
+                continue
+            prompt = self.x.first_prompt(block.source, ph, default, keywords)
+            if (s.budget_tokens is not None or s.budget_usd is not None) \
+                    and self.x.over_budget(run, prompt, depth, sending=True):
+                return
+            pf.submit(block, prompt, depth)
 
     def created(self) -> dict[str, Any]:
         """Names this run bound that a later run may rebind, with the value they hold."""
@@ -149,6 +202,7 @@ class Machine:
             self.finish(NodeStatus.SKIPPED)
             return
         frame.blocks = blocks
+        self.ask_ahead(frame, frame.pc)
 
     def close(self, frame: Frame) -> None:
         """The node's last block ran: check its targets were assigned, then finish it."""
@@ -194,6 +248,9 @@ class Machine:
                 self.ns[key] = old
             self.fail(describe_exception(exc), block.source)
             return
+        if self.x.prefetch is not None:
+            self.ask_ahead(frame, frame.pc + 1,
+                           {*ph.targets, *(k.arg for k in ph.call.keywords if k.arg)})
         child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
         frame.child_block = block
         parent.status = NodeStatus.EXPANDED
@@ -302,6 +359,7 @@ class Machine:
                 frame.blocks = frame.blocks[:frame.pc] + blocks
                 node.status = NodeStatus.RUNNING
                 self.emit("node", self.run, node)
+                self.ask_ahead(frame, frame.pc)
                 return
             node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
             state.pop()

@@ -7,11 +7,13 @@ so ``ReCode.resume(run)`` needs nothing but the run.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import code as C
+from .budget import Spend
 from .settings import Settings
 from .tree import Node
 
@@ -58,7 +60,9 @@ class RunState:
 
     ``protected`` holds the names generated code may not rebind (pre-run variables and the
     primitives); ``before`` every name bound before the run; ``checks`` the primitives'
-    ``check`` callables; ``async_primitives`` those defined with ``async def``.
+    ``check`` callables; ``async_primitives`` those defined with ``async def``; ``spend``
+    what the model calls cost so far (budgets); ``token`` a per-run suffix of the file
+    names generated code is compiled under, ``sources`` their text (for tracebacks).
     """
 
     settings: Settings
@@ -74,6 +78,9 @@ class RunState:
     active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
     assigned: set[str] = field(default_factory=set)  # names statements of the run bound
     last_save: float = 0.0
+    spend: Spend = field(default_factory=Spend)
+    token: str = field(default_factory=lambda: secrets.token_hex(4))
+    sources: dict[str, str] = field(default_factory=dict)  # compile file name -> code
 
     def push(self, frame: Frame) -> None:
         """Put ``frame`` on the stack (its node becomes an active ancestor)."""

@@ -50,6 +50,16 @@ class Settings:
     replan : bool
         Re-plan the rest of a node when a primitive says the step failed (``StepFailed``
         or a ``@primitive(check=...)`` answer); False treats it as a plain error.
+    prefetch : int or None
+        Parallel expansion: at most this many model calls asked ahead of time for later
+        placeholders whose prompts are already known (:mod:`recode_magic.prefetch`); 0 is
+        off; None (the default) is 8 for a model that declares ``thread_safe = True`` and
+        off for any other. A model that is not thread-safe is never asked concurrently.
+    budget_tokens : int or None
+        Tokens per run: the run stops ``limit`` (resumable) before a model call that could
+        pass it (:mod:`recode_magic.budget`).
+    budget_usd : float or None
+        Dollars per run, the same way (needs a known price for the model).
 
     Examples
     --------
@@ -77,6 +87,9 @@ class Settings:
     repr_limit: int = 200
     save_path: str | None = None
     replan: bool = True
+    prefetch: int | None = None
+    budget_tokens: int | None = None
+    budget_usd: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_rewrite", "max_retry"):
@@ -92,6 +105,14 @@ class Settings:
             object.__setattr__(self, "tools", tuple(_names("tools", self.tools)))
         object.__setattr__(self, "allowed_imports",
                            frozenset(_names("allowed_imports", self.allowed_imports)))
+        if self.prefetch is not None:
+            _check_int("prefetch", self.prefetch, 0)
+        if self.budget_tokens is not None:
+            _check_int("budget_tokens", self.budget_tokens, 1)
+        b = self.budget_usd
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float))
+                              or not math.isfinite(b) or b <= 0):
+            raise ConfigError(f"budget_usd must be a finite number of dollars > 0, got {b!r}")
         if not isinstance(self.few_shots, str):
             raise ConfigError(f"few_shots must be a str, got {type(self.few_shots).__name__}")
 
