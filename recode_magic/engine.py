@@ -25,6 +25,10 @@ from .tree import Node, RunData
 
 __all__ = ["ReCode", "Machine", "Event", "ConfirmFn", "TASK_LIMIT", "SHADOWABLE_BUILTINS"]
 
+#: Settings ``resume(run, **changes)`` may change for the rest of a run.
+RESUME_SETTINGS = frozenset({"max_calls", "budget_tokens", "budget_usd", "prefetch",
+                             "timeout"})
+
 #: ``callback(event, run, node)``: ``run_start``, ``node``, ``stream``, ``run_end``.
 Event = Callable[[str, RunData, "Node | None"], None]
 
@@ -41,7 +45,8 @@ class ReCode:
     max_depth, max_rewrite, max_retry, timeout
         See :class:`~recode_magic.settings.Settings` (as are the other keyword settings:
         ``tools``, ``trust``, ``allowed_imports``, ``max_calls``, ``max_nodes``,
-        ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``), or pass
+        ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``,
+        ``prefetch``, ``budget_tokens``, ``budget_usd``), or pass
         ``settings=Settings(...)``. Invalid values raise
         :class:`~recode_magic.errors.ConfigError` before any model call.
     confirm : callable, optional
@@ -84,7 +89,8 @@ class ReCode:
                  save_path: str | None = None, few_shots: str = FEW_SHOTS,
                  stdout_cap: int = 50_000, repr_limit: int = 200, replan: bool = True,
                  rebindable: Mapping[str, Any] | Collection[str] = (),
-                 settings: Settings | None = None):
+                 prefetch: int | None = None, budget_tokens: int | None = None,
+                 budget_usd: float | None = None, settings: Settings | None = None):
         if not callable(llm):
             raise ConfigError(f"llm must be a callable llm(prompt) -> str, got {llm!r}")
         self.settings = settings if settings is not None else Settings(
@@ -93,7 +99,8 @@ class ReCode:
             allowed_imports=(Settings.allowed_imports if allowed_imports is None
                              else frozenset(allowed_imports)),
             max_calls=max_calls, max_nodes=max_nodes, few_shots=few_shots,
-            stdout_cap=stdout_cap, repr_limit=repr_limit, save_path=save_path, replan=replan)
+            stdout_cap=stdout_cap, repr_limit=repr_limit, save_path=save_path, replan=replan,
+            prefetch=prefetch, budget_tokens=budget_tokens, budget_usd=budget_usd)
         self.llm, self.confirm = llm, confirm
         self.namespace: dict[str, Any] = {} if namespace is None else namespace
         #: name -> the value the last run that bound it left (see ``rebindable``)
@@ -175,18 +182,27 @@ class ReCode:
         self._emit("run_start", run, None)
         return self._drive(run)
 
-    def resume(self, run: Run, *, max_depth: int | None = None) -> Run:
+    def resume(self, run: Run, *, max_depth: int | None = None, **changes: Any) -> Run:
         """Continue an interrupted, failed or limited run from its first unfinished node.
 
         Uses the settings, model and namespace the run started with (``run.state``);
-        ``max_depth`` raises (or lowers) the depth limit from here on.
+        ``max_depth`` raises (or lowers) the depth limit from here on, and so may
+        ``max_calls``, ``budget_tokens``, ``budget_usd`` (None: no budget), ``prefetch``
+        and ``timeout`` given as keywords (a run stopped by its budget goes on with a
+        larger one; what it spent so far still counts).
         """
         state = run.state
         if state is None or not state.frames:
             raise ResumeError(f"nothing to resume: the run ended {str(run.status)!r} with no "
                               f"unfinished node (start a new run instead)")
+        bad = sorted(set(changes) - RESUME_SETTINGS)
+        if bad:
+            raise ConfigError(f"resume() cannot change {bad[0]!r} (it can change "
+                              f"{sorted(RESUME_SETTINGS | {'max_depth'})})")
         if max_depth is not None:
-            state.settings = state.settings.with_(max_depth=max_depth)
+            changes["max_depth"] = max_depth
+        if changes:
+            state.settings = state.settings.with_(**changes)
         top = state.frames[-1].node
         if top.status in (NodeStatus.STUB, NodeStatus.ERROR):
             top.status, top.error = NodeStatus.PENDING, None
