@@ -7,6 +7,7 @@ works) that also carries ``fixed`` and ``dynamic`` for backends that cache.
 
 from __future__ import annotations
 
+import ast
 import re
 
 from .code import is_compound_call
@@ -144,6 +145,73 @@ ERROR_HINTS = [
 _SELF_CALL = re.compile(r"calls itself|is the step you are expanding|statement you are "
                         r"expanding again")
 _NAME = re.compile(r"`(\w+)`")
+_REBOUND = re.compile(r"`(\w+)` must not be rebound")
+
+
+class _Rename(ast.NodeTransformer):
+    """Rename a variable from its first assignment on; calls of the name are left alone."""
+
+    def __init__(self, old: str, new: str):
+        self.old, self.new, self.bound = old, new, False
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        func = node.func
+        if not (isinstance(func, ast.Name) and func.id == self.old):
+            node.func = self.visit(func)
+        node.args = [self.visit(a) for a in node.args]
+        node.keywords = [self.visit(k) for k in node.keywords]
+        return node
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        node.value = self.visit(node.value)  # the value is read before the name is bound
+        node.targets = [self.visit(t) for t in node.targets]
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        node.value = self.visit(node.value)
+        if isinstance(node.target, ast.Name) and node.target.id == self.old and not self.bound:
+            # `x += 1` on a protected x: the new name starts from the old value
+            self.bound = True
+            return ast.Assign(targets=[ast.Name(self.new, ast.Store())],
+                              value=ast.BinOp(ast.Name(self.old, ast.Load()), node.op,
+                                              node.value))
+        node.target = self.visit(node.target)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id == self.old:
+            if isinstance(node.ctx, ast.Store):
+                self.bound = True
+                return ast.copy_location(ast.Name(self.new, node.ctx), node)
+            if self.bound:
+                return ast.copy_location(ast.Name(self.new, node.ctx), node)
+        return node
+
+
+def _renamed(code: str, name: str) -> str | None:
+    """``code`` with the variable ``name`` renamed from its first assignment on.
+
+    >>> print(_renamed("doc = doc.lower()\\nwords = doc.split()", "doc"))
+    doc_value = doc.lower()
+    words = doc_value.split()
+    >>> print(_renamed("neighbors = neighbors(node)\\nfor n in neighbors:\\n    print(n)",
+    ...                "neighbors"))
+    neighbors_value = neighbors(node)
+    for n in neighbors_value:
+        print(n)
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    new, i = f"{name}_value", 1
+    while new in used:
+        i += 1
+        new = f"{name}_value{i}"
+    rename = _Rename(name, new)
+    tree = ast.fix_missing_locations(rename.visit(tree))
+    return ast.unparse(tree) if rename.bound else None
 
 
 def reask_feedback(hint: str, previous: str, attempt: int) -> str:
@@ -171,7 +239,12 @@ def reask_feedback(hint: str, previous: str, attempt: int) -> str:
         text = f"{hint}\nYour answer (attempt {attempt}) began with: {first}\n"
     else:
         text = f"{hint}\nYour answer (attempt {attempt}) was:\n<execute>{previous}</execute>\n"
-    if _SELF_CALL.search(hint):
+    rebound = _REBOUND.search(hint)
+    fixed = _renamed(previous, rebound.group(1)) if rebound else None
+    if fixed:
+        text += ("Do not repeat it. The same code with a new variable name, which is allowed:\n"
+                 f"<execute>{fixed}</execute>\nUse it (fix anything else that is wrong).")
+    elif _SELF_CALL.search(hint):
         name = _NAME.search(hint)
         what = f"Do not call `{name.group(1)}`: " if name else ""
         text += (f"That answer only repeats the step. {what}write the code that does it. "

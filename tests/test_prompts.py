@@ -118,3 +118,21 @@ def test_from_the_second_reask_the_answer_is_not_shown_whole():
     assert answer in reask_feedback("rule no-rebind: ...", answer, 1)
     second = reask_feedback("rule no-rebind: ...", answer, 2)
     assert answer not in second and "began with: def solve(task):" in second
+
+
+def test_rebinding_refusal_is_answered_with_the_corrected_code():
+    hint = ("rule no-rebind: `doc` must not be rebound (it is a primitive or a variable "
+            "defined before the run); store the result under a new name")
+    text = reask_feedback(hint, "doc = doc.lower()\nanswer = sorted(set(doc.split()))", 1)
+    assert ("<execute>doc_value = doc.lower()\nanswer = sorted(set(doc_value.split()))"
+            "</execute>") in text
+
+
+def test_rebound_input_is_fixed_by_copying_the_corrected_code_in_a_run():
+    llm = ScriptedLLM({"solve": [X("doc = doc.lower()\nanswer = doc.split()"),
+                                 lambda p: X(re.search(r"allowed:\n<execute>(.*?)</execute>",
+                                                       p, re.S).group(1))]})
+    ns = {}
+    run = ReCode(llm, namespace=ns).run("t", inputs={"doc": "A b"}, output="answer")
+    assert run.status == "done", run.error
+    assert ns["answer"] == ["a", "b"] and ns["doc"] == "A b"
