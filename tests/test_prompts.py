@@ -129,9 +129,11 @@ def test_rebinding_refusal_is_answered_with_the_corrected_code():
 
 
 def test_rebound_input_is_fixed_by_copying_the_corrected_code_in_a_run():
-    llm = ScriptedLLM({"solve": [X("doc = doc.lower()\nanswer = doc.split()"),
-                                 lambda p: X(re.search(r"allowed:\n<execute>(.*?)</execute>",
-                                                       p, re.S).group(1))]})
+    def model(prompt):  # a small model copies the corrected code it is shown
+        fixed = re.search(r"allowed:\n<execute>(.*?)</execute>", prompt, re.S)
+        return X(fixed.group(1) if fixed else "doc = doc.lower()\nanswer = doc.split()")
+
+    llm = ScriptedLLM({"solve": model})
     ns = {}
     run = ReCode(llm, namespace=ns).run("t", inputs={"doc": "A b"}, output="answer")
     assert run.status == "done", run.error
