@@ -87,6 +87,81 @@ def overhead(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
     return rows
 
 
+class _SlowModel:
+    """A thread-safe fake model with a fixed latency per call (replies by placeholder name)."""
+
+    thread_safe = True
+    model = "fake-1s"
+
+    def __init__(self, replies: dict[str, str], latency: float) -> None:
+        from recode_magic import ScriptedLLM
+
+        self.scripted, self.latency = ScriptedLLM(replies), latency
+        self.calls = 0
+
+    def __call__(self, prompt: str) -> str:
+        time.sleep(self.latency)
+        self.calls += 1  # a race here only blurs a printed count
+        return self.scripted(prompt)
+
+
+def _parallel_trees() -> dict[str, dict[str, str]]:
+    from .trees import X
+
+    fan = {"solve": X("\n".join(f"x{i} = item_{i}(task)" for i in range(10))),
+           **{f"item_{i}": X(f"x{i} = act({i})") for i in range(10)}}
+    chain = {"solve": X("v = step_0(task)"),
+             **{f"step_{i}": X(f"v = step_{i + 1}(task)") for i in range(9)},
+             "step_9": X("v = act(1)")}
+    mixed = {  # dependent steps, a primitive between, a mutated input, a loop, keywords
+        "solve": X("rooms = find_rooms(task)\nact('look')\nitems = find_items(task)\n"
+                   "plan = make_plan(rooms, items)\nlog = note(task, level=2)\n"
+                   "for r in rooms:\n    visit(r)\nsummary = summarize(seen)"),
+        "find_rooms": X("rooms = ['a', 'b']\nseen.append('rooms')"),
+        "find_items": X("items = ['key']"),
+        "make_plan": X("plan = act(len(rooms) + len(items))"),
+        "note": X("log = act(level)"),
+        "loop_visit": X("for r in rooms:\n    act(r)"),
+        "summarize": X("summary = act(list(seen))"),
+    }
+    return {"fan of 10": fan, "chain of 10": chain, "mixed": mixed}
+
+
+def parallel(latency: float = 1.0) -> dict[str, Any]:
+    """Parallel expansion (issue 15.1): wall time with a fake model of fixed latency.
+
+    The same trees run sequentially (``prefetch=0``) and with prefetching (``prefetch=16``)
+    side by side; results must be identical (checked here), the wall time and the share of
+    calls asked ahead and never used are reported.
+    """
+    out: dict[str, Any] = {"latency_s": latency}
+    for label, replies in _parallel_trees().items():
+        row: dict[str, Any] = {}
+        shapes = []
+        for mode, prefetch in (("sequential", 0), ("parallel", 16)):
+            log: list[Any] = []
+            ns = {"act": lambda x, log=log: log.append(x) or x, "seen": []}
+            llm = _SlowModel(replies, latency)
+            t0 = time.perf_counter()
+            run = ReCode(llm, namespace=ns, prefetch=prefetch, max_depth=20).run("benchmark")
+            row[f"{mode}_s"] = round(time.perf_counter() - t0, 2)
+            assert run.status == "done", run.error
+            shapes.append(([(n.name, n.code, n.prompt) for n in run.nodes()], log))
+            stats = run.meta.get("prefetch_stats", {})
+            row[f"{mode}_model_calls"] = llm.calls
+            if prefetch:
+                row.update(prefetched=stats.get("prefetched", 0), used=stats.get("used", 0),
+                           wasted=stats.get("wasted", 0))
+        row["identical"] = shapes[0] == shapes[1]
+        row["ratio"] = round(row["parallel_s"] / row["sequential_s"], 2)
+        out[label] = row
+        print(f"parallel {label}: {row}", flush=True)
+    made = sum(r["parallel_model_calls"] for k, r in out.items() if isinstance(r, dict))
+    out["wasted_share"] = round(sum(r["wasted"] for r in out.values() if isinstance(r, dict))
+                                / made, 3) if made else 0.0
+    return out
+
+
 def reference(path: str, quick: bool = False) -> list[dict[str, Any]]:
     """The reference agent on the same shapes (in a subprocess: it changes cwd)."""
     cases = [("chain", 10), ("chain", 100), ("chain", 1000), ("chain", 2000),
@@ -395,6 +470,17 @@ def table(r: dict[str, Any]) -> str:
                      f"{x['messages_per_s']:.1f} msgs/s over {x['seconds']:.1f} s")
     lines.append(f"  browser render of a 1,000-node tree: "
                  f"{_fmt(w.get('browser_render_ms_1000', '-'), 0)} ms")
+    p = r.get("parallel")
+    if p:
+        lines += ["", f"Parallel expansion (fake model, {p['latency_s']:g} s a call; "
+                      f"sequential vs prefetch=16, wall s)"]
+        for label, row in p.items():
+            if isinstance(row, dict):
+                lines.append(f"  {label:<12} {row['sequential_s']:>6.2f} vs "
+                             f"{row['parallel_s']:>6.2f} ({row['ratio']:.2f}x), asked ahead "
+                             f"{row['prefetched']}, used {row['used']}, wasted {row['wasted']}"
+                             f"{'' if row['identical'] else ', RESULTS DIFFER'}")
+        lines.append(f"  wasted calls: {p['wasted_share']:.0%} of the calls made")
     m = r["memory"]
     lines += ["", f"Memory: {m['nodes']}-node run peaks at {m['peak_traced_mib']:.1f} MiB traced"
               f" (process max RSS {m['max_rss_mib']:.0f} MiB)"]
