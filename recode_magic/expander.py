@@ -200,9 +200,11 @@ class Expander:
                     sending: bool = False) -> str | None:
         """Why a call with ``prompt`` would pass the run's budget (None: it fits).
 
-        Calls asked ahead and not used yet count as spent at their projection; unless
-        ``sending`` (a call about to be asked ahead), one of them asked with ``prompt`` is
-        this call. A dollar budget with no price for the model is noted once in ``run.warnings``.
+        The call the engine makes now is checked as the sequential engine checks it (what
+        was spent, plus this call), so prefetching never stops a run earlier. A call about
+        to be asked ahead (``sending``) must also leave room for the calls already asked
+        ahead and for the call being made meanwhile (counted at this one's size). A dollar
+        budget with no price for the model is noted once in ``run.warnings``.
         """
         llm = self.state.llm
         call = project(llm, prompt, depth)
@@ -211,13 +213,11 @@ class Expander:
                     f"is known for it (recode_magic.llms.pricing.set_price)")
             if note not in run.warnings:
                 run.warnings.append(note)
-        tokens, usd, this, counted = 0, 0.0, str(prompt), sending
-        for sent, at in (self.prefetch.pending() if self.prefetch is not None else ()):
-            if not counted and sent == this:
-                counted = True  # the call being made now was asked ahead: count it once
-                continue
-            p = project(llm, sent, at)
-            tokens, usd = tokens + p.tokens, usd + (p.usd or 0.0)
+        tokens, usd = 0, 0.0
+        if sending and self.prefetch is not None:
+            for sent, at in [*self.prefetch.pending(), (prompt, depth)]:
+                p = project(llm, sent, at)
+                tokens, usd = tokens + p.tokens, usd + (p.usd or 0.0)
         return over_budget(self.settings, self.state.spend, Projection(tokens, usd), call,
                            model_at(llm, depth))
 

@@ -25,6 +25,7 @@ class SafeFake:
 
     thread_safe = True
     model = "fake"
+    max_tokens = 200  # the longest reply, for budget projections
 
     def __init__(self, replies: dict[str, str], latency: float = 0.01,
                  fail_once: str | None = None) -> None:
@@ -187,3 +188,15 @@ def test_random_trees_match_the_sequential_engine(seed):
     assert seq.status == "done", seq.error
     assert _shape(par) == _shape(seq)
     assert par_log == seq_log and par.llm_calls == seq.llm_calls
+
+
+def test_prefetch_stays_within_a_token_budget_and_stops_where_sequential_does():
+    fan = {"solve": X("\n".join(f"x{i} = item_{i}(task)" for i in range(10))),
+           **{f"item_{i}": X(f"x{i} = act({i})") for i in range(10)}}
+    budget = 2_500  # calls of ~350 tokens, each projected at ~550: stops before the 7th
+    seq, seq_log, seq_llm = _run(fan, 0, budget_tokens=budget)
+    par, par_log, par_llm = _run(fan, 8, budget_tokens=budget)
+    assert seq.status == par.status == "limit"
+    assert _shape(par) == _shape(seq) and par_log == seq_log and par.error == seq.error
+    spent = sum(len(p) / 4 + 20 for p in par_llm.prompts)  # estimate: prompt + short reply
+    assert spent <= budget and par.meta["prefetch_stats"]["prefetched"] > 0
