@@ -119,6 +119,21 @@ class _PlainClient:
             SimpleNamespace(usage=resp.usage, choices=[])])
 
 
+def wait_for_server(base_url: str, limit: float = 1800.0) -> None:
+    """Block until ``GET <base_url>/models`` answers (the shared server may be restarting)."""
+    import urllib.request
+
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url.rstrip('/')}/models", timeout=300):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no model server at {base_url} for {limit:.0f} s") from None
+            time.sleep(15)
+
+
 def _backend_failed(row: dict[str, Any]) -> bool:
     """A row that ended on a model-server error (down, timeout): ``--resume`` runs it again."""
     return row.get("status") == "crashed" or "LLMError" in str(row.get("error") or "")
@@ -135,8 +150,6 @@ def _save_row(path: Path, suite: str, label: str, config: dict[str, Any], key: s
 
 def run_suite(args: argparse.Namespace) -> None:
     """Run ``args.suite`` for every agent, item and repeat; merge each row into the results."""
-    from recode_magic.llms.cassette import CassetteLLM
-
     engine_kw = json.loads(args.engine_kw or "{}")
     llm_kw = json.loads(args.llm_kw or "{}")
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
@@ -160,20 +173,11 @@ def run_suite(args: argparse.Namespace) -> None:
                     args.suite, {}).get(label, {}).get("items", {})
                 if args.resume and key in done and not _backend_failed(done[key]):
                     continue
-                cassette = run_eval.CASSETTES / label / args.suite / f"{key}.json"
-                cassette.unlink(missing_ok=True)
-                started = time.perf_counter()
-                if agent == "recode":
-                    llm = CassetteLLM(_live(args, llm_kw), cassette, mode="record",
-                                      model=args.model)
-                    row = (suites.run_task(item, llm, engine_kw) if args.suite == "tasks"
-                           else _play_recode(args, item, llm, engine_kw))
-                elif agent == "react" and args.suite == "textworld":
-                    row = _play_react(args, item, cassette)
-                else:
-                    raise SystemExit(f"unknown agent {agent!r} for suite {args.suite}")
-                row.update({"repeat": rep, "cassette": os.path.relpath(cassette, run_eval.HERE),
-                            "wall_total_s": round(time.perf_counter() - started, 2)})
+                for _attempt in range(3):  # a server restart mid-item: wait, run it again
+                    wait_for_server(args.base_url)
+                    row = _run_item(args, agent, label, key, item, engine_kw, llm_kw)
+                    if not _backend_failed(row):
+                        break
                 _save_row(results_path, args.suite, label, config, key, row)
                 print(f"{label:<24} {key:<22} solved={row['solved']!s:<5} "
                       f"calls={row['llm_calls']:>2} fmt={row.get('format_errors', 0)} "
@@ -182,6 +186,33 @@ def run_suite(args: argparse.Namespace) -> None:
                       f"{str(row.get('error') or '')[:70]!r}", flush=True)
     print()
     print(suites.suite_table(run_eval.load_results(results_path)))
+
+
+def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: Any,
+              engine_kw: dict[str, Any], llm_kw: dict[str, Any]) -> dict[str, Any]:
+    """One item, recorded to its cassette; the results row."""
+    from recode_magic.llms.cassette import CassetteLLM
+
+    cassette = run_eval.CASSETTES / label / args.suite / f"{key}.json"
+    cassette.unlink(missing_ok=True)
+    started = time.perf_counter()
+    if agent == "recode":
+        llm = CassetteLLM(_live(args, llm_kw), cassette, mode="record",
+                          model=args.model)
+        row = (suites.run_task(item, llm, engine_kw) if args.suite == "tasks"
+               else _play_recode(args, item, llm, engine_kw))
+    elif agent == "react" and args.suite == "textworld":
+        try:
+            row = _play_react(args, item, cassette)
+        except Exception as exc:  # server down mid-game: a row, run again by the caller
+            row = {"solved": False, "won": False, "llm_calls": 0, "status": "crashed",
+                   "error": f"{type(exc).__name__}: {exc}", "wall_s": 0.0}
+    else:
+        raise SystemExit(f"unknown agent {agent!r} for suite {args.suite}")
+    row.update({"repeat": int(key.rsplit("@", 1)[1]),
+                "cassette": os.path.relpath(cassette, run_eval.HERE),
+                "wall_total_s": round(time.perf_counter() - started, 2)})
+    return row
 
 
 def _play_recode(args: argparse.Namespace, g: dict[str, Any], llm: Any,
