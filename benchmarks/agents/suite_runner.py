@@ -121,6 +121,7 @@ class _PlainClient:
 
 def wait_for_server(base_url: str, limit: float = 1800.0) -> None:
     """Block until ``GET <base_url>/models`` answers (the shared server may be restarting)."""
+    import urllib.error
     import urllib.request
 
     deadline = time.monotonic() + limit
@@ -128,6 +129,8 @@ def wait_for_server(base_url: str, limit: float = 1800.0) -> None:
         try:
             with urllib.request.urlopen(f"{base_url.rstrip('/')}/models", timeout=300):
                 return
+        except urllib.error.HTTPError:  # it answered (401, 404...): it is up
+            return
         except OSError:
             if time.monotonic() > deadline:
                 raise SystemExit(f"no model server at {base_url} for {limit:.0f} s") from None
