@@ -62,10 +62,10 @@ class Spend:
         self.calls += 1
         if usage.get("replayed"):
             return  # a cassette replay bills nothing
-        billed = {k: int(usage[k]) for k in USAGE_KEYS
-                  if isinstance(usage.get(k), (int, float)) and not isinstance(usage[k], bool)}
-        if not any(billed.values()):
-            billed = {"input_tokens": estimate_tokens(str(prompt)),
+        billed = {k: int(v) for k in USAGE_KEYS if (v := usage.get(k))
+                  and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if not billed:
+            billed = {"input_tokens": estimate_tokens(prompt),
                       "output_tokens": estimate_tokens(text)}
         self.tokens += sum(billed.values())
         if model not in self._prices:  # looked up once per model (a call costs ~10 us)
