@@ -88,7 +88,8 @@ def _live(args: argparse.Namespace, llm_kw: dict[str, Any]) -> Any:
         import openai
 
         live._client = _PlainClient(openai.OpenAI(
-            base_url=args.base_url, api_key="not-needed", timeout=kw["timeout"],
+            base_url=args.base_url, api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+            timeout=kw["timeout"],
             max_retries=getattr(live, "max_retries", 2)))
     return run_eval._UsageFallback(live, args.base_url)
 
