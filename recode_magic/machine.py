@@ -125,7 +125,10 @@ class Machine:
                 return
             if pf.asked(block):
                 continue
-            prompt = self.x.first_prompt(block.source, ph, default, keywords)
+            try:
+                prompt = self.x.first_prompt(block.source, ph, default, keywords)
+            except Exception:  # noqa: BLE001 - asking ahead must never fail the run
+                continue
             if (s.budget_tokens is not None or s.budget_usd is not None) \
                     and self.x.over_budget(run, prompt, depth, sending=True):
                 return
