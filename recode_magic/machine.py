@@ -22,7 +22,7 @@ from .errors import FormatError, StepFailed
 from .expander import Expander, NoUsableCode
 from .limits import block_timeout, capture_output, describe_exception, user_traceback
 from .llms.base import merge_usage
-from .prefetch import Prefetcher, candidates, prefetch_workers
+from .prefetch import Prefetcher, ask_ahead, prefetch_workers
 from .prompts import repair_feedback, replan_feedback
 from .run import Run
 from .runstate import MISSING, Frame, RunState, Stop
@@ -110,29 +110,8 @@ class Machine:
 
     def ask_ahead(self, frame: Frame, start: int, dirty: set[str] | None = None) -> None:
         """Ask for later placeholders of ``frame`` whose prompts are known now (prefetch)."""
-        pf, blocks = self.x.prefetch, frame.blocks
-        if pf is None or blocks is None or pf.full:
-            return
-        if start == frame.pc and start < len(blocks) and blocks[start].placeholder is not None:
-            return  # pushed next: push_child asks ahead past it while it is being asked
-        run, s = self.run, self.state.settings
-        depth = frame.node.depth + 1
-        if depth >= s.max_depth:
-            return  # its children would be stubs
-        default = ["task", *run.inputs]
-        for block, ph, keywords in candidates(blocks, start, self.ns, dirty or (), default):
-            if pf.full or run.llm_calls + pf.outstanding >= s.max_calls:
-                return
-            if pf.asked(block):
-                continue
-            try:
-                prompt = self.x.first_prompt(block.source, ph, default, keywords)
-            except Exception:  # noqa: BLE001 - asking ahead must never fail the run
-                continue
-            if (s.budget_tokens is not None or s.budget_usd is not None) \
-                    and self.x.over_budget(run, prompt, depth, sending=True):
-                return
-            pf.submit(block, prompt, depth)
+        if self.x.prefetch is not None:
+            ask_ahead(self.x, self.run, frame, start, dirty or set())
 
     def created(self) -> dict[str, Any]:
         """Names this run bound that a later run may rebind, with the value they hold."""

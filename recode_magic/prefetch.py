@@ -40,13 +40,18 @@ import ast
 import concurrent.futures as cf
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import code as C
 from .llms.base import Reply, ask, is_thread_safe
 from .nesting import loaded_names
 
-__all__ = ["Prefetcher", "candidates", "prefetch_workers", "DEFAULT_PREFETCH",
+if TYPE_CHECKING:
+    from .expander import Expander
+    from .runstate import Frame
+    from .tree import RunData
+
+__all__ = ["Prefetcher", "candidates", "ask_ahead", "prefetch_workers", "DEFAULT_PREFETCH",
            "Candidate"]
 
 #: Calls asked ahead at most, for a thread-safe model when ``Settings.prefetch`` is None.
@@ -137,6 +142,36 @@ def candidates(blocks: Sequence[C.Block], start: int, ns: Mapping[str, Any],
         dirty.update(ph.targets)
         dirty.update(k.arg for k in ph.call.keywords if k.arg)
     return out
+
+
+def ask_ahead(x: Expander, run: RunData, frame: Frame, start: int, dirty: set[str]) -> None:
+    """Ask for the placeholders of ``frame.blocks[start:]`` whose prompts are known now.
+
+    Within the prefetcher's bound, the run's ``max_calls`` and its budgets (with room for
+    the calls already asked ahead); never for children the depth limit would stub.
+    """
+    pf, blocks, s = x.prefetch, frame.blocks, x.settings
+    if pf is None or blocks is None or pf.full:
+        return
+    if start == frame.pc and start < len(blocks) and blocks[start].placeholder is not None:
+        return  # pushed next: the push asks ahead past it while it is being asked
+    depth = frame.node.depth + 1
+    if depth >= s.max_depth:
+        return  # its children would be stubs
+    default = ["task", *run.inputs]
+    for block, ph, keywords in candidates(blocks, start, x.ns, dirty, default):
+        if pf.full or run.llm_calls + pf.outstanding >= s.max_calls:
+            return
+        if pf.asked(block):
+            continue
+        try:
+            prompt = x.first_prompt(block.source, ph, default, keywords)
+        except Exception:  # noqa: BLE001 - asking ahead must never fail the run
+            continue
+        if (s.budget_tokens is not None or s.budget_usd is not None) \
+                and x.over_budget(run, prompt, depth, sending=True):
+            return
+        pf.submit(block, prompt, depth)
 
 
 class Prefetcher:
