@@ -120,7 +120,10 @@ def _example(row: Mapping[str, Any], key: str) -> str:
 
 def report(results: Mapping[str, Any], suite: str, label: str) -> str:
     """Markdown: counts and one example per failure class, then rejected-reply classes."""
-    items = results["suites"][suite][label]["items"]
+    from suites import backend_failed
+
+    every = results["suites"][suite][label]["items"]
+    items = {k: r for k, r in every.items() if not backend_failed(r)}
     examples = _example_names()
     classes: Counter[str] = Counter()
     sample: dict[str, str] = {}
@@ -138,7 +141,9 @@ def report(results: Mapping[str, Any], suite: str, label: str) -> str:
             rej_sample.setdefault(r, f"{key} `{node.get('call')}`: "
                                      f"{str(a.get('error'))[:150]!r}")
     lines = [f"### {suite} / {label}: {classes['solved']}/{len(items)} solved, {calls} model "
-             f"calls, {sum(rejected.values())} rejected replies", "",
+             f"calls, {sum(rejected.values())} rejected replies"
+             + (f" ({len(every) - len(items)} rows left out: model server down)"
+                if len(every) > len(items) else ""), "",
              "| class | count | example |", "|---|---|---|"]
     for c, n in classes.most_common():
         if c != "solved":

@@ -138,11 +138,6 @@ def wait_for_server(base_url: str, limit: float = 1800.0) -> None:
             time.sleep(15)
 
 
-def _backend_failed(row: dict[str, Any]) -> bool:
-    """A row that ended on a model-server error (down, timeout): ``--resume`` runs it again."""
-    return row.get("status") == "crashed" or "LLMError" in str(row.get("error") or "")
-
-
 def _save_row(path: Path, suite: str, label: str, config: dict[str, Any], key: str,
               row: dict[str, Any]) -> None:
     results = run_eval.load_results(path)
@@ -175,12 +170,12 @@ def run_suite(args: argparse.Namespace) -> None:
                 key = f"{name}@{rep}"
                 done = run_eval.load_results(results_path).get("suites", {}).get(
                     args.suite, {}).get(label, {}).get("items", {})
-                if args.resume and key in done and not _backend_failed(done[key]):
+                if args.resume and key in done and not suites.backend_failed(done[key]):
                     continue
                 for _attempt in range(3):  # a server restart mid-item: wait, run it again
                     wait_for_server(args.base_url)
                     row = _run_item(args, agent, label, key, item, engine_kw, llm_kw)
-                    if not _backend_failed(row):
+                    if not suites.backend_failed(row):
                         break
                 _save_row(results_path, args.suite, label, config, key, row)
                 print(f"{label:<24} {key:<22} solved={row['solved']!s:<5} "

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["CAPS", "attempt_counts", "run_task", "run_textworld_recode", "summarize_suites",
-           "suite_table", "tw_task_text"]
+__all__ = ["CAPS", "attempt_counts", "backend_failed", "run_task", "run_textworld_recode",
+           "summarize_suites", "suite_table", "tw_task_text"]
 
 # caps of every suite run (package defaults otherwise): model calls and seconds per block
 CAPS: dict[str, Any] = {"max_calls": 30, "timeout": 30.0}
@@ -155,8 +155,14 @@ def _spread(values: list[float]) -> str:
 
 def summarize_label(items: Mapping[str, Mapping[str, Any]], group: str | None = None
                     ) -> dict[str, Any]:
-    """Figures of one label's rows (optionally only rows whose ``set`` is ``group``)."""
+    """Figures of one label's rows (optionally only rows whose ``set`` is ``group``).
+
+    Rows that ended on a model-server error (server down or restarting) are not results:
+    they are left out and counted as ``server_errors``.
+    """
     rows = [r for r in items.values() if group is None or r.get("set") == group]
+    failed = [r for r in rows if backend_failed(r)]
+    rows = [r for r in rows if not backend_failed(r)]
     reps: dict[int, list[Mapping[str, Any]]] = {}
     for r in rows:
         reps.setdefault(int(r.get("repeat", 1)), []).append(r)
@@ -179,8 +185,13 @@ def summarize_label(items: Mapping[str, Mapping[str, Any]], group: str | None = 
         "input_tokens": sum(r.get("usage", {}).get("input_tokens", 0) for r in rows),
         "output_tokens": sum(r.get("usage", {}).get("output_tokens", 0) for r in rows),
         "wall_s": round(sum(r.get("wall_s", 0) for r in rows), 1),
-        "crashed": sum(r.get("status") == "crashed" for r in rows),
+        "server_errors": len(failed),
     }
+
+
+def backend_failed(row: Mapping[str, Any]) -> bool:
+    """A row that ended on a model-server error (down, timeout, restart), not a result."""
+    return row.get("status") == "crashed" or "LLMError" in str(row.get("error") or "")
 
 
 def summarize_suites(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,7 +202,9 @@ def summarize_suites(results: Mapping[str, Any]) -> dict[str, Any]:
         for label, entry in labels.items():
             items = entry.get("items", {})
             out[suite][label] = summarize_label(items)
-            for group in sorted({r.get("set") for r in items.values() if r.get("set")}):
+            groups = {r.get("set") for r in items.values()
+                      if r.get("set") and not backend_failed(r)}
+            for group in sorted(groups):
                 out[suite][f"{label}[{group}]"] = summarize_label(items, group)
     return out
 
