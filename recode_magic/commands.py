@@ -30,6 +30,7 @@ errors are one-line ``UsageError``\\ s.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .magics import ReCodeMagics
 
 __all__ = ["Subcommand", "SUBCOMMANDS", "register_subcommand", "dispatch", "help_text",
-           "parser", "split_line", "DEFAULT_SUBCOMMAND"]
+           "parse_budget", "parser", "split_line", "DEFAULT_SUBCOMMAND"]
 
 Handler = Callable[["ReCodeMagics", "list[str]"], Any]
 
@@ -251,14 +252,16 @@ def _cost(magics: ReCodeMagics, argv: list[str]) -> None:
 
 
 def _resume(magics: ReCodeMagics, argv: list[str]) -> None:
-    args = _parse("resume", argv, (("--max-depth",), {"type": int, "default": None}))
+    args = _parse("resume", argv, (("--max-depth",), {"type": int, "default": None}),
+                  (("--budget",), {"default": None}))
     if args.max_depth is not None and args.max_depth < 0:
         raise UsageError(f"--max-depth must be >= 0, got {args.max_depth}")
     if args.n is None and magics.cell_without_run and magics.runs:
         raise UsageError(f"the last %%recode cell stopped before its run started, so there is "
                          f"nothing new to resume (%recode resume -n {len(magics.runs) - 1} "
                          f"continues the previous run)")
-    return magics.resume_run(magics.pick_run(args.n), max_depth=args.max_depth)
+    return magics.resume_run(magics.pick_run(args.n), max_depth=args.max_depth,
+                             **parse_budget(args.budget))
 
 
 def _list(magics: ReCodeMagics, argv: list[str]) -> None:
@@ -315,3 +318,36 @@ _register_batch()
 from .steer_magic import register as _register_steer  # noqa: E402 - steering (issue 14)
 
 _register_steer()
+
+
+_BUDGET = re.compile(r"(?P<dollar>\$)?\s*(?P<number>\d+(?:\.\d*)?|\.\d+)\s*"
+                     r"(?P<scale>[km])?\s*(?P<tok>tok|toks|token|tokens)?")
+
+
+def parse_budget(text: str | None) -> dict[str, Any]:
+    """``--budget`` as ReCode keywords: dollars, or tokens with a ``tok`` suffix.
+
+    Examples
+    --------
+    >>> parse_budget("$0.50"), parse_budget("20ktok"), parse_budget("1500 tokens")
+    ({'budget_usd': 0.5}, {'budget_tokens': 20000}, {'budget_tokens': 1500})
+    >>> parse_budget("")
+    {}
+    >>> parse_budget("lots")
+    Traceback (most recent call last):
+    ...
+    IPython.core.error.UsageError: --budget must be dollars (0.50, $0.50) or tokens ...
+    """
+    raw = (text or "").strip().lower().replace(",", "").replace("_", "")
+    if not raw:
+        return {}
+    m = _BUDGET.fullmatch(raw)
+    value = math.nan
+    if m:
+        value = float(m["number"]) * {"": 1, "k": 1000, "m": 1_000_000}[m["scale"] or ""]
+    tokens = bool(m and m["tok"])
+    if not m or not math.isfinite(value) or value <= 0 or (m["dollar"] and tokens) \
+            or (m["scale"] and not tokens):
+        raise UsageError(f"--budget must be dollars (0.50, $0.50) or tokens (20000tok, "
+                         f"20ktok), got {text!r}")
+    return {"budget_tokens": int(value)} if tokens else {"budget_usd": value}

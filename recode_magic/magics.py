@@ -26,6 +26,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 
 from . import commands
+from .commands import parse_budget
 from .engine import ReCode
 from .errors import RecodeError, ResumeError
 from .llms.base import DEFAULT_MODEL
@@ -149,6 +150,8 @@ class ReCodeMagics(Magics):
                      "(the task text keeps up to 4000).").tag(config=True)
     save_dir = Unicode(".recode", help="Folder where each run's tree is saved after every "
                        "node (empty: don't save).").tag(config=True)
+    budget = Unicode("", help="Default --budget of every run: dollars ('0.50') or tokens "
+                     "('20000tok'); empty: no budget.").tag(config=True)
     confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the front-end "
                                    "to show the buttons before asking in a text prompt "
                                    "instead.").tag(config=True)
@@ -190,6 +193,9 @@ class ReCodeMagics(Magics):
     @argument("--confirm", action="store_true", help="Show each expansion's code and ask "
               "before running it.")
     @argument("--trust", action="store_true", help="Lift the guarded policy for this run.")
+    @argument("--budget", default=None, help="Spending limit of this run: dollars (0.50, "
+              "$0.50) or tokens (20000tok, 20ktok); the run stops 'limit' before the model "
+              "call that would pass it (%%recode resume --budget ... goes on).")
     @cell_magic
     def recode(self, line: str, cell: str) -> Any:
         """Run the cell text as a ReCode task in this kernel.
@@ -275,7 +281,7 @@ class ReCodeMagics(Magics):
         display_run(run, engine=None, widget=None)
         return None
 
-    def resume_run(self, run: Run, *, max_depth: int | None = None) -> None:
+    def resume_run(self, run: Run, *, max_depth: int | None = None, **changes: Any) -> None:
         """Continue ``run`` where it stopped, shown as it was (widget or text).
 
         Raises :class:`~recode_magic.errors.ResumeError` when there is nothing to resume.
@@ -286,7 +292,7 @@ class ReCodeMagics(Magics):
                               f"unfinished node (start a new run instead)")
         self._follow(engine, self._widget_for(run), run)
         entries = _cassette_counts(engine.llm)
-        run = engine.resume(run, max_depth=max_depth)
+        run = engine.resume(run, max_depth=max_depth, **changes)
         self._finish(run, engine, entries)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -316,7 +322,8 @@ class ReCodeMagics(Magics):
                       timeout=timeout or None, tools=_names(args.tools) or None,
                       trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
                       max_calls=self.max_calls, confirm=confirm, save_path=save,
-                      repr_limit=self.repr_limit, rebindable=dict(self._created))
+                      repr_limit=self.repr_limit, rebindable=dict(self._created),
+                      **parse_budget(args.budget if args.budget is not None else self.budget))
 
     def _confirm(self, widget: bool) -> Callable[..., Any]:
         """The ``--confirm`` callback: buttons, else a text prompt; refuse if neither works."""
@@ -396,3 +403,4 @@ def _refresh_line_doc() -> None:
 
 _refresh_line_doc()
 commands.on_change(_refresh_line_doc)
+

@@ -258,3 +258,28 @@ def test_models_trait_routes_by_depth_and_grammar_trait_is_passed(ip, monkeypatc
     assert ip.user_ns["y"] == 8
     assert [len(top.calls), len(deep.calls)] == [2, 1]   # depth 2 went to the second model
     assert seen["grammar"] is False and seen["spec"] == {0: "route_top", 2: "route_deep"}
+
+
+def test_budget_option_stops_the_run_and_resume_goes_on_with_a_larger_one(ip, capsys):
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["budget_llm"] = ScriptedLLM({
+        "solve": "<execute>a = first_half(x)\nb = second_half(a)</execute>",
+        "first_half": "<execute>a = x + 1</execute>",
+        "second_half": "<execute>b = a * 2</execute>"})
+    ip.user_ns["x"] = 1
+    cell(ip, "--llm budget_llm --budget 2500tok -o b", "two halves")
+    run = ip.user_ns["_recode"]
+    assert run.status == "limit" and "budget" in run.error
+    ip.run_line_magic("recode", "resume --budget 1mtok")
+    assert ip.user_ns["_recode"] is run and run.status == "done" and ip.user_ns["b"] == 4
+
+
+@pytest.mark.parametrize("value", ["lots", "$-1", "0", "$5tok", "3k", "nan"])
+def test_bad_budget_is_one_line_before_any_call(ip, value):
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["never"] = ScriptedLLM({})
+    with pytest.raises(UsageError, match="--budget must be dollars"):
+        cell(ip, f"--llm never --budget {value}", "anything")
+    assert ip.user_ns["never"].calls == []
