@@ -199,11 +199,19 @@ def _renamed(code: str, name: str) -> str | None:
     neighbors_value = neighbors(node)
     for n in neighbors_value:
         print(n)
+    >>> print(_renamed("def neighbors(n):\\n    return []\\nnext_nodes = neighbors('A')",
+    ...                "neighbors"))
+    next_nodes = neighbors('A')
     """
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return None
+    # `def neighbors(...)` over the primitive `neighbors`: the primitive exists, drop the def
+    body = [s for s in tree.body if not (isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                                         and s.name == name)]
+    dropped = len(body) < len(tree.body)
+    tree.body = body
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     new, i = f"{name}_value", 1
     while new in used:
@@ -211,7 +219,7 @@ def _renamed(code: str, name: str) -> str | None:
         new = f"{name}_value{i}"
     rename = _Rename(name, new)
     tree = ast.fix_missing_locations(rename.visit(tree))
-    return ast.unparse(tree) if rename.bound else None
+    return ast.unparse(tree) if rename.bound or (dropped and tree.body) else None
 
 
 def reask_feedback(hint: str, previous: str, attempt: int) -> str:
@@ -242,7 +250,8 @@ def reask_feedback(hint: str, previous: str, attempt: int) -> str:
     rebound = _REBOUND.search(hint)
     fixed = _renamed(previous, rebound.group(1)) if rebound else None
     if fixed:
-        text += ("Do not repeat it. The same code with a new variable name, which is allowed:\n"
+        text += (f"Do not repeat it. The same code without rebinding `{rebound.group(1)}`, "
+                 f"which is allowed:\n"
                  f"<execute>{fixed}</execute>\nUse it (fix anything else that is wrong).")
     elif _SELF_CALL.search(hint):
         name = _NAME.search(hint)

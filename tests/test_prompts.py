@@ -138,3 +138,9 @@ def test_rebound_input_is_fixed_by_copying_the_corrected_code_in_a_run():
     run = ReCode(llm, namespace=ns).run("t", inputs={"doc": "A b"}, output="answer")
     assert run.status == "done", run.error
     assert ns["answer"] == ["a", "b"] and ns["doc"] == "A b"
+
+
+def test_redefining_a_primitive_is_answered_with_the_code_without_that_def():
+    hint = "rule no-rebind: `neighbors` must not be rebound (it is a primitive ...)"
+    code = "def neighbors(n):\n    return ['B']\npath = neighbors('A')"
+    assert "<execute>path = neighbors('A')</execute>" in reask_feedback(hint, code, 1)
