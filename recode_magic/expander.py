@@ -143,7 +143,7 @@ class Expander:
         # threads (two batch tasks have nodes with the same id and name)
         filename = f"<recode:{node.id}:{node.name}:{len(node.attempts)}@{state.token}>"
         blocks = C.plan_blocks(code, self.known, filename=filename,
-                               recursive=state.repeats_ancestor)
+                               recursive=state.repeats_ancestor, step=node.call)
         for block in blocks:
             ph = block.placeholder
             if ph is not None and ph.name == node.name:

@@ -346,3 +346,11 @@ def test_shadowed_keyword_is_restored_when_the_child_fails(ns):
     llm = ScriptedLLM({"solve": X("r = cap_it(limit=3)"), "cap_it": X("r = 1 / 0")})
     run = ReCode(llm, namespace=ns, max_retry=0).run("t")
     assert run.status == "error" and ns["limit"] == 5
+
+
+def test_a_reply_that_defines_the_step_and_never_calls_it_runs_the_step():
+    """A small model's habit: `def first_half(x): ...` as the expansion of `first_half(x)`."""
+    llm = ScriptedLLM({"solve": "<execute>a = first_half(x)</execute>",
+                       "first_half": "<execute>def first_half(x):\n    return x + 1</execute>"})
+    run = ReCode(llm).run("t", inputs={"x": 1})
+    assert (run.status, run.namespace["a"], run.llm_calls) == ("done", 2, 2)
