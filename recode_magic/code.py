@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from types import CodeType
 
+from .astlock import compile_ast, parse
 from .errors import FormatError
 from .nesting import compound_parts, hoist, loaded_names
 from .reply import MAX_REPLY_CHARS, parse_code, parse_reply, syntax_error
@@ -90,7 +91,7 @@ class Block:
         if self._code is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SyntaxWarning)
-                self._code = compile(ast.Module(body=[self.stmt], type_ignores=[]),
+                self._code = compile_ast(ast.Module(body=[self.stmt], type_ignores=[]),
                                      self.filename, "exec")
         return self._code
 
@@ -139,7 +140,7 @@ def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> l
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         try:  # one compile finds what the parser does not (`return` outside a function...)
-            whole = compile(tree, filename, "exec")
+            whole = compile_ast(tree, filename, "exec")
         except SyntaxError as exc:
             raise syntax_error(exc, source) from None
         except (ValueError, RecursionError) as exc:
@@ -243,7 +244,7 @@ def is_compound_call(call: str) -> bool:
     (False, True)
     """
     try:
-        body = ast.parse(call).body
+        body = parse(call).body
     except SyntaxError:
         return False
     return not (len(body) == 1 and _simple(body[0]) is not None)
@@ -323,7 +324,7 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
 def _call_own_def(blocks: list[Block], step: str, filename: str) -> list[Block]:
     """``[step's own call]`` when ``blocks`` define the step's function and never call it."""
     try:
-        (stmt,) = ast.parse(step).body
+        (stmt,) = parse(step).body
     except (SyntaxError, ValueError):
         return []
     simple = _simple(stmt)

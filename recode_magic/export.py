@@ -10,6 +10,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .astlock import parse
 from .code import bound_names
 from .errors import ConfigError
 from .limits import short_repr
@@ -128,7 +129,7 @@ def _items_from_code(node: Node) -> list[_Item]:
     if node.status == NodeStatus.SKIPPED or not node.code.strip():
         return []
     try:
-        tree = ast.parse(node.code)
+        tree = parse(node.code)
     except SyntaxError:
         return [_Item(textwrap.indent(node.code, "# "))]
     kids = [c for c in node.children if c.status in (NodeStatus.DONE, NodeStatus.SKIPPED)]
@@ -151,7 +152,7 @@ def _call_of(stmt: ast.stmt) -> ast.Call | None:
 
 def _parse_call(code: str) -> tuple[ast.stmt, ast.Call] | None:
     try:
-        stmt = ast.parse(code).body[0]
+        stmt = parse(code).body[0]
     except (SyntaxError, IndexError):
         return None
     call = _call_of(stmt)
@@ -160,7 +161,7 @@ def _parse_call(code: str) -> tuple[ast.stmt, ast.Call] | None:
 
 def _assigned(code: str) -> set[str]:
     try:
-        return bound_names(ast.parse(code))
+        return bound_names(parse(code))
     except SyntaxError:
         return set()
 
@@ -186,7 +187,7 @@ def _flat(code: str) -> str:
     """
     if "\n" in code and ('"""' in code or "'''" in code) and _spans_lines(code):
         try:
-            return ast.unparse(ast.parse(code))
+            return ast.unparse(parse(code))
         except SyntaxError:
             pass
     return code

@@ -6,7 +6,6 @@ re-exports these names.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import time
 import weakref
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import code as C
+from .astlock import parse
 from .errors import ConfigError, FormatError
 from .runstate import MISSING
 from .status import NodeStatus
@@ -106,7 +106,7 @@ def assigned_names(node: Node) -> set[str]:
         names.update(n.targets)
         for step in n.steps:
             try:
-                tree = ast.parse(step.code)
+                tree = parse(step.code)
             except SyntaxError:
                 continue
             names.update(C.bound_names(tree))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import code as C
+from .astlock import compile_ast
 from .budget import model_at
 from .errors import FormatError, StepFailed
 from .expander import Expander, NoUsableCode
@@ -215,7 +216,7 @@ class Machine:
             for key, expr in C.iter_literal_keywords(ph):
                 if isinstance(expr, ast.Name) and expr.id == key:
                     continue  # `f(items=items)`: already bound under that name
-                value = eval(compile(ast.Expression(expr), block.filename, "eval"), self.ns)
+                value = eval(compile_ast(ast.Expression(expr), block.filename, "eval"), self.ns)
                 if key in self.ns and self.ns[key] is value:
                     continue
                 if key in self.state.protected and key not in shadowed:

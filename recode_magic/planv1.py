@@ -12,6 +12,7 @@ import ast
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .astlock import parse
 from .tree import FROM_V1, PLAN_V1, TO_V1, Node, NodeStatus, RunData, RunStatus, Step
 
 R = TypeVar("R", bound=RunData)
@@ -71,7 +72,7 @@ def to_plan_v1(run: RunData) -> dict[str, Any]:
 
 def _call_parts(code: str) -> tuple[str, list[str]]:
     try:
-        stmt = ast.parse(code.strip()).body[0]
+        stmt = parse(code.strip()).body[0]
     except (SyntaxError, IndexError, ValueError):
         return "?", []
     targets: list[str] = []

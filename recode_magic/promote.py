@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .astlock import parse
 from .errors import ConfigError
 from .status import NodeStatus
 from .tree import Node, RunData
@@ -44,7 +45,7 @@ _INDENT = "    "
 
 def _call(node: Node) -> ast.Call | None:
     try:
-        tree = ast.parse(node.call)
+        tree = parse(node.call)
     except SyntaxError:
         return None
     stmt = tree.body[0] if tree.body else None

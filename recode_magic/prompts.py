@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import re
 
+from .astlock import parse
 from .code import is_compound_call
 
 __all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
@@ -210,7 +211,7 @@ def _renamed(code: str, name: str) -> str | None:
     next_nodes = neighbors('A')
     """
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except (SyntaxError, ValueError):
         return None
     # `def neighbors(...)` over the primitive `neighbors`: the primitive exists, drop the def

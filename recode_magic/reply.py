@@ -7,6 +7,7 @@ import re
 import textwrap
 import warnings
 
+from .astlock import parse
 from .errors import FormatError
 
 __all__ = ["parse_reply", "parse_code", "syntax_error", "MAX_REPLY_CHARS"]
@@ -76,7 +77,7 @@ def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
     try:
         with warnings.catch_warnings():  # e.g. invalid escapes: not the user's concern here
             warnings.simplefilter("ignore", SyntaxWarning)
-            tree = ast.parse(code, filename=filename)
+            tree = parse(code, filename=filename)
     except SyntaxError as exc:
         raise syntax_error(exc, code) from None
     except (ValueError, MemoryError, RecursionError) as exc:

@@ -54,6 +54,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import code as C
+from .astlock import compile_ast
 from .errors import ConfigError, FormatError, ResumeError
 from .expander import NoUsableCode
 from .forks import (
@@ -101,7 +102,7 @@ def _frame(node: Node, ns: dict[str, Any], protected: frozenset[str]) -> Frame:
     for key, expr in C.iter_literal_keywords(ph):
         if isinstance(expr, ast.Name) and expr.id == key:
             continue
-        value = eval(compile(ast.Expression(expr), "<recode-steer>", "eval"), ns)  # noqa: S307
+        value = eval(compile_ast(ast.Expression(expr), "<recode-steer>", "eval"), ns)  # noqa: S307
         if key in protected and key not in shadowed:
             shadowed[key] = ns.get(key, MISSING)
         ns[key] = value
