@@ -264,15 +264,15 @@ def test_budget_option_stops_the_run_and_resume_goes_on_with_a_larger_one(ip, ca
     from recode_magic import ScriptedLLM
 
     ip.user_ns["budget_llm"] = ScriptedLLM({
-        "solve": "<execute>a = first_half(x)\nb = second_half(a)</execute>",
-        "first_half": "<execute>a = x + 1</execute>",
-        "second_half": "<execute>b = a * 2</execute>"})
+        "solve": "<execute>bud_a = first_half(x)\nbud_b = second_half(bud_a)</execute>",
+        "first_half": "<execute>bud_a = x + 1</execute>",
+        "second_half": "<execute>bud_b = bud_a * 2</execute>"})
     ip.user_ns["x"] = 1
-    cell(ip, "--llm budget_llm --budget 2500tok -o b", "two halves")
+    cell(ip, "--llm budget_llm --budget 2500tok -o bud_b", "two halves")
     run = ip.user_ns["_recode"]
     assert run.status == "limit" and "budget" in run.error
     ip.run_line_magic("recode", "resume --budget 1mtok")
-    assert ip.user_ns["_recode"] is run and run.status == "done" and ip.user_ns["b"] == 4
+    assert ip.user_ns["_recode"] is run and run.status == "done" and ip.user_ns["bud_b"] == 4
 
 
 @pytest.mark.parametrize("value", ["lots", "$-1", "0", "$5tok", "3k", "nan"])
