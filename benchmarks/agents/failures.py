@@ -99,6 +99,8 @@ def classify_row(row: Mapping[str, Any], examples: Iterable[str] = ()) -> str:
         return "textworld: plan finished, not won" + (" (example leak)" if leaked else "")
     if leaked:
         return "wrong answer (example functions called)"
+    if row.get("category") in ("robot", "inventory"):
+        return "wrong final state (side effects)"
     if row.get("answer") is None:
         return "finished without setting the answer/side effect"
     return "wrong answer"
