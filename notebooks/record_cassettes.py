@@ -126,7 +126,7 @@ NOTEBOOKS: dict[str, dict[str, dict]] = {
 
 
 # --------------------------------------------------------------------------- machinery
-ALL = ["quickstart", "teaching_granularity", "text_world_agent"]
+ALL = ["quickstart", "teaching_granularity", "batch", "text_world_agent"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _CASSETTE = re.compile(r"--cassette\s+(\S+)")
 
