@@ -18,9 +18,11 @@ notebooks' cassettes or from ScriptedLLMs written in the notebooks.
 from __future__ import annotations
 
 import importlib.util
+import re
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from .lab import (
@@ -36,12 +38,33 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
-#: name -> final status text of each live widget, in page order
-EXPECTED = {
-    "quickstart": ["✔ done"],
-    "teaching_granularity": ["✔ done", "… limit", "✔ done"],
-    "text_world_agent": ["✔ done"],
-}
+#: the notebooks run here
+NAMES = ["quickstart", "teaching_granularity", "text_world_agent"]
+#: first line of the text view the magic shows with (and under) its widget
+_RUN_LINE = re.compile(r"ReCode run: (\w+) ·")
+
+
+def expected_widgets(name: str) -> list[str]:
+    """Final status text of each live widget the notebook shows, in page order ('✔ done').
+
+    Read from the saved notebook (nbval keeps it equal to a fresh run): a widget's output is
+    saved as its static view, one ``display_data`` whose HTML is a ``.recode-static`` tree
+    (notebooks/record_cassettes.py strips the widget reference), its text view starting
+    with ``ReCode run: <status> ·``. ``%recode tree`` prints its text view to stdout and is
+    not counted. A notebook gaining or losing a widget changes this list with it.
+    """
+    from recode_magic.render import RUN_ICONS
+
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    found = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = out.get("data", {})
+            if out.output_type == "display_data" and "recode-static" in data.get("text/html", ""):
+                m = _RUN_LINE.match(data.get("text/plain", ""))
+                assert m, f"{name}: a static tree without its 'ReCode run:' text view"
+                found.append(f"{RUN_ICONS[m.group(1)]} {m.group(1)}")
+    return found
 
 #: what each notebook needs beyond the package itself
 NEEDS = {"text_world_agent": "textworld"}
@@ -55,7 +78,7 @@ def notebooks_dir(lab_server) -> str:
 
 
 @pytest.mark.timeout(420)
-@pytest.mark.parametrize("name", list(EXPECTED))
+@pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_in_jupyterlab(name, notebooks_dir, lab_server, lab_page, browser_log):
     from playwright.sync_api import expect
 
@@ -90,9 +113,11 @@ def test_notebook_runs_in_jupyterlab(name, notebooks_dir, lab_server, lab_page, 
         assert sources[exported[0]].startswith('"""Replay of a ReCode run')
         assert "def solve(task" in sources[exported[0]]
 
+    expected = expected_widgets(name)
+    assert expected, f"{name}: no widget output saved (run notebooks/record_cassettes.py)"
     widgets = panel.locator(".recode-widget")
-    expect(widgets).to_have_count(len(EXPECTED[name]), timeout=60_000)
-    for i, status in enumerate(EXPECTED[name]):
+    expect(widgets).to_have_count(len(expected), timeout=60_000)
+    for i, status in enumerate(expected):
         expect(widgets.nth(i).locator(".rc-run-status")).to_have_text(status, timeout=30_000)
         expect(widgets.nth(i).locator(".rc-row.rc-node").first).to_be_visible()
     assert_no_widget_errors(lab_page)
