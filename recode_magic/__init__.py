@@ -48,8 +48,11 @@ __all__ = [
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%%recode`` and ``%recode`` (called by ``%load_ext recode_magic``)."""
+    from . import batch_magic, steer_magic
     from .magics import ReCodeMagics
 
+    batch_magic.register()   # %recode batch (issue 16)
+    steer_magic.register()   # %recode regenerate | edit | ... | promote | compare (issue 14)
     ipython.register_magics(ReCodeMagics)
 
 

@@ -221,9 +221,14 @@ def _export(magics: ReCodeMagics, argv: list[str]) -> None:
     args = _parse("export", argv, (("--inline",), {"action": "store_true"}),
                   (("--functions",), {"action": "store_true"}),
                   (("--pairs",), {"default": None, "metavar": "FILE"}))
-    if args.pairs:  # training pairs as JSONL (issue 14, recode_magic.steer_magic)
-        from .steer_magic import write_pairs_command
-        write_pairs_command(magics, magics.pick_run(args.n), args.pairs)
+    if args.pairs:  # training pairs as JSONL (issue 14)
+        from .promote import write_pairs
+
+        target = Path(args.pairs).expanduser()
+        if target.is_dir():
+            raise UsageError(f"--pairs {args.pairs!r} is a folder (give a .jsonl file)")
+        count = write_pairs(magics.pick_run(args.n), target)
+        print(f"recode: {count} training pair{'s' * (count != 1)} written to {str(target)!r}")
         return
     code = magics.pick_run(args.n).export(style="inline" if args.inline else "functions")
     if hasattr(magics.shell, "set_next_input"):
@@ -311,13 +316,8 @@ for _row in (
 ):
     register_subcommand(_row[0], _row[1], _row[2], _row[3])
 
-from .batch_magic import register as _register_batch  # noqa: E402 - %recode batch (issue 16)
-
-_register_batch()
-
-from .steer_magic import register as _register_steer  # noqa: E402 - steering (issue 14)
-
-_register_steer()
+# `batch` (batch_magic.py) and the steering rows (steer_magic.py) register themselves when
+# the extension loads (recode_magic.load_ipython_extension): this table imports neither.
 
 
 _BUDGET = re.compile(r"(?P<dollar>\$)?\s*(?P<number>\d+(?:\.\d*)?|\.\d+)\s*"

@@ -32,14 +32,14 @@ from IPython.core.error import UsageError
 from . import steer
 from .compare import Comparison, compare
 from .errors import ConfigError, ResumeError
-from .promote import promote_source, write_pairs
+from .promote import promote_source
 
 if TYPE_CHECKING:  # pragma: no cover
     from .magics import ReCodeMagics
     from .run import Run
     from .widget import ReCodeWidget
 
-__all__ = ["register", "on_widget_action", "write_pairs_command", "ROWS"]
+__all__ = ["register", "on_widget_action", "ROWS"]
 
 
 def _parse(name: str, argv: list[str], *options: tuple[tuple[str, ...], dict[str, Any]]) -> Any:
@@ -203,15 +203,6 @@ def _compare(magics: ReCodeMagics, argv: list[str]) -> Comparison:
         result = compare(ra, rb, labels=(la, lb))
     magics.shell.user_ns["_recode_compare"] = result
     return result
-
-
-def write_pairs_command(magics: ReCodeMagics, run: Run, path: str) -> None:
-    """``%recode export --pairs FILE``: the run's training pairs as JSONL."""
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise UsageError(f"--pairs {path!r} is a folder (give a .jsonl file)")
-    count = write_pairs(run, target)
-    print(f"recode: {count} training pair{'s' * (count != 1)} written to {str(target)!r}")
 
 
 def _magics() -> Any:
