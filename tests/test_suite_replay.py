@@ -1,0 +1,69 @@
+"""Replay recorded real-model suite runs offline: zero live calls, same outcome as recorded.
+
+The cassettes under ``benchmarks/agents/cassettes/<label>/<suite>/`` were recorded by
+``run_eval.py --suite ...`` with Qwen2.5-Coder-1.5B-Instruct Q4_K_M on llama.cpp; the rows
+of ``results.json`` say what happened (solved or not, model calls). Each replay runs the
+product's engine on the same task with the recorded replies only. A prompt that differs
+from the recording (the prompt text, the variables shown, a rule) is a cassette miss: the
+test FAILS and names the placeholder (the TextWorld replay is tests/test_agent_replay.py);
+refresh with::
+
+    python benchmarks/agents/run_eval.py --suite tasks --label ci-replay --tasks <ids>
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+AGENTS = Path(__file__).resolve().parents[1] / "benchmarks" / "agents"
+sys.path.insert(0, str(AGENTS))
+
+import suites  # noqa: E402
+import tasks_suite  # noqa: E402
+
+from recode_magic.llms.cassette import CassetteLLM  # noqa: E402
+
+LABEL = "ci-replay"
+TASK_REPLAYS = ["data_group_sum@1", "robot_vacuum@1", "data_rank_top3@1", "text_emails@1"]
+
+
+def _replay(path: Path) -> CassetteLLM:
+    """Replay only, exact prompts only: every miss is counted (``misses``/``missed``), so a
+    miss the engine turns into a failed node still fails the test."""
+    return CassetteLLM(None, path, mode="replay", strict=True)
+
+
+def _recorded(suite: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    entry = json.loads((AGENTS / "results.json").read_text())["suites"][suite][LABEL]
+    return entry["config"], entry["items"][key]
+
+
+def _assert_same(llm: CassetteLLM, row: dict[str, Any], rec: dict[str, Any]) -> None:
+    assert llm.misses == 0, ("cassette miss (the prompt changed since the recording; "
+                             f"re-record {rec['cassette']}): placeholders {llm.missed}, "
+                             f"{row.get('error')}")
+    assert llm.hits == rec["llm_calls"], (llm.hits, rec["llm_calls"], row.get("error"))
+    assert (row["solved"], row["status"]) == (rec["solved"], rec["status"])
+
+
+@pytest.mark.parametrize("key", TASK_REPLAYS)
+def test_task_replays_to_the_recorded_outcome(key):
+    config, rec = _recorded("tasks", key)
+    llm = _replay(AGENTS / rec["cassette"])
+    row = suites.run_task(tasks_suite.by_id(rec["task"]), llm, config["engine_kw"])
+    _assert_same(llm, row, rec)
+    assert row["format_errors"] == rec["format_errors"]
+    assert row.get("answer") == rec.get("answer")
+
+
+def test_a_changed_prompt_fails_loudly(tmp_path):
+    """The guard itself: a cassette for another task misses and the test would fail."""
+    config, rec = _recorded("tasks", TASK_REPLAYS[0])
+    llm = _replay(AGENTS / rec["cassette"])
+    row = suites.run_task(tasks_suite.by_id("text_emails"), llm, config["engine_kw"])
+    assert llm.misses >= 1 and llm.hits == 0 and not row["solved"]
