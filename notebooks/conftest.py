@@ -11,11 +11,6 @@ from pathlib import Path
 
 import pytest
 
-#: not collected for doctests (``--doctest-modules``): this file would be imported a second time
-#: as the module ``conftest``, clashing with ``tests/conftest.py`` when both folders are collected
-#: ("import file mismatch"); it has no doctests
-collect_ignore = ["conftest.py"]
-
 #: notebook file name -> the module it needs beyond recode_magic's own dependencies
 NEEDS = {"text_world_agent.ipynb": "textworld"}
 
