@@ -1,11 +1,14 @@
 """Replay one real-model TextWorld game end to end from its cassette: no model, no network.
 
-The cassette under ``benchmarks/agents/cassettes/recode/`` was recorded by
-``benchmarks/agents/run_eval.py`` (Qwen2.5-Coder-1.5B-Instruct Q4_K_M on llama.cpp). The test
+The cassette under ``benchmarks/agents/cassettes/ci-replay/textworld/`` was recorded by
+``benchmarks/agents/run_eval.py --suite textworld --label ci-replay`` (Qwen2.5-Coder-1.5B-Instruct
+Q4_K_M on llama.cpp, the package's default settings, only ``act`` as the primitive). The test
 rebuilds the same game with ``tw-make`` from its fixed seed, runs the product's engine on it
-with the recorded replies, and checks it plays the same commands and reaches the same score.
-A prompt that differs from the recording (engine prompt change, different game text) is a
-cassette miss and fails the test, naming the placeholder.
+with the recorded replies only, and checks it sends the same commands and reaches the same
+outcome. A prompt that differs from the recording (engine prompt change, different game
+text) is a cassette miss: the test FAILS naming the placeholder; re-record with::
+
+    python benchmarks/agents/run_eval.py --suite textworld --label ci-replay --tasks <game>
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ pytest.importorskip("textworld", reason="textworld is not installed (pip install
                                         "it builds and plays the recorded game")
 
 AGENTS = Path(__file__).resolve().parents[1] / "benchmarks" / "agents"
-LABEL = "recode"
-GAME = "q2_s12"
+LABEL = "ci-replay"
+GAMES = ["b_q2_s51@1"]
 
 
 @pytest.fixture(scope="module")
@@ -32,26 +35,29 @@ def agents_path():
 
 
 @pytest.mark.slow
-def test_recorded_game_replays_to_the_same_score(tmp_path, agents_path):
+@pytest.mark.parametrize("key", GAMES)
+def test_recorded_game_replays_to_the_same_outcome(key, tmp_path, agents_path):
     import make_games
-    import run_eval
-    import tw_game
+    import suites
+    from tw_game import Game
 
     from recode_magic.llms.cassette import CassetteLLM
 
-    recorded = json.loads((AGENTS / "results.json").read_text())["runs"][LABEL][GAME]
-    make_games.make(tmp_path, only={GAME})
-    game = tw_game.Game(str(tmp_path / f"{GAME}.z8"))
-    objective, _ = game.reset()
-    assert objective == recorded["objective"]
-    llm = CassetteLLM(None, AGENTS / recorded["cassette"], mode="replay")
+    entry = json.loads((AGENTS / "results.json").read_text())["suites"]["textworld"][LABEL]
+    rec = entry["items"][key]
+    make_games.make(tmp_path, only={rec["game"]})
+    # exact prompts only; misses are counted even when the engine turns one into a failed node
+    replay = CassetteLLM(None, AGENTS / rec["cassette"], mode="replay", strict=True)
+    game = Game(str(tmp_path / f"{rec['game']}.z8"))
     try:
-        out = run_eval.run_recode(game, llm)
+        game.reset()
+        assert game.objective == rec["objective"]
+        row = suites.run_textworld_recode(game, replay, entry["config"]["engine_kw"])
     finally:
         game.close()
-    assert llm.hits == recorded["llm_calls"], out["error"]
-    assert [t["command"] for t in game.transcript] == \
-        [t["command"] for t in recorded["transcript"]]
-    assert (game.score, game.max_score, game.won) == \
-        (recorded["score"], recorded["max_score"], recorded["won"])
-    assert out["stats"]["nodes"] == recorded["stats"]["nodes"]
+    assert replay.misses == 0, (f"cassette miss (prompt changed; re-record {rec['cassette']}): "
+                                f"placeholders {replay.missed}, {row.get('error')}")
+    assert replay.hits == rec["llm_calls"], row.get("error")
+    assert [t["command"] for t in row["transcript"]] == \
+        [t["command"] for t in rec["transcript"]]
+    assert (row["won"], row["score"], row["status"]) == (rec["won"], rec["score"], rec["status"])
