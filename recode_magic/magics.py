@@ -134,6 +134,9 @@ class ReCodeMagics(Magics):
     grammar = Unicode("auto", help="Constrained decoding for OpenAI-compatible servers: "
                       "'auto' (on for local servers that accept it), 'on', 'off', or a GBNF "
                       "grammar.").tag(config=True)
+    temperature = Float(None, allow_none=True, help="Sampling temperature sent to model "
+                        "backends (None: the server's default; 0 for repeatable plans from "
+                        "a local model).").tag(config=True)
     max_depth = Int(10, help="Placeholders at this depth are not expanded.").tag(config=True)
     max_retry = Int(2, help="Repairs of a node after a runtime error.").tag(config=True)
     max_rewrite = Int(3, help="Re-asks for an unusable reply.").tag(config=True)
@@ -352,7 +355,8 @@ class ReCodeMagics(Magics):
         return make_llm(spec, namespace=self.shell.user_ns, cassette=cassette or None,
                         mode="replay" if args.replay_only else "auto",
                         base_url=self.base_url or None, grammar=grammar,
-                        default_model=self.model)
+                        default_model=self.model,
+                        **({} if self.temperature is None else {"temperature": self.temperature}))
 
     def _follow(self, engine: ReCode, widget: bool, run: Run | None = None) -> None:
         """Remember the run as soon as it starts and show it (widget, or text at the end).

@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["quickstart", "teaching_granularity", "batch", "text_world_agent"]
+NAMES = ["quickstart", "teaching_granularity", "batch", "text_world_agent", "local_model"]
+REAL = re.compile(r"recorded from a real model", re.I)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SECRET = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9]{20,}")
 
@@ -83,12 +84,22 @@ def test_hand_written_replies_are_labelled(name):
     cassettes = {m.group(1) for c in _recode_cells(nb)
                  for m in [re.search(r"--cassette\s+(\S+)", c.source.split("\n", 1)[0])] if m}
     uses_scripted = "ScriptedLLM(" in " ".join(c.source for c in nb.cells)
-    if cassettes or uses_scripted:
+    notes = {file: json.loads((NOTEBOOKS / file).read_text()).get("note", "")
+             for file in cassettes}
+    real = {file for file, note in notes.items() if REAL.search(note)}
+    if uses_scripted or set(cassettes) - real:
         assert "written by hand" in markdown, f"{name}: say that the replies are hand-written"
-    for file in cassettes:
-        data = json.loads((NOTEBOOKS / file).read_text())
-        assert "written by hand" in data.get("note", ""), f"{file}: no 'note' saying so"
-        assert not SECRET.search(json.dumps(data))
+    for file, note in notes.items():
+        if file in real:   # a real model's replies name the model, quantisation and date
+            assert REAL.search(markdown), f"{name}: say the replies were recorded from a model"
+            models = {e["model"] for e in json.loads((NOTEBOOKS / file).read_text())["entries"]}
+            for model in models:
+                assert model.split(":")[-1].lower() in " ".join([note, markdown]).lower() \
+                    .replace(" ", "-") or "qwen2.5-coder-1.5b" in note.lower().replace(" ", "-")
+            assert re.search(r"Q\d_K_\w|\bF16\b", note) and re.search(r"\d{4}-\d\d-\d\d", note)
+        else:
+            assert "written by hand" in note, f"{file}: no 'note' saying so"
+        assert not SECRET.search((NOTEBOOKS / file).read_text())
 
 
 def test_cassettes_hold_exactly_the_replies_in_record_cassettes():
