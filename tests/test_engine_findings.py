@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import json
 import math
 
@@ -194,7 +195,13 @@ def test_async_primitive_is_awaited_inside_a_running_event_loop():
     async def in_kernel():  # a kernel runs cells while its event loop runs
         return ReCode(ScriptedLLM({"solve": X("v = fetch('a')")}), namespace=ns).run("t")
 
-    run = asyncio.run(in_kernel())
+    # in a thread of its own: an earlier test (Playwright, jupyter_client) may have left a
+    # loop marked running in the main thread, where asyncio.run() refuses to start
+    out: dict = {}
+    worker = threading.Thread(target=lambda: out.update(run=asyncio.run(in_kernel())))
+    worker.start()
+    worker.join()
+    run = out["run"]
     assert run.status == "done", run.error
     assert ns["v"] == "value of a"
 
