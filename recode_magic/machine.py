@@ -174,18 +174,29 @@ class Machine:
             self.emit("node", self.run, node)
             raise Stop(RunStatus.LIMIT, f"depth limit reached at `{node.call}` "
                                         f"(max_depth={limit})")
+        self.start(frame)
+
+    def start(self, frame: Frame) -> None:
+        """Expand the node on top of the stack and lay out its blocks (no depth check)."""
+        node = frame.node
         node.status, node.started = NodeStatus.RUNNING, node.started or time.time()
         self.emit("node", self.run, node)
-        try:
-            blocks = self.x.expand(self.run, frame, feedback=None)
-        except NoUsableCode as exc:
-            self.fail(str(exc), None, repairable=False)
+        blocks = self.blocks_for(frame)
+        if blocks is None:
             return
         if not blocks:
             self.finish(NodeStatus.SKIPPED)
             return
         frame.blocks = blocks
         self.ask_ahead(frame, frame.pc)
+
+    def blocks_for(self, frame: Frame) -> list[C.Block] | None:
+        """The node's code from the model, planned (None: no usable code, node failed)."""
+        try:
+            return self.x.expand(self.run, frame, feedback=None)
+        except NoUsableCode as exc:
+            self.fail(str(exc), None, repairable=False)
+            return None
 
     def close(self, frame: Frame) -> None:
         """The node's last block ran: check its targets were assigned, then finish it."""

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -120,32 +119,32 @@ class _Rerun(Machine):
         self.opened = False
 
     def open(self, frame: Frame) -> None:
-        if frame.node is not self.first or self.opened:
-            super().open(frame)
+        if frame.node is self.first and not self.opened:
+            frame.node.started = None  # the new alternative's own clock
+            self.start(frame)  # asked for by the user: even a stub at the depth limit
             return
+        super().open(frame)
+
+    def blocks_for(self, frame: Frame) -> list[C.Block] | None:
+        if frame.node is not self.first or self.opened:
+            return super().blocks_for(frame)
         self.opened = True
         node = frame.node
-        node.status, node.started = NodeStatus.RUNNING, time.time()
-        self.emit("node", self.run, node)
-        if self.code is not None:
-            blocks = self.x.plan(frame, self.code)
-            node.code, node.thought = self.code, "(edited by hand)"
-            names = frame.variables or ["task", *self.run.inputs]  # the prompt it answers
-            node.prompt = str(build_prompt(self.state.fixed, node.call,
-                                           variable_lines(names, self.ns, self.x.summary),
-                                           name=node.name))
-            node.reply = f"<execute>\n{self.code}\n</execute>"
-            self.emit("node", self.run, node)
-        else:
+        if self.code is None:
             try:
-                blocks = self.x.expand(self.run, frame, feedback=self.feedback)
+                return self.x.expand(self.run, frame, feedback=self.feedback)
             except NoUsableCode as exc:
                 self.fail(str(exc), None, repairable=False)
-                return
-        if not blocks:
-            self.finish(NodeStatus.SKIPPED)
-            return
-        frame.blocks = blocks
+                return None
+        blocks = self.x.plan(frame, self.code)
+        node.code, node.thought = self.code, "(edited by hand)"
+        names = frame.variables or ["task", *self.run.inputs]  # the prompt it answers
+        node.prompt = str(build_prompt(self.state.fixed, node.call,
+                                       variable_lines(names, self.ns, self.x.summary),
+                                       name=node.name))
+        node.reply = f"<execute>\n{self.code}\n</execute>"
+        self.emit("node", self.run, node)
+        return blocks
 
 
 def _ancestor_frames(machine: Machine, node: Node) -> list[Frame] | None:
