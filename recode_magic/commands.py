@@ -245,9 +245,18 @@ def _stats(magics: ReCodeMagics, argv: list[str]) -> None:
 
 
 def _cost(magics: ReCodeMagics, argv: list[str]) -> None:
-    from .llms.pricing import cost_by_model, cost_report, format_cost, format_cost_by_model
+    from .llms.pricing import (
+        cost_by_model,
+        cost_report,
+        format_cache_across_runs,
+        format_cost,
+        format_cost_by_model,
+    )
 
-    args = _parse("cost", argv)
+    args = _parse("cost", argv, (("--runs",), {"action": "store_true"}))
+    if args.runs:  # the fixed prompt read from the provider's cache, run after run
+        print(format_cache_across_runs(magics.runs))
+        return
     run = magics.pick_run(args.n)
     print(format_cost(cost_report(run)))
     by_model = cost_by_model(run)
@@ -308,7 +317,8 @@ for _row in (
     ("export", _export, "plain Python that replays the run, in the next cell",
      "[--inline | --functions | --pairs FILE] [-n N]"),
     ("stats", _stats, "depth, branching factor, placeholder ratio, primitive calls", "[-n N]"),
-    ("cost", _cost, "model calls, tokens and their price", "[-n N]"),
+    ("cost", _cost, "model calls, tokens and their price (--runs: cache reads across runs)",
+     "[-n N] [--runs]"),
     ("resume", _resume, "continue an interrupted, failed or limited run",
      "[--max-depth N] [-n N]"),
     ("list", _list, "the runs of this session, numbered for -n", ""),

@@ -283,3 +283,18 @@ def test_bad_budget_is_one_line_before_any_call(ip, value):
     with pytest.raises(UsageError, match="--budget must be dollars"):
         cell(ip, f"--llm never --budget {value}", "anything")
     assert ip.user_ns["never"].calls == []
+
+
+def test_cost_runs_lists_cache_reads_run_by_run(ip, capsys):
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["cost_llm"] = ScriptedLLM({"solve": "<execute>cost_y = 1</execute>"})
+    for _ in range(2):
+        cell(ip, "--llm cost_llm", "twice")
+    capsys.readouterr()
+    ip.run_line_magic("recode", "cost --runs")
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0].split()[:4] == ["run", "prompt", "cache", "write"]
+    runs = ip.magics_manager.registry["ReCodeMagics"].runs
+    assert len(runs) >= 2
+    assert [r.split()[0] for r in rows[1:]] == [*map(str, range(1, len(runs) + 1)), "all"]
