@@ -1,5 +1,6 @@
 #!/bin/bash
-# mkpkg LABEL COMMIT : package tree of COMMIT into /tmp/pkg_LABEL
+# mkpkg LABEL COMMIT : package tree of COMMIT into ${TMPDIR:-/tmp}/pkg_LABEL
 set -e
-rm -rf /tmp/pkg_$1 && mkdir -p /tmp/pkg_$1
-cd /work/main && git archive $2 recode_magic | tar -x -C /tmp/pkg_$1
+out="${TMPDIR:-/tmp}/pkg_$1"
+rm -rf "$out" && mkdir -p "$out"
+cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" && git archive "$2" recode_magic | tar -x -C "$out"

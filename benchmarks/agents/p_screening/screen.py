@@ -1,5 +1,5 @@
-# ruff: noqa  (P's issue-12 screening scripts, kept exactly as they ran)
-"""Screen a package variant on the tasks: PYTHONPATH=/tmp/pkg_X python screen.py LABEL [tasks]."""
+# ruff: noqa  (P's issue-12 screening scripts, as they ran but for paths, now relative to this folder)
+"""Screen a package variant on the tasks: PYTHONPATH=PKG_DIR python screen.py LABEL [tasks]."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, "/tmp/screen")
+HERE = Path(__file__).resolve().parent   # when run: a scratch folder
+sys.path.insert(0, str(HERE))
 from tasks import TASKS  # noqa: E402
 
 import recode_magic  # noqa: E402
@@ -17,12 +18,12 @@ from recode_magic.llms.cassette import CassetteLLM  # noqa: E402
 ANSWER = {"top_customer", "repeated_words", "free_slot", "path", "join_avg"}
 label = sys.argv[1]
 names = sys.argv[2].split(",") if len(sys.argv) > 2 else list(TASKS)
-out = Path("/tmp/screen/results.jsonl")
-cdir = Path("/tmp/screen/cassettes") / label
+out = HERE / "results.jsonl"
+cdir = HERE / "cassettes" / label
 cdir.mkdir(parents=True, exist_ok=True)
 print("package:", recode_magic.__file__, file=sys.stderr)
-sys.path.insert(0, "/work/main/benchmarks/agents")
-GAMES = Path("/work/main/benchmarks/agents/games")
+sys.path.insert(0, str(HERE.parent))
+GAMES = HERE.parent / "games"
 
 
 class PlainLLM:

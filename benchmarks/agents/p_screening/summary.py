@@ -1,10 +1,13 @@
-# ruff: noqa  (P's issue-12 screening scripts, kept exactly as they ran)
+# ruff: noqa  (P's issue-12 screening scripts, as they ran but for paths, now relative to this folder)
 import collections
 import glob
 import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
 
 rows = {}
-for l in open('/tmp/screen/results.jsonl'):
+for l in open(HERE / 'results.jsonl'):
     r = json.loads(l)
     if r['status'] == 'crash' or 'APIConnectionError' in r['error']:
         continue
@@ -18,7 +21,7 @@ for lab, rs in by.items():
     exp = sum(r['expansions'] for r in rs)
     print(f"{lab}: tasks={','.join(r['task'] for r in rs)} solved={len(solved)}/{len(rs)} ({','.join(solved)}) fmt={fe} expansions={exp} calls={calls}")
 # nested-placeholder treatment exercised?
-for f in glob.glob('/tmp/screen/cassettes/*/*.run.json'):
+for f in glob.glob(str(HERE / 'cassettes' / '*' / '*.run.json')):
     d = json.load(open(f))
     nodes = d['nodes'].values() if isinstance(d['nodes'], dict) else d['nodes']
     for n in nodes:
