@@ -46,7 +46,7 @@ class ReCode:
         See :class:`~recode_magic.settings.Settings` (as are the other keyword settings:
         ``tools``, ``trust``, ``allowed_imports``, ``max_calls``, ``max_nodes``,
         ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``,
-        ``prefetch``, ``budget_tokens``, ``budget_usd``), or pass
+        ``prefetch``, ``budget_tokens``, ``budget_usd``, ``check_results``), or pass
         ``settings=Settings(...)``. Invalid values raise
         :class:`~recode_magic.errors.ConfigError` before any model call.
     confirm : callable, optional
@@ -90,7 +90,8 @@ class ReCode:
                  stdout_cap: int = 50_000, repr_limit: int = 200, replan: bool = True,
                  rebindable: Mapping[str, Any] | Collection[str] = (),
                  prefetch: int | None = None, budget_tokens: int | None = None,
-                 budget_usd: float | None = None, settings: Settings | None = None):
+                 budget_usd: float | None = None, check_results: bool = True,
+                 settings: Settings | None = None):
         if not callable(llm):
             raise ConfigError(f"llm must be a callable llm(prompt) -> str, got {llm!r}")
         self.settings = settings if settings is not None else Settings(
@@ -100,7 +101,8 @@ class ReCode:
                              else frozenset(allowed_imports)),
             max_calls=max_calls, max_nodes=max_nodes, few_shots=few_shots,
             stdout_cap=stdout_cap, repr_limit=repr_limit, save_path=save_path, replan=replan,
-            prefetch=prefetch, budget_tokens=budget_tokens, budget_usd=budget_usd)
+            prefetch=prefetch, budget_tokens=budget_tokens, budget_usd=budget_usd,
+            check_results=check_results)
         self.llm, self.confirm = llm, confirm
         self.namespace: dict[str, Any] = {} if namespace is None else namespace
         #: name -> the value the last run that bound it left (see ``rebindable``)

@@ -21,10 +21,11 @@ from .astlock import compile_ast
 from .budget import model_at
 from .errors import FormatError, StepFailed
 from .expander import Expander, NoUsableCode
-from .limits import block_timeout, capture_output, describe_exception, user_traceback
+from .limits import block_timeout, capture_output, describe_exception, short_repr, user_traceback
 from .llms.base import merge_usage
 from .prefetch import Prefetcher, ask_ahead, prefetch_workers
-from .prompts import repair_feedback, replan_feedback
+from .prompts import repair_feedback, replan_feedback, result_feedback
+from .resultcheck import first_empty
 from .run import Run
 from .runstate import MISSING, Frame, RunState, Stop
 from .status import NodeStatus, RunStatus
@@ -212,8 +213,40 @@ class Machine:
             self.fail(f"NameError: `{stale[0]}` was never assigned by `{node.name}` (it "
                       f"keeps the value it had before the run)",
                       frame.ran[-1] if frame.ran else node.call)
+        elif st.settings.check_results and not frame.result_checked \
+                and (empty := first_empty(self.ns, node.targets)) is not None:
+            self.recheck(frame, empty)
         else:
             self.finish(NodeStatus.DONE)
+
+    def recheck(self, frame: Frame, name: str) -> None:
+        """Re-plan a node that left its result ``name`` empty (once: :mod:`.resultcheck`).
+
+        A node that called no primitive and had no children is asked for again whole and
+        run from its start; otherwise only for what is missing, after what ran.
+        """
+        node, ran = frame.node, frame.ran
+        frame.result_checked = True
+        restart = all(st.kind == "code" and not st.primitives for st in node.steps)
+        shown = short_repr(self.ns[name], 120)
+        node.attempts.append({"kind": "replan", "error": f"`{name}` is empty: {shown}",
+                              "code": (node.code or "")[:20_000]})
+        feedback = result_feedback(node.code or "", name, shown, restart=restart)
+        if restart:
+            frame.ran = []
+        try:
+            blocks = self.x.expand(self.run, frame, feedback=feedback)
+        except NoUsableCode:
+            frame.ran = ran
+            self.finish(NodeStatus.DONE)  # the empty result stands
+            return
+        if restart:
+            frame.blocks, frame.pc = blocks, 0
+        else:
+            frame.blocks = frame.blocks[:frame.pc] + _drop_ran_prefix(blocks, frame.ran)
+        node.status = NodeStatus.RUNNING
+        self.emit("node", self.run, node)
+        self.ask_ahead(frame, frame.pc)
 
     def push_child(self, frame: Frame, block: C.Block, ph: C.Placeholder) -> None:
         """Make the placeholder ``ph`` a child node and put it on the stack."""

@@ -20,7 +20,7 @@ from .astlock import parse
 from .code import is_compound_call
 
 __all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
-           "FEW_SHOTS", "replan_feedback", "COMPOUND_NOTE", "ERROR_HINTS"]
+           "FEW_SHOTS", "replan_feedback", "result_feedback", "COMPOUND_NOTE", "ERROR_HINTS"]
 
 RULES = """\
 You write the Python code for ONE step of a task. The code runs at once in a live Python \
@@ -294,3 +294,23 @@ def replan_feedback(ran: list[str], call: str, observation: str) -> str:
             f"This statement ran, but the world refused it:\n{call or '?'}\n"
             f"The world answered: {answer}\n"
             f"Re-plan the rest of this step from here, using what the world answered.")
+
+
+def result_feedback(code: str, name: str, value: str, *, restart: bool) -> str:
+    """What a result check asks: the step ran without an error but left ``name`` empty.
+
+    With ``restart`` (the step called no primitive, so running it again changes nothing
+    outside) the whole step is asked for again; else only what is missing, after what ran.
+
+    >>> print(result_feedback("answer = {}\\nfor l in log: pass", "answer", "{}", restart=True))
+    Your code ran without an error:
+    answer = {}
+    for l in log: pass
+    but it left `answer` = {} (empty), which is not what the step asks for.
+    Look at the variables again (their real format) and write the whole step again, fixed.
+    """
+    what = ("write the whole step again, fixed." if restart else
+            "write only the statements still needed to set it (what ran already happened).")
+    return (f"Your code ran without an error:\n{code.strip()}\n"
+            f"but it left `{name}` = {value} (empty), which is not what the step asks for.\n"
+            f"Look at the variables again (their real format) and {what}")

@@ -52,6 +52,7 @@ class Frame:
     variables: list[str] = field(default_factory=list)
     shadowed: dict[str, Any] = field(default_factory=dict)
     keywords: dict[str, Any] = field(default_factory=dict)
+    result_checked: bool = False  # the result check (:mod:`resultcheck`) ran once
 
 
 @dataclass

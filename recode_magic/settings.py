@@ -60,6 +60,9 @@ class Settings:
         pass it (:mod:`recode_magic.budget`).
     budget_usd : float or None
         Dollars per run, the same way (needs a known price for the model).
+    check_results : bool
+        Re-plan a step once when it ran without an error but left a result its caller
+        expects None or empty (:mod:`recode_magic.resultcheck`).
 
     Examples
     --------
@@ -90,6 +93,7 @@ class Settings:
     prefetch: int | None = None
     budget_tokens: int | None = None
     budget_usd: float | None = None
+    check_results: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_rewrite", "max_retry"):

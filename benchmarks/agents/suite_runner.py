@@ -35,6 +35,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--llm-kw", default="{}",
                     help="JSON keyword arguments for OpenAICompatLLM(...), e.g. "
                          "'{\"grammar\": false}' (defaults: max_tokens 512, temperature 0)")
+    ap.add_argument("--output", action="store_true",
+                    help="tasks: name the answer variable as a user would with "
+                         "`%%%%recode -o answer` (engine.run(..., output='answer')) when the "
+                         "task text stores its result in `answer`")
     ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
     ap.add_argument("--resume", action="store_true",
                     help="skip items already in the results for this label and repeat "
@@ -160,6 +164,7 @@ def run_suite(args: argparse.Namespace) -> None:
     for agent in agents:
         label = (args.label or "recode-default") if agent == "recode" else agent
         config = {"agent": agent, "engine_kw": engine_kw, "llm_kw": llm_kw,
+                  "output": bool(getattr(args, "output", False)),
                   "caps": suites.CAPS, "model": args.model, "engine": origin,
                   "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
                   "transport": args.transport,
@@ -198,7 +203,7 @@ def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: 
     if agent == "recode":
         llm = CassetteLLM(_live(args, llm_kw), cassette, mode="record",
                           model=args.model)
-        row = (suites.run_task(item, llm, engine_kw) if args.suite == "tasks"
+        row = (suites.run_task(item, llm, engine_kw, output=args.output) if args.suite == "tasks"
                else _play_recode(args, item, llm, engine_kw))
     elif agent == "react" and args.suite == "textworld":
         try:

@@ -85,9 +85,13 @@ def run_summary(run: Any, wall: float) -> dict[str, Any]:
             "tree": [_node_summary(n) for n in nodes]}
 
 
-def run_task(task: Any, llm: Callable[[str], str], engine_kw: Mapping[str, Any] | None = None
-             ) -> dict[str, Any]:
-    """Run one suite task with a fresh namespace; the row says whether ``task.check`` passed."""
+def run_task(task: Any, llm: Callable[[str], str], engine_kw: Mapping[str, Any] | None = None,
+             *, output: bool = False) -> dict[str, Any]:
+    """Run one suite task with a fresh namespace; the row says whether ``task.check`` passed.
+
+    ``output``: pass ``output="answer"`` (``%%recode -o answer``) when the task stores its
+    result in `answer`.
+    """
     from recode_magic import ReCode
 
     ns = task.setup()
@@ -95,7 +99,8 @@ def run_task(task: Any, llm: Callable[[str], str], engine_kw: Mapping[str, Any] 
     started = time.perf_counter()
     crash = None
     try:
-        run = engine.run(task.text, inputs={k: ns[k] for k in task.inputs})
+        run = engine.run(task.text, inputs={k: ns[k] for k in task.inputs},
+                         output="answer" if output and "`answer`" in task.text else None)
     except Exception as exc:  # a backend error (server down...): recorded, not solved
         crash = f"{type(exc).__name__}: {exc}"
         run = None
