@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import code as C
-from .budget import Projection, model_at, over_budget, project
+from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
 from .errors import FormatError, PolicyError, StepFailed
 from .limits import short_repr
 from .llms.base import ask, merge_usage
@@ -127,7 +127,8 @@ class Expander:
         confirm = self.state.confirm
         if confirm is None or not code:
             return code, blocks
-        approved = confirm(node, code)
+        approved = (confirm(node, code, cost=confirm_cost(self.state, node, blocks))
+                    if wants_cost(confirm) else confirm(node, code))  # cost: --confirm shows it
         if approved is None:
             raise Stop(RunStatus.INTERRUPTED, f"code for `{node.name}` rejected by the user "
                                               f"(%recode resume asks the model again)")
