@@ -155,6 +155,9 @@ class ReCodeMagics(Magics):
                        "node (empty: don't save).").tag(config=True)
     budget = Unicode("", help="Default --budget of every run: dollars ('0.50') or tokens "
                      "('20000tok'); empty: no budget.").tag(config=True)
+    check_results = Bool(True, help="Re-plan a step once when it ran without an error but "
+                         "left the result its caller expects (e.g. the -o variable) None or "
+                         "empty.").tag(config=True)
     confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the front-end "
                                    "to show the buttons before asking in a text prompt "
                                    "instead.").tag(config=True)
@@ -326,6 +329,7 @@ class ReCodeMagics(Magics):
                       trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
                       max_calls=self.max_calls, confirm=confirm, save_path=save,
                       repr_limit=self.repr_limit, rebindable=dict(self._created),
+                      check_results=self.check_results,
                       **parse_budget(args.budget if args.budget is not None else self.budget))
 
     def _confirm(self, widget: bool) -> Callable[..., Any]:

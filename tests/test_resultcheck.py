@@ -1,0 +1,88 @@
+"""The result check (issue 12): a step that ran without an error but left the result its
+caller expects None or empty is re-planned once, with its code and that value."""
+
+from __future__ import annotations
+
+from conftest import reply as X
+
+from recode_magic import ReCode, ScriptedLLM
+from recode_magic.tree import run_to_dict
+
+LOG = "a: 1;b: 2"
+REGEX_MISS = "import re\nanswer = {}\nfor m in re.finditer('component: (.+)', log):\n" \
+             "    answer[m.group(1)] = 1"
+FIXED = "answer = {}\nfor part in log.split(';'):\n    answer[part.split(':')[0]] = 1"
+
+
+def test_an_empty_output_is_replanned_from_the_start_with_the_value_shown():
+    llm = ScriptedLLM({"solve": [X(REGEX_MISS), X(FIXED)]})
+    run = ReCode(llm).run("count the components", inputs={"log": LOG}, output="answer")
+    assert run.status == "done", run.error
+    assert run.namespace["answer"] == {"a": 1, "b": 1}
+    assert len(llm.calls) == 2
+    second = llm.calls[1]
+    assert "Your code ran without an error:\n" + REGEX_MISS in second
+    assert "but it left `answer` = {} (empty)" in second
+    assert "write the whole step again" in second
+    (attempt,) = run.root.attempts
+    assert attempt["kind"] == "replan" and attempt["error"] == "`answer` is empty: {}"
+    assert attempt["code"] == REGEX_MISS
+    assert run.root.code == FIXED  # the node shows the code that produced its result
+    saved = run_to_dict(run)["nodes"]["0"]["attempts"]
+    assert [a["kind"] for a in saved] == ["replan"]
+
+
+def test_an_empty_result_the_model_confirms_stands_after_one_check():
+    llm = ScriptedLLM({"solve": [X("answer = []"), X("answer = []"), X("answer = [1]")]})
+    run = ReCode(llm).run("nothing matches", output="answer")
+    assert run.status == "done" and run.namespace["answer"] == []
+    assert len(llm.calls) == 2  # once per node: the third reply is never asked for
+
+
+def test_zero_and_false_are_results_not_empties():
+    for value in ("0", "False", "[0]"):
+        llm = ScriptedLLM({"solve": X(f"answer = {value}")})
+        run = ReCode(llm).run("t", output="answer")
+        assert run.status == "done" and len(llm.calls) == 1, value
+
+
+def test_check_results_off_keeps_the_old_behaviour():
+    llm = ScriptedLLM({"solve": [X("answer = None"), X("answer = 1")]})
+    run = ReCode(llm, check_results=False).run("t", output="answer")
+    assert run.status == "done" and run.namespace["answer"] is None
+    assert len(llm.calls) == 1 and run.root.attempts == []
+
+
+def test_no_output_means_nothing_to_check_at_the_root():
+    llm = ScriptedLLM({"solve": X("answer = {}")})
+    run = ReCode(llm).run("t")
+    assert run.status == "done" and len(llm.calls) == 1
+
+
+def test_a_placeholder_result_is_checked_too():
+    llm = ScriptedLLM({"solve": X("words = find_words(doc)\nn = len(words)"),
+                       "find_words": [X("words = []"),
+                                      X("words = doc.split()")]})
+    run = ReCode(llm).run("count words", inputs={"doc": "a b c"})
+    assert run.status == "done" and run.namespace["n"] == 3
+    child = run.root.children[0]
+    assert [a["kind"] for a in child.attempts] == ["replan"]
+    assert "`words` = [] (empty)" in llm.calls[2]
+
+
+def test_a_node_that_called_a_primitive_is_not_run_again_only_completed():
+    sent: list[str] = []
+
+    def act(command):
+        """Send a command; returns what the world says."""
+        sent.append(command)
+        return f"You {command}."
+
+    llm = ScriptedLLM({"solve": [X("act('go north')\nanswer = None"),
+                                 X("answer = act('look')")]})
+    run = ReCode(llm, namespace={"act": act}).run("go and look", output="answer")
+    assert run.status == "done", run.error
+    assert sent == ["go north", "look"]  # `go north` was not sent twice
+    assert run.namespace["answer"] == "You look."
+    assert "write only the statements still needed" in llm.calls[1]
+    assert run.root.code == "act('go north')\nanswer = None\nanswer = act('look')"
