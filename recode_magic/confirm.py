@@ -28,6 +28,12 @@ On older kernels that still have ``Kernel.do_one_iteration`` (ipykernel 6.x), th
 package ``jupyter-ui-poll`` pumps the kernel's messages from inside the cell (~20 Hz). If
 neither works, the text prompt is used.
 
+Both show what the run cost so far and a projection (:class:`~recode_magic.budget.CostView`:
+model calls, input/output tokens, dollars or "price unknown"; the placeholders this code calls
+and what one more call may cost; what is left of a ``--budget``). The engine passes it as the
+``cost`` keyword to a callback that takes one; a ``confirm(node, code)`` of your own is called
+with the two arguments, as before.
+
 Nothing here is a sandbox: ``--confirm`` lets you see and stop code, not contain it.
 """
 
@@ -36,6 +42,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from .budget import CostView
 from .confirm_box import (
     RENDER_TIMEOUT,
     ConfirmBox,
@@ -57,11 +64,13 @@ _QUESTION = "run this code? [y]es / [n]o (stop the run) / [e]dit: "
 
 
 def make_confirm(ask: Callable[[str], str] | None = None,
-                 show: Callable[[str], None] = print) -> Callable[[Node, str], str | None]:
+                 show: Callable[[str], None] = print) -> Callable[..., str | None]:
     """Build a confirm callback for :class:`~recode_magic.engine.ReCode` on ``ask``/``show``.
 
     It returns the code to run (maybe edited) or None to stop the run. ``ask`` defaults to
     ``builtins.input`` looked up at each call (ipykernel swaps it in per execution).
+
+    ``cost`` (passed by the engine) is shown after the code.
 
     >>> answers = iter(["e", "x = 2"])
     >>> confirm = make_confirm(ask=lambda q: next(answers), show=lambda s: None)
@@ -70,11 +79,12 @@ def make_confirm(ask: Callable[[str], str] | None = None,
     'x = 2'
     """
 
-    def confirm(node: Node, code: str) -> str | None:
+    def confirm(node: Node, code: str, *, cost: CostView | None = None) -> str | None:
         import builtins
 
         ask_ = _no_stdin_is_unavailable(ask if ask is not None else builtins.input)
-        show(f"--- {node.call}  (depth {node.depth}) wants to run:\n{code}\n---")
+        show(f"--- {node.call}  (depth {node.depth}) wants to run:\n{code}\n---"
+             + (f"\n{cost}" if cost is not None else ""))
         while True:
             answer = ask_(_QUESTION).strip().lower()
             if answer in ("y", "yes", ""):
@@ -120,16 +130,17 @@ confirm_in_notebook = make_confirm()
 
 
 
-def confirm_with_buttons(node: Node, code: str, *,
+def confirm_with_buttons(node: Node, code: str, *, cost: CostView | None = None,
                          render_timeout: float = RENDER_TIMEOUT) -> str | None:
-    """Show ``code`` with Run / Edit / Reject buttons and wait; return the code or None.
+    """Show ``code`` (and ``cost``) with Run / Edit / Reject buttons and wait.
 
-    Falls back to the ``input()`` prompt if the buttons cannot be used here, or if the
-    front-end does not show them within ``render_timeout`` seconds.
+    Returns the code to run or None. Falls back to the ``input()`` prompt if the buttons
+    cannot be used here, or if the front-end does not show them within ``render_timeout``
+    seconds.
     """
     if not buttons_available():
-        return confirm_in_notebook(node, code)
-    box = ConfirmBox(node, code, render_timeout=render_timeout)
+        return confirm_in_notebook(node, code, cost=cost)
+    box = ConfirmBox(node, code, cost=cost, render_timeout=render_timeout)
     kernel = _kernel()
     if kernel is not None and _subshell_routing(kernel):
         try:  # route clicks to the subshell BEFORE the box is shown: a click that reached
@@ -141,11 +152,11 @@ def confirm_with_buttons(node: Node, code: str, *,
         return box.wait()
     except ConfirmUnavailable as exc:
         box.finish(f"buttons unavailable ({exc}); asked in a text prompt")
-        return confirm_in_notebook(node, code)
+        return confirm_in_notebook(node, code, cost=cost)
 
 
 def pick_confirm(widget: bool = True, render_timeout: float | None = None
-                 ) -> Callable[[Node, str], str | None]:
+                 ) -> Callable[..., str | None]:
     """Choose the confirm callback for this environment.
 
     Buttons in a widget-capable kernel, else the ``input()`` prompt (terminal IPython,

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .budget import CostView
 from .errors import ConfirmUnavailable
 from .tree import Node
 
@@ -35,6 +36,7 @@ _CSS = """<style>
 .recode-confirm pre.rc-confirm-code { margin: 4px 0; padding: 6px; max-height: 24em;
   overflow: auto; background: var(--jp-layout-color2, #f5f5f5); font-size: 12px;
   font-family: var(--jp-code-font-family, monospace); white-space: pre; }
+.recode-confirm .rc-confirm-cost { font-size: 12px; color: var(--jp-ui-font-color2, #555); }
 .recode-confirm .rc-confirm-edit textarea { font-family: var(--jp-code-font-family, monospace);
   font-size: 12px; }
 </style>"""
@@ -48,12 +50,14 @@ class ConfirmBox:
 
     ``choice`` is None until a button is clicked, then ``(kind, code)`` with kind ``run``,
     ``edit`` or ``reject``. :meth:`finish` disables the buttons and shows the decision.
+    ``cost`` (the run's spend so far and a projection) is shown under the code.
     """
 
-    def __init__(self, node: Node, code: str, *, render_timeout: float = RENDER_TIMEOUT):
+    def __init__(self, node: Node, code: str, *, cost: CostView | None = None,
+                 render_timeout: float = RENDER_TIMEOUT):
         import ipywidgets as w
 
-        self.node, self.code = node, code
+        self.node, self.code, self.cost = node, code, cost
         self.choice: tuple[str, str | None] | None = None
         self.decision = ""
         self._lock = threading.Lock()
@@ -63,6 +67,7 @@ class ConfirmBox:
         self.probe = _render_probe(self.rendered)
         self.header = w.HTML(self._header_html())
         self.code_view = w.HTML(_CSS + f'<pre class="rc-confirm-code">{html.escape(code)}</pre>')
+        self.cost_view = w.HTML(self._cost_html(), _dom_classes=["rc-confirm-cost-view"])
         self.run_button = w.Button(description="Run", button_style="success", icon="play",
                                    tooltip="run this code", _dom_classes=["rc-confirm-run"])
         self.edit_button = w.Button(description="Edit", icon="pencil",
@@ -81,8 +86,8 @@ class ConfirmBox:
                                 layout=w.Layout(display="none", width="100%"))
         self.status = w.HTML("<i>waiting for your decision…</i>")
         self.buttons = w.HBox([self.run_button, self.edit_button, self.reject_button])
-        self.box = w.VBox([self.header, self.code_view, self.buttons, self.edit_area,
-                           self.status, self.probe], layout=w.Layout(width="100%"),
+        self.box = w.VBox([self.header, self.code_view, self.cost_view, self.buttons,
+                           self.edit_area, self.status, self.probe], layout=w.Layout(width="100%"),
                           _dom_classes=["recode-confirm"])
         self.run_button.on_click(lambda _b: self._choose("run", self.code))
         self.edit_button.on_click(lambda _b: self._open_editor())
@@ -119,6 +124,12 @@ class ConfirmBox:
         return (f"<b>recode --confirm</b>: <code>{html.escape(self.node.call)}</code> "
                 f"(depth {self.node.depth}) wants to run:")
 
+    def _cost_html(self) -> str:
+        if self.cost is None:
+            return ""
+        return "".join(f'<div class="rc-confirm-cost">{html.escape(line)}</div>'
+                       for line in self.cost.lines())
+
     def _open_editor(self) -> None:
         if self.choice is None:
             self.edit_area.layout.display = "flex"
@@ -134,10 +145,12 @@ class ConfirmBox:
     def bundle(self) -> dict[str, Any]:
         """Mime bundle: the widget view plus text/plain and text/html copies (saved files)."""
         tail = self.decision or "waiting for a decision"
+        cost = f"{self.cost}\n" if self.cost is not None else ""
         text = (f"recode --confirm: {self.node.call} (depth {self.node.depth})\n"
-                f"{self.code}\n[{tail}]")
+                f"{self.code}\n{cost}[{tail}]")
         page = (f'<div class="recode-confirm-static">{self._header_html()}'
-                f"<pre>{html.escape(self.code)}</pre><p><b>{html.escape(tail)}</b></p></div>")
+                f"<pre>{html.escape(self.code)}</pre>{self._cost_html()}"
+                f"<p><b>{html.escape(tail)}</b></p></div>")
         if self.choice is not None and self.choice[0] == "edit":
             page = page.replace("</p></div>", "</p><pre>"
                                 + html.escape(self.choice[1] or "") + "</pre></div>")

@@ -113,6 +113,9 @@ def test_prompt_approve_runs_the_code(fresh):
     assert res.stdout.count(QUESTION) == 2
     assert "solve(task)  (depth 0) wants to run:\nv = make_value(n=3)" in res.stdout
     assert "(depth 1) wants to run:\nv = record(n) + 1" in res.stdout
+    assert "---\ncost so far: 1 model call, " in res.stdout  # ScriptedLLM: no price
+    assert "price unknown" in res.stdout and "projection: this code calls 1 placeholder" \
+        in res.stdout
     assert fresh.value("_recode.status") == "done"
     assert fresh.value("out") == 62 and fresh.value("calls") == [3]
 
@@ -246,6 +249,8 @@ def test_buttons_run_then_edit(fresh):
     assert fresh.value("out") == 260 and fresh.value("calls") == [3]
     finals = list(seen["texts"].values())
     assert finals[0].endswith("[ran]") and "[ran edited code]" in finals[1], finals
+    assert "\ncost so far: 1 model call, " in finals[0]
+    assert "\ncost so far: 2 model calls, " in finals[1]
     assert time.monotonic() - t0 < 20
 
 
