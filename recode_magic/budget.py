@@ -165,10 +165,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def _usd(value: float | None) -> str:
-    return "price unknown" if value is None else f"${value:.4f}"
-
-
 @dataclass(frozen=True)
 class CostView:
     """What ``--confirm`` shows about cost: the run's spend so far, a projection, the budget.
@@ -247,13 +243,13 @@ class CostView:
             money = f"${self.usd:.4f} + price unknown for {', '.join(self.unpriced)}"
         else:
             money = f"${self.usd:.4f}"
-        notes = [f"{self.estimated:,} estimated at ~4 characters a token"] if self.estimated \
-            else []
+        notes = [f"tokens of {_plural(self.estimated, 'call')} estimated (~4 characters a "
+                 f"token)"] if self.estimated else []
         if self.replayed:
             notes.append(f"{self.replayed:,} replayed from a cassette, free")
-        return (f"cost so far: {_plural(self.calls, 'model call')}, {self.input_tokens:,} input "
-                f"+ {self.output_tokens:,} output tokens, {money}"
-                + (f" ({'; '.join(notes)})" if notes else ""))
+        return "; ".join([f"cost so far: {_plural(self.calls, 'model call')}, "
+                          f"{self.input_tokens:,} input + {self.output_tokens:,} output tokens, "
+                          f"{money}", *notes])
 
     def _projection(self) -> str:
         n = self.placeholders
@@ -269,8 +265,8 @@ class CostView:
             head = "this code calls no placeholder (no more model calls for this step)"
         call = self.next_call
         model = f" ({self.next_model})" if self.next_model else ""
-        return (f"projection: {head}; one call may take up to {call.tokens:,} tokens / "
-                f"{_usd(call.usd)}{model}")
+        money = ", price unknown" if call.usd is None else f" / ${call.usd:.4f}"
+        return f"projection: {head}; one call may take up to {call.tokens:,} tokens{money}{model}"
 
     def _budget(self) -> str:
         parts = []

@@ -132,8 +132,9 @@ def test_unknown_price_and_estimated_tokens_are_said():
     assert view is not None and view.usd is None and view.estimated == 1
     spent, projection, budget = view.lines()
     assert spent.startswith("cost so far: 1 model call, ") and "price unknown" in spent
-    assert "1 estimated at ~4 characters a token" in spent
-    assert projection.endswith("price unknown (scripted)")
+    assert spent.endswith("price unknown (scripted); tokens of 1 call estimated "
+                          "(~4 characters a token)")
+    assert projection.endswith("tokens, price unknown (scripted)")
     assert budget == "budget: $0.0100 not enforced (price unknown); the next call fits"
 
 
@@ -148,7 +149,7 @@ def test_replayed_calls_are_free_and_said():
     view = seen[1][1]
     assert view is not None and view.usd == 0 and view.average is None
     assert view.lines()[0] == ("cost so far: 2 model calls, 0 input + 0 output tokens, "
-                               "$0.0000 (2 replayed from a cassette, free)")
+                               "$0.0000; 2 replayed from a cassette, free")
 
 
 # -- the pinned contract: confirm(node, code) ---------------------------------------------------
