@@ -15,6 +15,7 @@ if it is behind.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import threading
 import time
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from .tree import Node
 
 __all__ = ["ReCodeWidget", "display_run", "node_json", "tree_json", "in_kernel", "delta",
-           "ACTIONS", "WIDGET_LIMIT", "register_action_handler"]
+           "ACTIONS", "WIDGET_LIMIT", "register_action_handler", "html_fallback",
+           "HTML_FALLBACK_NODES"]
 
 _STATIC = Path(__file__).parent / "static"
 ACTIONS = ("regenerate", "edit", "switch", "compare", "promote")
@@ -51,6 +53,8 @@ def register_action_handler(callback: Callable[[ReCodeWidget, dict[str, Any]], A
     if callback not in _DEFAULT_ACTIONS:
         _DEFAULT_ACTIONS.append(callback)
 _LIVE = ("running", "pending")
+#: Runs with more nodes than this get the text tree as their static HTML copy.
+HTML_FALLBACK_NODES = 500
 #: Ages (s) of the widget at which a patch carries the whole state: a view still loading
 #: its code when the first patches went out catches up while the kernel is busy.
 _KEYFRAMES = (0.25, 1.0)
@@ -368,8 +372,8 @@ class ReCodeWidget(anywidget.AnyWidget):
             if self.run is None:
                 data["text/plain"] = "ReCode: waiting for the run to start"
             else:
-                data["text/plain"] = render_text(self.run)
-                data["text/html"] = render_html(self.run)
+                data["text/plain"] = text = render_text(self.run)
+                data["text/html"] = html_fallback(self.run, text)
         return bundle
 
     def show(self) -> ReCodeWidget:
@@ -378,6 +382,25 @@ class ReCodeWidget(anywidget.AnyWidget):
 
         self._handle = display(self, display_id=True)
         return self
+
+
+def html_fallback(run: Run, text: str | None = None) -> str:
+    """The static HTML copy of a run shown where the widget cannot run (GitHub, nbviewer).
+
+    :func:`~recode_magic.render.render_html` (nested ``<details>`` with every node's thought,
+    code and output) up to :data:`HTML_FALLBACK_NODES` nodes; above, the text tree
+    (``text``, else :func:`~recode_magic.render.render_text`) in a ``<pre>``: a 5,000-node
+    HTML tree is 2.5 MB that the notebook file keeps and JupyterLab parses again (for its
+    table of contents) every time the cell runs.
+    """
+    n = len(run.nodes())
+    if n <= HTML_FALLBACK_NODES:
+        return render_html(run)
+    note = (f"{n:,} nodes: the static copy is the text tree (the HTML tree stops at "
+            f"{HTML_FALLBACK_NODES:,} nodes; the live widget shows every node's details).")
+    return (f'<div class="recode-static"><div style="opacity:.75;font-size:11px">'
+            f'{html.escape(note)}</div><pre style="font-size:12px;line-height:1.25">'
+            f"{html.escape(text if text is not None else render_text(run))}</pre></div>")
 
 
 def _safe_export(run: Run, style: str = "functions") -> str:

@@ -48,7 +48,8 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
     >>> _compact({"a": "", "b": None, "c": [], "d": 0, "e": "x"})
     {'d': 0, 'e': 'x'}
     """
-    return {k: v for k, v in d.items() if v is not None and v != "" and v != [] and v != {}}
+    # ``v or v == 0``: truthy, or a number zero (None, "", [] and {} are neither)
+    return {k: v for k, v in d.items() if v or v == 0}
 
 
 def run_json(run: Run, nodes: list[Node]) -> dict[str, Any]:

@@ -278,6 +278,21 @@ def test_mimebundle_carries_static_fallbacks():
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
 
 
+def test_a_big_run_s_static_html_is_its_text_tree(monkeypatch):
+    import recode_magic.widget as widget_mod
+
+    monkeypatch.setattr(widget_mod, "HTML_FALLBACK_NODES", 1)
+    w = ReCodeWidget(trailing=False)
+    engine_run(w)                           # 2 nodes: over the (lowered) limit
+    data = w._repr_mimebundle_()
+    html = (data[0] if isinstance(data, tuple) else data)["text/html"]
+    assert "<details" not in html and "2 nodes: the static copy is the text tree" in html
+    assert "└── ✔ x = step_one(task)" in html and "<script" not in html.lower()
+    monkeypatch.setattr(widget_mod, "HTML_FALLBACK_NODES", 2)   # at the limit: the HTML tree
+    data = w._repr_mimebundle_()
+    assert "<details" in (data[0] if isinstance(data, tuple) else data)["text/html"]
+
+
 def test_front_end_requests_graph_and_export():
     w = ReCodeWidget(trailing=False)
     engine_run(w)

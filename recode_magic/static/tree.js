@@ -132,6 +132,12 @@ function diffLines(a, b) {
   return out;
 }
 
+// The tree pane draws only the rows near its scroll view once a tree has more than
+// WINDOW_FROM rows; every row is ROW_H pixels high (tree.css reads --rc-row-h), so a row's
+// place is its index times ROW_H and scrolling needs no layout of the rows off screen.
+const ROW_H = 18, OVERSCAN = 30, WINDOW_FROM = 300, VIEW_PX = 480;
+let VIEWS = 0;
+
 const RERUN_NOTE = "Re-running this step calls its primitives again: their side effects " +
   "(moves, writes, requests) happen a second time.";
 
@@ -171,6 +177,9 @@ function render({ model, el }) {
   const toggled = new Map();      // node id -> expanded (user choice overrides the default)
   const store = storeOf(model);
   let byId = store.byId, rows = [], focusKey = null, tab = "tree", graphFor = null;
+  let drawn = [0, 0];             // rows[drawn[0]:drawn[1]] are in the DOM
+  const uid = `rc-tree-${++VIEWS}`;
+  el.style.setProperty("--rc-row-h", `${ROW_H}px`);
   let lastDetails = "";
   // The details pane's forms: which one is open, what was typed, the last action's outcome.
   let form = { node: null, kind: null, hint: "", code: "" }, actionMsg = null;
@@ -248,51 +257,120 @@ function render({ model, el }) {
     el.dataset.gaps = String(store.gaps);
   }
 
-  function drawTree() {
+  // All rows of the open tree, in display order: plain objects, no DOM (cheap for 10,000).
+  function buildRows() {
     const path = activePath();
     const root = byId.get((tree().run || {}).root) || [...byId.values()][0];
-    const html = [];
     rows = [];
-    if (!root) { treeEl.innerHTML = `<div class="rc-empty">waiting for the run…</div>`; return; }
-    const selected = model.get("selected");
-    const stack = [{ node: root, level: 1 }];
+    if (!root) return;
+    const stack = [{ node: root, level: 1, pos: 1, size: 1 }];
     while (stack.length) {
       const item = stack.pop();
+      const { level, pos, size } = item;
       if (item.node) {
         const n = item.node, ks = kids(n), open = ks.length > 0 && isOpen(n, path);
-        const key = n.id;
-        rows.push({ key, id: n.id, node: n, open, hasKids: ks.length > 0 });
-        const prims = (n.steps || []).reduce((a, s) => a + (s.primitives || []).length, 0);
-        const dur = n.started && n.ended ? fmtSeconds(n.ended - n.started) : "";
-        const st = esc(stateOf(n)), sel = n.id === selected;
-        const focus = key === focusKey || (focusKey == null && sel);
-        // one line per row, no indentation: a 5,000-node tree is 10,000 rows of HTML
-        html.push(`<div class="rc-row rc-node${focus ? " rc-focus" : ""}${sel ? " rc-selected" : ""}" ` +
-          `role="treeitem" aria-level="${item.level}"${ks.length ? ` aria-expanded="${open}"` : ""} ` +
-          `aria-selected="${sel}" data-key="${esc(key)}" data-id="${esc(n.id)}" style="--rc-level:${item.level - 1}">` +
-          `<span class="rc-caret">${ks.length ? (open ? "▾" : "▸") : ""}</span>` +
-          `<span class="rc-icon rc-s-${st}" title="${st}">${icon(stateOf(n))}</span>` +
-          `<span class="rc-name">${esc(n.name)}</span><span class="rc-call">${esc(n.call)}</span>` +
-          `<span class="rc-badges">` +
-          (n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : "") +
-          (n.error ? `<span class="rc-badge rc-badge-error">${esc(String(n.error).trim().split("\n").pop().slice(0, 60))}</span>` : "") +
-          (prims ? `<span class="rc-badge" title="primitive calls">ƒ ${prims}</span>` : "") +
-          (dur ? `<span class="rc-badge">${esc(dur)}</span>` : "") +
-          `<span class="rc-badge rc-depth" title="depth">d${n.depth}</span></span></div>`);
-        if (open) for (let i = ks.length - 1; i >= 0; i--) stack.push({ ...ks[i], level: item.level + 1 });
+        rows.push({ key: n.id, id: n.id, node: n, open, hasKids: ks.length > 0, level, pos, size });
+        if (open) {
+          for (let i = ks.length - 1; i >= 0; i--) {
+            stack.push({ ...ks[i], level: level + 1, pos: i + 1, size: ks.length });
+          }
+        }
       } else {
-        const s = item.step, key = `s:${item.owner.id}:${item.i}`;
-        rows.push({ key, id: item.owner.id, step: s });
-        html.push(`<div class="rc-row rc-step${s.error ? " rc-step-error" : ""}${key === focusKey ? " rc-focus" : ""}" ` +
-          `role="treeitem" aria-level="${item.level}" data-key="${esc(key)}" data-id="${esc(item.owner.id)}" ` +
-          `style="--rc-level:${item.level - 1}" title="${esc(s.code)}"><span class="rc-caret"></span>` +
-          `<span class="rc-icon rc-prim">${s.error ? "✘" : "ƒ"}</span>` +
-          `<span class="rc-call">${esc(String(s.code).split("\n")[0])}</span>` +
-          (s.stdout ? `<span class="rc-badge" title="printed output">out</span>` : "") + `</div>`);
+        rows.push({ key: `s:${item.owner.id}:${item.i}`, id: item.owner.id, step: item.step,
+          level, pos, size });
       }
     }
-    treeEl.innerHTML = html.join("");
   }
+
+  function rowHtml(r, i, selected) {
+    const common = `role="treeitem" id="${uid}-${i}" aria-level="${r.level}" aria-setsize="${r.size}" ` +
+      `aria-posinset="${r.pos}" data-i="${i}" data-key="${esc(r.key)}" data-id="${esc(r.id)}" ` +
+      `style="--rc-level:${r.level - 1}"`;
+    if (r.step) {
+      const s = r.step;
+      return `<div class="rc-row rc-step${s.error ? " rc-step-error" : ""}${r.key === focusKey ? " rc-focus" : ""}" ` +
+        `${common} title="${esc(s.code)}"><span class="rc-caret"></span>` +
+        `<span class="rc-icon rc-prim">${s.error ? "✘" : "ƒ"}</span>` +
+        `<span class="rc-call">${esc(String(s.code).split("\n")[0])}</span>` +
+        (s.stdout ? `<span class="rc-badge" title="printed output">out</span>` : "") + `</div>`;
+    }
+    const n = r.node;
+    const prims = (n.steps || []).reduce((a, s) => a + (s.primitives || []).length, 0);
+    const dur = n.started && n.ended ? fmtSeconds(n.ended - n.started) : "";
+    const st = esc(stateOf(n)), sel = n.id === selected;
+    const focus = r.key === focusKey || (focusKey == null && sel);
+    return `<div class="rc-row rc-node${focus ? " rc-focus" : ""}${sel ? " rc-selected" : ""}" ` +
+      `${common}${r.hasKids ? ` aria-expanded="${r.open}"` : ""} aria-selected="${sel}">` +
+      `<span class="rc-caret">${r.hasKids ? (r.open ? "▾" : "▸") : ""}</span>` +
+      `<span class="rc-icon rc-s-${st}" title="${st}">${icon(stateOf(n))}</span>` +
+      `<span class="rc-name">${esc(n.name)}</span><span class="rc-call">${esc(n.call)}</span>` +
+      `<span class="rc-badges">` +
+      (n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : "") +
+      (n.error ? `<span class="rc-badge rc-badge-error">${esc(String(n.error).trim().split("\n").pop().slice(0, 60))}</span>` : "") +
+      (prims ? `<span class="rc-badge" title="primitive calls">ƒ ${prims}</span>` : "") +
+      (dur ? `<span class="rc-badge">${esc(dur)}</span>` : "") +
+      `<span class="rc-badge rc-depth" title="depth">d${n.depth}</span></span></div>`;
+  }
+
+  // Rows [a, b) that should be in the DOM: all of a small tree, else the scroll view and
+  // OVERSCAN rows either side (a 5,000-node tree is 10,000 rows: the DOM holds ~90).
+  function windowRange() {
+    const total = rows.length;
+    if (total <= WINDOW_FROM) return [0, total];
+    const top = treeEl.scrollTop, view = treeEl.clientHeight || VIEW_PX;
+    return [Math.max(0, Math.floor(top / ROW_H) - OVERSCAN),
+      Math.min(total, Math.ceil((top + view) / ROW_H) + OVERSCAN)];
+  }
+
+  function drawRows() {
+    if (!rows.length) {
+      treeEl.innerHTML = `<div class="rc-empty">waiting for the run…</div>`;
+      drawn = [0, 0];
+      treeEl.removeAttribute("aria-activedescendant");
+      return;
+    }
+    const [a, b] = drawn = windowRange();
+    const selected = model.get("selected");
+    const html = [a ? `<div class="rc-pad" aria-hidden="true" style="height:${a * ROW_H}px"></div>` : ""];
+    for (let i = a; i < b; i++) html.push(rowHtml(rows[i], i, selected));
+    if (b < rows.length) html.push(`<div class="rc-pad" aria-hidden="true" style="height:${(rows.length - b) * ROW_H}px"></div>`);
+    treeEl.innerHTML = html.join("");
+    treeEl.dataset.rows = String(rows.length);
+    const f = focusIndex();
+    if (f >= a && f < b) treeEl.setAttribute("aria-activedescendant", `${uid}-${f}`);
+    else treeEl.removeAttribute("aria-activedescendant");
+  }
+
+  function drawTree() {
+    buildRows();
+    drawRows();
+  }
+
+  function focusIndex() {
+    const key = focusKey ?? model.get("selected");
+    return rows.findIndex((r) => r.key === key);
+  }
+
+  // Scroll the tree pane so that row i shows (rows have a fixed height: no layout needed).
+  function reveal(i) {
+    if (i < 0) return;
+    const top = i * ROW_H, view = treeEl.clientHeight || VIEW_PX;
+    if (top < treeEl.scrollTop) treeEl.scrollTop = top;
+    else if (top + ROW_H > treeEl.scrollTop + view) treeEl.scrollTop = top + ROW_H - view;
+  }
+
+  let scrollQueued = false;
+  const onScroll = () => {
+    if (scrollQueued || rows.length <= WINDOW_FROM) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => {
+      scrollQueued = false;
+      const [a, b] = windowRange();
+      // redraw when the view nears an edge of the drawn rows (half the overscan left)
+      const margin = OVERSCAN >> 1;
+      if (Math.abs(a - drawn[0]) > margin || Math.abs(b - drawn[1]) > margin) drawRows();
+    });
+  };
 
   function actionsHtml(n) {
     const live = ["running", "pending"].includes(store.run.status);
@@ -510,7 +588,8 @@ function render({ model, el }) {
       model.set("selected", row.id);
       model.save_changes();
     }
-    drawTree(); drawDetails();
+    reveal(focusIndex());
+    drawRows(); drawDetails();
     treeEl.querySelector(".rc-focus")?.scrollIntoView({ block: "nearest" });
   }
 
@@ -520,25 +599,32 @@ function render({ model, el }) {
     drawTree();
   }
 
+  // One listener on the tree for every row (rows come and go as the pane scrolls).
+  const rowOf = (rowEl) => {
+    const r = rowEl && rows[Number(rowEl.dataset.i)];
+    return r && r.key === rowEl.dataset.key ? r : rows.find((x) => x.key === rowEl?.dataset.key);
+  };
   const onClick = (e) => {
     const rowEl = e.target.closest(".rc-row");
     if (!rowEl) return;
-    const row = rows.find((r) => r.key === rowEl.dataset.key);
+    const row = rowOf(rowEl);
     if (e.target.closest(".rc-caret")) toggle(row);
     else select(row);
   };
   const onDblClick = (e) => {
     const rowEl = e.target.closest(".rc-row");
-    if (rowEl) toggle(rows.find((r) => r.key === rowEl.dataset.key));
+    if (rowEl) toggle(rowOf(rowEl));
   };
   const onKey = (e) => {
-    let i = rows.findIndex((r) => r.key === (focusKey ?? model.get("selected")));
-    const row = rows[i];
+    const i = focusIndex(), row = rows[i];
+    const page = Math.max(1, Math.floor((treeEl.clientHeight || VIEW_PX) / ROW_H) - 1);
     switch (e.key) {
       case "ArrowDown": select(rows[Math.min(rows.length - 1, i + 1)]); break;
       case "ArrowUp": select(rows[Math.max(0, i - 1)]); break;
       case "Home": select(rows[0]); break;
       case "End": select(rows[rows.length - 1]); break;
+      case "PageDown": select(rows[Math.min(rows.length - 1, i + page)]); break;
+      case "PageUp": select(rows[Math.max(0, i - page)]); break;
       case "ArrowRight":
         if (row?.hasKids && !row.open) toggle(row, true); else select(rows[i + 1]);
         break;
@@ -585,7 +671,8 @@ function render({ model, el }) {
     $('[data-tab="tree"]').click();
     model.set("selected", m[1]); model.save_changes();
     focusKey = m[1];
-    drawTree(); drawDetails();
+    reveal(focusIndex());
+    drawRows(); drawDetails();
   };
 
   treeEl.addEventListener("click", onClick);
@@ -595,10 +682,11 @@ function render({ model, el }) {
   store.listeners.add(onStore);
   treeEl.addEventListener("dblclick", onDblClick);
   treeEl.addEventListener("keydown", onKey);
+  treeEl.addEventListener("scroll", onScroll, { passive: true });
   $(".rc-tabs").addEventListener("click", onTab);
   $(".rc-code-bar").addEventListener("click", onCodeBar);
   $(".rc-graph").addEventListener("click", onGraphClick);
-  const onSelected = () => { drawTree(); drawDetails(); };
+  const onSelected = () => { drawRows(); drawDetails(); };
   const onGraph = () => { if (tab === "graph") drawGraph(); };
   const onCode = () => drawCode();
   const onStatuses = () => { applyColors(); drawAll(); };

@@ -94,3 +94,81 @@ def test_widget_tree_click_and_static_fallback(lab_server, lab_page, browser_log
     assert "recode-static" in html
     assert "x = step_one(task)" in html and "y = double_it(x)" in html
     assert "data:image/svg+xml;base64," in html
+
+
+BIG = '''\
+from recode_magic import ReCode, ScriptedLLM
+from recode_magic.widget import ReCodeWidget
+X = lambda c: f"<execute>{c}</execute>"
+replies = {"solve": X("\\n".join(f"x{i} = item_{i}()" for i in range(999)))}
+replies.update({f"item_{i}": X(f"x{i} = {i}") for i in range(999)})
+run = ReCode(ScriptedLLM(replies), max_calls=10**6).run("a fan of 999")
+ReCodeWidget(run)
+'''
+
+_VISIBLE = """(w) => {  // names of the node rows inside the tree pane's scroll view
+  const t = w.querySelector('.rc-tree'), box = t.getBoundingClientRect();
+  return [...t.querySelectorAll('.rc-node')].filter((r) => {
+    const b = r.getBoundingClientRect();
+    return b.top >= box.top - 1 && b.bottom <= box.bottom + 1;
+  }).map((r) => r.querySelector('.rc-name').textContent);
+}"""
+
+
+@pytest.mark.timeout(300)
+def test_a_big_tree_draws_the_rows_in_view_and_stays_navigable(lab_server, lab_page,
+                                                                 browser_log):
+    from playwright.sync_api import expect
+
+    lab_server.write_notebook("big.ipynb", [BIG])
+    panel = open_notebook(lab_page, lab_server, "big.ipynb", timeout=90)
+    result = run_all_cells(lab_page, timeout=120)
+    assert result.ok and not result.errors, result
+    widget = panel.locator(".recode-widget")
+    tree = widget.locator(".rc-tree")
+    expect(widget.locator(".rc-run-status")).to_have_text("✔ done", timeout=60_000)
+    # 1,000 nodes and their 999 steps are 1,999 rows; the DOM holds those near the view
+    expect(tree).to_have_attribute("data-rows", "1999")
+    drawn = tree.locator("[role=treeitem]").count()
+    assert 20 < drawn < 150, drawn
+    assert widget.evaluate(_VISIBLE)[:3] == ["solve", "item_0", "item_1"]
+    assert tree.evaluate("(t) => t.scrollHeight") >= 1999 * 18
+
+    # keyboard: End reaches the last row (scrolled into view, announced as active)
+    tree.focus()
+    tree.press("End")
+    details = widget.locator(".rc-details")
+    expect(details.locator(".rc-code")).to_have_text("x998 = 998")
+    focus = tree.locator(".rc-focus")
+    expect(focus).to_have_count(1)
+    expect(focus).to_contain_text("x998 = 998")
+    assert tree.get_attribute("aria-activedescendant") == focus.get_attribute("id")
+    assert "item_998" in widget.evaluate(_VISIBLE)
+    tree.press("PageUp")
+    tree.press("Home")
+    expect(details.locator(".rc-code")).to_contain_text("x0 = item_0()")
+    assert tree.evaluate("(t) => t.scrollTop") == 0
+
+    # scrolling draws the rows that come into view; a click there selects its node
+    tree.evaluate("(t) => { t.scrollTop = 999 * 18; }")
+    row = tree.locator(".rc-node", has_text="item_499")
+    expect(row).to_have_count(1)
+    expect(row).to_have_attribute("aria-posinset", "500")
+    expect(row).to_have_attribute("aria-setsize", "999")
+    row.locator(".rc-name").click()
+    expect(details.locator(".rc-code")).to_have_text("x499 = 499")
+    assert tree.evaluate("(t) => t.scrollTop") == 999 * 18  # the click did not jump
+
+    # collapse the node (ArrowLeft), then the root: the row count follows
+    tree.press("ArrowLeft")
+    expect(tree).to_have_attribute("data-rows", "1998")
+    expect(row).to_have_attribute("aria-expanded", "false")
+    tree.press("Home")
+    tree.press("ArrowLeft")
+    expect(tree).to_have_attribute("data-rows", "1")
+    expect(tree.locator("[role=treeitem]")).to_have_count(1)
+    tree.press("ArrowRight")
+    expect(tree).to_have_attribute("data-rows", "1998")
+    screenshot(lab_page, "widget-big-tree", target=widget)
+    assert_no_widget_errors(lab_page)
+    assert_no_js_errors(browser_log)
