@@ -24,7 +24,7 @@ from .expander import Expander, NoUsableCode
 from .limits import block_timeout, capture_output, describe_exception, short_repr, user_traceback
 from .llms.base import merge_usage
 from .prefetch import Prefetcher, ask_ahead, prefetch_workers
-from .prompts import repair_feedback, replan_feedback, result_feedback
+from .prompts import repair_feedback, replan_feedback, restart_feedback, result_feedback
 from .resultcheck import first_empty
 from .run import Run
 from .runstate import MISSING, Frame, RunState, Stop
@@ -205,7 +205,10 @@ class Machine:
         missing = [t for t in node.targets if t not in self.ns]
         stale = [t for t in node.targets if t in self.ns and t in st.before
                  and t not in self.assigned]
-        if missing:
+        check = st.settings.check_results and not frame.result_checked
+        if missing and check:
+            self.recheck(frame, missing[0])
+        elif missing:
             self.fail(f"NameError: `{node.name}` finished without assigning "
                       f"{', '.join(f'`{m}`' for m in missing)} (the caller expects it)",
                       frame.ran[-1] if frame.ran else node.call)
@@ -213,37 +216,42 @@ class Machine:
             self.fail(f"NameError: `{stale[0]}` was never assigned by `{node.name}` (it "
                       f"keeps the value it had before the run)",
                       frame.ran[-1] if frame.ran else node.call)
-        elif st.settings.check_results and not frame.result_checked \
-                and (empty := first_empty(self.ns, node.targets)) is not None:
+        elif check and _pure(frame) and (empty := first_empty(self.ns, node.targets)) is not None:
+            # only a node that called no primitive: a None from a side-effecting primitive
+            # (`r = move(...)`) is no sign of a mistake, and asking again would repeat it
             self.recheck(frame, empty)
         else:
             self.finish(NodeStatus.DONE)
 
     def recheck(self, frame: Frame, name: str) -> None:
-        """Re-plan a node that left its result ``name`` empty (once: :mod:`.resultcheck`).
+        """Re-plan a node that left its result ``name`` unset or empty (once: :mod:`.resultcheck`).
 
         A node that called no primitive and had no children is asked for again whole and
         run from its start; otherwise only for what is missing, after what ran.
         """
-        node, ran = frame.node, frame.ran
+        node, ran, blocks = frame.node, frame.ran, frame.blocks or []
         frame.result_checked = True
-        restart = all(st.kind == "code" and not st.primitives for st in node.steps)
-        shown = short_repr(self.ns[name], 120)
-        node.attempts.append({"kind": "replan", "error": f"`{name}` is empty: {shown}",
-                              "code": (node.code or "")[:20_000]})
-        feedback = result_feedback(node.code or "", name, shown, restart=restart)
+        restart = _pure(frame)
+        shown = short_repr(self.ns[name], 120) if name in self.ns else None
+        seen = sorted({n for b in blocks[:frame.pc] for n in b.binds if n in self.ns})
+        node.attempts.append({"kind": "replan", "code": (node.code or "")[:20_000],
+                              "error": f"`{name}` is empty: {shown}" if shown is not None
+                              else f"`{name}` was never assigned"})
+        feedback = result_feedback(node.code or "", name, shown, restart=restart,
+                                   variables=[f"{n} = {short_repr(self.ns[n], 200)}"
+                                              for n in seen[:8]])
         if restart:
             frame.ran = []
         try:
-            blocks = self.x.expand(self.run, frame, feedback=feedback)
+            new = self.x.expand(self.run, frame, feedback=feedback)
         except NoUsableCode:
             frame.ran = ran
-            self.finish(NodeStatus.DONE)  # the empty result stands
+            self.close(frame)  # as it would have ended (result_checked: no second check)
             return
         if restart:
-            frame.blocks, frame.pc = blocks, 0
+            frame.blocks, frame.pc = new, 0
         else:
-            frame.blocks = frame.blocks[:frame.pc] + _drop_ran_prefix(blocks, frame.ran)
+            frame.blocks = blocks[:frame.pc] + _drop_ran_prefix(new, frame.ran)
         node.status = NodeStatus.RUNNING
         self.emit("node", self.run, node)
         self.ask_ahead(frame, frame.pc)
@@ -293,6 +301,8 @@ class Machine:
         step = Step(code=block.source,
                     primitives=sorted(n for n in block.calls if n in self.state.primitives))
         node.steps.append(step)
+        frame.outside = frame.outside or bool(step.primitives) or any(
+            n in self.state.before and n not in self.assigned for n in block.calls)
         failures: list[str] = []
         helpers = (self.x.helpers(failures)
                    if self.state.checks or self.state.async_primitives else {})
@@ -372,11 +382,15 @@ class Machine:
                     and frame.retries < state.settings.max_retry:
                 frame.retries += 1
                 kind = "repair" if observation is None else "replan"
-                feedback = (repair_feedback(frame.ran, error, line) if observation is None
+                restart = observation is None and _pure(frame)
+                feedback = (restart_feedback(node.code or "", error, line) if restart
+                            else repair_feedback(frame.ran, error, line) if observation is None
                             else replan_feedback(frame.ran, line or "?", observation))
                 node.attempts.append({"kind": kind, "error": one_line(error),
                                       "repair": frame.retries})
                 frame.child_block = None
+                if restart:
+                    frame.ran, frame.pc = [], 0
                 try:
                     blocks = self.x.expand(self.run, frame, feedback=feedback)
                 except NoUsableCode as exc:
@@ -425,6 +439,15 @@ def _check_no_coroutine(block: C.Block, ns: dict[str, Any]) -> None:
             value.close()
             raise FormatError(f"`{name}` holds a coroutine that was never awaited; call an "
                               f"`async def` primitive directly (the engine awaits it)")
+
+
+def _pure(frame: Frame) -> bool:
+    """True when the node ran only its own code (no child, primitive or user function).
+
+    "User function": any name the namespace held before the run (builtins are not there).
+    Such a node can be asked for again whole and run from its start (repairs, result check).
+    """
+    return not frame.outside and all(st.kind == "code" for st in frame.node.steps)
 
 
 def _drop_ran_prefix(blocks: list[C.Block], ran: list[str]) -> list[C.Block]:

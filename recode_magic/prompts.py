@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 
 from .astlock import parse
 from .code import is_compound_call
 
 __all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
-           "FEW_SHOTS", "replan_feedback", "result_feedback", "COMPOUND_NOTE", "ERROR_HINTS"]
+           "FEW_SHOTS", "replan_feedback", "result_feedback", "restart_feedback", "COMPOUND_NOTE",
+           "ERROR_HINTS"]
 
 RULES = """\
 You write the Python code for ONE step of a task. The code runs at once in a live Python \
@@ -131,6 +133,30 @@ def repair_feedback(ran: list[str], error: str, line: str | None) -> str:
             f"fixing the cause.")
 
 
+def restart_feedback(code: str, error: str, line: str | None) -> str:
+    """What a repair asks of a step that called no primitive: the whole step again.
+
+    Such a step changed nothing outside the namespace, so it can run again from its start;
+    asking only for "the rest" made a 1.5B model repeat the statements that ran anyway (a
+    total summed twice).
+
+    >>> print(restart_feedback("a = [1]\\nb = a['x']", "Traceback...\\nTypeError: no",
+    ...                        "b = a['x']"))
+    Your code:
+    a = [1]
+    b = a['x']
+    failed at this statement:
+    b = a['x']
+    Error: TypeError: no
+    Write the whole step again, fixed (it runs again from its start).
+    """
+    last = error.strip().splitlines()[-1] if error.strip() else error
+    tip = next((f"\nHint: {t}" for pattern, t in ERROR_HINTS if pattern.search(last)), "")
+    return (f"Your code:\n{code.strip()}\nfailed at this statement:\n{line or '?'}\n"
+            f"Error: {last}{tip}\nWrite the whole step again, fixed (it runs again from its "
+            f"start).")
+
+
 #: Runtime errors a small model repeated through both repairs, with what fixes them.
 ERROR_HINTS = [
     (re.compile(r"'tuple' object does not support item assignment"),
@@ -144,6 +170,9 @@ ERROR_HINTS = [
      "a value is None: a function that prints or changes something in place returns None."),
     (re.compile(r"(list|string|tuple) index out of range"),
      "check the length first, or loop over the items instead of using fixed indexes."),
+    (re.compile(r"string indices must be integers"),
+     "the value indexed with a key is a str, not a dict (e.g. a list already turned into "
+     "names): keep the dicts until the last line."),
     (re.compile(r"KeyError"),
      "the key is missing: look at the variable's keys shown above, or use d.get(key)."),
 ]
@@ -296,21 +325,28 @@ def replan_feedback(ran: list[str], call: str, observation: str) -> str:
             f"Re-plan the rest of this step from here, using what the world answered.")
 
 
-def result_feedback(code: str, name: str, value: str, *, restart: bool) -> str:
-    """What a result check asks: the step ran without an error but left ``name`` empty.
+def result_feedback(code: str, name: str, value: str | None, *, restart: bool,
+                    variables: Sequence[str] = ()) -> str:
+    """What a result check asks: the step ran without an error but left ``name`` unset/empty.
 
-    With ``restart`` (the step called no primitive, so running it again changes nothing
-    outside) the whole step is asked for again; else only what is missing, after what ran.
+    ``value`` is the result's repr (None: never assigned); ``variables`` what the code set
+    (``name = value`` lines). With ``restart`` (the step called no primitive, so running it
+    again changes nothing outside) the whole step is asked for again; else only what is
+    missing, after what ran.
 
-    >>> print(result_feedback("answer = {}\\nfor l in log: pass", "answer", "{}", restart=True))
+    >>> print(result_feedback("t = {}\\nfor l in log: pass", "answer", None, restart=True,
+    ...                       variables=["t = {}"]))
     Your code ran without an error:
-    answer = {}
+    t = {}
     for l in log: pass
-    but it left `answer` = {} (empty), which is not what the step asks for.
-    Look at the variables again (their real format) and write the whole step again, fixed.
+    but it never assigned `answer`, which the step must set.
+    After it ran: t = {}
+    Write the whole step again, fixed, and assign `answer`.
     """
-    what = ("write the whole step again, fixed." if restart else
-            "write only the statements still needed to set it (what ran already happened).")
-    return (f"Your code ran without an error:\n{code.strip()}\n"
-            f"but it left `{name}` = {value} (empty), which is not what the step asks for.\n"
-            f"Look at the variables again (their real format) and {what}")
+    what = ("never assigned `" + name + "`, which the step must set." if value is None else
+            f"left `{name}` = {value} (empty), which is not what the step asks for.")
+    seen = f"After it ran: {'; '.join(variables)}\n" if variables else ""
+    todo = ("Write the whole step again, fixed" if restart else
+            "Write only the statements still needed (what ran already happened)")
+    return (f"Your code ran without an error:\n{code.strip()}\nbut it {what}\n{seen}"
+            f"{todo}, and assign `{name}`.")

@@ -53,6 +53,7 @@ class Frame:
     shadowed: dict[str, Any] = field(default_factory=dict)
     keywords: dict[str, Any] = field(default_factory=dict)
     result_checked: bool = False  # the result check (:mod:`resultcheck`) ran once
+    outside: bool = False  # a statement called a primitive or another function of the user's
 
 
 @dataclass

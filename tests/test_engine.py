@@ -176,7 +176,7 @@ def test_unbound_target_repaired(ns):
                        "make_it": [X("other = 1"), X("res = other + 1")]})
     run = ReCode(llm, namespace=ns, max_retry=1).run("t")
     assert run.status == "done" and ns["res"] == 2
-    assert "without assigning `res`" in llm.calls[2]
+    assert "never assigned `res`, which the step must set" in llm.calls[2]
 
 
 def test_empty_code_marks_skipped(ns):

@@ -23,7 +23,7 @@ def test_an_empty_output_is_replanned_from_the_start_with_the_value_shown():
     second = llm.calls[1]
     assert "Your code ran without an error:\n" + REGEX_MISS in second
     assert "but it left `answer` = {} (empty)" in second
-    assert "write the whole step again" in second
+    assert "Write the whole step again, fixed, and assign `answer`." in second
     (attempt,) = run.root.attempts
     assert attempt["kind"] == "replan" and attempt["error"] == "`answer` is empty: {}"
     assert attempt["code"] == REGEX_MISS
@@ -78,11 +78,38 @@ def test_a_node_that_called_a_primitive_is_not_run_again_only_completed():
         sent.append(command)
         return f"You {command}."
 
-    llm = ScriptedLLM({"solve": [X("act('go north')\nanswer = None"),
-                                 X("answer = act('look')")]})
+    llm = ScriptedLLM({"solve": [X("act('go north')"), X("answer = act('look')")]})
     run = ReCode(llm, namespace={"act": act}).run("go and look", output="answer")
     assert run.status == "done", run.error
     assert sent == ["go north", "look"]  # `go north` was not sent twice
     assert run.namespace["answer"] == "You look."
-    assert "write only the statements still needed" in llm.calls[1]
-    assert run.root.code == "act('go north')\nanswer = None\nanswer = act('look')"
+    assert "Write only the statements still needed" in llm.calls[1]
+    assert run.root.code == "act('go north')\nanswer = act('look')"
+
+
+def test_an_empty_result_after_a_primitive_is_left_alone():
+    moved: list[int] = []
+    llm = ScriptedLLM({"solve": X("r = move(3)"), "move": X("moved.append(3)")})
+    ns = {"move": lambda n: moved.append(n), "moved": moved}
+    ns["move"].__doc__ = "Move the robot n cells; returns None."
+    run = ReCode(llm, namespace=ns).run("move", output="r")
+    assert run.status == "done" and moved == [3] and len(llm.calls) == 1
+
+
+def test_a_missing_output_is_asked_for_with_what_the_code_computed():
+    code = "totals = {}\nfor k in ks:\n    totals[k] = totals.get(k, 0) + 1"
+    llm = ScriptedLLM({"solve": [X(code), X(code + "\nanswer = sorted(totals)")]})
+    run = ReCode(llm).run("t", inputs={"ks": ["b", "a", "b"]}, output="answer")
+    assert run.status == "done", run.error
+    assert run.namespace["answer"] == ["a", "b"]
+    assert run.namespace["totals"] == {"b": 2, "a": 1}  # run again from the start, not doubled
+    assert "but it never assigned `answer`, which the step must set." in llm.calls[1]
+    assert "After it ran: k = 'b'; totals = {'a': 1, 'b': 2}" in llm.calls[1]
+    assert run.root.attempts[0]["error"] == "`answer` was never assigned"
+
+
+def test_a_missing_output_after_the_check_is_still_an_error_with_repairs():
+    llm = ScriptedLLM({"solve": [X("x = 1")] * 4})
+    run = ReCode(llm, max_retry=1).run("t", output="answer")
+    assert run.status == "error" and "without assigning `answer`" in run.error
+    assert [a["kind"] for a in run.root.attempts] == ["replan", "repair"]
