@@ -21,11 +21,10 @@ from .astlock import compile_ast
 from .budget import model_at
 from .errors import FormatError, StepFailed
 from .expander import Expander, NoUsableCode
-from .limits import block_timeout, capture_output, describe_exception, short_repr, user_traceback
+from .limits import block_timeout, capture_output, describe_exception, user_traceback
 from .llms.base import merge_usage
 from .prefetch import Prefetcher, ask_ahead, prefetch_workers
-from .prompts import repair_feedback, replan_feedback, restart_feedback, result_feedback
-from .resultcheck import first_empty
+from .repair import Repairs, one_line
 from .run import Run
 from .runstate import MISSING, Frame, RunState, Stop
 from .status import NodeStatus, RunStatus
@@ -37,17 +36,7 @@ __all__ = ["Machine", "SHADOWABLE_BUILTINS", "one_line"]
 SHADOWABLE_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
 
-def one_line(text: str) -> str:
-    """The last line of ``text`` (an error's ``Type: message``), stripped.
-
-    >>> one_line("Traceback ...\\n  x\\nValueError: bad\\n")
-    'ValueError: bad'
-    """
-    text = text.strip()
-    return text.splitlines()[-1] if text else text
-
-
-class Machine:
+class Machine(Repairs):
     """Drives one run's frame stack to its end (or to a stop: limit, error, interrupt)."""
 
     def __init__(self, run: Run, state: RunState, namespace: dict[str, Any],
@@ -199,63 +188,6 @@ class Machine:
             self.fail(str(exc), None, repairable=False)
             return None
 
-    def close(self, frame: Frame) -> None:
-        """The node's last block ran: check its targets were assigned, then finish it."""
-        node, st = frame.node, self.state
-        missing = [t for t in node.targets if t not in self.ns]
-        stale = [t for t in node.targets if t in self.ns and t in st.before
-                 and t not in self.assigned]
-        check = st.settings.check_results and not frame.result_checked
-        if missing and check:
-            self.recheck(frame, missing[0])
-        elif missing:
-            self.fail(f"NameError: `{node.name}` finished without assigning "
-                      f"{', '.join(f'`{m}`' for m in missing)} (the caller expects it)",
-                      frame.ran[-1] if frame.ran else node.call)
-        elif stale:
-            self.fail(f"NameError: `{stale[0]}` was never assigned by `{node.name}` (it "
-                      f"keeps the value it had before the run)",
-                      frame.ran[-1] if frame.ran else node.call)
-        elif check and _pure(frame) and (empty := first_empty(self.ns, node.targets)) is not None:
-            # only a node that called no primitive: a None from a side-effecting primitive
-            # (`r = move(...)`) is no sign of a mistake, and asking again would repeat it
-            self.recheck(frame, empty)
-        else:
-            self.finish(NodeStatus.DONE)
-
-    def recheck(self, frame: Frame, name: str) -> None:
-        """Re-plan a node that left its result ``name`` unset or empty (once: :mod:`.resultcheck`).
-
-        A node that called no primitive and had no children is asked for again whole and
-        run from its start; otherwise only for what is missing, after what ran.
-        """
-        node, ran, blocks = frame.node, frame.ran, frame.blocks or []
-        frame.result_checked = True
-        restart = _pure(frame)
-        shown = short_repr(self.ns[name], 120) if name in self.ns else None
-        seen = sorted({n for b in blocks[:frame.pc] for n in b.binds if n in self.ns})
-        node.attempts.append({"kind": "replan", "code": (node.code or "")[:20_000],
-                              "error": f"`{name}` is empty: {shown}" if shown is not None
-                              else f"`{name}` was never assigned"})
-        feedback = result_feedback(node.code or "", name, shown, restart=restart,
-                                   variables=[f"{n} = {short_repr(self.ns[n], 200)}"
-                                              for n in seen[:8]])
-        if restart:
-            frame.ran = []
-        try:
-            new = self.x.expand(self.run, frame, feedback=feedback)
-        except NoUsableCode:
-            frame.ran = ran
-            self.close(frame)  # as it would have ended (result_checked: no second check)
-            return
-        if restart:
-            frame.blocks, frame.pc = new, 0
-        else:
-            frame.blocks = blocks[:frame.pc] + _drop_ran_prefix(new, frame.ran)
-        node.status = NodeStatus.RUNNING
-        self.emit("node", self.run, node)
-        self.ask_ahead(frame, frame.pc)
-
     def push_child(self, frame: Frame, block: C.Block, ph: C.Placeholder) -> None:
         """Make the placeholder ``ph`` a child node and put it on the stack."""
         run = self.run
@@ -367,53 +299,6 @@ class Machine:
             parent.node.status = NodeStatus.RUNNING
             self.emit("node", self.run, parent.node)
 
-    def fail(self, error: str, line: str | None, *, repairable: bool = True,
-             observation: str | None = None) -> None:
-        """Repair the failing node (re-expand it with the error) or pass the error up.
-
-        With ``observation`` the failure is the world refusing a step: the node is re-planned
-        (attempt kind ``replan``) with what the world answered.
-        """
-        state = self.state
-        while state.frames:
-            frame = state.frames[-1]
-            node = frame.node
-            if repairable and frame.blocks is not None \
-                    and frame.retries < state.settings.max_retry:
-                frame.retries += 1
-                kind = "repair" if observation is None else "replan"
-                restart = observation is None and _pure(frame)
-                feedback = (restart_feedback(node.code or "", error, line) if restart
-                            else repair_feedback(frame.ran, error, line) if observation is None
-                            else replan_feedback(frame.ran, line or "?", observation))
-                node.attempts.append({"kind": kind, "error": one_line(error),
-                                      "repair": frame.retries})
-                frame.child_block = None
-                if restart:
-                    frame.ran, frame.pc = [], 0
-                try:
-                    blocks = self.x.expand(self.run, frame, feedback=feedback)
-                except NoUsableCode as exc:
-                    error, line, repairable, observation = str(exc), None, False, None
-                    continue
-                blocks = _drop_ran_prefix(blocks, frame.ran)  # the model started over
-                frame.blocks = frame.blocks[:frame.pc] + blocks
-                node.status = NodeStatus.RUNNING
-                self.emit("node", self.run, node)
-                self.ask_ahead(frame, frame.pc)
-                return
-            node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
-            state.pop()
-            self.restore(frame)
-            self.emit("node", self.run, node)
-            self.save()
-            if not state.frames:
-                raise Stop(RunStatus.ERROR, one_line(error) or error)
-            parent = state.frames[-1]
-            line = parent.child_block.source if parent.child_block else node.call
-            error = f"placeholder `{node.name}` failed: {one_line(error)}"
-            repairable, observation = True, None
-
     def save(self, force: bool = False) -> None:
         """Save the tree (at most every 0.25 s unless ``force``); a failure is a warning."""
         path = self.state.settings.save_path
@@ -439,21 +324,3 @@ def _check_no_coroutine(block: C.Block, ns: dict[str, Any]) -> None:
             value.close()
             raise FormatError(f"`{name}` holds a coroutine that was never awaited; call an "
                               f"`async def` primitive directly (the engine awaits it)")
-
-
-def _pure(frame: Frame) -> bool:
-    """True when the node ran only its own code (no child, primitive or user function).
-
-    "User function": any name the namespace held before the run (builtins are not there).
-    Such a node can be asked for again whole and run from its start (repairs, result check).
-    """
-    return not frame.outside and all(st.kind == "code" for st in frame.node.steps)
-
-
-def _drop_ran_prefix(blocks: list[C.Block], ran: list[str]) -> list[C.Block]:
-    """Drop a repair's leading statements that already ran (the model restarted the step)."""
-    i = 0
-    while i < len(blocks) and i < len(ran) and blocks[i].source.strip() == ran[i].strip():
-        i += 1
-    return blocks[i:]
-

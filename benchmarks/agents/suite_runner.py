@@ -39,6 +39,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="tasks: name the answer variable as a user would with "
                          "`%%%%recode -o answer` (engine.run(..., output='answer')) when the "
                          "task text stores its result in `answer`")
+    ap.add_argument("--act-check", action="store_true",
+                    help="textworld: mark `act` with @primitive(check=refused), so a refused "
+                         "command makes the engine re-plan with the game's answer")
     ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
     ap.add_argument("--resume", action="store_true",
                     help="skip items already in the results for this label and repeat "
@@ -165,6 +168,7 @@ def run_suite(args: argparse.Namespace) -> None:
         label = (args.label or "recode-default") if agent == "recode" else agent
         config = {"agent": agent, "engine_kw": engine_kw, "llm_kw": llm_kw,
                   "output": bool(getattr(args, "output", False)),
+                  "act_check": bool(getattr(args, "act_check", False)),
                   "caps": suites.CAPS, "model": args.model, "engine": origin,
                   "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
                   "transport": args.transport,
@@ -226,7 +230,7 @@ def _play_recode(args: argparse.Namespace, g: dict[str, Any], llm: Any,
     game = Game(str(Path(args.games_dir) / g["path"]))
     try:
         game.reset()
-        row = suites.run_textworld_recode(game, llm, engine_kw)
+        row = suites.run_textworld_recode(game, llm, engine_kw, act_check=args.act_check)
         row["objective"] = game.objective
     finally:
         game.close()

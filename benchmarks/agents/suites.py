@@ -126,13 +126,19 @@ def tw_task_text(objective: str, first_room: str) -> str:
 
 
 def run_textworld_recode(game: Any, llm: Callable[[str], str],
-                         engine_kw: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Play ``game`` (already reset) with only ``act`` in the namespace; a results row."""
-    from tw_game import primitives
+                         engine_kw: Mapping[str, Any] | None = None, *,
+                         act_check: bool = False) -> dict[str, Any]:
+    """Play ``game`` (already reset) with only ``act`` in the namespace; a results row.
 
-    from recode_magic import ReCode
+    ``act_check``: ``act`` is marked ``@primitive(check=refused)`` as a user would, so a
+    command the game refuses ("That's not a verb I recognise.") makes the engine re-plan.
+    """
+    from tw_game import primitives, refused
 
-    ns: dict[str, Any] = {"act": primitives(game)["act"]}
+    from recode_magic import ReCode, primitive
+
+    act = primitives(game)["act"]
+    ns: dict[str, Any] = {"act": primitive(check=refused)(act) if act_check else act}
     engine = ReCode(llm, ns, **{**CAPS, **(engine_kw or {})})
     started = time.perf_counter()
     try:
