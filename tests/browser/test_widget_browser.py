@@ -15,6 +15,8 @@ from .lab import (
     open_notebook,
     run_all_cells,
     screenshot,
+    start_run_all,
+    wait_settled,
 )
 
 pytestmark = pytest.mark.browser
@@ -170,5 +172,51 @@ def test_a_big_tree_draws_the_rows_in_view_and_stays_navigable(lab_server, lab_p
     tree.press("ArrowRight")
     expect(tree).to_have_attribute("data-rows", "1998")
     screenshot(lab_page, "widget-big-tree", target=widget)
+    assert_no_widget_errors(lab_page)
+    assert_no_js_errors(browser_log)
+
+
+LIVE_BIG = '''\
+import time
+from recode_magic import ReCode, ScriptedLLM
+from recode_magic.widget import ReCodeWidget
+X = lambda c: f"<execute>{c}</execute>"
+def slow(reply):
+    return lambda prompt: (time.sleep(0.01), reply)[1]
+replies = {"solve": X("\\n".join(f"x{i} = item_{i}()" for i in range(400)))}
+replies.update({f"item_{i}": slow(X(f"x{i} = {i}")) for i in range(400)})
+engine = ReCode(ScriptedLLM(replies), max_calls=10**6)
+w = ReCodeWidget().attach(engine)
+w
+'''
+
+
+@pytest.mark.timeout(300)
+def test_a_big_tree_grows_live_from_patches(lab_server, lab_page, browser_log):
+    from playwright.sync_api import expect
+
+    lab_server.write_notebook("grow.ipynb", [LIVE_BIG, "run = engine.run('a fan of 400')"])
+    panel = open_notebook(lab_page, lab_server, "grow.ipynb", timeout=90)
+    start_run_all(lab_page)
+    widget = panel.locator(".recode-widget")
+    tree = widget.locator(".rc-tree")
+    # while the run goes on, the tree passes the windowing threshold (300 rows) and grows
+    lab_page.wait_for_function(
+        """() => { const w = document.querySelector('.recode-widget');
+          const t = w && w.querySelector('.rc-tree');
+          return w && w.dataset.status === 'running' && Number(t.dataset.rows) > 320
+            && Number(t.dataset.rows) < 801; }""", timeout=60_000)
+    assert tree.locator("[role=treeitem]").count() < 150
+    tree.evaluate("(t) => { t.scrollTop = t.scrollHeight; }")   # the end, for now
+    wait_settled(lab_page, 120)
+    expect(widget.locator(".rc-run-status")).to_have_text("✔ done", timeout=30_000)
+    expect(tree).to_have_attribute("data-rows", "801")   # 401 nodes, 400 steps
+    # the view stayed where it was while rows were added below it, and shows rows there
+    seen = widget.evaluate(_VISIBLE)
+    assert len(seen) >= 10 and "item_399" not in seen, seen
+    tree.evaluate("(t) => { t.scrollTop = t.scrollHeight; }")
+    expect(tree.locator(".rc-node", has_text="item_399")).to_have_count(1)
+    lab_page.wait_for_function(f"() => ({_VISIBLE})(document.querySelector('.recode-widget'))"
+                               ".includes('item_399')")
     assert_no_widget_errors(lab_page)
     assert_no_js_errors(browser_log)
