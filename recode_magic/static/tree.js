@@ -136,7 +136,6 @@ function diffLines(a, b) {
 // WINDOW_FROM rows; every row is ROW_H pixels high (tree.css reads --rc-row-h), so a row's
 // place is its index times ROW_H and scrolling needs no layout of the rows off screen.
 const ROW_H = 18, OVERSCAN = 30, WINDOW_FROM = 300, VIEW_PX = 480;
-let VIEWS = 0;
 
 const RERUN_NOTE = "Re-running this step calls its primitives again: their side effects " +
   "(moves, writes, requests) happen a second time.";
@@ -178,7 +177,9 @@ function render({ model, el }) {
   const store = storeOf(model);
   let byId = store.byId, rows = [], focusKey = null, tab = "tree", graphFor = null;
   let drawn = [0, 0];             // rows[drawn[0]:drawn[1]] are in the DOM
-  const uid = `rc-tree-${++VIEWS}`;
+  // row ids (for aria-activedescendant) unique in the page: every widget may load its own
+  // copy of this module, so no module-level counter
+  const uid = `rc-${Math.random().toString(36).slice(2, 10)}`;
   el.style.setProperty("--rc-row-h", `${ROW_H}px`);
   let lastDetails = "";
   // The details pane's forms: which one is open, what was typed, the last action's outcome.
@@ -326,6 +327,7 @@ function render({ model, el }) {
     if (!rows.length) {
       treeEl.innerHTML = `<div class="rc-empty">waiting for the run…</div>`;
       drawn = [0, 0];
+      treeEl.dataset.rows = "0";
       treeEl.removeAttribute("aria-activedescendant");
       return;
     }
