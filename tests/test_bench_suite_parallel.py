@@ -1,0 +1,89 @@
+"""benchmarks/suite_parallel.py: recorded suite runs replayed sequentially and in parallel.
+
+Latency 0.01 s a call, a few cassettes: the benchmark's own checks (same tree, same outcome,
+calls and waste counted, cassette misses reported) are what is tested, not wall time.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks" / "agents"))
+
+from benchmarks import suite_parallel as sp  # noqa: E402
+from recode_magic import ReCode, ScriptedLLM  # noqa: E402
+from recode_magic.llms.cassette import CassetteLLM  # noqa: E402
+
+LATENCY = 0.01
+
+
+def _item(suite: str, label: str, key: str) -> sp.Item:
+    found, _ = sp.items((label,), (suite,), (key,))
+    assert [i.key for i in found] == [key], f"no cassette for {suite}/{label}/{key}"
+    return found[0]
+
+
+@pytest.mark.parametrize("key", ["data_group_sum@1", "text_top_word@1"])
+def test_a_recorded_task_replays_the_same_both_ways(key):
+    row = sp.compare(_item("tasks", "recode-main-336ce80", key), LATENCY, 4)
+    assert row["missed"] == [], f"cassette miss (prompts changed since recording): {row}"
+    assert row["same_tree"] and row["same_outcome"] and row["same_commands"], row
+    assert row["reproduces_recording"], row
+    # every call of the sequential replay is the run's; parallel adds only wasted ones
+    assert row["sequential_calls"] == row["run_llm_calls"][0] == row["run_llm_calls"][1]
+    assert row["parallel_calls"] == row["sequential_calls"] + row["wasted"]
+
+
+def test_a_recorded_game_replays_the_same_commands():
+    row = sp.compare(_item("textworld", "recode-main-336ce80", "q4_s33@1"), LATENCY, 4)
+    assert row["missed"] == [] and row["same_tree"] and row["same_commands"], row
+    assert row["solved"] == (False, False) and row["reproduces_recording"], row
+
+
+def _fan_cassette(path: Path) -> None:
+    """Record, sequentially, a run of data_group_sum whose root has 3 independent steps."""
+    import suites
+    import tasks_suite
+
+    def x(code: str) -> str:
+        return f"<think>t</think><execute>{code}</execute>"
+
+    scripted = ScriptedLLM({
+        "solve": x("a = part_one(sales)\nb = part_two(sales)\nc = part_three(sales)\n"
+                   "answer = {'north': a, 'south': b, 'east': c}"),
+        "part_one": x("a = 350"), "part_two": x("b = 240"), "part_three": x("c = 125")})
+    task = tasks_suite.by_id("data_group_sum")
+    ns = task.setup()
+    run = ReCode(CassetteLLM(scripted, path, mode="record", model="m"), ns,
+                 **suites.CAPS).run(task.text, inputs={"sales": ns["sales"]})
+    assert run.status == "done" and run.llm_calls == 4, run.error
+
+
+def test_independent_placeholders_are_asked_ahead_and_counted(tmp_path):
+    path = tmp_path / "data_group_sum@1.json"
+    _fan_cassette(path)
+    item = sp.Item("tasks", "synthetic", "data_group_sum@1", path)
+    row = sp.compare(item, LATENCY, 4)
+    assert row["same_tree"] and row["same_outcome"] and row["solved"] == (True, True), row
+    assert row["prefetched"] >= 2 and row["used"] >= 2, row
+    assert row["sequential_calls"] == 4
+    assert row["parallel_calls"] == 4 + row["wasted"]
+    total = sp.summarize([row])
+    assert total["items_with_prefetch"] == 1 and total["different"] == []
+
+
+def test_a_replay_that_misses_is_reported_not_dropped(tmp_path, monkeypatch):
+    """Another task's cassette: the replay misses; measure() lists it and leaves it out."""
+    wrong = _item("tasks", "recode-main-336ce80", "text_emails@1")
+    item = sp.Item("tasks", "recode-main-336ce80", "data_group_sum@1", wrong.cassette)
+    monkeypatch.setattr(sp, "items", lambda *a, **k: ([item], ["tasks/x/gone@1"]))
+    result = sp.measure(latency=LATENCY, verbose=False)
+    assert result["missed"] == ["tasks/recode-main-336ce80/data_group_sum@1"]
+    assert result["no_cassette"] == ["tasks/x/gone@1"]
+    assert result["total"]["items"] == 0 and result["rows"][0]["missed"] == ["solve"]
+    assert "missed the cassette (left out above): 1" in sp.table(result)
