@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     results["replay"] = sections.replay()
     results["widget"] = sections.widget(browser=not args.no_browser)
     results["parallel"] = sections.parallel(0.2 if args.quick else 1.0)
-    results["parallel_suite"] = sections.parallel_suite(0.2 if args.quick else 1.0)
+    results["parallel_suite"] = sections.parallel_suite(0.2 if args.quick else 1.0, args.quick)
     results["memory"] = sections.memory(1000 if args.quick else 5000)
     results["startup"] = sections.startup()
     results["batch"] = __import__("benchmarks.batch").batch.section(quick=args.quick)

@@ -162,69 +162,17 @@ def parallel(latency: float = 1.0) -> dict[str, Any]:
     return out
 
 
-class _SlowReplay:
-    """Recorded replies of a suite task served at a fixed latency, thread-safe (a lock)."""
+def parallel_suite(latency: float = 1.0, quick: bool = False) -> dict[str, Any]:
+    """The recorded agent suites replayed at ``latency`` s a call, sequential vs prefetch=4.
 
-    thread_safe = True
-
-    def __init__(self, path: Path, latency: float) -> None:
-        import threading
-
-        from recode_magic.llms.cassette import CassetteLLM
-
-        self.cassette, self.latency = CassetteLLM(None, path, mode="replay"), latency
-        self.model = self.cassette.model
-        self.calls, self.lock = 0, threading.Lock()
-
-    def __call__(self, prompt: str) -> str:
-        time.sleep(self.latency)
-        with self.lock:
-            self.calls += 1
-            return self.cassette(prompt)
-
-
-def parallel_suite(latency: float = 1.0) -> dict[str, Any]:
-    """The task suite's recorded replies at ``latency`` s a call, sequential vs prefetch=16.
-
-    Label ``ci-replay`` (else the first recorded one); same outcome checked, wall time and
-    the share of calls made that were wasted (a prefetched prompt the cassette does not hold
-    is a miss, counted as a wasted call).
+    See :mod:`benchmarks.suite_parallel`; ``quick``: the task suite's first repeat only.
     """
-    agents = ROOT / "benchmarks" / "agents"
-    sys.path.insert(0, str(agents))
-    import suites
-    import tasks_suite
+    from . import suite_parallel
 
-    recorded = json.loads((agents / "results.json").read_text()).get("suites", {}).get(
-        "tasks", {})
-    label = "ci-replay" if "ci-replay" in recorded else next(iter(recorded), None)
-    if label is None:
-        return {"skipped": "no recorded task-suite run in benchmarks/agents/results.json"}
-    entry = recorded[label]
-    rows: dict[str, Any] = {}
-    for key, rec in entry["items"].items():
-        if not (agents / rec["cassette"]).exists():
-            continue
-        row: dict[str, Any] = {}
-        for mode, prefetch in (("sequential", 0), ("parallel", 16)):
-            llm = _SlowReplay(agents / rec["cassette"], latency)
-            t0 = time.perf_counter()
-            out = suites.run_task(tasks_suite.by_id(rec["task"]), llm,
-                                  {**entry["config"]["engine_kw"], "prefetch": prefetch})
-            row[f"{mode}_s"] = round(time.perf_counter() - t0, 2)
-            row[f"{mode}_calls_made"] = llm.calls
-            row[f"{mode}_outcome"] = (out["solved"], out["status"], out["llm_calls"])
-        row["identical"] = row["sequential_outcome"] == row["parallel_outcome"]
-        rows[key] = row
-        print(f"parallel suite {key}: {row}", flush=True)
-    seq = sum(r["sequential_s"] for r in rows.values())
-    par = sum(r["parallel_s"] for r in rows.values())
-    made = sum(r["parallel_calls_made"] for r in rows.values())
-    wasted = made - sum(r["sequential_calls_made"] for r in rows.values())
-    return {"latency_s": latency, "label": label, "tasks": rows, "sequential_s": round(seq, 2),
-            "parallel_s": round(par, 2), "ratio": round(par / seq, 2) if seq else None,
-            "wasted_share": round(wasted / made, 3) if made else 0.0,
-            "identical": all(r["identical"] for r in rows.values())}
+    if quick:
+        return suite_parallel.measure(("recode-main-336ce80",), ("tasks",), latency,
+                                      only=("*@1",))
+    return suite_parallel.measure(latency=latency)
 
 
 def reference(path: str, quick: bool = False) -> list[dict[str, Any]]:
@@ -547,11 +495,10 @@ def table(r: dict[str, Any]) -> str:
                              f"{'' if row['identical'] else ', RESULTS DIFFER'}")
         lines.append(f"  wasted calls: {p['wasted_share']:.0%} of the calls made")
     q = r.get("parallel_suite")
-    if q and "tasks" in q:
-        lines.append(f"  task suite replay ({len(q['tasks'])} tasks, {q['latency_s']:g} s a "
-                     f"call): {q['sequential_s']:.1f} vs {q['parallel_s']:.1f} s "
-                     f"({q['ratio']}x), wasted {q['wasted_share']:.0%} of the calls made"
-                     f"{'' if q['identical'] else ', OUTCOMES DIFFER'}")
+    if q and "total" in q:
+        from .suite_parallel import table as suite_table
+
+        lines += ["", suite_table(q)]
     m = r["memory"]
     lines += ["", f"Memory: {m['nodes']}-node run peaks at {m['peak_traced_mib']:.1f} MiB traced"
               f" (process max RSS {m['max_rss_mib']:.0f} MiB)"]
