@@ -19,7 +19,8 @@ from typing import Any
 from . import code as C
 from .astlock import compile_ast
 from .budget import model_at
-from .errors import FormatError, StepFailed
+from .calltally import CallTally
+from .errors import BlockTimeoutError, FormatError, StepFailed
 from .expander import Expander, NoUsableCode
 from .limits import block_timeout, capture_output, describe_exception, user_traceback
 from .llms.base import merge_usage
@@ -238,11 +239,13 @@ class Machine(Repairs):
         failures: list[str] = []
         helpers = (self.x.helpers(failures)
                    if self.state.checks or self.state.async_primitives else {})
+        tally = CallTally()
+        watched = step.primitives if s.timeout else ()
         try:
             with capture_output(s.stdout_cap) as out:
                 self.ns.update(helpers)
                 try:
-                    with block_timeout(s.timeout):
+                    with block_timeout(s.timeout), tally.watching(self.ns, watched):
                         exec(block.code, self.ns)  # noqa: S102 - the product
                 finally:
                     for name in helpers:
@@ -268,6 +271,9 @@ class Machine(Repairs):
             step.error = describe_exception(exc)
             if isinstance(exc, StepFailed) and s.replan:
                 self.fail(step.error, block.source, observation=exc.observation)
+            elif isinstance(exc, BlockTimeoutError):  # why it ran so long, on the same line
+                step.error += f"; meanwhile {tally.summary()}"
+                self.fail(step.error, block.source)
             else:
                 self.fail(user_traceback(exc), block.source)
             return

@@ -113,3 +113,29 @@ def test_a_missing_output_after_the_check_is_still_an_error_with_repairs():
     run = ReCode(llm, max_retry=1).run("t", output="answer")
     assert run.status == "error" and "without assigning `answer`" in run.error
     assert [a["kind"] for a in run.root.attempts] == ["replan", "repair"]
+
+
+def test_a_timeout_says_what_the_primitives_did_meanwhile():
+    state = {"pos": (0, 0)}
+
+    def move(direction):
+        """Move one cell; returns the new (x, y)."""
+        x, y = state["pos"]  # a wall at y = 5
+        state["pos"] = (x, min(y + 1, 5)) if direction == "north" else (x, y - 1)
+        return state["pos"]
+
+    def position():
+        """The robot's (x, y)."""
+        return state["pos"]
+
+    loop = "while position() != (0, -2):\n    move('north')"
+    llm = ScriptedLLM({"solve": [X(loop), X("while position() != (0, -2):\n    move('south')")]})
+    ns = {"move": move, "position": position}
+    run = ReCode(llm, namespace=ns, timeout=0.3).run("drive to (0, -2)")
+    assert run.status == "done" and state["pos"] == (0, -2)
+    error = run.root.attempts[0]["error"]
+    assert error.startswith("BlockTimeoutError: block ran longer than 0.3 s")
+    assert "; meanwhile " in error and "(last: move('north') -> (0, 5))" in error
+    assert "move was called" in error and "position was called" in error
+    assert "(last: move('north') -> (0, 5))" in llm.calls[1]  # the repair prompt shows it
+    assert ns["move"] is move and ns["position"] is position  # the wrappers are gone

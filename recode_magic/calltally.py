@@ -1,0 +1,82 @@
+"""What the primitives did while a statement ran too long.
+
+A statement that hits the per-block timeout is usually a loop whose condition never changes
+(`while position() != target: move('north')`). "block ran longer than 30 s" does not say
+why; the calls the primitives received in that time do, to the user and to the model that
+repairs the step. While a block runs under a timeout, each primitive it names is replaced
+in the namespace by a counting wrapper (put back when the block ends, whatever happens);
+after a timeout, :meth:`CallTally.summary` is added to the error.
+
+Written by hand: it is a dozen lines of bookkeeping, and no library counts calls of
+functions swapped into an ``exec`` namespace.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .limits import short_repr
+
+__all__ = ["CallTally"]
+
+
+@dataclass
+class CallTally:
+    """Calls per primitive while one block runs: how many, and the last call and result.
+
+    >>> ns = {"move": lambda d: (0, 1)}
+    >>> tally = CallTally()
+    >>> with tally.watching(ns, ["move"]):
+    ...     _ = [ns["move"]("north") for _ in range(3)]
+    >>> tally.summary()
+    "move was called 3 times (last: move('north') -> (0, 1))"
+    >>> CallTally().summary()
+    'no primitive was called'
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    #: name -> (args, kwargs, result) of its last call that returned (formatted by `summary`)
+    last: dict[str, tuple[tuple[Any, ...], dict[str, Any], Any]] = field(default_factory=dict)
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` counting its calls under ``name``."""
+        @functools.wraps(fn)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.counts[name] = self.counts.get(name, 0) + 1
+            result = fn(*args, **kwargs)
+            self.last[name] = (args, kwargs, result)
+            return result
+        return counted
+
+    @contextmanager
+    def watching(self, ns: MutableMapping[str, Any], names: Iterable[str]) -> Iterator[None]:
+        """Swap counting wrappers for ``names`` into ``ns``; put the originals back after."""
+        originals = {n: ns[n] for n in names if callable(ns.get(n))}
+        wrappers = {n: self.wrap(n, f) for n, f in originals.items()}
+        ns.update(wrappers)
+        try:
+            yield
+        finally:
+            for n, f in originals.items():
+                if ns.get(n) is wrappers[n]:
+                    ns[n] = f
+
+    def summary(self, most: int = 3) -> str:
+        """One line: the most called primitives, with their last call and result."""
+        if not self.counts:
+            return "no primitive was called"
+        top = sorted(self.counts.items(), key=lambda kv: -kv[1])[:most]
+        return "; ".join(f"{n} was called {c:,} time{'s' * (c != 1)} (last: {self._last(n)})"
+                         for n, c in top)
+
+    def _last(self, name: str) -> str:
+        if name not in self.last:
+            return "no call returned"
+        args, kwargs, result = self.last[name]
+        call = ", ".join([*(short_repr(a, 40) for a in args),
+                          *(f"{k}={short_repr(v, 40)}" for k, v in kwargs.items())])
+        return f"{name}({call}) -> {short_repr(result, 60)}"
