@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from .code import BUILTIN_NAMES
 from .errors import ConfigError, ResumeError
 from .machine import SHADOWABLE_BUILTINS, Machine
 from .namespace import CHECK_ATTR, describe_primitive, discover_primitives
-from .prompts import FEW_SHOTS, fixed_part
+from .prompts import FEW_SHOTS, example_names, fixed_part
 from .run import Run
 from .runstate import MISSING, ConfirmFn, Frame, RunState
 from .settings import TASK_LIMIT, Settings, check_output_name
@@ -171,6 +172,7 @@ class ReCode:
             fixed=fixed_part([describe_primitive(n, f) for n, f in prims.items()],
                              s.few_shots),
             primitives=frozenset(prims),
+            example_names=example_names(s.few_shots) - set(ns) - BUILTIN_NAMES,
             # names generated code may not rebind: pre-run variables (except the -o target
             # and names earlier runs made that still hold their value) and every primitive
             protected=frozenset(n for n in ns if n != output and n not in free)

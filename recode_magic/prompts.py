@@ -22,7 +22,7 @@ from .code import is_compound_call
 
 __all__ = ["Prompt", "build_prompt", "fixed_part", "repair_feedback", "reask_feedback", "RULES",
            "FEW_SHOTS", "replan_feedback", "result_feedback", "restart_feedback", "COMPOUND_NOTE",
-           "ERROR_HINTS"]
+           "ERROR_HINTS", "example_names"]
 
 RULES = """\
 You write the Python code for ONE step of a task. The code runs at once in a live Python \
@@ -61,6 +61,33 @@ for item in items:
 COMPOUND_NOTE = ("Write code that does what this statement does, with the primitives and "
                  "builtins. A function that does not exist may be called only as a whole line "
                  "`out = name(inputs)`, never inside a loop, a condition or an expression.")
+
+
+_EXECUTE = re.compile(r"<execute>(.*?)</execute>", re.S)
+_PLACEHOLDER_LINE = re.compile(r"^Placeholder:\s*(.+)$", re.M)
+
+
+def example_names(few_shots: str) -> frozenset[str]:
+    """Names the few-shot examples call: functions that exist only in the examples.
+
+    A small model calls them as if they existed (the earlier default examples' ``find`` and
+    ``take`` were); the engine refuses such a call before it runs (:mod:`.expander`), unless
+    the name really exists in the run (a primitive, a variable, a builtin).
+
+    >>> sorted(example_names(FEW_SHOTS))
+    ['add_prices']
+    >>> sorted(example_names("Placeholder: x = f(a)\\n<execute>y = g(x) + len(x)</execute>"))
+    ['f', 'g', 'len']
+    """
+    names: set[str] = set()
+    for text in [*_EXECUTE.findall(few_shots), *_PLACEHOLDER_LINE.findall(few_shots)]:
+        try:
+            tree = parse(text.strip())
+        except (SyntaxError, ValueError):
+            continue
+        names |= {n.func.id for n in ast.walk(tree)
+                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return frozenset(names)
 
 
 class Prompt(str):

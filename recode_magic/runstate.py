@@ -77,6 +77,7 @@ class RunState:
     confirm: ConfirmFn | None = None
     checks: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     async_primitives: frozenset[str] = frozenset()
+    example_names: frozenset[str] = frozenset()  # called in the few-shots, not real here
     active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
     assigned: set[str] = field(default_factory=set)  # names statements of the run bound
     last_save: float = 0.0

@@ -139,3 +139,23 @@ def test_a_timeout_says_what_the_primitives_did_meanwhile():
     assert "move was called" in error and "position was called" in error
     assert "(last: move('north') -> (0, 5))" in llm.calls[1]  # the repair prompt shows it
     assert ns["move"] is move and ns["position"] is position  # the wrappers are gone
+
+
+def test_a_function_of_the_examples_is_refused_before_it_runs():
+    llm = ScriptedLLM({"solve": [X("total = add_prices(items)"),
+                                 X("total = sum(i['p'] for i in items)")]})
+    run = ReCode(llm).run("t", inputs={"items": [{"p": 2}]})
+    assert run.status == "done" and run.namespace["total"] == 2
+    assert "`add_prices` is a function of the examples, not of this task" \
+        in run.root.attempts[0]["error"]
+    assert "`add_prices` is a function of the examples" in llm.calls[1]
+
+
+def test_a_name_of_the_examples_that_exists_in_the_notebook_is_fine():
+    def add_prices(items):
+        """The user's own function of that name."""
+        return 5
+
+    llm = ScriptedLLM({"solve": X("total = add_prices(items)")})
+    run = ReCode(llm, namespace={"add_prices": add_prices}).run("t", inputs={"items": []})
+    assert run.status == "done" and run.namespace["total"] == 5
