@@ -14,6 +14,7 @@ functions swapped into an ``exec`` namespace.
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ class CallTally:
     """
 
     counts: dict[str, int] = field(default_factory=dict)
+    #: the last few calls that returned, in order: (name, args, kwargs, result)
+    recent: deque[tuple[str, tuple[Any, ...], dict[str, Any], Any]] = field(
+        default_factory=lambda: deque(maxlen=4))
     #: name -> (args, kwargs, result) of its last call that returned (formatted by `summary`)
     last: dict[str, tuple[tuple[Any, ...], dict[str, Any], Any]] = field(default_factory=dict)
 
@@ -49,6 +53,7 @@ class CallTally:
             self.counts[name] = self.counts.get(name, 0) + 1
             result = fn(*args, **kwargs)
             self.last[name] = (args, kwargs, result)
+            self.recent.append((name, args, kwargs, result))
             return result
         return counted
 
@@ -73,10 +78,28 @@ class CallTally:
         return "; ".join(f"{n} was called {c:,} time{'s' * (c != 1)} (last: {self._last(n)})"
                          for n, c in top)
 
+    def answers(self, limit: int = 300) -> list[str]:
+        """The last few calls and what they returned: ``act('go east') -> '-= Sauna =-...'``.
+
+        >>> tally = CallTally()
+        >>> ns = {"act": str.upper}
+        >>> with tally.watching(ns, ["act"]):
+        ...     _ = ns["act"]("go east")
+        >>> tally.answers()
+        ["act('go east') -> 'GO EAST'"]
+        """
+        return [_call(n, a, k, r, limit) for n, a, k, r in self.recent]
+
     def _last(self, name: str) -> str:
         if name not in self.last:
             return "no call returned"
         args, kwargs, result = self.last[name]
-        call = ", ".join([*(short_repr(a, 40) for a in args),
-                          *(f"{k}={short_repr(v, 40)}" for k, v in kwargs.items())])
-        return f"{name}({call}) -> {short_repr(result, 60)}"
+        return _call(name, args, kwargs, result, 60)
+
+
+def _call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any,
+          limit: int) -> str:
+    call = ", ".join([*(short_repr(a, 40) for a in args),
+                      *(f"{k}={short_repr(v, 40)}" for k, v in kwargs.items())])
+    shown = " ".join(short_repr(result, limit).split())  # one line
+    return f"{name}({call}) -> {shown}"

@@ -239,8 +239,8 @@ class Machine(Repairs):
         failures: list[str] = []
         helpers = (self.x.helpers(failures)
                    if self.state.checks or self.state.async_primitives else {})
-        tally = CallTally()
-        watched = step.primitives if s.timeout else ()
+        tally = CallTally()  # what the primitives answered: re-plans and timeouts show it
+        watched = step.primitives
         try:
             with capture_output(s.stdout_cap) as out:
                 self.ns.update(helpers)
@@ -281,6 +281,7 @@ class Machine(Repairs):
             step.error = f"StepFailed: {failures[0]}"
             self.fail(step.error, block.source, observation=failures[0])
             return
+        step.answers = tally.answers()
         frame.ran.append(block.source)
         frame.pc += 1
         self.emit("node", self.run, node)

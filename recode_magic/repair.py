@@ -137,8 +137,10 @@ class Repairs:
                 kind = "repair" if observation is None else "replan"
                 restart = observation is None and _pure(frame)
                 feedback = (restart_feedback(node.code or "", error, line) if restart
-                            else repair_feedback(frame.ran, error, line) if observation is None
-                            else replan_feedback(frame.ran, line or "?", observation))
+                            else repair_feedback(_ran_with_answers(frame), error, line)
+                            if observation is None
+                            else replan_feedback(_ran_with_answers(frame), line or "?",
+                                                 observation))
                 node.attempts.append({"kind": kind, "error": one_line(error),
                                       "repair": frame.retries})
                 frame.child_block = None
@@ -175,6 +177,22 @@ def _pure(frame: Frame) -> bool:
     Such a node can be asked for again whole and run from its start (repairs, result check).
     """
     return not frame.outside and all(st.kind == "code" for st in frame.node.steps)
+
+
+def _ran_with_answers(frame: Frame) -> list[str]:
+    """The statements that ran, each followed by what its primitive calls answered.
+
+    The answers are comment lines (``# act('go east') -> '-= Sauna =- ...'``): a re-plan
+    written after the world answered should know what it answered, not only the refusal.
+    """
+    ok = [st for st in frame.node.steps if st.error is None]
+    ok = ok[len(ok) - len(frame.ran):] if frame.ran else []
+    out: list[str] = []
+    for src, st in zip(frame.ran, ok, strict=False):
+        out.append(src)
+        if st.code == src:
+            out += [f"# {a}" for a in st.answers]
+    return out
 
 
 def _drop_ran_prefix(blocks: list[C.Block], ran: list[str]) -> list[C.Block]:

@@ -47,20 +47,24 @@ class Step:
     stdout: str = ""
     error: str | None = None
     primitives: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)  # the last primitive calls and results
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         """The step as JSON-ready data (texts cut to ``limit`` characters)."""
         return {"code": clip_text(self.code, limit), "kind": self.kind, "child": self.child,
                 "stdout": clip_text(self.stdout, limit),
                 "error": None if self.error is None else clip_text(self.error, limit),
-                "primitives": list(self.primitives)}
+                "primitives": list(self.primitives),
+                **({"answers": [clip_text(a, limit) for a in self.answers]}
+                   if self.answers else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Step:
         """Read what :meth:`to_dict` wrote."""
         return cls(code=d.get("code", ""), kind=d.get("kind", "code"), child=d.get("child"),
                    stdout=d.get("stdout", ""), error=d.get("error"),
-                   primitives=list(d.get("primitives", [])))
+                   primitives=list(d.get("primitives", [])),
+                   answers=list(d.get("answers", [])))
 
 
 @dataclass(eq=False)

@@ -113,3 +113,13 @@ def test_check_that_returns_a_reason_uses_it(world):
     assert run.status == "done" and ns["hits"] == ["x"]
     assert run.root.attempts[0]["error"] == "StepFailed: empty result"
     assert "The world answered: []" in llm.calls[1]
+
+
+def test_a_replan_shows_what_the_world_answered_to_the_statements_that_ran(world):
+    ns, log = world
+    llm = ScriptedLLM({"solve": [X("act('go hall')\nact('take key')"),
+                                 X("act('take key from table')")]})
+    run = ReCode(llm, namespace=ns).run("get the key")
+    assert run.status == "done", run.error
+    assert "act('go hall')\n# act('go hall') -> 'You go hall.'\n" in llm.calls[1]
+    assert run.root.steps[0].answers == ["act('go hall') -> 'You go hall.'"]
