@@ -79,7 +79,14 @@ class Expander:
         """
         node, s = frame.node, self.settings
         names = frame.variables or ["task", *run.inputs]
-        variables = variable_lines(names, self.ns, self.summary)
+        task = self.ns.get("task") if frame.placeholder is None else None
+        if isinstance(task, str):  # the root: the task is shown as text, above its call
+            task = task[:TASK_LIMIT]
+            variables = ["- task (str): the task text above",
+                         *variable_lines([n for n in names if n != "task"], self.ns,
+                                         self.summary)]
+        else:
+            task, variables = None, variable_lines(names, self.ns, self.summary)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
         hint, last, previous = None, "", ""
         for attempt in range(s.max_rewrite + 1):
@@ -87,7 +94,7 @@ class Expander:
                 hint = reask_feedback(hint, previous, attempt)
             text = "\n".join(p for p in (feedback, hint) if p) or None
             prompt = build_prompt(self.state.fixed, node.call, variables, name=node.name,
-                                  feedback=text, compound=compound)
+                                  feedback=text, compound=compound, task=task)
             reply = self.ask(run, node, prompt)
             previous = reply.strip()[:2000]
             try:

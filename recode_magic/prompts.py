@@ -9,6 +9,11 @@ The defaults were chosen by screening with Qwen2.5-Coder-1.5B (issue 12; rows an
 earlier four examples leaked: their ``find``/``take`` were called as if they existed), and
 re-asks that change the question (the corrected code for a rebinding, an example for a
 self-call, primitives only from the second re-ask). Same 6 tasks: 0/6 solved before, 5/6 after.
+
+Second round (same model, the 24-task suite and TextWorld; README "Evaluation"): the root's
+task is shown as text above its call, and a second example shows instructions done in order
+with primitives (``press``/``read``, which exist only in the example: a call of a function of
+the examples is refused before it runs, see :func:`example_names`).
 """
 
 from __future__ import annotations
@@ -56,6 +61,18 @@ total = 0
 for item in items:
     total += item["price"]
 </execute>
+
+Example 2 (its primitives `press` and `read` exist only in this example):
+Task:
+Switch the lamp on, then store the room temperature in `temp`.
+Placeholder: solve(task)
+Variables:
+- task (str): the task text above
+<think>Two instructions, in order: one primitive call each.</think>
+<execute>
+press("lamp on")
+temp = read("temperature")
+</execute>
 """
 
 COMPOUND_NOTE = ("Write code that does what this statement does, with the primitives and "
@@ -75,7 +92,7 @@ def example_names(few_shots: str) -> frozenset[str]:
     the name really exists in the run (a primitive, a variable, a builtin).
 
     >>> sorted(example_names(FEW_SHOTS))
-    ['add_prices']
+    ['add_prices', 'press', 'read', 'solve']
     >>> sorted(example_names("Placeholder: x = f(a)\\n<execute>y = g(x) + len(x)</execute>"))
     ['f', 'g', 'len']
     """
@@ -118,13 +135,27 @@ def fixed_part(primitives: list[str], few_shots: str = FEW_SHOTS) -> str:
 
 
 def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
-                 feedback: str | None = None, compound: bool | None = None) -> Prompt:
+                 feedback: str | None = None, compound: bool | None = None,
+                 task: str | None = None) -> Prompt:
     """The whole expansion prompt: ``fixed`` then the placeholder, its variables, feedback.
 
     A compound placeholder (a whole statement with calls of functions that do not exist yet
     inside a loop or condition) is shown as the statement, with what to write instead.
     ``compound`` says which it is when the caller knows (the engine does, from the parsed
-    placeholder); None parses ``call`` to find out.
+    placeholder); None parses ``call`` to find out. ``task``: the root's task text, shown as
+    text above its call (in the variables it is a ``repr``, and a 1.5B model parsed it with
+    code instead of doing what it says: TextWorld plans split ``task`` on newlines).
+
+    >>> print(build_prompt("RULES\\n", "solve(task)", ["- task (str): the task text above"],
+    ...                    task="Go east, then open the box."))
+    RULES
+    Now your turn
+    Task:
+    Go east, then open the box.
+    Placeholder: solve(task)
+    Variables:
+    - task (str): the task text above
+    <BLANKLINE>
     """
     var_text = "\n".join(variables) if variables else "(none)"
     if compound if compound is not None else is_compound_call(call):
@@ -132,7 +163,8 @@ def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
                    f"that are not primitives do not exist yet):\n{call}\nVariables:\n"
                    f"{var_text}\n{COMPOUND_NOTE}\n")
     else:
-        dynamic = f"Now your turn\nPlaceholder: {call}\nVariables:\n{var_text}\n"
+        head = f"Task:\n{task}\n" if task is not None else ""
+        dynamic = f"Now your turn\n{head}Placeholder: {call}\nVariables:\n{var_text}\n"
     if feedback:
         dynamic += f"\nYour previous answer for this placeholder could not be used:\n{feedback}\n"
     return Prompt.join(fixed, dynamic, name)
