@@ -170,7 +170,7 @@ def parallel_suite(latency: float = 1.0, quick: bool = False) -> dict[str, Any]:
     from . import suite_parallel
 
     if quick:
-        return suite_parallel.measure(("recode-main-336ce80",), ("tasks",), latency,
+        return suite_parallel.measure(("t4-layout-ex2-out",), ("tasks",), latency,
                                       only=("*@1",))
     return suite_parallel.measure(latency=latency)
 

@@ -43,7 +43,7 @@ __all__ = ["ReplayModel", "Item", "LABELS", "SUITES", "items", "replay_item", "c
            "measure", "table", "main"]
 
 AGENTS = Path(__file__).resolve().parent / "agents"
-LABELS = ("recode-main-336ce80", "recode-default")
+LABELS = ("t4-layout-ex2-out", "t4-layout-ex2-answers-actcheck")  # the current defaults
 SUITES = ("tasks", "textworld")
 
 

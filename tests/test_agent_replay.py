@@ -1,14 +1,15 @@
 """Replay one real-model TextWorld game end to end from its cassette: no model, no network.
 
-The cassette under ``benchmarks/agents/cassettes/ci-replay/textworld/`` was recorded by
-``benchmarks/agents/run_eval.py --suite textworld --label ci-replay`` (Qwen2.5-Coder-1.5B-Instruct
-Q4_K_M on llama.cpp, the package's default settings, only ``act`` as the primitive). The test
+The cassette under ``benchmarks/agents/cassettes/<LABEL>/textworld/`` was recorded by
+``benchmarks/agents/run_eval.py --suite textworld --act-check --label <LABEL>``
+(Qwen2.5-Coder-1.5B-Instruct Q4_K_M on llama.cpp, the package's default settings, only ``act``
+as the primitive, marked with a check for the game's refusals). The test
 rebuilds the same game with ``tw-make`` from its fixed seed, runs the product's engine on it
 with the recorded replies only, and checks it sends the same commands and reaches the same
 outcome. A prompt that differs from the recording (engine prompt change, different game
 text) is a cassette miss: the test FAILS naming the placeholder; re-record with::
 
-    python benchmarks/agents/run_eval.py --suite textworld --label ci-replay --tasks <game>
+    python benchmarks/agents/run_eval.py --suite textworld --act-check --label L --tasks G
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ pytest.importorskip("textworld", reason="textworld is not installed (pip install
                                         "it builds and plays the recorded game")
 
 AGENTS = Path(__file__).resolve().parents[1] / "benchmarks" / "agents"
-LABEL = "ci-replay"
-GAMES = ["b_q2_s51@1"]
+# the package defaults of e149e3b, `act` marked @primitive(check=refused) (--act-check)
+LABEL = "t4-layout-ex2-answers-actcheck"
+GAMES = ["q2_s12@1"]  # a refused command, then a re-plan that sees the game's answers
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,8 @@ def test_recorded_game_replays_to_the_same_outcome(key, tmp_path, agents_path):
     try:
         game.reset()
         assert game.objective == rec["objective"]
-        row = suites.run_textworld_recode(game, replay, entry["config"]["engine_kw"])
+        row = suites.run_textworld_recode(game, replay, entry["config"]["engine_kw"],
+                                          act_check=entry["config"].get("act_check", False))
     finally:
         game.close()
     assert replay.misses == 0, (f"cassette miss (prompt changed; re-record {rec['cassette']}): "

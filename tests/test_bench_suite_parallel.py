@@ -30,7 +30,7 @@ def _item(suite: str, label: str, key: str) -> sp.Item:
 
 @pytest.mark.parametrize("key", ["data_group_sum@1", "text_top_word@1"])
 def test_a_recorded_task_replays_the_same_both_ways(key):
-    row = sp.compare(_item("tasks", "recode-main-336ce80", key), LATENCY, 4)
+    row = sp.compare(_item("tasks", "t4-layout-ex2-out", key), LATENCY, 4)
     assert row["missed"] == [], f"cassette miss (prompts changed since recording): {row}"
     assert row["same_tree"] and row["same_outcome"] and row["same_commands"], row
     assert row["reproduces_recording"], row
@@ -40,7 +40,7 @@ def test_a_recorded_task_replays_the_same_both_ways(key):
 
 
 def test_a_recorded_game_replays_the_same_commands():
-    row = sp.compare(_item("textworld", "recode-main-336ce80", "q4_s33@1"), LATENCY, 4)
+    row = sp.compare(_item("textworld", "t4-layout-ex2-answers-actcheck", "q2_s12@1"), LATENCY, 4)
     assert row["missed"] == [] and row["same_tree"] and row["same_commands"], row
     assert row["solved"] == (False, False) and row["reproduces_recording"], row
 
@@ -79,11 +79,11 @@ def test_independent_placeholders_are_asked_ahead_and_counted(tmp_path):
 
 def test_a_replay_that_misses_is_reported_not_dropped(tmp_path, monkeypatch):
     """Another task's cassette: the replay misses; measure() lists it and leaves it out."""
-    wrong = _item("tasks", "recode-main-336ce80", "text_emails@1")
-    item = sp.Item("tasks", "recode-main-336ce80", "data_group_sum@1", wrong.cassette)
+    wrong = _item("tasks", "t4-layout-ex2-out", "text_emails@1")
+    item = sp.Item("tasks", "t4-layout-ex2-out", "data_group_sum@1", wrong.cassette)
     monkeypatch.setattr(sp, "items", lambda *a, **k: ([item], ["tasks/x/gone@1"]))
     result = sp.measure(latency=LATENCY, verbose=False)
-    assert result["missed"] == ["tasks/recode-main-336ce80/data_group_sum@1"]
+    assert result["missed"] == ["tasks/t4-layout-ex2-out/data_group_sum@1"]
     assert result["no_cassette"] == ["tasks/x/gone@1"]
     assert result["total"]["items"] == 0 and result["rows"][0]["missed"] == ["solve"]
     assert "missed the cassette (left out above): 1" in sp.table(result)

@@ -8,7 +8,7 @@ from the recording (the prompt text, the variables shown, a rule) is a cassette 
 test FAILS and names the placeholder (the TextWorld replay is tests/test_agent_replay.py);
 refresh with::
 
-    python benchmarks/agents/run_eval.py --suite tasks --label ci-replay --tasks <ids>
+    python benchmarks/agents/run_eval.py --suite tasks --output --label <label> --tasks <ids>
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ import tasks_suite  # noqa: E402
 
 from recode_magic.llms.cassette import CassetteLLM  # noqa: E402
 
-LABEL = "ci-replay"
-TASK_REPLAYS = ["data_group_sum@1", "robot_vacuum@1", "data_rank_top3@1", "text_emails@1"]
+# the package defaults of e149e3b, run as `%%recode -o answer` (run_eval.py --output)
+LABEL = "t4-layout-ex2-out"
+TASK_REPLAYS = ["data_group_sum@1", "data_join_spend@1", "text_emails@1", "text_log_errors@1"]
 
 
 def _replay(path: Path) -> CassetteLLM:
@@ -55,7 +56,8 @@ def _assert_same(llm: CassetteLLM, row: dict[str, Any], rec: dict[str, Any]) -> 
 def test_task_replays_to_the_recorded_outcome(key):
     config, rec = _recorded("tasks", key)
     llm = _replay(AGENTS / rec["cassette"])
-    row = suites.run_task(tasks_suite.by_id(rec["task"]), llm, config["engine_kw"])
+    row = suites.run_task(tasks_suite.by_id(rec["task"]), llm, config["engine_kw"],
+                          output=config.get("output", False))
     _assert_same(llm, row, rec)
     assert row["format_errors"] == rec["format_errors"]
     assert row.get("answer") == rec.get("answer")
@@ -65,5 +67,6 @@ def test_a_changed_prompt_fails_loudly(tmp_path):
     """The guard itself: a cassette for another task misses and the test would fail."""
     config, rec = _recorded("tasks", TASK_REPLAYS[0])
     llm = _replay(AGENTS / rec["cassette"])
-    row = suites.run_task(tasks_suite.by_id("text_emails"), llm, config["engine_kw"])
+    row = suites.run_task(tasks_suite.by_id("text_emails"), llm, config["engine_kw"],
+                          output=config.get("output", False))
     assert llm.misses >= 1 and llm.hits == 0 and not row["solved"]
