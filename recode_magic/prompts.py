@@ -240,6 +240,7 @@ ERROR_HINTS = [
 _SELF_CALL = re.compile(r"calls itself|is the step you are expanding|statement you are "
                         r"expanding again")
 _NAME = re.compile(r"`(\w+)`")
+_COMPOUND_REPEAT = re.compile(r"statement you are expanding again \(it calls `\w+`")
 _REBOUND = re.compile(r"`(\w+)` must not be rebound")
 
 
@@ -348,6 +349,11 @@ def reask_feedback(hint: str, previous: str, attempt: int) -> str:
         text += (f"Do not repeat it. The same code without rebinding `{rebound.group(1)}`, "
                  f"which is allowed:\n"
                  f"<execute>{fixed}</execute>\nUse it (fix anything else that is wrong).")
+    elif _COMPOUND_REPEAT.search(hint) and (name := _NAME.search(hint)):
+        # the model wants the function: let it define it (then the statement runs as written)
+        text += (f"That answer repeats the statement. Keep the statement, but first define "
+                 f"`{name.group(1)}` in the same answer: `def {name.group(1)}(...):` with a "
+                 f"body that computes and returns its value with builtins and the primitives.")
     elif _SELF_CALL.search(hint):
         name = _NAME.search(hint)
         what = f"Do not call `{name.group(1)}`: " if name else ""

@@ -26,16 +26,22 @@ def example_codes() -> list[str]:
     return [parse_reply(m)[1] for m in re.findall(r"<execute>.*?</execute>", FEW_SHOTS, re.S)]
 
 
-def test_examples_call_no_function_that_exists_only_in_the_examples():
-    # the 1.5B model called the examples' find/move/say/take as if they existed: the
-    # default examples call builtins and methods only, so nothing can leak
+def test_a_function_only_the_examples_call_is_refused_if_the_model_calls_it():
+    # the 1.5B model called the examples' find/move/say/take as if they existed: every name
+    # an example calls is either a builtin or listed by example_names, which the engine
+    # refuses before it runs (tests/test_resultcheck.py runs that refusal)
+    from recode_magic.prompts import example_names
+
     codes = example_codes()
     assert codes
+    leaked = example_names(FEW_SHOTS)
     for code in codes:
         called = {n.func.id for n in ast.walk(ast.parse(code))
                   if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-        assert called <= BUILTIN_NAMES, called
-    # and no "Primitives:" list of their own that a model could take for its own
+        assert called <= BUILTIN_NAMES | leaked, called
+    assert {"press", "read"} <= leaked and "len" not in leaked
+    # the example that uses them says they exist only there
+    assert "`press` and `read` exist only in this example" in FEW_SHOTS
     assert "Primitives:" not in FEW_SHOTS
 
 
@@ -144,3 +150,20 @@ def test_redefining_a_primitive_is_answered_with_the_code_without_that_def():
     hint = "rule no-rebind: `neighbors` must not be rebound (it is a primitive ...)"
     code = "def neighbors(n):\n    return ['B']\npath = neighbors('A')"
     assert "<execute>path = neighbors('A')</execute>" in reask_feedback(hint, code, 1)
+
+
+def test_a_repeated_compound_statement_is_answered_by_defining_its_function():
+    """text_slugs (real 1.5B transcript): `answer.append(slug(title))` in a loop, repeated 12
+    times; the re-ask now asks for `def slug(...)` before the statement, which then runs."""
+    from recode_magic import ReCode, ScriptedLLM
+
+    def x(code: str) -> str:
+        return f"<think>t</think><execute>{code}</execute>"
+
+    loop = "answer = []\nfor title in titles:\n    answer.append(slug(title))"
+    body = "for title in titles:\n    answer.append(slug(title))"
+    llm = ScriptedLLM({"solve": x(loop),
+                       "loop_slug": [x(loop), x("def slug(t):\n    return t.lower()\n" + body)]})
+    run = ReCode(llm).run("t", inputs={"titles": ["A", "B"]}, output="answer")
+    assert run.status == "done" and run.namespace["answer"] == ["a", "b"]
+    assert "Keep the statement, but first define `slug` in the same answer" in llm.calls[2]
