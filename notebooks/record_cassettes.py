@@ -1,13 +1,17 @@
 """Make the notebooks' cassettes from replies WRITTEN BY HAND, then save executed notebooks.
 
-    python notebooks/record_cassettes.py [quickstart text_world_agent ...] [--execute-only]
+    python notebooks/record_cassettes.py [quickstart teaching_granularity ...] [--execute-only]
 
-No model is involved. For each notebook below, every ``%%recode`` cell that has ``--cassette``
-and no ``--llm`` is run once (in a fresh kernel, cwd = notebooks/, with the notebook's earlier
-cells) with ``--llm _handwritten`` added: ``_handwritten`` is a :class:`ScriptedLLM` holding
-the replies written in this file, and its ``model`` is the magic's default model, so every
-reply is stored under the exact key (model + full prompt) the unmodified notebook sends. The
-cassette then gets a top-level ``note`` saying the replies were written by hand.
+No model is involved. For each notebook in ``NOTEBOOKS`` below, every ``%%recode`` cell that
+has ``--cassette`` and no ``--llm`` is run once (in a fresh kernel, cwd = notebooks/, with the
+notebook's earlier cells) with ``--llm _handwritten`` added: ``_handwritten`` is a
+:class:`ScriptedLLM` holding the replies written in this file, and its ``model`` is the magic's
+default model, so every reply is stored under the exact key (model + full prompt) the
+unmodified notebook sends. The cassette then gets a top-level ``note`` saying the replies were
+written by hand.
+
+``text_world_agent`` (in ``REAL_MODEL``) replays replies recorded from a real model: it is
+never re-recorded here, only executed (``local_model`` is not handled by this file at all).
 
 Then the notebook itself is executed as it is (no ``--llm``, ``ANTHROPIC_API_KEY`` removed from
 the environment, so every reply must come from the cassette) and saved with its outputs; the
@@ -84,45 +88,14 @@ while y != charger[1]:
     ],
 }
 
-# --------------------------------------------------------------------------- text_world_agent
-# The game: tw-make custom --world-size 4 --nb-objects 8 --quest-length 3 --seed 117.
-# Objective: "Welcome to TextWorld! First step, retrieve the latchkey from the trunk in the
-# bar. Then, travel north. Then, Put the latchkey into the safe to lock it. Alright, thanks!"
-TEXT_WORLD = {
-    "solve": X(
-        "The objective has three steps: take the latchkey from the trunk here in the bar, go "
-        "north, then lock the safe with the latchkey. Getting the key is one part; going north "
-        "and locking the safe there is the other.",
-        """
-key_text = take_key_from_container(key="latchkey", container="trunk")
-result = lock_container_in_next_room(direction="north", container="safe", key="latchkey")
-"""),
-    "take_key_from_container": X(
-        "One command takes the key; the inventory confirms that I carry it.",
-        """
-key_text = act(f"take {key} from {container}")
-held = inventory()
-"""),
-    "lock_container_in_next_room": X(
-        "Walking is one command. I have not seen the safe yet, so locking it is decided by a "
-        "placeholder once I see the room.",
-        """
-room = act(f"go {direction}")
-result = lock_container_with_key(container=container, key=key, room=room)
-"""),
-    "lock_container_with_key": X(
-        "The call asks me to lock the safe with the latchkey. The room text is cut short, but "
-        "locking is one command and the game's answer will tell whether it worked.",
-        """
-result = act(f"lock {container} with {key}")
-"""),
-}
-
 NOTEBOOKS: dict[str, dict[str, dict]] = {
     # notebook name -> cassette file name -> replies
     "quickstart": {"quickstart.cassette.json": QUICKSTART},
-    "text_world_agent": {"text_world_agent.cassette.json": TEXT_WORLD},
 }
+# Notebooks whose cassettes hold replies RECORDED FROM A REAL MODEL (their cassette's "note"
+# names the model, quantisation and date): never re-recorded here, only executed (replayed).
+# To re-record one, delete its cassette and execute the notebook with the model server up.
+REAL_MODEL = ("text_world_agent",)
 
 
 # --------------------------------------------------------------------------- machinery
@@ -155,6 +128,9 @@ def _execute(nb: nbformat.NotebookNode, timeout: int = 600) -> nbformat.Notebook
 
 def record(name: str) -> None:
     """Run the notebook's cassette cells with the hand-written replies, writing cassettes."""
+    if name in REAL_MODEL:
+        raise SystemExit(f"{name}: its cassette was recorded from a real model; not "
+                         "overwriting it with hand-written replies (use --execute-only)")
     cassettes = NOTEBOOKS[name]
     nb = nbformat.read(HERE / f"{name}.ipynb", as_version=4)
     cells, last = [], None
@@ -202,6 +178,7 @@ def execute(name: str) -> None:
                 # a front end opening the file would show "Error displaying widget: model not
                 # found" in place of the tree. Running the cell brings the live widget back.
                 out.get("data", {}).pop(WIDGET_VIEW, None)
+    nb.metadata.pop("widgets", None)   # widget state left by an earlier nbconvert run
     nbformat.write(nb, path)
     print(f"{name}: executed and saved")
 
