@@ -14,12 +14,13 @@ from typing import Any
 from . import code as C
 from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
 from .errors import FormatError, PolicyError, StepFailed
+from .feedback import reask_feedback
 from .limits import short_repr
 from .llms.base import ask, merge_usage
 from .namespace import variable_lines
 from .policy import check_code
 from .prefetch import Prefetcher
-from .prompts import Prompt, build_prompt, reask_feedback
+from .prompts import Prompt, build_prompt
 from .runstate import Frame, RunState, Stop
 from .settings import TASK_LIMIT
 from .status import RunStatus

@@ -16,8 +16,8 @@ from typing import Any
 
 from . import code as C
 from .expander import Expander, NoUsableCode
+from .feedback import repair_feedback, replan_feedback, restart_feedback, result_feedback
 from .limits import short_repr
-from .prompts import repair_feedback, replan_feedback, restart_feedback, result_feedback
 from .resultcheck import first_empty
 from .run import Run
 from .runstate import Frame, RunState, Stop
