@@ -144,6 +144,11 @@ class Repairs:
                 node.attempts.append({"kind": kind, "error": one_line(error),
                                       "repair": frame.retries})
                 frame.child_block = None
+                same, frame.last_feedback = feedback == frame.last_feedback, feedback
+                if same:  # at temperature 0 the same question gets the same answer again
+                    feedback += ("\nYour previous answer to this same situation failed the "
+                                 "same way: do not write it again; try another command or "
+                                 "another way.")
                 if restart:
                     frame.ran, frame.pc = [], 0
                 try:

@@ -54,6 +54,7 @@ class Frame:
     keywords: dict[str, Any] = field(default_factory=dict)
     result_checked: bool = False  # the result check (:mod:`resultcheck`) ran once
     outside: bool = False  # a statement called a primitive or another function of the user's
+    last_feedback: str | None = None  # what the last repair/re-plan said (repeats are marked)
 
 
 @dataclass

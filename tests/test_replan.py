@@ -123,3 +123,13 @@ def test_a_replan_shows_what_the_world_answered_to_the_statements_that_ran(world
     assert run.status == "done", run.error
     assert "act('go hall')\n# act('go hall') -> 'You go hall.'\n" in llm.calls[1]
     assert run.root.steps[0].answers == ["act('go hall') -> 'You go hall.'"]
+
+
+def test_a_second_identical_replan_asks_for_something_else(world):
+    ns, log = world
+    llm = ScriptedLLM({"solve": [X("act('go hall')\nact('take key')"), X("act('take key')"),
+                                 X("act('take key from table')")]})
+    run = ReCode(llm, namespace=ns).run("get the key")
+    assert run.status == "done", run.error
+    assert "failed the same way" not in llm.calls[1]
+    assert "Your previous answer to this same situation failed the same way" in llm.calls[2]
