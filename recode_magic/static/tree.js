@@ -442,6 +442,16 @@ function render({ model, el }) {
       <div class="rc-cmp-col">${head(b)}<pre class="rc-diff">${right.join("")}</pre></div></div>`;
   }
 
+  // "1 re-ask · 2 re-plans": unused replies by kind (rewrite, repair, replan)
+  const ATTEMPT_WORDS = {rewrite: ["re-ask", "re-asks"], repair: ["repair", "repairs"],
+    replan: ["re-plan", "re-plans"]};
+  function attemptsText(attempts) {
+    if (!Array.isArray(attempts)) return attempts ? `${attempts} retr${attempts === 1 ? "y" : "ies"}` : "";
+    const counts = new Map();
+    for (const a of attempts) counts.set(a.kind || "retry", (counts.get(a.kind || "retry") || 0) + 1);
+    return [...counts].map(([k, c]) => `${c} ${(ATTEMPT_WORDS[k] || [k, k + "s"])[c === 1 ? 0 : 1]}`).join(" · ");
+  }
+
   function drawDetails(force = false) {
     const id = model.get("selected");
     const n = byId.get(id);
@@ -454,9 +464,8 @@ function render({ model, el }) {
     }
     const placeholders = new Set((n.children || []).map((c) => byId.get(c)?.name).filter(Boolean));
     const primitives = new Set((n.steps || []).flatMap((s) => s.primitives || []));
-    const attempts = Array.isArray(n.attempts) ? n.attempts.length : n.attempts;
     const meta = [`depth ${n.depth}`, n.llm_calls ? `${n.llm_calls} model call${n.llm_calls === 1 ? "" : "s"}` : "",
-      attempts ? `${attempts} retr${attempts === 1 ? "y" : "ies"}` : "", fmtTokens(n.usage),
+      attemptsText(n.attempts), fmtTokens(n.usage),
       n.started && n.ended ? fmtSeconds(n.ended - n.started) : ""].filter(Boolean).join(" · ");
     const steps = (n.steps || []).map((s) => `<li class="rc-step-item ${s.error ? "rc-step-error" : ""}">
         <span class="rc-icon ${s.kind === "placeholder" ? "" : "rc-prim"}">${s.kind === "placeholder" ? "↳" : (s.error ? "✘" : "ƒ")}</span>
