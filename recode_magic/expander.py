@@ -157,10 +157,11 @@ class Expander:
             ph = block.placeholder
             leaked = sorted((block.calls & state.example_names) - {node.name})
             if leaked and not any(self.known(n) for n in leaked):
+                here = ", ".join(f"`{p}`" for p in sorted(state.primitives)) or "none"
                 raise FormatError(
                     f"`{leaked[0]}` is a function of the examples, not of this task: it does "
-                    f"not exist here; use the primitives listed above, builtins and the "
-                    f"variables", reply=code)
+                    f"not exist here; the primitives here are {here} (use them, builtins and "
+                    f"the variables)", reply=code)
             if ph is not None and ph.name == node.name:
                 raise FormatError(
                     f"`{ph.name}` is the step you are expanding: do not call it again, with any "

@@ -149,6 +149,7 @@ def test_a_function_of_the_examples_is_refused_before_it_runs():
     assert "`add_prices` is a function of the examples, not of this task" \
         in run.root.attempts[0]["error"]
     assert "`add_prices` is a function of the examples" in llm.calls[1]
+    assert "the primitives here are none" in llm.calls[1]
 
 
 def test_a_name_of_the_examples_that_exists_in_the_notebook_is_fine():
