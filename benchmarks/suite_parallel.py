@@ -28,6 +28,7 @@ import argparse
 import fnmatch
 import json
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -161,15 +162,31 @@ def _play_task(item: Item, llm: ReplayModel, prefetch: int) -> dict[str, Any]:
             "answer": repr(ns["answer"])[:300] if "answer" in ns else None, "commands": None}
 
 
+def _game_file(name: str) -> Path:
+    """The game's ``.z8``: from ``games/`` when made there, else made once under TMPDIR.
+
+    ``benchmarks/agents/games/`` is not in git (``make_games.py`` writes it): a fresh clone
+    builds only the games it replays, offline, from their fixed seeds.
+    """
+    manifest = AGENTS / "games" / "games.json"
+    if manifest.exists():
+        found = [g["path"] for g in json.loads(manifest.read_text()) if g["name"] == name]
+        if found and (AGENTS / "games" / found[0]).exists():
+            return AGENTS / "games" / found[0]
+    import make_games
+
+    out = Path(tempfile.gettempdir()) / "recode-bench-games"
+    made = make_games.make(out, only={name})
+    return out / made[0]["path"]
+
+
 def _play_game(item: Item, llm: ReplayModel, prefetch: int) -> dict[str, Any]:
     import suites
     from tw_game import Game, primitives, refused
 
     from recode_magic import primitive
 
-    manifest = json.loads((AGENTS / "games" / "games.json").read_text())
-    game_file = next(g["path"] for g in manifest if g["name"] == item.name)
-    game = Game(str(AGENTS / "games" / game_file))
+    game = Game(str(_game_file(item.name)))
     try:
         game.reset()
         act = primitives(game)["act"]
