@@ -171,6 +171,8 @@ class Repairs:
                 raise Stop(RunStatus.ERROR, one_line(error) or error)
             parent = state.frames[-1]
             line = parent.child_block.source if parent.child_block else node.call
+            if not repairable:  # the model could not write it: the parent may not ask again
+                parent.unwritable.add(node.name)
             error = f"placeholder `{node.name}` failed: {one_line(error)}"
             repairable, observation = True, None
 

@@ -160,3 +160,16 @@ def test_a_name_of_the_examples_that_exists_in_the_notebook_is_fine():
     llm = ScriptedLLM({"solve": X("total = add_prices(items)")})
     run = ReCode(llm, namespace={"add_prices": add_prices}).run("t", inputs={"items": []})
     assert run.status == "done" and run.namespace["total"] == 5
+
+
+def test_a_child_the_model_could_not_write_is_not_asked_for_again():
+    """b_q2_s52 / text_slugs (1.5B transcripts): a placeholder the model cannot write fails
+    after 4 replies; the parent's repair wrote the same placeholder again, 4 replies more."""
+    llm = ScriptedLLM({"solve": [X("r = move('east')"), X("r = move('east')"),
+                                 X("r = 'moved east'")],
+                       "move": [X("r = move(direction)")] * 4})
+    run = ReCode(llm, max_rewrite=3).run("go east")
+    assert run.status == "done", run.error
+    assert run.namespace["r"] == "moved east"
+    assert len(llm.calls) == 1 + 4 + 2  # root, 4 for `move`, refused re-ask, usable answer
+    assert "`move` could not be written" in llm.calls[6]
