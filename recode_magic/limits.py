@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import reprlib
 import signal
@@ -379,13 +380,21 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+_WRAPPER_FILE = f"{os.sep}recode_magic{os.sep}calltally.py"
+
+
 def user_traceback(exc: BaseException) -> str:
     """The traceback from the first frame of generated code on (no harness frames)."""
     tb = exc.__traceback__
     while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<recode"):
         tb = tb.tb_next
-    lines = traceback.format_exception(type(exc), exc, tb) if tb else [describe_exception(exc)]
-    return _RUN_TOKEN.sub(r"\1>", "".join(lines).rstrip())
+    if tb is None:
+        return _RUN_TOKEN.sub(r"\1>", describe_exception(exc))
+    te = traceback.TracebackException(type(exc), exc, tb)
+    # the engine's call-counting wrapper (calltally.py) sits between the code and a primitive
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if not f.filename.endswith(_WRAPPER_FILE)])
+    return _RUN_TOKEN.sub(r"\1>", "".join(te.format()).rstrip())
 
 
 # generated code is compiled as <recode:id:name:attempt@token>: the token keeps linecache

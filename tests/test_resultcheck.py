@@ -173,3 +173,14 @@ def test_a_child_the_model_could_not_write_is_not_asked_for_again():
     assert run.namespace["r"] == "moved east"
     assert len(llm.calls) == 1 + 4 + 2  # root, 4 for `move`, refused re-ask, usable answer
     assert "`move` could not be written" in llm.calls[6]
+
+
+def test_the_call_counting_wrapper_is_not_in_the_users_traceback():
+    def stock(warehouse, item):
+        """Units of an item."""
+        return {"bolts": 1}[item]
+
+    llm = ScriptedLLM({"solve": [X("n = stock('north', 'bolt')")] * 3})
+    run = ReCode(llm, namespace={"stock": stock}).run("t")
+    assert run.status == "error" and "KeyError: 'bolt'" in run.root.error
+    assert "calltally" not in run.root.error and "in stock" in run.root.error
