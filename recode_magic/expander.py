@@ -155,12 +155,12 @@ class Expander:
                                recursive=state.repeats_ancestor, step=node.call)
         for block in blocks:
             ph = block.placeholder
-            dead = sorted(block.calls & frame.unwritable)
+            dead = sorted(block.calls & frame.unwritable.keys())
             if dead and not any(self.known(n) for n in dead):
                 raise FormatError(
-                    f"`{dead[0]}` could not be written (the model gave no usable code for it "
-                    f"{self.settings.max_rewrite + 1} times): do not call it again; write what "
-                    f"it does here, with the primitives and builtins", reply=code)
+                    f"`{dead[0]}` could not be written ({frame.unwritable[dead[0]][:300]}): do "
+                    f"not call it again; write what it does here, with the primitives and "
+                    f"builtins", reply=code)
             leaked = sorted((block.calls & state.example_names) - {node.name})
             if leaked and not any(self.known(n) for n in leaked):
                 here = ", ".join(f"`{p}`" for p in sorted(state.primitives)) or "none"

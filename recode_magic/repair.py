@@ -172,7 +172,7 @@ class Repairs:
             parent = state.frames[-1]
             line = parent.child_block.source if parent.child_block else node.call
             if not repairable:  # the model could not write it: the parent may not ask again
-                parent.unwritable.add(node.name)
+                parent.unwritable[node.name] = one_line(error)
             error = f"placeholder `{node.name}` failed: {one_line(error)}"
             repairable, observation = True, None
 

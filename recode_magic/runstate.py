@@ -55,7 +55,7 @@ class Frame:
     result_checked: bool = False  # the result check (:mod:`resultcheck`) ran once
     outside: bool = False  # a statement called a primitive or another function of the user's
     last_feedback: str | None = None  # what the last repair/re-plan said (repeats are marked)
-    unwritable: set[str] = field(default_factory=set)  # children that got no usable code
+    unwritable: dict[str, str] = field(default_factory=dict)  # child -> why it got no code
 
 
 @dataclass
