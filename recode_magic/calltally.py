@@ -14,6 +14,7 @@ functions swapped into an ``exec`` namespace.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -60,7 +61,9 @@ class CallTally:
     @contextmanager
     def watching(self, ns: MutableMapping[str, Any], names: Iterable[str]) -> Iterator[None]:
         """Swap counting wrappers for ``names`` into ``ns``; put the originals back after."""
-        originals = {n: ns[n] for n in names if callable(ns.get(n))}
+        # plain functions only: a class or a callable object must stay itself
+        # (`isinstance(p, Point)`, `robot.speed` in the same statement)
+        originals = {n: ns[n] for n in names if _plain_function(ns.get(n))}
         wrappers = {n: self.wrap(n, f) for n, f in originals.items()}
         ns.update(wrappers)
         try:
@@ -81,7 +84,7 @@ class CallTally:
         """The last few calls and what they returned: ``act('go east') -> '-= Sauna =-...'``.
 
         >>> tally = CallTally()
-        >>> ns = {"act": str.upper}
+        >>> ns = {"act": lambda c: c.upper()}
         >>> with tally.watching(ns, ["act"]):
         ...     _ = ns["act"]("go east")
         >>> tally.answers()
@@ -94,6 +97,11 @@ class CallTally:
             return "no call returned"
         args, kwargs, result = self.last[name]
         return _call(name, args, kwargs, result, 60)
+
+
+def _plain_function(value: Any) -> bool:
+    return (inspect.isfunction(value) or inspect.ismethod(value) or inspect.isbuiltin(value)
+            or isinstance(value, functools.partial))
 
 
 def _about(count: int) -> str:

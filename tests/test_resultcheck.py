@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import reply as X
 
-from recode_magic import ReCode, ScriptedLLM
+from recode_magic import ReCode, ScriptedLLM, primitive
 from recode_magic.tree import run_to_dict
 
 LOG = "a: 1;b: 2"
@@ -184,3 +184,25 @@ def test_the_call_counting_wrapper_is_not_in_the_users_traceback():
     run = ReCode(llm, namespace={"stock": stock}).run("t")
     assert run.status == "error" and "KeyError: 'bolt'" in run.root.error
     assert "calltally" not in run.root.error and "in stock" in run.root.error
+
+
+def test_class_and_object_primitives_are_not_wrapped_while_a_statement_runs():
+    class Point:
+        """A point (a class primitive)."""
+
+        def __init__(self, x):
+            self.x = x
+
+    class Robot:
+        """A robot (a callable object primitive)."""
+
+        speed = 3
+
+        def __call__(self, n):
+            return n * self.speed
+
+    code = "ok = isinstance(Point(1), Point) and robot(2) == robot.speed * 2"
+    llm = ScriptedLLM({"solve": X(code)})
+    ns = {"Point": Point, "robot": primitive(Robot())}
+    run = ReCode(llm, namespace=ns).run("t")
+    assert run.status == "done" and ns["ok"] is True, run.error
