@@ -79,15 +79,7 @@ class Expander:
             At the model-call limit, or when the user rejects the code (``--confirm``).
         """
         node, s = frame.node, self.settings
-        names = frame.variables or ["task", *run.inputs]
-        task = self.ns.get("task") if frame.placeholder is None else None
-        if isinstance(task, str):  # the root: the task is shown as text, above its call
-            task = task[:TASK_LIMIT]
-            variables = ["- task (str): the task text above",
-                         *variable_lines([n for n in names if n != "task"], self.ns,
-                                         self.summary)]
-        else:
-            task, variables = None, variable_lines(names, self.ns, self.summary)
+        variables, task = self.shown(run, frame)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
         hint, last, previous = None, "", ""
         for attempt in range(s.max_rewrite + 1):
@@ -117,6 +109,19 @@ class Expander:
             return blocks
         raise NoUsableCode(f"FormatError: no usable code for `{node.name}` after "
                            f"{s.max_rewrite + 1} replies (last: {last})")
+
+    def shown(self, run: RunData, frame: Frame) -> tuple[list[str], str | None]:
+        """The variable lines of ``frame``'s prompt, and the root's task text (else None).
+
+        The root shows its task as text above its call, not only as a ``repr``.
+        """
+        names = frame.variables or ["task", *run.inputs]
+        task = self.ns.get("task") if frame.placeholder is None else None
+        if not isinstance(task, str):
+            return variable_lines(names, self.ns, self.summary), None
+        return (["- task (str): the task text above",
+                 *variable_lines([n for n in names if n != "task"], self.ns, self.summary)],
+                task[:TASK_LIMIT])
 
     def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
                      keywords: Mapping[str, Any]) -> Prompt:

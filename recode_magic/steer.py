@@ -72,7 +72,6 @@ from .forks import (
     watch,
 )
 from .machine import Machine
-from .namespace import variable_lines
 from .prompts import build_prompt
 from .run import Run
 from .runstate import MISSING, ConfirmFn, Frame, RunState
@@ -138,10 +137,9 @@ class _Rerun(Machine):
                 return None
         blocks = self.x.plan(frame, self.code)
         node.code, node.thought = self.code, "(edited by hand)"
-        names = frame.variables or ["task", *self.run.inputs]  # the prompt it answers
-        node.prompt = str(build_prompt(self.state.fixed, node.call,
-                                       variable_lines(names, self.ns, self.x.summary),
-                                       name=node.name))
+        variables, task = self.x.shown(self.run, frame)  # the prompt it answers
+        node.prompt = str(build_prompt(self.state.fixed, node.call, variables,
+                                       name=node.name, task=task))
         node.reply = f"<execute>\n{self.code}\n</execute>"
         self.emit("node", self.run, node)
         return blocks

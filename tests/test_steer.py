@@ -270,3 +270,13 @@ def test_regenerate_the_root_and_a_node_on_the_stack_of_a_limited_run():
     assert run.status == "done" and (run.namespace["a"], run.namespace["b"]) == (5, 6)
     assert [n.name for n in run.nodes()] == ["solve"] and run.root.current == "a1"
     assert len(run.root.alternatives[0].children) == 2
+
+
+def test_an_edited_root_records_the_prompt_the_model_is_shown():
+    llm = ScriptedLLM({"solve": reply("x = 1")})
+    engine = ReCode(llm)
+    run = engine.run("Set x to two.")
+    edit(run, run.root, "x = 2")
+    assert run.namespace["x"] == 2
+    assert run.root.prompt == llm.calls[0]  # the same layout: the task as text above its call
+    assert "Task:\nSet x to two.\n" in run.root.prompt
