@@ -113,11 +113,17 @@ class Repairs:
             self.close(frame)  # as it would have ended (result_checked: no second check)
             return
         if restart:
-            frame.blocks, frame.pc = new, 0
-        else:
-            frame.blocks = blocks[:frame.pc] + _drop_ran_prefix(new, frame.ran)
-        node.status = NodeStatus.RUNNING
-        self.emit("node", self.run, node)
+            frame.pc = 0
+        self.go_on(frame, new)
+
+    def go_on(self, frame: Frame, new: list[C.Block]) -> None:
+        """Run the node on with ``new`` blocks in place of those from ``frame.pc`` on.
+
+        Leading statements of ``new`` that already ran are dropped (the model started over).
+        """
+        frame.blocks = (frame.blocks or [])[:frame.pc] + _drop_ran_prefix(new, frame.ran)
+        frame.node.status = NodeStatus.RUNNING
+        self.emit("node", self.run, frame.node)
         self.ask_ahead(frame, frame.pc)
 
     def fail(self, error: str, line: str | None, *, repairable: bool = True,
@@ -156,11 +162,7 @@ class Repairs:
                 except NoUsableCode as exc:
                     error, line, repairable, observation = str(exc), None, False, None
                     continue
-                blocks = _drop_ran_prefix(blocks, frame.ran)  # the model started over
-                frame.blocks = frame.blocks[:frame.pc] + blocks
-                node.status = NodeStatus.RUNNING
-                self.emit("node", self.run, node)
-                self.ask_ahead(frame, frame.pc)
+                self.go_on(frame, blocks)
                 return
             node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
             state.pop()
