@@ -66,3 +66,28 @@ def api() -> Iterator[FakeAPI]:
 
     with serve({"solve": "<execute>a = 1</execute>"}) as fake:
         yield fake
+
+
+class Priced:
+    """A backend that reports usage and has a price (claude-haiku-4-5: $1 / $5 per M tokens).
+
+    ``usage`` per call: 2,000 input and 500 output tokens unless given.
+    """
+
+    model = "claude-haiku-4-5"
+    max_tokens = 1000
+
+    def __init__(self, replies, usage=None):
+        from recode_magic import ScriptedLLM
+
+        self.scripted = ScriptedLLM(replies)
+        self.usage = usage or {"input_tokens": 2000, "output_tokens": 500}
+
+    def respond(self, prompt, *, on_text=None, depth=None):
+        from recode_magic.llms.base import Reply
+
+        return Reply(self.scripted(prompt), {**self.usage, "source": "server"}, self.model)
+
+    def __call__(self, prompt):
+        return self.respond(prompt).text
+

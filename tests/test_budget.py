@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import Priced
 
 from recode_magic import ReCode, ScriptedLLM
 from recode_magic.budget import DEFAULT_MAX_REPLY, Spend, project
 from recode_magic.errors import ConfigError
-from recode_magic.llms.base import Reply
 
 
 def X(code: str) -> str:
@@ -16,23 +16,6 @@ def X(code: str) -> str:
 
 REPLIES = {"solve": X("a = one(task)\nb = two(task)\nc = three(task)"),
            "one": X("a = act(1)"), "two": X("b = act(2)"), "three": X("c = act(3)")}
-
-
-class Priced:
-    """A backend that reports usage and has a price (claude-haiku-4-5: $1 / $5 per M)."""
-
-    model = "claude-haiku-4-5"
-    max_tokens = 1000
-
-    def __init__(self, replies):
-        self.scripted = ScriptedLLM(replies)
-
-    def respond(self, prompt, *, on_text=None, depth=None):
-        return Reply(self.scripted(prompt), {"input_tokens": 2000, "output_tokens": 500,
-                                             "source": "server"}, self.model)
-
-    def __call__(self, prompt):
-        return self.respond(prompt).text
 
 
 def _engine(llm, **kw):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+from conftest import Priced
 
 from recode_magic import ReCode, ScriptedLLM
 from recode_magic.budget import CostView, Projection, wants_cost
@@ -29,23 +30,6 @@ def X(code: str) -> str:
 
 REPLIES = {"solve": X("a = one(task)\nb = two(task)\nc = three(task)"),
            "one": X("a = act(1)"), "two": X("b = act(2)"), "three": X("c = act(3)")}
-
-
-class Priced:
-    """Reports usage and has a price (claude-haiku-4-5: $1 / $5 per M tokens)."""
-
-    model = "claude-haiku-4-5"
-    max_tokens = 1000
-
-    def __init__(self, replies, usage=None):
-        self.scripted = ScriptedLLM(replies)
-        self.usage = usage or {"input_tokens": 2000, "output_tokens": 500}
-
-    def respond(self, prompt, *, on_text=None, depth=None):
-        return Reply(self.scripted(prompt), {**self.usage, "source": "server"}, self.model)
-
-    def __call__(self, prompt):
-        return self.respond(prompt).text
 
 
 def _engine(llm, confirm, **kw):
