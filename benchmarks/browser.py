@@ -67,7 +67,7 @@ def _one(widget_cls: type, n: int, delay: float) -> dict[str, Any]:
 def traffic(sizes: tuple[int, ...] = (100, 1000, 5000), delay: float = 0.005,
             ) -> dict[str, dict[str, Any]]:
     """Comm messages and bytes per run, whole-tree widget (``before``) vs patches (``after``)."""
-    from recode_magic.widget import ReCodeWidget
+    from recode_magic.notebook.widget import ReCodeWidget
 
     before = _widget_before()
     out: dict[str, dict[str, Any]] = {}
@@ -82,7 +82,7 @@ def traffic(sizes: tuple[int, ...] = (100, 1000, 5000), delay: float = 0.005,
 
 _BUILD = """\
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.widget import ReCodeWidget
+from recode_magic.notebook.widget import ReCodeWidget
 N = {n}
 X = lambda c: f"<execute>{{c}}</execute>"
 replies = {{"solve": X("\\n".join(f"x{{i}} = item_{{i}}()" for i in range(N - 1)))}}

@@ -38,7 +38,7 @@ def _engine_seconds(make_llm: Callable[[], Any], n: int, *, widget: bool = False
                     timeout=timeout)
     sent = {"messages": 0, "bytes": 0}
     if widget:
-        from recode_magic.widget import ReCodeWidget
+        from recode_magic.notebook.widget import ReCodeWidget
 
         w = ReCodeWidget(trailing=False)
 

@@ -7,7 +7,7 @@ thread-safe backend -- once sequentially (``prefetch=0``) and once with parallel
 (``prefetch=4``), run as the suites ran it (``ReCode(llm, ns, **suites.CAPS)``, see
 ``benchmarks/agents/suites.py``). Per item: wall time of ``engine.run`` in both modes, calls
 made, calls asked ahead / used / wasted (``run.meta["prefetch_stats"]``, counted by
-:class:`recode_magic.prefetch.Prefetcher`), and whether both replays give the same tree
+:class:`recode_magic.engine.prefetch.Prefetcher`), and whether both replays give the same tree
 (every node's name, call, code, status, error, prompt), the same outcome (solved, status,
 answer) and, for TextWorld, the same game commands.
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine import ReCode
+from .engine.recode import ReCode
+from .engine.settings import Settings
 from .errors import (
     BlockTimeoutError,
     CassetteMissError,
@@ -28,11 +29,10 @@ from .errors import (
     UnknownToolError,
 )
 from .llms.scripted import ScriptedLLM
-from .namespace import primitive
-from .run import Run, load_run
-from .settings import Settings
-from .status import NodeStatus, RunStatus
-from .tree import Node
+from .pycode.namespace import primitive
+from .runs.run import Run, load_run
+from .runs.status import NodeStatus, RunStatus
+from .runs.tree import Node
 
 __version__ = "0.1.0"
 
@@ -48,8 +48,8 @@ __all__ = [
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%%recode`` and ``%recode`` (called by ``%load_ext recode_magic``)."""
-    from . import batch_magic, steer_magic
-    from .magics import ReCodeMagics
+    from .notebook import batch_magic, steer_magic
+    from .notebook.magics import ReCodeMagics
 
     batch_magic.register()   # %recode batch (issue 16)
     steer_magic.register()   # %recode regenerate | edit | ... | promote | compare (issue 14)

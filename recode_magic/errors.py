@@ -20,6 +20,11 @@ __all__ = [
     "ResumeError",
     "RunFormatError",
     "StepFailed",
+    "WeightsError",
+    "RegistryUnreachable",
+    "DiskFullError",
+    "ChecksumError",
+    "ModelFileError",
 ]
 
 
@@ -83,6 +88,36 @@ class MissingKeyError(LLMError):
 
 class MissingDependencyError(RecodeError, RuntimeError):
     """An optional package or binary is not installed (the message says how to get it)."""
+
+
+class WeightsError(RecodeError):
+    """Base of the errors of fetching and checking a local model's weights.
+
+    Attributes
+    ----------
+    model : str or None
+        The local model's name (``qwen2.5-coder-1.5b``) or file.
+    """
+
+    def __init__(self, message: str, *, model: str | None = None):
+        super().__init__(message)
+        self.model = model
+
+
+class RegistryUnreachable(WeightsError, ConnectionError):
+    """The package registry holding a model's weight packages could not be reached."""
+
+
+class DiskFullError(WeightsError, OSError):
+    """No room left to write a model's weights (the partial file is removed)."""
+
+
+class ChecksumError(WeightsError, ValueError):
+    """Assembled weights whose sha256 is not the pinned one (the file is never used)."""
+
+
+class ModelFileError(WeightsError, FileNotFoundError):
+    """A local model file that does not exist or is not a GGUF file."""
 
 
 class BlockTimeoutError(RecodeError, TimeoutError):

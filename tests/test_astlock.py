@@ -6,7 +6,8 @@ import threading
 
 from conftest import reply
 
-from recode_magic import ReCode, ScriptedLLM, astlock
+from recode_magic import ReCode, ScriptedLLM
+from recode_magic.pycode import astlock
 
 
 class CountingLock:

@@ -18,7 +18,7 @@ from recode_magic.llms import (
 )
 from recode_magic.llms.constrain import GBNF
 from recode_magic.llms.pricing import billable_input_tokens, format_cache_across_runs
-from recode_magic.prompts import FEW_SHOTS
+from recode_magic.prompting.prompts import FEW_SHOTS
 
 MODEL = "claude-sonnet-5-5"
 # Five expansions: solve -> locate_charger, plan_route, drive_and_report -> follow_route.

@@ -1,4 +1,4 @@
-"""Budgets per run (recode_magic.budget): stop ``limit`` before a call could pass them."""
+"""Budgets per run (recode_magic.engine.budget): stop ``limit`` before a call could pass them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from conftest import Priced
 
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.budget import DEFAULT_MAX_REPLY, Spend, project
+from recode_magic.engine.budget import DEFAULT_MAX_REPLY, Spend, project
 from recode_magic.errors import ConfigError
 
 

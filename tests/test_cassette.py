@@ -10,7 +10,7 @@ from fakeapi import TEST_KEY, serve
 from recode_magic.errors import CassetteMissError, NoReplyError
 from recode_magic.llms import AnthropicLLM, CassetteLLM, ScriptedLLM, ask, make_llm, wrap_cassette
 from recode_magic.llms.cassette import CASSETTE_VERSION, cassette_key
-from recode_magic.prompts import build_prompt, fixed_part
+from recode_magic.prompting.prompts import build_prompt, fixed_part
 
 FIXED = fixed_part(["move(dx, dy): Move the robot."])
 

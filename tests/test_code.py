@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.code import (
+from recode_magic.errors import FormatError
+from recode_magic.pycode.code import (
     find_placeholder,
     is_compound_call,
     parse_code,
@@ -14,7 +15,6 @@ from recode_magic.code import (
     plan_blocks,
     split_blocks,
 )
-from recode_magic.errors import FormatError
 
 
 def known_from(*names):

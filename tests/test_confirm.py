@@ -15,13 +15,13 @@ import pytest
 from confirm_setup import SETUP
 from kernel_helper import Kernel, Result
 
-from recode_magic.confirm import (
+from recode_magic.notebook.confirm import (
     ConfirmBox,
     ConfirmUnavailable,
     confirm_in_notebook,
     pick_confirm,
 )
-from recode_magic.tree import Node
+from recode_magic.runs.tree import Node
 
 KERNEL_SETUP = SETUP  # the conftest `kernel` fixture runs it
 RUN = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."
@@ -77,7 +77,7 @@ def test_box_gives_up_when_the_front_end_never_shows_it():
 def test_prompt_without_stdin_is_confirm_unavailable():
     from IPython.core.error import StdinNotImplementedError
 
-    from recode_magic.confirm import make_confirm
+    from recode_magic.notebook.confirm import make_confirm
 
     def no_stdin(_q):
         raise StdinNotImplementedError("raw_input was called, but this frontend does not "
@@ -93,7 +93,7 @@ def test_code_is_escaped_in_the_box():
 
 
 def test_interrupt_while_waiting_propagates(monkeypatch):
-    import recode_magic.confirm_box as C
+    import recode_magic.notebook.confirm_box as C
 
     def waiter(_box, _poll):
         raise KeyboardInterrupt
@@ -239,7 +239,8 @@ def _box_widgets(widgets: dict[str, dict], box_id: str) -> dict[str, str]:
 @pytest.mark.kernel
 def test_buttons_run_then_edit(fresh):
     res = fresh.execute("%config ReCodeMagics.widget = True\n"
-                        "from recode_magic.confirm import pick_confirm, confirm_with_buttons\n"
+                        "from recode_magic.notebook.confirm import (pick_confirm,\n"
+                        "    confirm_with_buttons)\n"
                         "print(pick_confirm() is confirm_with_buttons)")
     assert res.stdout.strip() == "True", res
     t0 = time.monotonic()

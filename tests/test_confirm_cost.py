@@ -1,6 +1,6 @@
 """``--confirm`` shows the cost so far and a projection (issue 15 item 4), through the engine.
 
-The engine passes a :class:`~recode_magic.budget.CostView` as ``cost=`` to a confirm callback
+The engine passes a :class:`~recode_magic.engine.budget.CostView` as ``cost=`` to a confirm callback
 that takes that keyword; a ``confirm(node, code)`` of two parameters is called as before.
 """
 
@@ -12,16 +12,16 @@ import pytest
 from conftest import Priced
 
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.budget import CostView, Projection, wants_cost
-from recode_magic.confirm import (
+from recode_magic.engine.budget import CostView, Projection, wants_cost
+from recode_magic.llms.base import Reply
+from recode_magic.notebook.confirm import (
     ConfirmBox,
     confirm_in_notebook,
     confirm_with_buttons,
     make_confirm,
     pick_confirm,
 )
-from recode_magic.llms.base import Reply
-from recode_magic.tree import Node
+from recode_magic.runs.tree import Node
 
 
 def X(code: str) -> str:
@@ -185,8 +185,8 @@ def test_make_confirm_without_cost_shows_no_cost_line():
 
 
 def test_buttons_show_the_cost_line(monkeypatch):
-    import recode_magic.confirm as confirm_mod
-    import recode_magic.confirm_box as box_mod
+    import recode_magic.notebook.confirm as confirm_mod
+    import recode_magic.notebook.confirm_box as box_mod
 
     boxes: list[ConfirmBox] = []
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import reply as X
 
 from recode_magic import ConfigError, ReCode, ScriptedLLM, load_run, primitive
-from recode_magic.tree import run_to_dict
+from recode_magic.runs.tree import run_to_dict
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from conftest import reply as X
 
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.export import export_run
+from recode_magic.runs.export import export_run
 
 
 def make_primitives(log: list) -> dict:

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recode_magic.code import parse_reply, plan_blocks
 from recode_magic.errors import FormatError, PolicyError
-from recode_magic.limits import block_timeout
-from recode_magic.policy import check_code
+from recode_magic.pycode.code import parse_reply, plan_blocks
+from recode_magic.pycode.limits import block_timeout
+from recode_magic.pycode.policy import check_code
 
 
 def fuzz(examples: int) -> settings:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from recode_magic.errors import BlockTimeoutError
-from recode_magic.limits import (
+from recode_magic.pycode.limits import (
     LIVE_TRUNCATED,
     CapturedOutput,
     block_timeout,

@@ -11,7 +11,7 @@ from fakeapi import TEST_KEY, closed_port_url, count_tokens, serve
 
 from recode_magic.errors import LLMError, MissingKeyError
 from recode_magic.llms import AnthropicLLM
-from recode_magic.prompts import build_prompt, fixed_part
+from recode_magic.prompting.prompts import build_prompt, fixed_part
 
 MODEL = "claude-sonnet-5-5"
 FIXED = fixed_part(["move(dx, dy): Move the robot.", "read_sensor(name): Read a sensor."])

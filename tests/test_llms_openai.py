@@ -11,7 +11,7 @@ from fakeapi import TEST_KEY, closed_port_url, count_tokens, serve
 from recode_magic.errors import LLMError, UnknownModelError
 from recode_magic.llms import AnthropicLLM, OpenAICompatLLM, ScriptedLLM, ask, resolve_llm
 from recode_magic.llms.constrain import GBNF, JSON_SCHEMA, REGEX
-from recode_magic.prompts import build_prompt, fixed_part
+from recode_magic.prompting.prompts import build_prompt, fixed_part
 
 FIXED = fixed_part(["move(dx, dy): Move the robot."])
 REPLY = "<think>One call.</think><execute>move(1, 0)</execute>"

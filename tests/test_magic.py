@@ -85,13 +85,13 @@ def test_config_trait_sets_default_depth(ip):
 def test_no_run_yet_and_unknown_subcommand(ip):
     with pytest.raises(UsageError, match="must be one of") as info:
         ip.run_line_magic("recode", "nonsense")
-    from recode_magic.commands import SUBCOMMANDS
+    from recode_magic.notebook.commands import SUBCOMMANDS
     for name in ("show", "tree", "graph", "export", "stats", "cost", "resume", "list", "load"):
         assert name in SUBCOMMANDS and name in str(info.value)
 
 
 def test_help_is_built_from_the_table_and_registration_adds_a_row(ip):
-    from recode_magic.commands import SUBCOMMANDS, register_subcommand
+    from recode_magic.notebook.commands import SUBCOMMANDS, register_subcommand
 
     doc = ip.find_line_magic("recode").__doc__
     for row in SUBCOMMANDS.values():
@@ -111,7 +111,7 @@ def test_help_is_built_from_the_table_and_registration_adds_a_row(ip):
 
 
 def test_a_bug_in_a_handler_is_not_disguised_as_a_usage_error(ip):
-    from recode_magic.commands import SUBCOMMANDS, register_subcommand
+    from recode_magic.notebook.commands import SUBCOMMANDS, register_subcommand
 
     def broken(magics, argv):
         raise KeyError("a bug")
@@ -124,7 +124,7 @@ def test_a_bug_in_a_handler_is_not_disguised_as_a_usage_error(ip):
 
 
 def test_resume_is_an_explicit_row(ip):
-    from recode_magic.commands import SUBCOMMANDS
+    from recode_magic.notebook.commands import SUBCOMMANDS
 
     assert SUBCOMMANDS["resume"].usage == "[--max-depth N] [-n N]"
     with pytest.raises(UsageError, match="unrecognized arguments: --bogus"):
@@ -182,7 +182,7 @@ def test_graph_without_dot_is_a_clear_usage_error(ip, monkeypatch):
 
 def test_a_bug_during_a_cell_is_not_a_usage_error_and_resume_refuses(ip, monkeypatch):
     from recode_magic import ScriptedLLM
-    from recode_magic.magics import ReCode
+    from recode_magic.notebook.magics import ReCode
 
     ip.user_ns["b_llm"] = ScriptedLLM({"solve": "<execute>a = 1</execute>",
                                        "deeper": "<execute>a = 2</execute>"})

@@ -118,6 +118,6 @@ def test_cassettes_hold_exactly_the_replies_in_record_cassettes():
 
 def test_default_model_of_the_cassettes_is_the_magics_default():
     """Replay with no --llm keys on ReCodeMagics.model: the cassettes must use that name."""
-    from recode_magic.magics import ReCodeMagics
+    from recode_magic.notebook.magics import ReCodeMagics
 
     assert _record_module().DEFAULT_MODEL == ReCodeMagics.model.default_value

@@ -7,8 +7,8 @@ import json
 from conftest import reply as X
 
 from recode_magic import ReCode, ScriptedLLM, load_run
-from recode_magic.render import render_text
-from recode_magic.widget import ReCodeWidget
+from recode_magic.notebook.render import render_text
+from recode_magic.notebook.widget import ReCodeWidget
 
 PLAN_V1 = {  # the reference's shape: one node per statement, placeholders have children
     "version": "recode.plan.v1",

@@ -5,7 +5,7 @@ import ast
 import pytest
 
 from recode_magic.errors import FormatError, PolicyError
-from recode_magic.policy import DEFAULT_ALLOWED_IMPORTS, FORBIDDEN_BUILTINS, check_code
+from recode_magic.pycode.policy import DEFAULT_ALLOWED_IMPORTS, FORBIDDEN_BUILTINS, check_code
 
 PROTECTED = frozenset({"move", "data", "read_sensor"})
 

@@ -1,4 +1,4 @@
-"""Parallel expansion (recode_magic.prefetch): same tree, same primitive calls, same cassette."""
+"""Parallel expansion (engine.prefetch): same tree, same primitive calls, same cassette."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic import code as C
+from recode_magic.engine.prefetch import candidates, prefetch_workers
 from recode_magic.llms.cassette import CassetteLLM
-from recode_magic.prefetch import candidates, prefetch_workers
+from recode_magic.pycode import code as C
 
 
 def X(code: str) -> str:

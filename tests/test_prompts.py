@@ -8,8 +8,7 @@ import re
 import pytest
 
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.code import BUILTIN_NAMES, parse_reply
-from recode_magic.prompts import (
+from recode_magic.prompting.prompts import (
     COMPOUND_NOTE,
     FEW_SHOTS,
     RULES,
@@ -18,6 +17,7 @@ from recode_magic.prompts import (
     reask_feedback,
     repair_feedback,
 )
+from recode_magic.pycode.code import BUILTIN_NAMES, parse_reply
 
 X = "<think>t</think><execute>{}</execute>".format
 
@@ -30,7 +30,7 @@ def test_a_function_only_the_examples_call_is_refused_if_the_model_calls_it():
     # the 1.5B model called the examples' find/move/say/take as if they existed: every name
     # an example calls is either a builtin or listed by example_names, which the engine
     # refuses before it runs (tests/test_resultcheck.py runs that refusal)
-    from recode_magic.prompts import example_names
+    from recode_magic.prompting.prompts import example_names
 
     codes = example_codes()
     assert codes

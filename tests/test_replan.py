@@ -7,7 +7,7 @@ import pytest
 from conftest import reply as X
 
 from recode_magic import ReCode, ScriptedLLM, StepFailed, primitive
-from recode_magic.tree import run_to_dict
+from recode_magic.runs.tree import run_to_dict
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from conftest import reply as X
 
 from recode_magic import ReCode, ScriptedLLM, primitive
-from recode_magic.tree import run_to_dict
+from recode_magic.runs.tree import run_to_dict
 
 LOG = "a: 1;b: 2"
 REGEX_MISS = "import re\nanswer = {}\nfor m in re.finditer('component: (.+)', log):\n" \

@@ -1,4 +1,4 @@
-"""recode_magic.steer: regenerate, edit, fork, switch, rollback, continuation (engine level)."""
+"""steering.steer: regenerate, edit, fork, switch, rollback, continuation (engine level)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from recode_magic import ReCode, ScriptedLLM, load_run
 from recode_magic.errors import ConfigError, FormatError, ResumeError
-from recode_magic.render import render_html, render_text
-from recode_magic.steer import HINT_PREFIX, edit, regenerate, rerun, switch, watch
+from recode_magic.notebook.render import render_html, render_text
+from recode_magic.steering.steer import HINT_PREFIX, edit, regenerate, rerun, switch, watch
 from tests.conftest import reply
 
 
@@ -178,7 +178,7 @@ def _tea_ns() -> dict:
 
 
 def test_promoted_function_is_a_primitive_of_a_later_run_with_fewer_calls():
-    from recode_magic.promote import promote_source
+    from recode_magic.steering.promote import promote_source
 
     ns = _tea_ns()
     first = ReCode(ScriptedLLM(_tea_replies()), namespace=ns).run("tea for Ann")
@@ -198,7 +198,7 @@ def test_promoted_function_is_a_primitive_of_a_later_run_with_fewer_calls():
 
 def test_promote_keep_calls_and_refusals():
     from recode_magic.errors import ConfigError as CE
-    from recode_magic.promote import promote_source
+    from recode_magic.steering.promote import promote_source
 
     run = ReCode(ScriptedLLM(_tea_replies()), namespace=_tea_ns()).run("t")
     text = promote_source(run.root.children[0], inline=False)
@@ -213,7 +213,7 @@ def test_promote_keep_calls_and_refusals():
 
 
 def test_training_pairs_every_level_and_human_edits(tmp_path):
-    from recode_magic.promote import write_pairs
+    from recode_magic.steering.promote import write_pairs
 
     engine, _ = _engine(_tea_replies(), _tea_ns())
     run = engine.run("t")
@@ -232,7 +232,7 @@ def test_training_pairs_every_level_and_human_edits(tmp_path):
 
 
 def test_compare_two_depths_and_two_alternatives():
-    from recode_magic.compare import compare
+    from recode_magic.steering.compare import compare
 
     flat = ReCode(ScriptedLLM({"solve": reply("cup = pour(boil('water'))")}),
                   namespace=_tea_ns()).run("t")

@@ -147,7 +147,7 @@ def test_export_pairs_writes_jsonl(kernel, tmp_path):
 def test_widget_buttons_change_the_tree(kernel):
     _run(kernel)
     res = kernel.execute("""
-from recode_magic.widget import ReCodeWidget
+from recode_magic.notebook.widget import ReCodeWidget
 w = ReCodeWidget(_recode, trailing=False)
 sent = []
 w.send = lambda content, buffers=None: sent.append(content)

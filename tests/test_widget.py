@@ -8,9 +8,9 @@ import time
 import pytest
 
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.render import render_text
-from recode_magic.run import Run
-from recode_magic.widget import ReCodeWidget, display_run, tree_json
+from recode_magic.notebook.render import render_text
+from recode_magic.notebook.widget import ReCodeWidget, display_run, tree_json
+from recode_magic.runs.run import Run
 
 
 def X(code: str, thought: str = "t") -> str:
@@ -279,7 +279,7 @@ def test_mimebundle_carries_static_fallbacks():
 
 
 def test_a_big_run_s_static_html_is_its_text_tree(monkeypatch):
-    import recode_magic.widget as widget_mod
+    import recode_magic.notebook.widget as widget_mod
 
     monkeypatch.setattr(widget_mod, "HTML_FALLBACK_NODES", 1)
     w = ReCodeWidget(trailing=False)
@@ -333,7 +333,7 @@ def test_widget_shows_a_loaded_run():
 
 
 def test_action_messages_reach_on_action_and_the_view_hears_back(monkeypatch):
-    import recode_magic.widget as widget_module
+    import recode_magic.notebook.widget as widget_module
     monkeypatch.setattr(widget_module, "_DEFAULT_ACTIONS", [])  # no %load_ext handlers
     w = ReCodeWidget(trailing=False)
     sent = capture(w)
@@ -364,7 +364,7 @@ def test_action_messages_reach_on_action_and_the_view_hears_back(monkeypatch):
 
 
 def test_a_handler_registered_for_every_widget_gets_the_widget(monkeypatch):
-    import recode_magic.widget as widget_module
+    import recode_magic.notebook.widget as widget_module
     monkeypatch.setattr(widget_module, "_DEFAULT_ACTIONS", [])
     got: list[tuple] = []
     widget_module.register_action_handler(lambda widget, msg: got.append((widget, msg)))
@@ -414,7 +414,7 @@ def test_a_view_that_says_where_it_is_gets_a_snapshot_only_if_behind():
 
 
 def test_forks_made_by_steer_show_in_the_widget_and_the_text_tree():
-    from recode_magic import steer
+    from recode_magic.steering import steer
 
     w = ReCodeWidget(trailing=False)
     sent = capture(w)

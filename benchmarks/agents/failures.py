@@ -55,7 +55,7 @@ def _example_names() -> set[str]:
     import ast
 
     try:
-        from recode_magic.prompts import FEW_SHOTS
+        from recode_magic.prompting.prompts import FEW_SHOTS
     except ImportError:
         return set()
     names: set[str] = set()

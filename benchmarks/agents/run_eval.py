@@ -58,7 +58,7 @@ def few_shots_for(name: str) -> str:
     if name == "game-v1":
         return RECODE_FEW_SHOTS_V1
     if name == "default":
-        from recode_magic.prompts import FEW_SHOTS
+        from recode_magic.prompting.prompts import FEW_SHOTS
         return FEW_SHOTS
     path = Path(name)
     if path.exists():
@@ -165,8 +165,8 @@ class ReaskWithPreviousAnswer:
         self.rewritten = 0
 
     def __call__(self, prompt: str) -> str:
-        from recode_magic.code import parse_reply
-        from recode_magic.prompts import Prompt
+        from recode_magic.prompting.prompts import Prompt
+        from recode_magic.pycode.code import parse_reply
 
         fixed = getattr(prompt, "fixed", "")
         name = getattr(prompt, "placeholder", "")

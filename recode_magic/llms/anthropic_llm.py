@@ -25,11 +25,11 @@ _STATUS_TEXT = {
 class AnthropicLLM:
     """A Claude model as an ``llm(prompt) -> str`` callable.
 
-    The fixed part of a :class:`~recode_magic.prompts.Prompt` (rules, primitives, few-shots)
-    goes first as a system block marked ``cache_control: ephemeral``, so every expansion after
-    the first reads it from the prompt cache; the rest is the user message. The reply is
-    streamed: :meth:`respond` passes the text received so far to its ``on_text``; a plain
-    call uses the ``on_text`` attribute and leaves the usage in ``last_usage``.
+    The fixed part of a :class:`~recode_magic.prompting.prompts.Prompt` (rules, primitives,
+    few-shots) goes first as a system block marked ``cache_control: ephemeral``, so every
+    expansion after the first reads it from the prompt cache; the rest is the user message.
+    The reply is streamed: :meth:`respond` passes the text received so far to its
+    ``on_text``; a plain call uses the ``on_text`` attribute and leaves the usage in ``last_usage``.
 
     Parameters
     ----------

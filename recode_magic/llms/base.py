@@ -102,7 +102,7 @@ def ask(llm: Callable[[str], str], prompt: str, *, on_text: OnText | None = None
     llm : callable
         A backend with ``respond`` (preferred), or any ``llm(prompt) -> str`` callable.
     prompt : str
-        The expansion prompt (usually a :class:`~recode_magic.prompts.Prompt`).
+        The expansion prompt (usually a :class:`~recode_magic.prompting.prompts.Prompt`).
     on_text : callable, optional
         Gets the reply text received so far while it streams.
     depth : int, optional
@@ -228,7 +228,7 @@ def backend_for(spec: str, *, base_url: str | None = None,
 def split_prompt(prompt: str) -> tuple[str, str]:
     r"""Split a prompt into its cacheable prefix and the rest (``""`` first for a ``str``).
 
-    >>> from recode_magic.prompts import Prompt
+    >>> from recode_magic.prompting.prompts import Prompt
     >>> split_prompt(Prompt.join("RULES\n", "Placeholder: f(x)"))
     ('RULES\n', 'Placeholder: f(x)')
     >>> split_prompt("just text")

@@ -22,8 +22,8 @@ _CONSTRAINT_WORDS = ("grammar", "regex", "structured", "response_format", "json_
 class OpenAICompatLLM:
     """A chat-completions model as an ``llm(prompt) -> str`` callable.
 
-    The fixed part of a :class:`~recode_magic.prompts.Prompt` is the system message (servers
-    with prefix caching reuse it), the rest the user message. The reply is streamed to
+    The fixed part of a :class:`~recode_magic.prompting.prompts.Prompt` is the system message
+    (servers with prefix caching reuse it), the rest the user message. The reply is streamed to
     ``on_text``. Usage is read from the final stream chunk (``stream_options.include_usage``)
     and normalised to the Anthropic names (``input_tokens`` excludes the cached tokens,
     reported as ``cache_read_input_tokens``); a server that sends none (llama-cpp-python)

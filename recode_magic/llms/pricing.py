@@ -127,7 +127,7 @@ def cost_report(run: Any, *, model: str | None = None,
     Parameters
     ----------
     run : Run or Mapping
-        A :class:`~recode_magic.tree.Run` (its ``usage``, ``llm_calls`` and
+        A :class:`~recode_magic.runs.tree.Run` (its ``usage``, ``llm_calls`` and
         ``meta["model"]`` are read) or a usage dict.
     model : str, optional
         Model id for the price; defaults to ``run.meta["model"]``.
@@ -249,7 +249,7 @@ def usage_by_model(run: Any) -> dict[str, dict[str, int]]:
     Parameters
     ----------
     run : Run or Iterable
-        A :class:`~recode_magic.tree.Run` (each node's ``usage`` goes to its ``model``
+        A :class:`~recode_magic.runs.tree.Run` (each node's ``usage`` goes to its ``model``
         attribute if it has one, else to ``run.meta["model"]``), or usage records: mappings
         with a ``"model"`` key, or :class:`~recode_magic.llms.base.Reply` objects.
 

@@ -53,7 +53,7 @@ def expected_widgets(name: str) -> list[str]:
     with ``ReCode run: <status> ·``. ``%recode tree`` prints its text view to stdout and is
     not counted. A notebook gaining or losing a widget changes this list with it.
     """
-    from recode_magic.render import RUN_ICONS
+    from recode_magic.notebook.render import RUN_ICONS
 
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     found = []

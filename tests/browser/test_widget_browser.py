@@ -100,7 +100,7 @@ def test_widget_tree_click_and_static_fallback(lab_server, lab_page, browser_log
 
 BIG = '''\
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.widget import ReCodeWidget
+from recode_magic.notebook.widget import ReCodeWidget
 X = lambda c: f"<execute>{c}</execute>"
 replies = {"solve": X("\\n".join(f"x{i} = item_{i}()" for i in range(999)))}
 replies.update({f"item_{i}": X(f"x{i} = {i}") for i in range(999)})
@@ -179,7 +179,7 @@ def test_a_big_tree_draws_the_rows_in_view_and_stays_navigable(lab_server, lab_p
 LIVE_BIG = '''\
 import time
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.widget import ReCodeWidget
+from recode_magic.notebook.widget import ReCodeWidget
 X = lambda c: f"<execute>{c}</execute>"
 def slow(reply):
     return lambda prompt: (time.sleep(0.01), reply)[1]

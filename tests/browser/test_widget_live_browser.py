@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 FAN = '''\
 import time
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.widget import ReCodeWidget
+from recode_magic.notebook.widget import ReCodeWidget
 
 def act(i):
     """Do one thing."""
@@ -51,7 +51,7 @@ w
 
 STEER = '''\
 from recode_magic import ReCode, ScriptedLLM
-from recode_magic.widget import ReCodeWidget
+from recode_magic.notebook.widget import ReCodeWidget
 
 def add(a, b):
     """Add two numbers."""

@@ -1,0 +1,1 @@
+"""The ReCode engine: settings, the stack machine, the expander, repairs, run state, budgets."""

@@ -1,0 +1,314 @@
+"""Ask, parse, plan: turn one node into runnable blocks (the model's side of the engine)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import concurrent.futures
+import dataclasses
+import linecache
+from collections import ChainMap
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..errors import FormatError, PolicyError, StepFailed
+from ..llms.base import ask, merge_usage
+from ..prompting.feedback import reask_feedback
+from ..prompting.prompts import Prompt, build_prompt
+from ..pycode import code as C
+from ..pycode.limits import short_repr
+from ..pycode.namespace import variable_lines
+from ..pycode.policy import check_code
+from ..runs.status import RunStatus
+from ..runs.tree import Node, RunData
+from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
+from .prefetch import Prefetcher
+from .runstate import Frame, RunState, Stop
+from .settings import TASK_LIMIT
+
+__all__ = ["Expander", "NoUsableCode", "AWAIT", "OBSERVE", "run_coroutine"]
+
+AWAIT = "__recode_await__"      # set in the namespace only while a block runs
+OBSERVE = "__recode_observe__"
+
+Emit = Callable[[str, RunData, "Node | None"], None]
+
+
+class NoUsableCode(Exception):  # noqa: N818 - internal signal, its message is the error
+    """The model gave no usable code within ``max_rewrite`` re-asks."""
+
+
+class Expander:
+    """Build prompts, ask the model, parse and check its code for the node on top of the stack.
+
+    Parameters
+    ----------
+    state : RunState
+        The run's state (settings, model, fixed prompt part, protected names, frames).
+    namespace : dict
+        The run's namespace (for variable summaries and "is this name known").
+    emit : callable
+        ``emit(event, run, node)`` for progress.
+    """
+
+    def __init__(self, state: RunState, namespace: dict[str, Any], emit: Emit) -> None:
+        self.state, self.ns, self.emit = state, namespace, emit
+        self.settings = state.settings
+        #: calls asked ahead of time (:mod:`recode_magic.engine.prefetch`), set by the machine
+        self.prefetch: Prefetcher | None = None
+
+    def known(self, name: str) -> bool:
+        """True for a name the code may call as it is (bound, or a builtin)."""
+        return name in self.ns or name in C.BUILTIN_NAMES
+
+    def summary(self, value: Any) -> str:
+        """A variable's value for the prompt (the task text is kept longer)."""
+        limit = self.settings.repr_limit
+        if value is self.ns.get("task"):
+            limit = max(limit, TASK_LIMIT)
+        return short_repr(value, limit)
+
+    def expand(self, run: RunData, frame: Frame, feedback: str | None) -> list[C.Block]:
+        """Ask for the node's code until it is usable.
+
+        Raises
+        ------
+        NoUsableCode
+            After ``max_rewrite + 1`` unusable replies (the message is the node's error).
+        Stop
+            At the model-call limit, or when the user rejects the code (``--confirm``).
+        """
+        node, s = frame.node, self.settings
+        variables, task = self.shown(run, frame)
+        compound = frame.placeholder.compound if frame.placeholder is not None else None
+        hint, last, previous = None, "", ""
+        for attempt in range(s.max_rewrite + 1):
+            if hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
+                hint = reask_feedback(hint, previous, attempt)
+            text = "\n".join(p for p in (feedback, hint) if p) or None
+            prompt = build_prompt(self.state.fixed, node.call, variables, name=node.name,
+                                  feedback=text, compound=compound, task=task)
+            reply = self.ask(run, node, prompt)
+            previous = reply.strip()[:2000]
+            try:
+                thought, code = C.parse_reply(reply)
+                previous = code[:2000]
+                blocks = self.plan(frame, code)
+            except FormatError as exc:
+                last = str(exc)
+                node.attempts.append({"kind": "rewrite", "reply": reply[:20_000],
+                                      "error": last})
+                hint = (exc.hint if isinstance(exc, PolicyError)
+                        else f"{last}. Fix it and answer again in the same format.")
+                self.emit("node", run, node)
+                continue
+            code, blocks = self._confirm(node, code, blocks, frame)
+            node.thought, node.reply = thought, reply
+            node.code = "\n".join([*frame.ran, code]) if frame.ran else code
+            self.emit("node", run, node)
+            return blocks
+        raise NoUsableCode(f"FormatError: no usable code for `{node.name}` after "
+                           f"{s.max_rewrite + 1} replies (last: {last})")
+
+    def shown(self, run: RunData, frame: Frame) -> tuple[list[str], str | None]:
+        """The variable lines of ``frame``'s prompt, and the root's task text (else None).
+
+        The root shows its task as text above its call, not only as a ``repr``.
+        """
+        names = frame.variables or ["task", *run.inputs]
+        task = self.ns.get("task") if frame.placeholder is None else None
+        if not isinstance(task, str):
+            return variable_lines(names, self.ns, self.summary), None
+        return (["- task (str): the task text above",
+                 *variable_lines([n for n in names if n != "task"], self.ns, self.summary)],
+                task[:TASK_LIMIT])
+
+    def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
+                     keywords: Mapping[str, Any]) -> Prompt:
+        """The prompt :meth:`expand` will build first for ``ph``'s node, built ahead of time.
+
+        ``keywords``: the values its keyword arguments will bind (literals). Same code path
+        as :meth:`expand` (the prefetch is used only if the two are byte-identical anyway).
+        """
+        names = C.placeholder_variables(ph) or list(default_names)
+        ns = ChainMap(dict(keywords), self.ns) if keywords else self.ns
+        return build_prompt(self.state.fixed, call, variable_lines(names, ns, self.summary),
+                            name=ph.name, compound=ph.compound)
+
+    def _confirm(self, node: Node, code: str, blocks: list[C.Block],
+                 frame: Frame) -> tuple[str, list[C.Block]]:
+        confirm = self.state.confirm
+        if confirm is None or not code:
+            return code, blocks
+        approved = (confirm(node, code, cost=confirm_cost(self.state, node, blocks))
+                    if wants_cost(confirm) else confirm(node, code))  # cost: --confirm shows it
+        if approved is None:
+            raise Stop(RunStatus.INTERRUPTED, f"code for `{node.name}` rejected by the user "
+                                              f"(%recode resume asks the model again)")
+        if approved != code:
+            return approved, self.plan(frame, approved)
+        return code, blocks
+
+    def plan(self, frame: Frame, code: str) -> list[C.Block]:
+        """Split ``code`` into blocks, find placeholders, apply the policy (FormatError)."""
+        node, state = frame.node, self.state
+        # shown as <recode:id:name:attempt> in tracebacks (limits.user_traceback drops the
+        # per-run token); linecache is global, so the key must be unique across runs in
+        # threads (two batch tasks have nodes with the same id and name)
+        filename = f"<recode:{node.id}:{node.name}:{len(node.attempts)}@{state.token}>"
+        blocks = C.plan_blocks(code, self.known, filename=filename,
+                               recursive=state.repeats_ancestor, step=node.call)
+        for block in blocks:
+            ph = block.placeholder
+            dead = sorted(block.calls & frame.unwritable.keys())
+            if dead and not any(self.known(n) for n in dead):
+                raise FormatError(
+                    f"`{dead[0]}` could not be written ({frame.unwritable[dead[0]][:300]}): do "
+                    f"not call it again; write what it does here, with the primitives and "
+                    f"builtins", reply=code)
+            leaked = sorted((block.calls & state.example_names) - {node.name})
+            if leaked and not any(self.known(n) for n in leaked):
+                here = ", ".join(f"`{p}`" for p in sorted(state.primitives)) or "none"
+                raise FormatError(
+                    f"`{leaked[0]}` is a function of the examples, not of this task: it does "
+                    f"not exist here; the primitives here are {here} (use them, builtins and "
+                    f"the variables)", reply=code)
+            if ph is not None and ph.name == node.name:
+                raise FormatError(
+                    f"`{ph.name}` is the step you are expanding: do not call it again, with any "
+                    f"arguments; write this step with the primitives, or split it into "
+                    f"different, more specific placeholders", reply=code)
+        if not self.settings.trust:
+            for block in blocks:
+                check_code(block.stmt, protected=state.protected,
+                           allowed_imports=self.settings.allowed_imports, namespace=self.ns)
+        wrap = state.async_primitives | frozenset(state.checks)
+        if wrap:
+            blocks = [dataclasses.replace(b, stmt=_wrap_calls(b.stmt, state.async_primitives,
+                                                             frozenset(state.checks)),
+                                          _code=None)
+                      if b.placeholder is None and b.calls & wrap else b for b in blocks]
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        state.sources[filename] = code  # the machine drops them from linecache at the end
+        return blocks
+
+    def ask(self, run: RunData, node: Node, prompt: Prompt) -> str:
+        """Ask the model once, through :func:`~recode_magic.llms.base.ask`.
+
+        Counted on the run and the node; the streamed text goes to ``node.reply_partial``.
+        """
+        s = self.settings
+        if run.llm_calls >= s.max_calls:
+            raise Stop(RunStatus.LIMIT, f"model call limit reached (max_calls={s.max_calls})")
+        if s.budget_tokens is not None or s.budget_usd is not None:
+            reason = self.over_budget(run, prompt, node.depth)
+            if reason:
+                raise Stop(RunStatus.LIMIT, reason)
+        node.prompt = str(prompt)
+        node.reply_partial = ""
+
+        def on_text(text: str) -> None:
+            node.reply_partial = text
+            self.emit("stream", run, node)
+
+        reply = self.prefetch.take(prompt) if self.prefetch is not None else None
+        if reply is not None:  # asked ahead with this very prompt
+            on_text(reply.text)
+        else:
+            reply = ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node)
+        run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
+        node.llm_calls += 1
+        merge_usage(node.usage, reply.usage)
+        self.state.spend.add(reply.usage, reply.model or model_at(self.state.llm, node.depth),
+                             prompt, reply.text)
+        return reply.text
+
+    def over_budget(self, run: RunData, prompt: str, depth: int | None,
+                    sending: bool = False) -> str | None:
+        """Why a call with ``prompt`` would pass the run's budget (None: it fits).
+
+        The call the engine makes now is checked as the sequential engine checks it (what
+        was spent, plus this call), so prefetching never stops a run earlier. A call about
+        to be asked ahead (``sending``) must also leave room for the calls already asked
+        ahead and for the call being made meanwhile (counted at this one's size). A dollar
+        budget with no price for the model is noted once in ``run.warnings``.
+        """
+        llm = self.state.llm
+        call = project(llm, prompt, depth)
+        if call.usd is None and self.settings.budget_usd is not None:
+            note = (f"budget_usd is not enforced for model {model_at(llm, depth)!r}: no price "
+                    f"is known for it (recode_magic.llms.pricing.set_price)")
+            if note not in run.warnings:
+                run.warnings.append(note)
+        tokens, usd = 0, 0.0
+        if sending and self.prefetch is not None:
+            for sent, at in [*self.prefetch.pending(), (prompt, depth)]:
+                p = project(llm, sent, at)
+                tokens, usd = tokens + p.tokens, usd + (p.usd or 0.0)
+        return over_budget(self.settings, self.state.spend, Projection(tokens, usd), call,
+                           model_at(llm, depth))
+
+    def helpers(self, failures: list[str]) -> dict[str, Any]:
+        """The functions wrapped calls use while a block runs (see :func:`_wrap_calls`)."""
+        checks = self.state.checks
+
+        def observe(name: str, result: Any) -> Any:
+            verdict = checks[name](result)
+            if verdict is True or (isinstance(verdict, str) and verdict):
+                observation = short_repr(result, 1000) if not isinstance(result, str) \
+                    else result[:1000]
+                why = verdict if isinstance(verdict, str) else observation
+                failures.append(f"{name}(...) answered: {observation}")
+                raise StepFailed(why, observation=observation)
+            return result
+
+        return {AWAIT: run_coroutine, OBSERVE: observe}
+
+
+class _Wrapper(ast.NodeTransformer):
+    def __init__(self, awaited: frozenset[str], checked: frozenset[str]) -> None:
+        self.awaited, self.checked = awaited, checked
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        out: ast.expr = node
+        if name in self.awaited:
+            out = ast.Call(ast.Name(AWAIT, ast.Load()), [out], [])
+        if name in self.checked:
+            out = ast.Call(ast.Name(OBSERVE, ast.Load()), [ast.Constant(name), out], [])
+        return ast.copy_location(out, node)
+
+
+def _wrap_calls(stmt: ast.stmt, awaited: frozenset[str], checked: frozenset[str]) -> ast.stmt:
+    """Wrap calls of async and checked primitives so the engine sees their results.
+
+    ``f(x)`` becomes ``__recode_await__(f(x))`` for an ``async def`` primitive and
+    ``__recode_observe__('f', f(x))`` for one with a ``check`` (the helpers are in the
+    namespace only while the block runs; generated code cannot name dunders).
+    """
+    new = _Wrapper(awaited, checked).visit(stmt)
+    return ast.fix_missing_locations(new)
+
+
+def run_coroutine(value: Any) -> Any:
+    """Run a coroutine to completion and return its result (anything else is returned as is).
+
+    With no event loop running in this thread, ``asyncio.run``; in a kernel (whose loop is
+    running) in a worker thread with its own loop, waiting for it.
+
+    >>> async def two(): return 2
+    >>> run_coroutine(two()), run_coroutine(3)
+    (2, 3)
+    """
+    if not asyncio.iscoroutine(value):
+        return value
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(value)
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="recode-await")
+    try:
+        return pool.submit(asyncio.run, value).result()
+    finally:  # on Ctrl-C or --timeout, do not wait for the coroutine here
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,213 @@
+"""How a node ends: its result checked, a failing node repaired or re-planned.
+
+:class:`Repairs` is the part of :class:`~recode_magic.engine.machine.Machine` that decides what
+happens when a node's code has run (:meth:`~Repairs.close`: results assigned and not empty,
+see :mod:`recode_magic.engine.resultcheck`) or a statement failed (:meth:`~Repairs.fail`): ask the
+model again with what went wrong (a repair), with what the world answered (a re-plan), or
+pass the error up to the parent. A node that ran only its own code is asked for again whole
+and runs again from its start; a node that touched the world is asked only for the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..prompting.feedback import repair_feedback, replan_feedback, restart_feedback, result_feedback
+from ..pycode import code as C
+from ..pycode.limits import short_repr
+from ..runs.run import Run
+from ..runs.status import NodeStatus, RunStatus
+from ..runs.tree import Node, RunData
+from .expander import Expander, NoUsableCode
+from .resultcheck import first_empty
+from .runstate import Frame, RunState, Stop
+
+__all__ = ["Repairs", "one_line"]
+
+
+def one_line(text: str) -> str:
+    """The last line of ``text`` (an error's ``Type: message``), stripped.
+
+    >>> one_line("Traceback ...\\n  x\\nValueError: bad\\n")
+    'ValueError: bad'
+    """
+    text = text.strip()
+    return text.splitlines()[-1] if text else text
+
+
+class Repairs:
+    """Ending nodes: :meth:`close`, :meth:`recheck`, :meth:`fail` (a base of ``Machine``)."""
+
+    run: Run
+    state: RunState
+    ns: dict[str, Any]
+    emit: Callable[[str, RunData, Node | None], None]
+    x: Expander
+    assigned: set[str]
+
+    def finish(self, status: NodeStatus) -> None:
+        """Defined by :class:`~recode_magic.engine.machine.Machine`."""
+        raise NotImplementedError
+
+    def restore(self, frame: Frame, *, final: bool = True) -> None:
+        """Defined by :class:`~recode_magic.engine.machine.Machine`."""
+        raise NotImplementedError
+
+    def save(self, force: bool = False) -> None:
+        """Defined by :class:`~recode_magic.engine.machine.Machine`."""
+        raise NotImplementedError
+
+    def ask_ahead(self, frame: Frame, start: int, dirty: set[str] | None = None) -> None:
+        """Defined by :class:`~recode_magic.engine.machine.Machine`."""
+        raise NotImplementedError
+
+    def close(self, frame: Frame) -> None:
+        """The node's last block ran: check its targets were assigned, then finish it."""
+        node, st = frame.node, self.state
+        missing = [t for t in node.targets if t not in self.ns]
+        stale = [t for t in node.targets if t in self.ns and t in st.before
+                 and t not in self.assigned]
+        check = st.settings.check_results and not frame.result_checked
+        if missing and check:
+            self.recheck(frame, missing[0])
+        elif missing:
+            self.fail(f"NameError: `{node.name}` finished without assigning "
+                      f"{', '.join(f'`{m}`' for m in missing)} (the caller expects it)",
+                      frame.ran[-1] if frame.ran else node.call)
+        elif stale:
+            self.fail(f"NameError: `{stale[0]}` was never assigned by `{node.name}` (it "
+                      f"keeps the value it had before the run)",
+                      frame.ran[-1] if frame.ran else node.call)
+        elif check and _pure(frame) and (empty := first_empty(self.ns, node.targets)) is not None:
+            # only a node that called no primitive: a None from a side-effecting primitive
+            # (`r = move(...)`) is no sign of a mistake, and asking again would repeat it
+            self.recheck(frame, empty)
+        else:
+            self.finish(NodeStatus.DONE)
+
+    def recheck(self, frame: Frame, name: str) -> None:
+        """Re-plan a node that left its result ``name`` unset or empty (once: :mod:`.resultcheck`).
+
+        A node that called no primitive and had no children is asked for again whole and
+        run from its start; otherwise only for what is missing, after what ran.
+        """
+        node, ran, blocks = frame.node, frame.ran, frame.blocks or []
+        frame.result_checked = True
+        restart = _pure(frame)
+        shown = short_repr(self.ns[name], 120) if name in self.ns else None
+        seen = sorted({n for b in blocks[:frame.pc] for n in b.binds if n in self.ns})
+        node.attempts.append({"kind": "replan", "code": (node.code or "")[:20_000],
+                              "error": f"`{name}` is empty: {shown}" if shown is not None
+                              else f"`{name}` was never assigned"})
+        feedback = result_feedback(node.code or "", name, shown, restart=restart,
+                                   variables=[f"{n} = {short_repr(self.ns[n], 200)}"
+                                              for n in seen[:8]])
+        if restart:
+            frame.ran = []
+        try:
+            new = self.x.expand(self.run, frame, feedback=feedback)
+        except NoUsableCode:
+            frame.ran = ran
+            self.close(frame)  # as it would have ended (result_checked: no second check)
+            return
+        if restart:
+            frame.pc = 0
+        self.go_on(frame, new)
+
+    def go_on(self, frame: Frame, new: list[C.Block]) -> None:
+        """Run the node on with ``new`` blocks in place of those from ``frame.pc`` on.
+
+        Leading statements of ``new`` that already ran are dropped (the model started over).
+        """
+        frame.blocks = (frame.blocks or [])[:frame.pc] + _drop_ran_prefix(new, frame.ran)
+        frame.node.status = NodeStatus.RUNNING
+        self.emit("node", self.run, frame.node)
+        self.ask_ahead(frame, frame.pc)
+
+    def fail(self, error: str, line: str | None, *, repairable: bool = True,
+             observation: str | None = None) -> None:
+        """Repair the failing node (re-expand it with the error) or pass the error up.
+
+        With ``observation`` the failure is the world refusing a step: the node is re-planned
+        (attempt kind ``replan``) with what the world answered.
+        """
+        state = self.state
+        while state.frames:
+            frame = state.frames[-1]
+            node = frame.node
+            if repairable and frame.blocks is not None \
+                    and frame.retries < state.settings.max_retry:
+                frame.retries += 1
+                kind = "repair" if observation is None else "replan"
+                restart = observation is None and _pure(frame)
+                feedback = (restart_feedback(node.code or "", error, line) if restart
+                            else repair_feedback(_ran_with_answers(frame), error, line)
+                            if observation is None
+                            else replan_feedback(_ran_with_answers(frame), line or "?",
+                                                 observation))
+                node.attempts.append({"kind": kind, "error": one_line(error),
+                                      "repair": frame.retries})
+                frame.child_block = None
+                same, frame.last_feedback = feedback == frame.last_feedback, feedback
+                if same:  # at temperature 0 the same question gets the same answer again
+                    feedback += ("\nYour previous answer to this same situation failed the "
+                                 "same way: do not write it again; try another command or "
+                                 "another way.")
+                if restart:
+                    frame.ran, frame.pc = [], 0
+                try:
+                    blocks = self.x.expand(self.run, frame, feedback=feedback)
+                except NoUsableCode as exc:
+                    error, line, repairable, observation = str(exc), None, False, None
+                    continue
+                self.go_on(frame, blocks)
+                return
+            node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
+            state.pop()
+            self.restore(frame)
+            self.emit("node", self.run, node)
+            self.save()
+            if not state.frames:
+                raise Stop(RunStatus.ERROR, one_line(error) or error)
+            parent = state.frames[-1]
+            line = parent.child_block.source if parent.child_block else node.call
+            if not repairable:  # the model could not write it: the parent may not ask again
+                parent.unwritable[node.name] = one_line(error)
+            error = f"placeholder `{node.name}` failed: {one_line(error)}"
+            repairable, observation = True, None
+
+
+def _pure(frame: Frame) -> bool:
+    """True when the node ran only its own code (no child, primitive or user function).
+
+    "User function": any name the namespace held before the run (builtins are not there).
+    Such a node can be asked for again whole and run from its start (repairs, result check).
+    """
+    return not frame.outside and all(st.kind == "code" for st in frame.node.steps)
+
+
+def _ran_with_answers(frame: Frame) -> list[str]:
+    """The statements that ran, each followed by what its primitive calls answered.
+
+    The answers are comment lines (``# act('go east') -> '-= Sauna =- ...'``): a re-plan
+    written after the world answered should know what it answered, not only the refusal.
+    """
+    ok = [st for st in frame.node.steps if st.error is None]
+    ok = ok[len(ok) - len(frame.ran):] if frame.ran else []
+    out: list[str] = []
+    for src, st in zip(frame.ran, ok, strict=False):
+        out.append(src)
+        if st.code == src:
+            out += [f"# {a}" for a in st.answers]
+    return out
+
+
+def _drop_ran_prefix(blocks: list[C.Block], ran: list[str]) -> list[C.Block]:
+    """Drop a repair's leading statements that already ran (the model restarted the step)."""
+    i = 0
+    while i < len(blocks) and i < len(ran) and blocks[i].source.strip() == ran[i].strip():
+        i += 1
+    return blocks[i:]
+

@@ -1,0 +1,112 @@
+"""The engine's resumable state of one run: the frame stack and per-run facts.
+
+A :class:`RunState` lives in ``Run.state`` (a declared field, never serialised) from
+``ReCode.run`` on; it keeps the settings, model and confirm callback the run started with,
+so ``ReCode.resume(run)`` needs nothing but the run.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..pycode import code as C
+from ..runs.tree import Node
+from .budget import Spend
+from .settings import Settings
+
+__all__ = ["Frame", "RunState", "Stop", "MISSING", "ConfirmFn"]
+
+#: ``confirm(node, code) -> code to run | None`` (None: rejected, the run stops).
+ConfirmFn = Callable[[Node, str], "str | None"]
+MISSING: Any = object()  # "no value": a shadowed name that was not bound before
+
+
+class Stop(Exception):  # noqa: N818 - a control-flow signal, not an error of the user
+    """Ends the drive loop with a run status (internal to the engine)."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Frame:
+    """One node being run: its blocks, the next one, repairs so far, the statement it waits on.
+
+    ``placeholder`` is the parsed call that created the node (None for the root);
+    ``variables`` the names its prompt describes; ``shadowed`` the user's values that a
+    keyword argument of its call hid (put back when the node ends, or when the run stops),
+    ``keywords`` the values that hid them (set again when the run resumes).
+    """
+
+    node: Node
+    blocks: list[C.Block] | None = None
+    pc: int = 0
+    retries: int = 0
+    child_block: C.Block | None = None  # the placeholder statement whose child is running
+    ran: list[str] = field(default_factory=list)  # sources of blocks that ran
+    placeholder: C.Placeholder | None = None
+    variables: list[str] = field(default_factory=list)
+    shadowed: dict[str, Any] = field(default_factory=dict)
+    keywords: dict[str, Any] = field(default_factory=dict)
+    result_checked: bool = False  # the result check (:mod:`resultcheck`) ran once
+    outside: bool = False  # a statement called a primitive or another function of the user's
+    last_feedback: str | None = None  # what the last repair/re-plan said (repeats are marked)
+    unwritable: dict[str, str] = field(default_factory=dict)  # child -> why it got no code
+
+
+@dataclass
+class RunState:
+    """What a run needs to go on: settings, model, fixed prompt part, names, the frame stack.
+
+    ``protected`` holds the names generated code may not rebind (pre-run variables and the
+    primitives); ``before`` every name bound before the run; ``checks`` the primitives'
+    ``check`` callables; ``async_primitives`` those defined with ``async def``; ``spend``
+    what the model calls cost so far (budgets); ``token`` a per-run suffix of the file
+    names generated code is compiled under, ``sources`` their text (for tracebacks).
+    """
+
+    settings: Settings
+    llm: Callable[[str], str]
+    fixed: str
+    primitives: frozenset[str]
+    protected: frozenset[str]
+    before: frozenset[str]
+    frames: list[Frame]
+    confirm: ConfirmFn | None = None
+    checks: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    async_primitives: frozenset[str] = frozenset()
+    example_names: frozenset[str] = frozenset()  # called in the few-shots, not real here
+    active: dict[str, int] = field(default_factory=dict)  # names of the nodes on the stack
+    assigned: set[str] = field(default_factory=set)  # names statements of the run bound
+    last_save: float = 0.0
+    spend: Spend = field(default_factory=Spend)
+    token: str = field(default_factory=lambda: secrets.token_hex(4))
+    sources: dict[str, str] = field(default_factory=dict)  # compile file name -> code
+
+    def push(self, frame: Frame) -> None:
+        """Put ``frame`` on the stack (its node becomes an active ancestor)."""
+        self.frames.append(frame)
+        if frame.node.parent is not None:
+            self.active[frame.node.name] = self.active.get(frame.node.name, 0) + 1
+
+    def pop(self) -> Frame:
+        """Take the top frame off the stack (its node finished or failed)."""
+        frame = self.frames.pop()
+        node = frame.node
+        if node.parent is not None and self.active.get(node.name):
+            self.active[node.name] -= 1
+        return frame
+
+    def repeats_ancestor(self, ph: C.Placeholder) -> bool:
+        """True for a placeholder that repeats an ancestor's call (same name and arguments).
+
+        The ancestors of the node being expanded are exactly the frames on the stack.
+        """
+        if not self.active.get(ph.name):
+            return False
+        return any(f.placeholder is not None and f.placeholder.name == ph.name
+                   and f.placeholder.signature == ph.signature for f in self.frames)

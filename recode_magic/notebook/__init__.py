@@ -1,0 +1,1 @@
+"""The IPython/Jupyter face: ``%%recode``, its subcommands, the widget, renders, confirm boxes."""

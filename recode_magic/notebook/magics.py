@@ -1,0 +1,414 @@
+"""``%%recode`` and ``%recode``: argument parsing, configuration, display.
+
+A thin shell: parse the options, build a :class:`~recode_magic.engine.recode.ReCode`, run it, show
+it. Every entry goes through :meth:`ReCodeMagics._boundary`, the one place where an error of the
+user's (:class:`~recode_magic.errors.RecodeError`, IPython's ``UsageError``) becomes a one-line
+``UsageError``. Any other exception is a bug and is shown as one; the run it interrupted is
+already ``_recode`` (it is remembered when it starts), and the engine ends it with a status.
+The ``%recode`` subcommands are the table in :mod:`recode_magic.notebook.commands`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import os
+import sys
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Bool, Dict, Float, Int, List, Unicode
+
+from ..engine.recode import ReCode
+from ..errors import RecodeError, ResumeError
+from ..llms.base import DEFAULT_MODEL
+from ..runs.run import Run
+from . import commands
+from .commands import parse_budget
+
+__all__ = ["ReCodeMagics"]
+
+_LINE_DOC = """Act on a run (the last one, ``_recode``, unless ``-n N`` picks another).
+
+Subcommands (``%recode NAME``; a bare ``%recode`` is ``show``):
+
+{table}
+
+Arguments are split like a shell line: quote paths with spaces (``%recode load 'my run.json'``).
+
+Examples
+--------
+::
+
+    %recode tree --ascii  # text tree
+    %recode graph         # graphviz Digraph (SVG); .render() it to save
+    %recode export        # plain Python in the next cell
+    %recode resume        # continue an interrupted run
+    %recode load .recode/run-20261202-101500-0.json
+"""
+
+
+def _names(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[-1] if isinstance(exc, UsageError) else " ".join(lines)
+
+
+def _cannot_write(path: Path, *, folder: bool) -> str | None:
+    """Why ``path`` (a folder to create, or a file to write) cannot be written, or None.
+
+    >>> _cannot_write(Path("/etc/hostname/runs"), folder=True)
+    "'/etc/hostname' is a file, not a folder"
+    """
+    if path.exists():
+        if folder != path.is_dir():
+            return f"{str(path)!r} is a {'file' if folder else 'folder'}, not a " \
+                   f"{'folder' if folder else 'file'}"
+        if not os.access(path, os.W_OK):
+            return f"{str(path)!r} is not writable"
+        return None
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{str(parent)!r} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create files in {str(parent)!r}"
+    return None
+
+
+def _cassette_counts(llm: Any) -> tuple[int, int]:
+    """(entries, misses) of a cassette before a run, (0, 0) for other models."""
+    if not hasattr(llm, "missed"):
+        return 0, 0
+    return len(llm), llm.misses
+
+
+def _cassette_note(llm: Any, entries: int, misses: int) -> str | None:
+    """One line when a replay was not one, or only almost (``entries``/``misses``: before).
+
+    A new recording says nothing; a miss under ``--replay-only`` is the run's own error line.
+    """
+    summary = getattr(llm, "summary", None)
+    note = summary() if callable(summary) and entries else None
+    if not note:
+        return None
+    live = llm.misses > misses and llm.mode != "replay"
+    if not (live or llm.loose_hits):
+        return None
+    return note + (" (--replay-only forbids live calls)" if live else "")
+
+
+def _variable(name: str | None, option: str) -> None:
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise UsageError(f"{option} needs a variable name, got {name!r}")
+
+
+@magics_class
+class ReCodeMagics(Magics):
+    """ReCode in the kernel: the model writes code that calls your functions.
+
+    Configure defaults with ``%config ReCodeMagics.<name> = value`` or in
+    ``ipython_config.py`` (``c.ReCodeMagics.model = "..."``).
+    """
+
+    model = Unicode(DEFAULT_MODEL, help="Model id used when --llm is not given "
+                    "(claude-*, or openai:<model> with base_url).").tag(config=True)
+    base_url = Unicode("", help="Base URL of an OpenAI-compatible server (llama.cpp, "
+                       "Ollama, vLLM); empty for Anthropic.").tag(config=True)
+    models = Dict(key_trait=Int(), value_trait=Unicode(), default_value={},
+                  help="Model routing by depth, e.g. {0: 'claude-...', 2: 'openai:qwen'}: the "
+                  "model of the deepest key <= a node's depth expands it (used when --llm "
+                  "is not given).").tag(config=True)
+    grammar = Unicode("auto", help="Constrained decoding for OpenAI-compatible servers: "
+                      "'auto' (on for local servers that accept it), 'on', 'off', or a GBNF "
+                      "grammar.").tag(config=True)
+    temperature = Float(None, allow_none=True, help="Sampling temperature sent to model "
+                        "backends (None: the server's default; 0 for repeatable plans from "
+                        "a local model).").tag(config=True)
+    max_depth = Int(10, help="Placeholders at this depth are not expanded.").tag(config=True)
+    max_retry = Int(2, help="Repairs of a node after a runtime error.").tag(config=True)
+    max_rewrite = Int(3, help="Re-asks for an unusable reply.").tag(config=True)
+    max_calls = Int(300, help="Model calls per run.").tag(config=True)
+    timeout = Float(60.0, help="Seconds per block of generated code (0: none).").tag(config=True)
+    cassette = Unicode("", help="Default cassette file for model replies.").tag(config=True)
+    widget = Bool(True, help="Show the live widget (False: text tree).").tag(config=True)
+    trust = Bool(False, help="Lift the guarded policy (imports, dunders, exec, "
+                 "rebinding).").tag(config=True)
+    allowed_imports = List(Unicode(), default_value=None, allow_none=True,
+                           help="Modules generated code may import (None: the built-in "
+                           "allow-list).").tag(config=True)
+    repr_limit = Int(200, help="Characters of each variable's value shown to the model "
+                     "(the task text keeps up to 4000).").tag(config=True)
+    save_dir = Unicode(".recode", help="Folder where each run's tree is saved after every "
+                       "node (empty: don't save).").tag(config=True)
+    budget = Unicode("", help="Default --budget of every run: dollars ('0.50') or tokens "
+                     "('20000tok'); empty: no budget.").tag(config=True)
+    check_results = Bool(True, help="Re-plan a step once when it ran without an error but "
+                         "left the result its caller expects (e.g. the -o variable) None or "
+                         "empty.").tag(config=True)
+    confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the front-end "
+                                   "to show the buttons before asking in a text prompt "
+                                   "instead.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any):
+        super().__init__(shell, **kwargs)
+        self.runs: list[Run] = []
+        self._text_runs: weakref.WeakSet[Run] = weakref.WeakSet()  # shown as text, not widget
+        #: names earlier runs bound -> the value they left: later runs may rebind them
+        self._created: dict[str, Any] = {}
+        #: True when the last %%recode cell stopped before its run started (set-up error).
+        self.cell_without_run = False
+
+    # -- the one boundary --------------------------------------------------------------------
+    def _boundary(self, entry: Callable[..., Any], *args: Any) -> Any:
+        """Run one magic entry; a user's mistake becomes a one-line ``UsageError``."""
+        try:
+            return entry(*args)
+        except (RecodeError, UsageError) as exc:
+            raise UsageError(_one_line(exc)) from None
+
+    # -- %%recode ---------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("--llm", default=None, help="Model id (claude-..., openai:<model>) or the name "
+              "of a callable llm(prompt) -> str in the notebook, e.g. a ScriptedLLM.")
+    @argument("--max-depth", type=int, default=None, help="Depth limit (default 10).")
+    @argument("--timeout", type=float, default=None, help="Seconds per block (0: none).")
+    @argument("--tools", default=None, help="Comma-separated primitives to list (default: "
+              "every function defined in the notebook).")
+    @argument("--in", dest="inputs", default=None, help="Comma-separated variables passed "
+              "to the root as arguments.")
+    @argument("-o", "--out", default=None, help="Variable that receives the root's result.")
+    @argument("--cassette", default=None, help="JSON file to record model replies to and "
+              "replay them from.")
+    @argument("--replay-only", action="store_true", help="Answer only from the cassette: "
+              "a reply it lacks stops the run (no live model call).")
+    @argument("--no-widget", action="store_true", help="Print a text tree instead of the "
+              "widget.")
+    @argument("--confirm", action="store_true", help="Show each expansion's code and ask "
+              "before running it.")
+    @argument("--trust", action="store_true", help="Lift the guarded policy for this run.")
+    @argument("--budget", default=None, help="Spending limit of this run: dollars (0.50, "
+              "$0.50) or tokens (20000tok, 20ktok); the run stops 'limit' before the model "
+              "call that would pass it (%%recode resume --budget ... goes on).")
+    @cell_magic
+    def recode(self, line: str, cell: str) -> Any:
+        """Run the cell text as a ReCode task in this kernel.
+
+        The text becomes the root placeholder ``solve(task)``. The model's code runs HERE,
+        in your kernel, with your rights: it calls your functions (the primitives) and new
+        placeholder functions, which are expanded in turn. The run is kept as ``_recode``;
+        ``%recode?`` lists what you can do with it afterwards.
+
+        Examples
+        --------
+        ::
+
+            %%recode --llm my_scripted_llm -o answer
+            Add 2 and 3, then double the result.
+
+            %%recode --in data --max-depth 6 --cassette replies.json
+            Summarise the data.
+
+            %%recode --cassette replies.json --replay-only
+            Summarise the data.    (replays only: a changed prompt stops the run, no model call)
+
+            %%recode --confirm --no-widget
+            Tidy the files in data/ (ask before running each step).
+        """
+        return self._boundary(self._run_cell, line, cell)
+
+    def _run_cell(self, line: str, cell: str) -> None:
+        # until the run starts: a bare `%recode resume` must not pick up an older run
+        self.cell_without_run = True
+        args = self.recode.parser.parse_args(commands.split_line(line))
+        task = cell.strip()
+        if not task:
+            raise UsageError("%%recode needs a task: write it in the cell body")
+        _variable(args.out, "-o")
+        ns = self.shell.user_ns
+        inputs = {}
+        for name in _names(args.inputs):
+            if name == "task":
+                raise UsageError("--in task: the cell text is bound to `task` already "
+                                 "(pass another variable)")
+            if name not in ns:
+                raise UsageError(f"--in names {name!r}, which is not defined in the notebook")
+            inputs[name] = ns[name]
+        widget = self.widget and not args.no_widget
+        engine = self._engine(args, widget)
+        cassette_entries = _cassette_counts(engine.llm)
+        self._follow(engine, widget)
+        run = engine.run(task, inputs=inputs, output=args.out)
+        self._finish(run, engine, cassette_entries)
+
+    # -- %recode ----------------------------------------------------------------------------
+    @line_magic("recode")
+    def recode_line(self, line: str) -> Any:  # noqa: D102 - the docstring is built below
+        return self._boundary(commands.dispatch, self, line)
+
+    # -- for subcommand handlers ----------------------------------------------------------------
+    def pick_run(self, n: int | None = None) -> Run:
+        """Run ``n`` of this session (0 = first), or the last one; ``UsageError`` if none."""
+        if not self.runs:
+            raise UsageError("no recode run yet: run a %%recode cell first")
+        try:
+            return self.runs[-1 if n is None else n]
+        except IndexError:
+            raise UsageError(f"no run number {n} (there are {len(self.runs)})") from None
+
+    def remember(self, run: Run, *, widget: bool | None = None) -> None:
+        """Make ``run`` the last run (``_recode``); ``widget=False`` shows it as text."""
+        if run not in self.runs:
+            self.runs.append(run)
+        if widget is False:
+            self._text_runs.add(run)
+        self.shell.user_ns["_recode"] = run
+
+    def show_run(self, run: Run) -> None:
+        """Display ``run``: the widget, or the text tree for a ``--no-widget`` run."""
+        from .widget import display_run
+
+        if not self._widget_for(run):
+            from .render import render_text
+            print(render_text(run))
+            return None
+        display_run(run, engine=None, widget=None)
+        return None
+
+    def resume_run(self, run: Run, *, max_depth: int | None = None, **changes: Any) -> None:
+        """Continue ``run`` where it stopped, shown as it was (widget or text).
+
+        Raises :class:`~recode_magic.errors.ResumeError` when there is nothing to resume.
+        """
+        engine = ReCode.for_run(run)
+        if run.state is None or not run.state.frames:
+            raise ResumeError(f"nothing to resume: the run ended {str(run.status)!r} with no "
+                              f"unfinished node (start a new run instead)")
+        self._follow(engine, self._widget_for(run), run)
+        entries = _cassette_counts(engine.llm)
+        run = engine.resume(run, max_depth=max_depth, **changes)
+        self._finish(run, engine, entries)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _widget_for(self, run: Run) -> bool:
+        return self.widget and run not in self._text_runs
+
+    def _engine(self, args: Any, widget: bool) -> ReCode:
+        max_depth = self.max_depth if args.max_depth is None else args.max_depth
+        timeout = self.timeout if args.timeout is None else args.timeout
+        if max_depth < 0:
+            raise UsageError(f"--max-depth must be >= 0, got {max_depth}")
+        if not math.isfinite(timeout) or timeout < 0:
+            raise UsageError(f"--timeout must be a finite number of seconds >= 0 (0: none), "
+                             f"got {timeout:g}")
+        confirm = self._confirm(widget) if args.confirm else None
+        llm = self._llm(args)
+        save = None
+        if self.save_dir:
+            why = _cannot_write(Path(self.save_dir).expanduser(), folder=True)
+            if why:
+                raise UsageError(f"cannot save runs to save_dir: {why} (%config "
+                                 f"ReCodeMagics.save_dir = '' turns saving off)")
+            save = str(Path(self.save_dir) / f"run-{time.strftime('%Y%m%d-%H%M%S')}"
+                                             f"-{len(self.runs)}.json")
+        return ReCode(llm, namespace=self.shell.user_ns, max_depth=max_depth,
+                      max_rewrite=self.max_rewrite, max_retry=self.max_retry,
+                      timeout=timeout or None, tools=_names(args.tools) or None,
+                      trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
+                      max_calls=self.max_calls, confirm=confirm, save_path=save,
+                      repr_limit=self.repr_limit, rebindable=dict(self._created),
+                      check_results=self.check_results,
+                      **parse_budget(args.budget if args.budget is not None else self.budget))
+
+    def _confirm(self, widget: bool) -> Callable[..., Any]:
+        """The ``--confirm`` callback: buttons, else a text prompt; refuse if neither works."""
+        from .confirm import buttons_available, pick_confirm, stdin_available
+
+        buttons = widget and buttons_available()
+        if not buttons and not stdin_available():
+            raise UsageError("--confirm needs buttons (a kernel with widgets) or a text prompt, "
+                             "and this front-end answers neither (no stdin); run without "
+                             "--confirm or in JupyterLab/Notebook")
+        return pick_confirm(widget=buttons, render_timeout=self.confirm_render_timeout)
+
+    def _llm(self, args: Any) -> Callable[[str], str]:
+        from ..llms import make_llm
+
+        cassette = args.cassette if args.cassette is not None else self.cassette
+        if args.replay_only and not cassette:
+            raise UsageError("--replay-only needs a cassette (--cassette PATH)")
+        if cassette:
+            why = _cannot_write(Path(cassette).expanduser(), folder=False)
+            if why:
+                raise UsageError(f"--cassette: {why}")
+        grammar: bool | str = {"on": True, "off": False}.get(self.grammar, self.grammar)
+        spec: Any = args.llm if args.llm is not None else (dict(self.models) or None)
+        # backends read the key on their first live call: a cassette hit needs none
+        return make_llm(spec, namespace=self.shell.user_ns, cassette=cassette or None,
+                        mode="replay" if args.replay_only else "auto",
+                        base_url=self.base_url or None, grammar=grammar,
+                        default_model=self.model,
+                        **({} if self.temperature is None else {"temperature": self.temperature}))
+
+    def _follow(self, engine: ReCode, widget: bool, run: Run | None = None) -> None:
+        """Remember the run as soon as it starts and show it (widget, or text at the end).
+
+        Nothing is displayed before the run starts, so an error in the set-up is one line
+        with no empty widget above it.
+        """
+        from .widget import display_run
+
+        engine.unsubscribe()  # a resumed run gets one fresh view, not two
+        from ..steering.steer import watch
+        watch(engine)  # per-node snapshots: the rollback of %recode regenerate/edit (issue 14)
+
+        def on_event(event: str, started: Run, _node: Any) -> None:
+            if event == "run_start":
+                self.cell_without_run = False
+                self.remember(started, widget=widget)
+                display_run(started, engine=engine, widget=None if widget else False)
+
+        if run is None:
+            engine.subscribe(on_event)
+        else:
+            self.remember(run, widget=widget)
+            display_run(run, engine=engine, widget=None if widget else False)
+
+    def _finish(self, run: Run, engine: ReCode, cassette: tuple[int, int] = (0, 0)) -> None:
+        self._created.update(engine.created)
+        self._created.pop("_recode", None)  # set by the magic during the run, not by the code
+        self.remember(run)
+        for note in run.warnings:
+            print(f"recode: warning: {note}", file=sys.stderr)
+        note = _cassette_note(engine.llm, *cassette)
+        if note:
+            print(f"recode: {note}", file=sys.stderr)
+        if run.status != "done":
+            where = next((n for n in reversed(run.nodes()) if n.error), None)
+            at = f" at `{where.name}`" if where is not None else ""
+            hint = {"interrupted": "; %recode resume continues",
+                    "limit": "; %recode resume --max-depth N continues"}.get(run.status, "")
+            if run.status == "error" and run.state is not None and run.state.frames:
+                hint = "; fix the cause, then %recode resume continues"
+            print(f"recode: run {run.status}{at}: {run.error}{hint}", file=sys.stderr)
+
+
+def _refresh_line_doc() -> None:
+    ReCodeMagics.recode_line.__doc__ = _LINE_DOC.format(table=commands.help_text())
+
+
+_refresh_line_doc()
+commands.on_change(_refresh_line_doc)
+

@@ -1,0 +1,1 @@
+"""Static analysis and guarded execution of model code: blocks, placeholders, policy, limits."""

@@ -1,0 +1,403 @@
+"""Model replies to runnable blocks: parsing, validation, placeholder detection.
+
+A *block* is one top-level statement. A *placeholder* is a call to a name that is neither in
+the namespace, nor a builtin, nor bound earlier. Everything here is static: nothing runs.
+
+Where a placeholder may stand (no reply is refused for it; nothing in a statement runs
+before its placeholders are expanded):
+
+- a whole statement ``name(...)`` or ``targets = name(...)``: a node of its own;
+- evaluated exactly once inside an expression (``avg = round(mean(xs), 1)``, the test of an
+  ``if``, the iterable of a ``for``): *hoisted* into a statement of its own before it,
+  ``mean_result = mean(xs)``, then ``avg = round(mean_result, 1)``;
+- anywhere else (a loop or ``if`` body, a comprehension, a lambda, a ``with``/``try`` body):
+  the whole statement is a *compound* placeholder, a node whose call text is the statement,
+  expanded into code before any of it runs.
+
+A top-level ``def`` is accepted when its body calls only names that exist (reply text to
+code, and where a ``def`` may stand: :mod:`recode_magic.prompting.reply`, re-exported here).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import functools
+import re
+import warnings
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from types import CodeType
+
+from ..errors import FormatError
+from ..prompting.reply import MAX_REPLY_CHARS, parse_code, parse_reply, syntax_error
+from .astlock import compile_ast, parse
+from .nesting import compound_parts, hoist, loaded_names
+
+__all__ = [
+    "Block", "Placeholder", "parse_reply", "parse_code", "split_blocks", "find_placeholder",
+    "plan_blocks", "called_names", "bound_names", "BUILTIN_NAMES", "placeholder_variables",
+    "iter_literal_keywords", "MAX_REPLY_CHARS", "is_compound_call",
+]
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # ast's line breaks only
+
+
+@dataclass
+class Placeholder:
+    """A placeholder statement: ``targets = name(args)``.
+
+    A *compound* placeholder is a whole statement with placeholders nested in a loop, a
+    condition, a comprehension...: ``name`` is made up (``loop_step``), ``call`` is
+    ``name(*names the statement reads)``, ``targets`` the names it binds that later
+    statements read, ``inner`` the unknown names it calls.
+    """
+
+    name: str
+    targets: list[str]
+    call: ast.Call
+    compound: bool = False
+    inner: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def signature(self) -> str:
+        """Name and arguments, to spot a call of itself with the same arguments."""
+        call = self.call
+        return (self.name + ast.dump(ast.Tuple(elts=[*call.args,
+                                                     *[k.value for k in call.keywords]]))
+                + ",".join(str(k.arg) for k in call.keywords))
+
+
+@dataclass
+class Block:
+    """One top-level statement with its source; compiled when first run.
+
+    A placeholder statement is expanded, never run, so it is never compiled.
+    """
+
+    stmt: ast.stmt
+    source: str
+    calls: frozenset[str] = frozenset()
+    binds: frozenset[str] = frozenset()
+    placeholder: Placeholder | None = field(default=None, repr=False)  # found at plan time
+    filename: str = "<recode>"
+    _code: CodeType | None = field(default=None, repr=False)
+
+    @property
+    def code(self) -> CodeType:
+        """The statement's code object."""
+        if self._code is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)
+                self._code = compile_ast(ast.Module(body=[self.stmt], type_ignores=[]),
+                                     self.filename, "exec")
+        return self._code
+
+
+def _scan(stmt: ast.AST) -> tuple[frozenset[str], frozenset[str]]:
+    """Names called as ``name(...)`` and names bound, in one walk of the statement."""
+    calls: set[str] = set()
+    binds: set[str] = set()
+    for n in ast.walk(stmt):
+        t = type(n)
+        if t is ast.Call:
+            if type(n.func) is ast.Name:  # type: ignore[attr-defined]
+                calls.add(n.func.id)  # type: ignore[attr-defined]
+        elif t is ast.Name:
+            if type(n.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                binds.add(n.id)  # type: ignore[attr-defined]
+        elif t is ast.alias:
+            binds.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
+        elif t is ast.ExceptHandler or t is ast.MatchAs or t is ast.MatchStar:
+            if n.name:  # type: ignore[attr-defined]
+                binds.add(n.name)  # type: ignore[attr-defined]
+        elif t is ast.arg:
+            binds.add(n.arg)  # type: ignore[attr-defined]
+        elif t is ast.FunctionDef:
+            binds.add(n.name)  # type: ignore[attr-defined]
+    return frozenset(calls), frozenset(binds)
+
+
+def called_names(node: ast.AST) -> set[str]:
+    """Names called directly as ``name(...)`` anywhere inside ``node``."""
+    return set(_scan(node)[0])
+
+
+def bound_names(node: ast.AST) -> set[str]:
+    """Names a statement binds: assignments, loop and comprehension targets, imports, etc."""
+    return set(_scan(node)[1])
+
+
+def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> list[Block]:
+    """One :class:`Block` per top-level statement, each compiled on its own.
+
+    Lines are split once (``ast.get_source_segment`` re-splits the whole source on every
+    call, which is quadratic on a long reply).
+    """
+    lines = _LINE.findall(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        try:  # one compile finds what the parser does not (`return` outside a function...)
+            whole = compile_ast(tree, filename, "exec")
+        except SyntaxError as exc:
+            raise syntax_error(exc, source) from None
+        except (ValueError, RecursionError) as exc:
+            raise FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}",
+                              reply=source) from None
+    blocks = []
+    for stmt in tree.body:
+        src = _segment(lines, stmt) or ast.unparse(stmt)
+        calls, binds = _scan(stmt)
+        blocks.append(Block(stmt=stmt, source=src, calls=calls, binds=binds,
+                            filename=filename))
+    if len(blocks) == 1:
+        blocks[0]._code = whole
+    return blocks
+
+
+def _segment(lines: list[str], node: ast.stmt) -> str | None:
+    """The source text of ``node`` (column offsets are UTF-8 byte offsets)."""
+    end_lineno, end_col = node.end_lineno, node.end_col_offset
+    if end_lineno is None or end_col is None:
+        return None
+    first, last = node.lineno - 1, end_lineno - 1
+    if first < 0 or last >= len(lines):
+        return None
+    if first == last:
+        return lines[first].encode()[node.col_offset:end_col].decode()
+    head = lines[first].encode()[node.col_offset:].decode()
+    tail = lines[last].encode()[:end_col].decode()
+    return "".join([head, *lines[first + 1:last], tail])
+
+
+def _simple(stmt: ast.stmt) -> tuple[ast.Call, list[str]] | None:
+    """``(call, targets)`` when ``stmt`` is ``name(...)`` or ``targets = name(...)``."""
+    value: ast.expr | None = None
+    targets: list[str] | None = []
+    if isinstance(stmt, ast.Expr):
+        value = stmt.value
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        value, targets = stmt.value, _target_names(stmt.targets[0])
+    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+        value, targets = stmt.value, [stmt.target.id]
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and targets is not None:
+        return value, targets
+    return None
+
+
+def _whole(stmt: ast.stmt, unknown: Callable[[str], bool]
+           ) -> tuple[ast.Call, list[str]] | None:
+    """``(call, targets)`` when ``stmt`` is a placeholder statement.
+
+    That is: an unknown name called as the whole statement, no other unknown call inside.
+    """
+    simple = _simple(stmt)
+    if simple is None or not unknown(simple[0].func.id):  # type: ignore[attr-defined]
+        return None
+    call = simple[0]
+    if any(isinstance(n, ast.Call) and n is not call and isinstance(n.func, ast.Name)
+           and unknown(n.func.id) for n in ast.walk(call)):
+        return None
+    return simple
+
+
+def find_placeholder(block: Block, known: Callable[[str], bool], *,
+                     later: Collection[str] | None = None) -> Placeholder | None:
+    """The placeholder this block is, None if it calls only known names.
+
+    ``known(name)`` says whether a name is bound (namespace, builtins, earlier statements).
+    A statement with unknown calls that is not ``[targets =] name(...)`` (with no other
+    unknown call inside) is a compound placeholder; ``later``: names read by the statements
+    after it, to choose its targets. A ``def`` calling an unknown name is a FormatError.
+    """
+    unknown = sorted(n for n in block.calls if n not in block.binds and not known(n))
+    if not unknown:
+        return None
+    cached = block.placeholder
+    if cached is not None and unknown == ([*cached.inner] if cached.compound
+                                          else [cached.name]):
+        return cached
+    stmt = block.stmt
+    if isinstance(stmt, ast.FunctionDef):
+        raise FormatError(
+            f"`def {stmt.name}` calls `{unknown[0]}`, which does not exist: a function you "
+            f"define may call only the primitives, builtins and names defined before it "
+            f"(or write `out = {unknown[0]}(...)` as a step of its own, outside the def)",
+            reply=block.source)
+    whole = _whole(stmt, unknown.__contains__)
+    if whole is not None:
+        call, targets = whole
+        return Placeholder(name=call.func.id, targets=targets, call=call)  # type: ignore[attr-defined]
+    cname, reads, targets = compound_parts(stmt, unknown, later)
+    call = ast.Call(func=ast.Name(id=cname, ctx=ast.Load()),
+                    args=[ast.Name(id=r, ctx=ast.Load()) for r in reads], keywords=[])
+    return Placeholder(name=cname, targets=targets, call=call, compound=True,
+                       inner=tuple(unknown))
+
+
+def is_compound_call(call: str) -> bool:
+    """True when a node's call text is a whole statement, not ``[targets =] name(...)``.
+
+    >>> is_compound_call("x = step(a)"), is_compound_call("for a in b:\\n    step(a)")
+    (False, True)
+    """
+    try:
+        body = parse(call).body
+    except SyntaxError:
+        return False
+    return not (len(body) == 1 and _simple(body[0]) is not None)
+
+
+def _target_names(target: ast.expr) -> list[str] | None:  # type: ignore[return]
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names = []
+        for elt in target.elts:
+            inner = elt.value if isinstance(elt, ast.Starred) else elt
+            if not isinstance(inner, ast.Name):
+                return None
+            names.append(inner.id)
+        return names
+    return None
+
+
+def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<recode>",
+                forbidden_signatures: Collection[str] = (),
+                recursive: Callable[[Placeholder], bool] | None = None,
+                step: str | None = None) -> list[Block]:
+    """Parse, split and check a node's code before any of it runs.
+
+    Walks the blocks in order, as they will run: names bound by earlier blocks (and the
+    targets of earlier placeholders) count as known. Unknown calls evaluated once inside a
+    statement are hoisted into placeholder statements before it (see
+    :mod:`recode_magic.pycode.nesting`); other nested ones make the statement a compound
+    placeholder. Raises FormatError for a placeholder that calls an ancestor again with the
+    same arguments (its signature is in ``forbidden_signatures``, or
+    ``recursive(placeholder)`` is true). ``step``: the call text of the step being expanded
+    (``answer = solve(task)``); a reply that defines that function and never calls it (a
+    small model's habit) gets the step's own call appended, which runs it.
+
+    >>> blocks = plan_blocks("x = plan_it(task)\\nprint(x)", known=lambda n: n == "task")
+    >>> [b.source for b in blocks]
+    ['x = plan_it(task)', 'print(x)']
+    >>> [b.source for b in plan_blocks("print(len(find(task)))", known=lambda n: n == "task")]
+    ['find_result = find(task)', 'print(len(find_result))']
+    """
+    tree = parse_code(code, filename)
+    blocks = split_blocks(tree, code, filename)
+    local: set[str] = set()
+    taken: set[str] = set()
+
+    def is_known(name: str) -> bool:
+        return name in local or name in BUILTIN_NAMES or known(name)
+
+    def fresh(base: str) -> str:
+        name, i = base, 1
+        while is_known(name) or name in taken:
+            i += 1
+            name = f"{base}_{i}"
+        taken.add(name)
+        return name
+
+    out: list[Block] = []
+    for i, block in enumerate(blocks):
+        for part in _hoisted(block, is_known, fresh):
+            later = None  # the last statement: all it assigns (the caller may read them)
+            if (i + 1 < len(blocks) and not isinstance(part.stmt, ast.FunctionDef)
+                    and _simple(part.stmt) is None):
+                later = {n for b in blocks[i + 1:] for n in loaded_names(b.stmt)}
+            ph = part.placeholder = find_placeholder(part, is_known, later=later)
+            if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
+                                   or (recursive is not None and recursive(ph))):
+                raise FormatError(_self_call_message(ph), reply=code)
+            local |= part.binds
+            out.append(part)
+    if step is not None:
+        out.extend(_call_own_def(out, step, filename))
+    _check_defs_used(out, code)
+    return out
+
+
+def _call_own_def(blocks: list[Block], step: str, filename: str) -> list[Block]:
+    """``[step's own call]`` when ``blocks`` define the step's function and never call it."""
+    try:
+        (stmt,) = parse(step).body
+    except (SyntaxError, ValueError):
+        return []
+    simple = _simple(stmt)
+    if simple is None:
+        return []
+    name = simple[0].func.id  # type: ignore[attr-defined]
+    for i, block in enumerate(blocks):
+        if isinstance(block.stmt, ast.FunctionDef) and block.stmt.name == name:
+            if any(name in b.calls or name in loaded_names(b.stmt) for b in blocks[i + 1:]):
+                return []
+            calls, binds = _scan(stmt)
+            return [Block(stmt=stmt, source=step, calls=calls, binds=binds, filename=filename)]
+    return []
+
+
+def _check_defs_used(blocks: list[Block], code: str) -> None:
+    """A ``def`` nothing after it uses is a step the model wrapped and never ran."""
+    for i, block in enumerate(blocks):
+        stmt = block.stmt
+        if isinstance(stmt, ast.FunctionDef) and not any(
+                stmt.name in b.calls or stmt.name in loaded_names(b.stmt) for b in blocks[i + 1:]):
+            raise FormatError(
+                f"`def {stmt.name}` is never called, so it would do nothing: write the step "
+                f"as plain statements at the top level (or call the function)", reply=code)
+
+
+def _self_call_message(ph: Placeholder) -> str:
+    if ph.compound:
+        return (f"you wrote the statement you are expanding again (it calls "
+                f"{', '.join(f'`{n}`' for n in ph.inner)}, which does not exist): write what "
+                f"it does with the primitives and builtins instead")
+    return (f"`{ph.name}` calls itself again with the same arguments, which never ends: "
+            f"it repeats a step being expanded; write this step with the primitives, or "
+            f"split it into different, more specific placeholders")
+
+
+def _hoisted(block: Block, is_known: Callable[[str], bool],
+             fresh: Callable[[str], str]) -> list[Block]:
+    """``block``, or the placeholder statements hoisted out of it and then its rest."""
+    def unknown(name: str) -> bool:
+        return name not in block.binds and not is_known(name)
+
+    if not any(unknown(n) for n in block.calls) or isinstance(block.stmt, ast.FunctionDef):
+        return [block]
+    if _whole(block.stmt, unknown) is not None:
+        return [block]
+    pre, rest = hoist(copy.deepcopy(block.stmt), unknown,
+                      lambda s: _whole(s, unknown) is not None, fresh)
+    if not pre:
+        return [block]
+    parts = []
+    for stmt in [*pre, rest]:
+        calls, binds = _scan(stmt)
+        parts.append(Block(stmt=stmt, source=ast.unparse(stmt), calls=calls, binds=binds,
+                           filename=block.filename))
+    return parts
+
+
+def placeholder_variables(ph: Placeholder) -> list[str]:
+    """Variable names a placeholder call mentions (argument names, keyword names)."""
+    names: list[str] = []
+    for n in [*ph.call.args, *[k.value for k in ph.call.keywords]]:
+        for sub in ast.walk(n):
+            if isinstance(sub, ast.Name) and sub.id not in names:
+                names.append(sub.id)
+    for k in ph.call.keywords:
+        if k.arg and k.arg not in names:
+            names.append(k.arg)
+    return names
+
+
+def iter_literal_keywords(ph: Placeholder) -> Iterable[tuple[str, ast.expr]]:
+    """Keyword arguments of the call (name, expression), skipping ``**kwargs``."""
+    for k in ph.call.keywords:
+        if k.arg is not None:
+            yield k.arg, k.value

@@ -1,0 +1,128 @@
+"""The user's namespace: primitive discovery, descriptions and variable summaries."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, overload
+
+from ..errors import ConfigError, UnknownToolError
+
+__all__ = ["primitive", "discover_primitives", "describe_primitive", "variable_lines",
+           "UnknownToolError", "CHECK_ATTR"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MARK = "__recode_primitive__"
+CHECK_ATTR = "__recode_check__"
+
+
+@overload
+def primitive(fn: F, /) -> F: ...
+@overload
+def primitive(*, check: Callable[[Any], Any] | None = None) -> Callable[[F], F]: ...
+
+
+def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = None,
+              ) -> F | Callable[[F], F]:
+    """Mark a callable as a primitive so it is listed in the prompt wherever it was defined.
+
+    ``@primitive`` or ``@primitive(check=...)``: ``check(result)`` returning ``True`` or a
+    non-empty string (the reason) says the world refused the step, and the engine re-plans
+    the rest of the node with that answer (a primitive may also raise
+    :class:`~recode_magic.errors.StepFailed`).
+
+    >>> @primitive
+    ... def beep(): "Make a sound."
+    >>> getattr(beep, "__recode_primitive__")
+    True
+    >>> @primitive(check=lambda obs: "can't" in obs)
+    ... def act(command): return "You can't go that way."
+    >>> getattr(act, CHECK_ATTR)(act("north"))
+    True
+    """
+    if check is not None and not callable(check):
+        raise ConfigError(f"check must be a callable check(result), got {check!r}")
+
+    def mark(f: F) -> F:
+        try:
+            setattr(f, _MARK, True)
+            if check is not None:
+                setattr(f, CHECK_ATTR, check)
+        except (AttributeError, TypeError):  # e.g. a builtin: nothing to mark, still usable
+            pass
+        return f
+
+    return mark if fn is None else mark(fn)
+
+
+def _is_candidate(name: str, value: Any, kernel: bool) -> bool:
+    if name.startswith("_") or isinstance(value, types.ModuleType) or not callable(value):
+        return False
+    if getattr(value, _MARK, False) is True:
+        return True
+    if not (inspect.isfunction(value) or inspect.isclass(value)):
+        return False
+    return getattr(value, "__module__", None) == "__main__" if kernel else True
+
+
+def discover_primitives(namespace: Mapping[str, Any],
+                        tools: Iterable[str] | None = None) -> dict[str, Callable[..., Any]]:
+    """The primitives the model may call.
+
+    With ``tools``: exactly those names. Otherwise, in a kernel namespace (``__name__ ==
+    "__main__"``), the functions and classes the user defined there plus anything marked with
+    :func:`primitive`; in a plain dict, every public function or class in it.
+
+    >>> def add(a, b): return a + b
+    >>> sorted(discover_primitives({"add": add, "x": 1, "_h": add}))
+    ['add']
+    """
+    if tools is not None:
+        out = {}
+        for name in tools:
+            value = namespace.get(name)
+            if not callable(value):
+                have = sorted(n for n, v in namespace.items()
+                              if _is_candidate(n, v, kernel=False))[:10]
+                raise UnknownToolError(f"--tools names {name!r}, which is not a callable in "
+                                       f"the namespace (callables: {', '.join(have)})")
+            out[name] = value
+        return out
+    kernel = namespace.get("__name__") == "__main__"
+    return {n: v for n, v in list(namespace.items()) if _is_candidate(n, v, kernel)}
+
+
+def describe_primitive(name: str, fn: Callable[..., Any]) -> str:
+    """``name(signature)  -- first docstring line``.
+
+    >>> def move(dx, dy=0):
+    ...     '''Move the robot by (dx, dy).
+    ...
+    ...     More text.'''
+    >>> describe_primitive("move", move)
+    'move(dx, dy=0) -- Move the robot by (dx, dy).'
+    """
+    try:  # annotations as the function holds them (strings under `from __future__ ...`)
+        sig = str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        sig = "(...)"
+    doc = inspect.getdoc(fn) if (inspect.isfunction(fn) or inspect.isclass(fn)
+                                 or getattr(fn, _MARK, False)) else None
+    first = doc.strip().splitlines()[0].strip() if doc and doc.strip() else ""
+    return f"{name}{sig}" + (f" -- {first[:160]}" if first else "")
+
+
+def variable_lines(names: Iterable[str], namespace: Mapping[str, Any],
+                   short_repr: Callable[[Any], str]) -> list[str]:
+    """Prompt lines ``- name (type): value`` for the names that are bound.
+
+    >>> variable_lines(["n", "missing"], {"n": 3}, repr)
+    ['- n (int): 3']
+    """
+    out = []
+    for name in names:
+        if name in namespace:
+            value = namespace[name]
+            out.append(f"- {name} ({type(value).__name__}): {short_repr(value)}")
+    return out

@@ -1,0 +1,1 @@
+"""Steering a finished run: regenerate, edit, rerun, switch, forks, promote, compare."""

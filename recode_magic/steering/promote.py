@@ -1,0 +1,168 @@
+"""Turn expansions into reusable things: a node as a real function, a run as training pairs.
+
+:func:`promote_source` writes a node's expansion as ``def name(params):`` (its thought as
+the docstring). Placeholder children are inlined (one self-contained function, the default)
+or kept as calls with a ``def`` of their own each (``inline=False``). Defined in a notebook
+cell, the function is a primitive of every later run: a skill library that grows with the
+notebook, and a later run that calls it asks the model for none of its subtree.
+
+:func:`training_pairs` yields one ``{prompt, reply, node, depth, name, source}`` record per
+node that ended ``done``, at every level of the tree (``source`` is ``model``, or ``human``
+for code written by hand with ``%recode edit``).
+
+>>> from recode_magic import ReCode, ScriptedLLM
+>>> llm = ScriptedLLM({"solve": "<execute>y = double(n)</execute>",
+...                    "double": "<think>Twice n.</think><execute>y = n + n</execute>"})
+>>> run = ReCode(llm).run("double it", inputs={"n": 2})
+>>> print(promote_source(run.root.children[0]))
+def double(n):
+    \"\"\"Twice n.\"\"\"
+    y = n + n
+    return y
+>>> [(p["name"], p["depth"]) for p in training_pairs(run)]
+[('solve', 0), ('double', 1)]
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..pycode.astlock import parse
+from ..runs.status import NodeStatus
+from ..runs.tree import Node, RunData
+
+__all__ = ["promote_source", "function_params", "training_pairs", "write_pairs"]
+
+_INDENT = "    "
+
+
+def _call(node: Node) -> ast.Call | None:
+    try:
+        tree = parse(node.call)
+    except SyntaxError:
+        return None
+    stmt = tree.body[0] if tree.body else None
+    value = getattr(stmt, "value", None)
+    return value if isinstance(value, ast.Call) else None
+
+
+def function_params(node: Node) -> list[str]:
+    """Parameter names of the promoted function: the names its call passes.
+
+    A positional argument that is a variable keeps its name (``f(items)`` -> ``items``),
+    another expression becomes ``arg0``...; a keyword argument keeps its keyword.
+    """
+    call = _call(node)
+    if call is None:
+        return []
+    params: list[str] = []
+    for i, arg in enumerate(call.args):
+        name = arg.id if isinstance(arg, ast.Name) else f"arg{i}"
+        params.append(name if name not in params else f"arg{i}")
+    params += [k.arg for k in call.keywords if k.arg and k.arg not in params]
+    return params
+
+
+def _statements(node: Node) -> list[tuple[str, Node | None]]:
+    """What ran in the node: ``(statement, child or None)``, errored statements left out."""
+    if not node.steps:
+        return [(node.code, None)] if node.code.strip() else []
+    kids = {c.id: c for c in node.children}
+    out: list[tuple[str, Node | None]] = []
+    for step in node.steps:
+        if step.error:
+            continue
+        out.append((step.code, kids.get(step.child or "") if step.kind == "placeholder"
+                    else None))
+    return out
+
+
+def _keyword_bindings(child: Node) -> list[str]:
+    call = _call(child)
+    if call is None:
+        return []
+    return [f"{k.arg} = {ast.unparse(k.value)}" for k in call.keywords
+            if k.arg and not (isinstance(k.value, ast.Name) and k.value.id == k.arg)]
+
+
+def _inlined(node: Node) -> list[str]:
+    lines: list[str] = []
+    for code, child in _statements(node):
+        if child is None:
+            lines.append(code)
+        elif child.status == NodeStatus.DONE:
+            lines += [f"# {child.name}", *_keyword_bindings(child), *_inlined(child)]
+        else:
+            lines.append(f"# {child.name}: {child.status}, not inlined\n{code}")
+    return lines
+
+
+def _def(node: Node, name: str, body: list[str]) -> str:
+    doc = node.thought.strip() or f"Promoted from the ReCode expansion of `{node.call}`."
+    doc = doc.replace('"""', "'''").replace("\\", "\\\\")
+    lines = [f'"""{doc}"""' if "\n" not in doc else f'"""{doc}\n"""', *body]
+    if node.targets:
+        lines.append(f"return {', '.join(node.targets)}")
+    if len(lines) == 1:
+        lines.append("pass")
+    text = textwrap.indent("\n".join(lines), _INDENT)
+    return f"def {name}({', '.join(function_params(node))}):\n{text}"
+
+
+def promote_source(node: Node, name: str | None = None, *, inline: bool = True) -> str:
+    """The node's expansion as Python source: ``def name(params): ...``.
+
+    Parameters
+    ----------
+    node : Node
+        A node that ended ``done``.
+    name : str, optional
+        The function's name (default: the node's).
+    inline : bool
+        Inline placeholder children (default); False keeps their calls and writes one
+        ``def`` per node of the subtree, children first.
+
+    Raises
+    ------
+    ConfigError
+        A node that did not end ``done``, or a ``name`` that is not an identifier.
+    """
+    if node.status != NodeStatus.DONE:
+        raise ConfigError(f"`{node.name}` (node {node.id}) ended {str(node.status)!r}: only a "
+                          f"node that ended 'done' can be promoted")
+    name = name or node.name
+    if not name.isidentifier():
+        raise ConfigError(f"a function name must be an identifier, got {name!r}")
+    if inline:
+        return _def(node, name, _inlined(node))
+    defs, seen = [], set()
+    for n in reversed(list(node.walk())):  # children before their parents
+        if n.status != NodeStatus.DONE or n.name in seen:
+            continue
+        seen.add(n.name)
+        body = [code for code, _child in _statements(n)]
+        defs.append(_def(n, name if n is node else n.name, body))
+    return "\n\n\n".join(defs)
+
+
+def training_pairs(run: RunData) -> Iterator[dict[str, Any]]:
+    """One ``{prompt, reply, node, depth, name, source}`` per node that ended ``done``."""
+    for n in run.nodes():
+        if n.status == NodeStatus.DONE and n.prompt and n.reply:
+            yield {"prompt": n.prompt, "reply": n.reply, "node": n.id, "depth": n.depth,
+                   "name": n.name, "source": "model" if n.llm_calls else "human"}
+
+
+def write_pairs(run: RunData, path: str | os.PathLike[str]) -> int:
+    """Write :func:`training_pairs` as JSONL to ``path``; returns the number of lines."""
+    pairs = list(training_pairs(run))
+    Path(path).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs),
+                          encoding="utf-8")
+    return len(pairs)
