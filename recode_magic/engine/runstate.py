@@ -14,8 +14,8 @@ from typing import Any
 
 from ..pycode import code as C
 from ..runs.tree import Node
-from .budget import Spend
 from .settings import Settings
+from .spend import Spend
 
 __all__ = ["Frame", "RunState", "Stop", "MISSING", "ConfirmFn"]
 
