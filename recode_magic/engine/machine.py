@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import BlockTimeoutError, FormatError, StepFailed
 from ..llms.base import merge_usage
+from ..prompting.prompts import build_prompt
 from ..pycode import code as C
 from ..pycode.astlock import compile_ast
 from ..pycode.calltally import CallTally
@@ -45,6 +46,9 @@ class Machine(Repairs):
         self.run, self.state, self.ns, self.emit = run, state, namespace, emit
         self.x = Expander(state, namespace, emit)
         self.assigned = state.assigned
+        #: a node entered again by :meth:`reenter`: its next expansion takes this code
+        #: (None: asks the model) with this feedback, even at the depth limit
+        self.entry: tuple[Node, str | None, str | None] | None = None
 
     def drive(self) -> None:
         """Run frames until none is left; the run's status says how it ended."""
@@ -160,6 +164,10 @@ class Machine(Repairs):
     def open(self, frame: Frame) -> None:
         """Expand the node on top of the stack (or stop at the depth limit)."""
         node, limit = frame.node, self.state.settings.max_depth
+        if self.entry is not None and self.entry[0] is node:
+            node.started = None  # the new version's own clock
+            self.start(frame)  # asked for by the user: even a stub at the depth limit
+            return
         if node.depth >= limit and node.parent is not None:
             node.status = NodeStatus.STUB
             self.emit("node", self.run, node)
@@ -183,11 +191,72 @@ class Machine(Repairs):
 
     def blocks_for(self, frame: Frame) -> list[C.Block] | None:
         """The node's code from the model, planned (None: no usable code, node failed)."""
+        feedback = None
+        if self.entry is not None and self.entry[0] is frame.node:
+            _, code, feedback = self.entry
+            self.entry = None
+            if code is not None:
+                return self.hand_code(frame, code)
         try:
-            return self.x.expand(self.run, frame, feedback=None)
+            return self.x.expand(self.run, frame, feedback=feedback)
         except NoUsableCode as exc:
             self.fail(str(exc), None, repairable=False)
             return None
+
+    def hand_code(self, frame: Frame, code: str) -> list[C.Block]:
+        """Plan ``code`` written by hand as the node's expansion; record the prompt it answers."""
+        node = frame.node
+        blocks = self.x.plan(frame, code)
+        node.code, node.thought = code, "(edited by hand)"
+        variables, task = self.x.shown(self.run, frame)
+        node.prompt = str(build_prompt(self.state.fixed, node.call, variables,
+                                       name=node.name, task=task))
+        node.reply = f"<execute>\n{code}\n</execute>"
+        self.emit("node", self.run, node)
+        return blocks
+
+    def reenter(self, node: Node, ph: C.Placeholder | None, *, code: str | None = None,
+                feedback: str | None = None) -> Frame:
+        """A fresh frame that enters ``node`` again (steering: regenerate, edit, re-run).
+
+        Binds the keyword arguments of its call ``ph`` as :meth:`push_child` does (the
+        exception of an argument that no longer evaluates propagates, nothing bound); its
+        next expansion takes ``code`` (written by hand) or asks the model with
+        ``feedback``. The caller pushes the frame (after any ancestors' frames).
+        """
+        shadowed = self.bind_keywords(ph, "<recode-steer>") if ph is not None else {}
+        self.entry = (node, code, feedback)
+        if ph is None:
+            return Frame(node)
+        return Frame(node, placeholder=ph, variables=C.placeholder_variables(ph),
+                     shadowed=shadowed, keywords={k: self.ns[k] for k in shadowed})
+
+    def bind_keywords(self, ph: C.Placeholder, filename: str) -> dict[str, Any]:
+        """Bind the literal keyword arguments of ``ph``; returns the user values they hid.
+
+        On an exception the hidden values are put back and it propagates.
+        """
+        shadowed: dict[str, Any] = {}
+        try:
+            for key, expr in C.iter_literal_keywords(ph):
+                if isinstance(expr, ast.Name) and expr.id == key:
+                    continue  # `f(items=items)`: already bound under that name
+                value = eval(compile_ast(ast.Expression(expr), filename, "eval"), self.ns)  # noqa: S307
+                if key in self.ns and self.ns[key] is value:
+                    continue
+                if key in self.state.protected and key not in shadowed:
+                    shadowed[key] = self.ns.get(key, MISSING)  # put back when the child ends
+                else:
+                    self.assigned.add(key)
+                self.ns[key] = value
+        except BaseException:
+            for key, old in shadowed.items():
+                if old is MISSING:
+                    self.ns.pop(key, None)
+                else:
+                    self.ns[key] = old
+            raise
+        return shadowed
 
     def push_child(self, frame: Frame, block: C.Block, ph: C.Placeholder) -> None:
         """Make the placeholder ``ph`` a child node and put it on the stack."""
@@ -196,24 +265,11 @@ class Machine(Repairs):
             raise Stop(RunStatus.LIMIT, f"node limit reached "
                                         f"(max_nodes={self.state.settings.max_nodes})")
         parent = frame.node
-        shadowed: dict[str, Any] = {}
         try:
-            for key, expr in C.iter_literal_keywords(ph):
-                if isinstance(expr, ast.Name) and expr.id == key:
-                    continue  # `f(items=items)`: already bound under that name
-                value = eval(compile_ast(ast.Expression(expr), block.filename, "eval"), self.ns)
-                if key in self.ns and self.ns[key] is value:
-                    continue
-                if key in self.state.protected and key not in shadowed:
-                    shadowed[key] = self.ns.get(key, MISSING)  # put back when the child ends
-                else:
-                    self.assigned.add(key)
-                self.ns[key] = value
+            shadowed = self.bind_keywords(ph, block.filename)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - fails the statement, repairable
-            for key, old in shadowed.items():
-                self.ns[key] = old
             self.fail(describe_exception(exc), block.source)
             return
         if self.x.prefetch is not None:

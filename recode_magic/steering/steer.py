@@ -47,18 +47,14 @@ and a note says so.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..engine.expander import NoUsableCode
 from ..engine.machine import Machine
-from ..engine.runstate import MISSING, ConfirmFn, Frame, RunState
+from ..engine.runstate import ConfirmFn, Frame
 from ..errors import ConfigError, FormatError, ResumeError
-from ..prompting.prompts import build_prompt
 from ..pycode import code as C
-from ..pycode.astlock import compile_ast
 from ..runs.run import Run
 from ..runs.status import NodeStatus, RunStatus
 from ..runs.tree import Node, RunData
@@ -91,60 +87,6 @@ _node = find_node
 
 
 # -- re-running ------------------------------------------------------------------------------
-def _frame(node: Node, ns: dict[str, Any], protected: frozenset[str]) -> Frame:
-    """A fresh frame for ``node``, its keyword arguments bound as ``push_child`` does."""
-    ph = placeholder_of(node, ns.__contains__)
-    if ph is None:
-        return Frame(node)
-    shadowed: dict[str, Any] = {}
-    for key, expr in C.iter_literal_keywords(ph):
-        if isinstance(expr, ast.Name) and expr.id == key:
-            continue
-        value = eval(compile_ast(ast.Expression(expr), "<recode-steer>", "eval"), ns)  # noqa: S307
-        if key in protected and key not in shadowed:
-            shadowed[key] = ns.get(key, MISSING)
-        ns[key] = value
-    return Frame(node, placeholder=ph, variables=C.placeholder_variables(ph),
-                 shadowed=shadowed, keywords={k: ns[k] for k in shadowed})
-
-
-class _Rerun(Machine):
-    """A machine whose first node takes the given code, or asks with the given feedback."""
-
-    def __init__(self, run: Run, state: RunState, ns: dict[str, Any], emit: Event,
-                 first: Node, code: str | None, feedback: str | None) -> None:
-        super().__init__(run, state, ns, emit)
-        self.first, self.code, self.feedback = first, code, feedback
-        self.opened = False
-
-    def open(self, frame: Frame) -> None:
-        if frame.node is self.first and not self.opened:
-            frame.node.started = None  # the new alternative's own clock
-            self.start(frame)  # asked for by the user: even a stub at the depth limit
-            return
-        super().open(frame)
-
-    def blocks_for(self, frame: Frame) -> list[C.Block] | None:
-        if frame.node is not self.first or self.opened:
-            return super().blocks_for(frame)
-        self.opened = True
-        node = frame.node
-        if self.code is None:
-            try:
-                return self.x.expand(self.run, frame, feedback=self.feedback)
-            except NoUsableCode as exc:
-                self.fail(str(exc), None, repairable=False)
-                return None
-        blocks = self.x.plan(frame, self.code)
-        node.code, node.thought = self.code, "(edited by hand)"
-        variables, task = self.x.shown(self.run, frame)  # the prompt it answers
-        node.prompt = str(build_prompt(self.state.fixed, node.call, variables,
-                                       name=node.name, task=task))
-        node.reply = f"<execute>\n{self.code}\n</execute>"
-        self.emit("node", self.run, node)
-        return blocks
-
-
 def _ancestor_frames(machine: Machine, node: Node) -> list[Frame] | None:
     """Frames for the node's ancestors, each after the node's statement (None: not found)."""
     path, n = [], node
@@ -214,14 +156,15 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
                                confirm=confirm if confirm is not None else state.confirm)
     on_stack = next((i for i, f in enumerate(state.frames) if f.node is node), None)
     notes = rollback(run, node)
+    machine = Machine(run, work, ns, emit)
     try:
-        top = _frame(node, ns, work.protected)
+        top = machine.reenter(node, placeholder_of(node, ns.__contains__), code=code,
+                              feedback=feedback)
     except Exception as exc:  # noqa: BLE001 - the call's arguments no longer evaluate
         raise ResumeError(f"cannot re-run `{node.call}`: its arguments fail now "
                           f"({type(exc).__name__}: {exc})") from None
     model = getattr(llm, "model", type(llm).__name__) if llm is not None else ""
     fork(run, node, label, model=model)
-    machine = _Rerun(run, work, ns, emit, node, code, feedback)
     saved: list[Frame] = []
     if on_stack is not None:  # an unfinished run: go on from the node like resume
         below = state.frames[:on_stack]
