@@ -14,7 +14,7 @@ from recode_magic.llms.pricing import (
     price_for,
     set_price,
 )
-from recode_magic.runs.tree import Run
+from recode_magic.runs.run import Run
 
 
 def make_run(model: str = "claude-sonnet-4-6") -> Run:

@@ -9,7 +9,7 @@ import pytest
 
 from recode_magic import MissingDependencyError, ReCode, ScriptedLLM
 from recode_magic.notebook.render import render_html, render_svg, render_text, short, to_digraph
-from recode_magic.runs.tree import Run
+from recode_magic.runs.run import Run
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz 'dot' not installed")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recode_magic import ReCode, ScriptedLLM
+from recode_magic.runs.run import Run
 from recode_magic.runs.stats import format_stats, plot_depths, run_stats
-from recode_magic.runs.tree import Run
 
 
 def X(code: str) -> str:

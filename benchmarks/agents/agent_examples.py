@@ -20,7 +20,7 @@ EXAMPLE_TURNS = [
      "You open the wooden chest. Your score has just gone up by one point. *** The End ***"),
 ]
 
-# ReCode: the product's few-shot format (see recode_magic/prompting/prompts.py FEW_SHOTS), game examples:
+# ReCode: the product's few-shot format (recode_magic/prompting/prompts.py FEW_SHOTS); games:
 # the root makes one placeholder per step of the task, each leaf is one game command.
 RECODE_FEW_SHOTS = f"""\
 Example 1

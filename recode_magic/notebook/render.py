@@ -12,7 +12,8 @@ from ..pycode.limits import clip_text
 if TYPE_CHECKING:
     import graphviz
 
-    from ..runs.tree import Node, Run
+    from ..runs.run import Run
+    from ..runs.tree import Node
 
 __all__ = [
     "STATUS_ICONS", "STATUS_ASCII", "STATUS_COLORS", "RUN_ICONS", "DISPLAY", "render_text",

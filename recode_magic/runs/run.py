@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import RunFormatError
 from .export import export_run
+from .pairs import training_pairs
 from .planv1 import from_plan_v1, to_plan_v1
 from .stats import run_stats
 from .tree import PLAN_V1, SAVE_LIMIT, RunData, run_from_dict, run_to_dict
@@ -46,10 +47,8 @@ class Run(RunData):
         """Training pairs: one per node that ended ``done``, at every level of the tree.
 
         Each is ``{prompt, reply, node, depth, name, source}``
-        (:func:`recode_magic.steering.promote.training_pairs`).
+        (:func:`recode_magic.runs.pairs.training_pairs`).
         """
-        from ..steering.promote import training_pairs
-
         return list(training_pairs(self))
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:

@@ -1,28 +1,27 @@
-"""The call tree as pure data (``Node``, ``Step``, ``RunData``) and its one JSON serialiser.
+"""The run as pure data (``RunData`` around the ``Node`` tree) and its JSON serialiser.
 
-Nothing here runs code or imports the engine: :mod:`recode_magic.runs.run` adds the public
-``Run`` (with ``export``/``stats``/``to_plan_v1``) on top of :class:`RunData`, and the
-function modules (:mod:`~recode_magic.runs.stats`, :mod:`~recode_magic.runs.export`,
-:mod:`~recode_magic.runs.planv1`) import only this module, so there is no import cycle.
+Nothing here runs code or imports the engine (the import-linter contracts in
+``pyproject.toml`` check it); nodes live in :mod:`recode_magic.runs.node`.
+:mod:`recode_magic.runs.run` adds the public ``Run`` (with ``export``/``stats``/
+``to_plan_v1``) on top of :class:`RunData`; the function modules (:mod:`~.stats`,
+:mod:`~.export`, :mod:`~.planv1`) import only the data modules, so there is no import cycle.
 
-:func:`node_to_dict` and :func:`run_to_dict` are the only serialisers: saving, the widget
-and ``%recode show`` all use them, with ``limit`` clipping every text that leaves the kernel.
+:func:`~recode_magic.runs.node.node_to_dict` and :func:`run_to_dict` are the only
+serialisers: saving, the widget and ``%recode show`` all use them, with ``limit`` clipping
+every text that leaves the kernel.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import RunFormatError
 from ..pycode.limits import clip_text
-from .alternative import Alternative
+from .node import Alternative, Node, Step, node_to_dict
 from .status import FROM_V1, NODE_STATUSES, RUN_STATUSES, TO_V1, NodeStatus, RunStatus
-
-if TYPE_CHECKING:
-    from ..engine.runstate import RunState
 
 __all__ = ["Node", "Step", "Alternative", "RunData", "node_to_dict", "run_to_dict", "run_from_dict",
            "NodeStatus", "RunStatus", "NODE_STATUSES", "RUN_STATUSES", "FORMAT_VERSION",
@@ -31,158 +30,6 @@ __all__ = ["Node", "Step", "Alternative", "RunData", "node_to_dict", "run_to_dic
 FORMAT_VERSION = "recode_magic.run.v1"
 PLAN_V1 = "recode.plan.v1"
 SAVE_LIMIT = 200_000  # characters kept per text field in a saved tree
-
-
-@dataclass
-class Step:
-    """One top-level statement of a node's code that was run (or expanded as a placeholder).
-
-    ``kind`` is ``"code"`` for a statement run as it is, ``"placeholder"`` for a call that
-    became the child node ``child``.
-    """
-
-    code: str
-    kind: str = "code"
-    child: str | None = None
-    stdout: str = ""
-    error: str | None = None
-    primitives: list[str] = field(default_factory=list)
-    answers: list[str] = field(default_factory=list)  # the last primitive calls and results
-
-    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
-        """The step as JSON-ready data (texts cut to ``limit`` characters)."""
-        return {"code": clip_text(self.code, limit), "kind": self.kind, "child": self.child,
-                "stdout": clip_text(self.stdout, limit),
-                "error": None if self.error is None else clip_text(self.error, limit),
-                "primitives": list(self.primitives),
-                **({"answers": [clip_text(a, limit) for a in self.answers]}
-                   if self.answers else {})}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Step:
-        """Read what :meth:`to_dict` wrote."""
-        return cls(code=d.get("code", ""), kind=d.get("kind", "code"), child=d.get("child"),
-                   stdout=d.get("stdout", ""), error=d.get("error"),
-                   primitives=list(d.get("primitives", [])),
-                   answers=list(d.get("answers", [])))
-
-
-@dataclass(eq=False)
-class Node:
-    """A placeholder call and its expansion.
-
-    ``call`` is the placeholder statement as the parent wrote it (``out = name(a, k=1)``),
-    ``code`` the Python the model expanded it into, ``steps`` what actually ran,
-    ``attempts`` the replies that were not used as they were: each a dict with ``kind`` in
-    ``rewrite`` (unusable reply), ``repair`` (a statement raised) or ``replan`` (the world
-    refused a step), and ``error``. ``reply_partial`` is the streamed text of the reply
-    being received.
-    """
-
-    id: str
-    name: str
-    call: str
-    depth: int = 0
-    targets: list[str] = field(default_factory=list)
-    code: str = ""
-    thought: str = ""
-    status: NodeStatus = NodeStatus.PENDING
-    stdout: str = ""
-    error: str | None = None
-    parent: Node | None = field(default=None, repr=False)
-    children: list[Node] = field(default_factory=list, repr=False)
-    steps: list[Step] = field(default_factory=list, repr=False)
-    prompt: str = field(default="", repr=False)
-    reply: str = field(default="", repr=False)
-    reply_partial: str = field(default="", repr=False)
-    attempts: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    usage: dict[str, int] = field(default_factory=dict, repr=False)
-    llm_calls: int = 0
-    started: float | None = field(default=None, repr=False)
-    ended: float | None = field(default=None, repr=False)
-    #: the node's versions (forks, see :mod:`recode_magic.steering.steer`); empty until one is made
-    alternatives: list[Alternative] = field(default_factory=list, repr=False)
-
-    @property
-    def current(self) -> str | None:
-        """The id of the alternative this node shows now (None: never forked)."""
-        return next((a.id for a in self.alternatives if a.node is self), None)
-
-    def walk(self) -> Iterator[Node]:
-        """Yield this node and its descendants in pre-order, without recursion."""
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(node.children))
-
-    @property
-    def is_leaf(self) -> bool:
-        """True when the node's code called no placeholder."""
-        return not self.children
-
-    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
-        """The node as JSON-ready data: :func:`node_to_dict`."""
-        return node_to_dict(self, limit=limit)
-
-
-def alternative_to_dict(alt: Alternative, owner: Node, limit: int | None = None,
-                        ) -> dict[str, Any]:
-    """An alternative as JSON: its figures, and its subtree unless it is ``owner`` itself."""
-    d: dict[str, Any] = {
-        "id": alt.id, "label": alt.label, "created": alt.created, "model": alt.model,
-        "cost_usd": alt.cost_usd, "current": alt.node is owner, "code": clip_text(alt.code,
-                                                                                   limit),
-        "thought": clip_text(alt.thought, limit), "status": str(alt.status),
-        "llm_calls": alt.llm_calls, "usage": alt.usage, "tokens": alt.tokens}
-    if alt.node is not owner:
-        nodes = list(alt.node.walk())
-        d["subtree"] = {"root_id": alt.node.id,
-                        "nodes": {n.id: node_to_dict(n, limit) for n in nodes},
-                        "edges": [[n.parent.id, n.id] for n in nodes[1:] if n.parent]}
-    return d
-
-
-def node_to_dict(node: Node, limit: int | None = None, *, prompts: bool = True,
-                 ) -> dict[str, Any]:
-    """The one JSON form of a node, for saving and for the widget.
-
-    ``status`` is in the reference's words (``COMPLETED``...), ``state`` in ours
-    (``done``...). Every text is cut to ``limit`` characters (None: kept whole);
-    ``prompts=False`` leaves out the prompt and raw reply (the widget does not show them).
-    ``partial`` is the tail of the reply being streamed, while the node runs.
-    ``alternatives`` (with ``prompts``) holds the node's forks, each with its own subtree.
-
-    >>> n = Node("0", "solve", "solve(task)", stdout="x" * 50, status=NodeStatus.DONE)
-    >>> d = node_to_dict(n, limit=10)
-    >>> d["status"], d["state"], d["stdout"]
-    ('COMPLETED', 'done', 'xxxxxxxxxx… (40 more chars)')
-    """
-    def c(text: str | None) -> str:
-        return clip_text(text, limit)
-
-    d: dict[str, Any] = {
-        "id": node.id, "name": node.name, "call": c(node.call), "depth": node.depth,
-        "targets": list(node.targets), "code": c(node.code), "thought": c(node.thought),
-        "status": TO_V1.get(node.status, "PENDING"), "state": str(node.status),
-        "observations": [c(s.stdout) for s in node.steps if s.stdout],
-        "stdout": c(node.stdout), "error": None if node.error is None else c(node.error),
-        "parent": node.parent.id if node.parent else None,
-        "children": [ch.id for ch in node.children],
-        "steps": [s.to_dict(limit) for s in node.steps],
-        "attempts": [{k: c(v) if isinstance(v, str) else v for k, v in a.items()}
-                     for a in node.attempts],
-        "usage": dict(node.usage), "llm_calls": node.llm_calls,
-        "started": node.started, "ended": node.ended,
-    }
-    if prompts:
-        d["prompt"], d["reply"] = c(node.prompt), c(node.reply)
-        if node.alternatives:  # views (prompts=False) get summaries: render.alternatives_json
-            d["alternatives"] = [alternative_to_dict(a, node, limit) for a in node.alternatives]
-            d["current"] = node.current
-    if node.reply_partial and node.status in (NodeStatus.PENDING, NodeStatus.RUNNING):
-        d["partial"] = node.reply_partial[-limit:] if limit else node.reply_partial
-    return d
 
 
 @dataclass(eq=False)
@@ -210,7 +57,8 @@ class RunData:
     warnings: list[str] = field(default_factory=list, init=False)
     namespace: dict[str, Any] | None = field(default=None, init=False, repr=False,
                                              compare=False)
-    state: RunState | None = field(default=None, init=False, repr=False, compare=False)
+    #: typed and owned by the engine (``engine.runstate.RunState``): the data layer only holds it
+    state: Any = field(default=None, init=False, repr=False, compare=False)
     root: Node = field(init=False, repr=False)
     _by_id: dict[str, Node] = field(default_factory=dict, init=False, repr=False)
     _ids: int = field(default=0, init=False, repr=False)
@@ -395,11 +243,3 @@ def _tree_from_dict(data: dict[str, Any]) -> Node:
         child.parent = parent
         parent.children.append(child)
     return by_id[str(data["root_id"])]
-
-
-def __getattr__(name: str) -> Any:
-    """``tree.Run``/``tree.load_run``: moved to :mod:`recode_magic.runs.run` (kept for imports)."""
-    if name in ("Run", "load_run"):
-        from . import run
-        return getattr(run, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,19 +26,17 @@ def double(n):
 from __future__ import annotations
 
 import ast
-import json
-import os
 import textwrap
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError
 from ..pycode.astlock import parse
+from ..runs.pairs import training_pairs, write_pairs
 from ..runs.status import NodeStatus
-from ..runs.tree import Node, RunData
+from ..runs.tree import Node
 
 __all__ = ["promote_source", "function_params", "training_pairs", "write_pairs"]
+
+# training pairs are a view of the run as data; re-exported here, where users met them first
 
 _INDENT = "    "
 
@@ -150,19 +148,3 @@ def promote_source(node: Node, name: str | None = None, *, inline: bool = True) 
         body = [code for code, _child in _statements(n)]
         defs.append(_def(n, name if n is node else n.name, body))
     return "\n\n\n".join(defs)
-
-
-def training_pairs(run: RunData) -> Iterator[dict[str, Any]]:
-    """One ``{prompt, reply, node, depth, name, source}`` per node that ended ``done``."""
-    for n in run.nodes():
-        if n.status == NodeStatus.DONE and n.prompt and n.reply:
-            yield {"prompt": n.prompt, "reply": n.reply, "node": n.id, "depth": n.depth,
-                   "name": n.name, "source": "model" if n.llm_calls else "human"}
-
-
-def write_pairs(run: RunData, path: str | os.PathLike[str]) -> int:
-    """Write :func:`training_pairs` as JSONL to ``path``; returns the number of lines."""
-    pairs = list(training_pairs(run))
-    Path(path).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs),
-                          encoding="utf-8")
-    return len(pairs)
