@@ -92,7 +92,9 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     display_run(run, widget=None if magics.widget else False)
     for note in run.warnings[before:]:
         print(f"recode: {note}", file=sys.stderr)
-    alt = node.alternatives[-1] if node.alternatives else None
+    alt = next((a for a in node.alternatives if a.node is node), None)
+    if alt is not None and alt is not node.alternatives[-1]:
+        return  # the re-run failed and the previous version stayed current (said above)
     kept = f"; the previous version is alternative {node.alternatives[-2].id}" \
         if alt is not None and len(node.alternatives) > 1 else ""
     print(f"recode: `{node.name}` is now {alt.id if alt else '?'} ({node.status}); run "

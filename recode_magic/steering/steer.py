@@ -13,6 +13,10 @@ switch`` and the widget's buttons call these functions (:mod:`recode_magic.noteb
   ancestors go on after it to the end, like ``resume``. Otherwise (a run that ended
   ``done``, for one) **only the subtree runs**: later siblings are not run again and keep
   their results. The run's status is the outcome of what ran.
+- A re-run of a node that had finished (``done``) and now does not (an error, a limit, an
+  interrupt) is kept as an alternative, and the previous version **stays current**: the
+  variables its subtree assigned get back the values they held before the re-run, the
+  run's status, error and end time are as they were, and a warning says so.
 - :func:`switch` makes another alternative current (the tree changes; nothing runs, the
   namespace is left as it is). :func:`alternatives` lists them.
 
@@ -51,7 +55,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..engine.machine import Machine
+from ..engine.machine import Machine, one_line
 from ..engine.runstate import ConfirmFn, Frame
 from ..errors import ConfigError, FormatError, ResumeError
 from ..pycode import code as C
@@ -87,6 +91,52 @@ _node = find_node
 
 
 # -- re-running ------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Before:
+    """What a re-run puts back when a node that had finished fails (the good version stays)."""
+
+    status: RunStatus
+    error: str | None
+    ended: float | None
+    node_status: NodeStatus
+    alternative: str  # id of the version current before the re-run ("a0" if never forked)
+    values: dict[str, Any]  # the namespace's values of the names the subtree assigned
+    names: frozenset[str]  # those names
+    ancestors: list[tuple[Node, NodeStatus, str | None]]  # status and error of each
+
+    @classmethod
+    def take(cls, run: Run, node: Node) -> _Before:
+        ns = run.namespace or {}
+        names = frozenset(assigned_names(node))
+        current = next((a.id for a in node.alternatives if a.node is node), "a0")
+        ancestors, up = [], node.parent
+        while up is not None:
+            ancestors.append((up, up.status, up.error))
+            up = up.parent
+        return cls(run.status, run.error, run.ended, node.status, current,
+                   {n: ns[n] for n in names if n in ns}, names, ancestors)
+
+    def put_back(self, run: Run, node: Node) -> None:
+        """Keep the failed version as an alternative; make the previous one current again."""
+        ns = run.namespace
+        assert ns is not None and run.state is not None
+        failed = next(a for a in node.alternatives if a.node is node)
+        why = one_line(node.error or run.error or str(node.status))
+        names = (self.names | assigned_names(node)) - run.state.protected
+        switch(run, node, self.alternative)
+        for name in names:
+            if name in self.values:
+                ns[name] = self.values[name]
+            else:
+                ns.pop(name, None)
+        for up, status, error in self.ancestors:
+            up.status, up.error = status, error
+        run.status, run.error, run.ended = self.status, self.error, self.ended
+        run.warnings.append(f"re-run of `{node.name}` ended {failed.status}: {why}; kept as "
+                            f"alternative {failed.id}, the previous version {self.alternative} "
+                            f"stays current (its variables and the run's status as before)")
+
+
 def _ancestor_frames(machine: Machine, node: Node) -> list[Frame] | None:
     """Frames for the node's ancestors, each after the node's statement (None: not found)."""
     path, n = [], node
@@ -155,6 +205,7 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
                                llm=llm if llm is not None else state.llm,
                                confirm=confirm if confirm is not None else state.confirm)
     on_stack = next((i for i, f in enumerate(state.frames) if f.node is node), None)
+    before = _Before.take(run, node)
     notes = rollback(run, node)
     machine = Machine(run, work, ns, emit)
     try:
@@ -188,6 +239,9 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
         machine.drive()
     finally:
         work.llm, work.confirm = state.llm, state.confirm
+        if before.node_status == NodeStatus.DONE and node.status != NodeStatus.DONE:
+            before.put_back(run, node)
+            saved = list(state.frames)
         if created is not None:  # what ReCode.created records: a later run may rebind them
             created.update(machine.created())
         if not work.frames:  # the re-run finished: an older unfinished stack is kept

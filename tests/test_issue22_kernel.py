@@ -1,0 +1,55 @@
+"""Issue 22 in a real kernel: what a new user tripped over in steering, routing, batch and saves.
+
+Each test does what the user did, in a kernel, and checks what they see.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+KERNEL_SETUP = '''
+%load_ext recode_magic
+%config ReCodeMagics.save_dir = ""
+from recode_magic import ScriptedLLM
+
+X = lambda code, t="plan": f"<think>{t}</think><execute>{code}</execute>"
+
+def add_ten(n):
+    """Add ten to n."""
+    return n + 10
+
+class _Broken:
+    """A model whose every call raises (a server gone away)."""
+    model = "broken"
+    def __call__(self, prompt):
+        raise ConnectionError("the server went away")
+
+broken = _Broken()
+'''
+
+
+def test_failed_regenerate_keeps_the_good_version_current(kernel):
+    """Finding 1: a failed regenerate is kept as an alternative; result and status stay."""
+    res = kernel.execute('llm = ScriptedLLM({"solve": X("result = plus_ten(n)"), '
+                         '"plus_ten": [X("result = n + undefined_name"), '
+                         'X("result = add_ten(n)")]})\n'
+                         'n = 0')
+    assert res.status == "ok", res.error
+    res = kernel.execute("%%recode --llm llm --no-widget\nAdd ten to n.")
+    assert res.status == "ok", res.error
+    assert kernel.value("(_recode.status, result)") == ("done", 10)
+    node = kernel.value("[x.id for x in _recode.nodes() if x.name == 'plus_ten'][0]")
+    res = kernel.execute(f"%recode regenerate {node} --llm broken")
+    assert "Traceback" not in res.stderr, res.stderr
+    assert "kept as alternative a1" in res.text, res.text
+    assert "is now" not in res.text, res.text
+    assert kernel.value("(_recode.status, result)") == ("done", 10)
+    node_state = kernel.value(f"(_recode.node('{node}').code, _recode.node('{node}').status, "
+                              f"[(a.id, str(a.status)) for a in "
+                              f"_recode.node('{node}').alternatives])")
+    assert node_state == ("result = add_ten(n)", "done", [("a0", "done"), ("a1", "error")])
+    res = kernel.execute(f"%recode switch {node} a0")
+    assert res.status == "ok", res.error
+    assert kernel.value("(_recode.status, result)") == ("done", 10)
