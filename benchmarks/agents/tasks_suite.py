@@ -10,9 +10,10 @@ answer (plain code) used by the smoke tests to prove each check can pass.
 Categories: ``data`` (lists of dicts: group, join, filter, rank), ``text``, ``robot`` (state
 changed by side-effecting primitives), ``schedule`` (constraints), ``inventory`` (ordering
 actions checked afterwards), ``graph`` (search through a ``neighbors``-style primitive).
-The data, robot, inventory and graph tasks live in :mod:`tasks_world`.
+The data, robot, inventory and graph tasks live in :mod:`tasks_world`; the tasks added
+for issue 21 (joins, structured text, graph groups, two robots) in :mod:`tasks_more`.
 
->>> len(TASKS) >= 22, sorted({t.category for t in TASKS})
+>>> len(TASKS) >= 31, sorted({t.category for t in TASKS})
 (True, ['data', 'graph', 'inventory', 'robot', 'schedule', 'text'])
 """
 
@@ -173,10 +174,11 @@ SCHEDULE_TASKS = [
 
 
 def _all_tasks() -> list[Task]:
+    from tasks_more import MORE_TASKS
     from tasks_world import DATA_TASKS, GRAPH_TASKS, INVENTORY_TASKS, ROBOT_TASKS
 
     return [*DATA_TASKS, *TEXT_TASKS, *ROBOT_TASKS, *SCHEDULE_TASKS, *INVENTORY_TASKS,
-            *GRAPH_TASKS]
+            *GRAPH_TASKS, *MORE_TASKS]
 
 
 TASKS: list[Task] = _all_tasks()
