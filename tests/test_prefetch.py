@@ -200,3 +200,74 @@ def test_prefetch_stays_within_a_token_budget_and_stops_where_sequential_does():
     assert _shape(par) == _shape(seq) and par_log == seq_log and par.error == seq.error
     spent = sum(len(p) / 4 + 20 for p in par_llm.prompts)  # estimate: prompt + short reply
     assert spent <= budget and par.meta["prefetch_stats"]["prefetched"] > 0
+
+
+# -- shapes users write (issue 24): siblings that share names, literals, a fan in a child --
+
+class LockedReplay:
+    """A cassette recorded sequentially, replayed to a parallel run (thread-safe: a lock).
+
+    A prompt the sequential run never sent is a miss (CassetteMissError), so a parallel
+    run that finishes with nothing wasted sent exactly the sequential prompts.
+    """
+
+    thread_safe = True
+
+    def __init__(self, path: Any) -> None:
+        self.cassette = CassetteLLM(None, path, mode="replay", strict=True)
+        self.model = self.cassette.model
+        self.lock = threading.Lock()
+        self.prompts: list[str] = []
+
+    def __call__(self, prompt: str) -> str:
+        time.sleep(0.01)
+        with self.lock:
+            self.prompts.append(str(prompt))
+            return self.cassette(prompt)
+
+
+def _target(prompt: str) -> str:
+    return prompt.rsplit("Placeholder: ", 1)[1].split(" = ", 1)[0]
+
+
+SHARED_KEYWORD = {"solve": X("\n".join(f"r{i} = part_{i}(n={i})" for i in range(6))),
+                  **{f"part_{i}": X(f"r{i} = act(n * 10)") for i in range(6)}}
+POSITIONAL = {"solve": X("\n".join(f"r{i} = part_{i}({i}, 'x{i}')" for i in range(6))),
+              **{f"part_{i}": X(f"r{i} = act({i})") for i in range(6)}}
+SAME_FUNCTION = {  # one function, different arguments, no loop
+    "solve": X("\n".join(f"t{i} = weather(city={c!r})"
+                         for i, c in enumerate(["Oslo", "Rome", "Lima", "Pune", "Kobe"]))),
+    "weather": lambda p: X(f"{_target(p)} = act(city)")}
+FAN_IN_CHILD = {
+    "solve": X("a = prepare(task)\nb = gather(a)"), "prepare": X("a = act('ready')"),
+    "gather": X("\n".join(f"g{i} = part_{i}(item={i})" for i in range(5))
+                + "\nb = [g0, g1, g2, g3, g4]"),
+    **{f"part_{i}": X(f"g{i} = act(item)") for i in range(5)}}
+
+
+@pytest.mark.parametrize("replies, asked", [
+    (SHARED_KEYWORD, 5), (POSITIONAL, 5), (SAME_FUNCTION, 4), (FAN_IN_CHILD, 4)],
+    ids=["same-keyword-names", "positional-literals", "same-function", "fan-in-a-child"])
+def test_siblings_are_asked_ahead_with_the_sequential_tree_calls_and_cassette(
+        tmp_path, replies, asked):
+    path = tmp_path / "seq.json"
+    log: list[Any] = []
+    ns = {"act": lambda x: log.append(x) or x}
+    seq = ReCode(CassetteLLM(SafeFake(replies), path, mode="record"), namespace=dict(ns),
+                 prefetch=0).run("the task")
+    seq_log, log[:] = list(log), []
+    replay = LockedReplay(path)
+    par = ReCode(replay, namespace=dict(ns), prefetch=8).run("the task")
+    assert seq.status == par.status == "done", (seq.error, par.error)
+    assert _shape(par) == _shape(seq) and log == seq_log  # same tree, same calls in order
+    recorded = sorted(e["prompt"] for e in replay.cassette.entries())
+    assert sorted(replay.prompts) == recorded  # the sequential cassette, nothing else
+    stats = par.meta["prefetch_stats"]
+    assert (stats["prefetched"], stats["used"], stats["wasted"]) == (asked, asked, 0)
+
+
+def test_an_earlier_sibling_keyword_still_makes_a_later_read_dependent():
+    blocks = C.plan_blocks("a = f(n=1)\nb = g(n)\nc = h(n=n)\nd = k(items=items)\n"
+                           "e = m(items)", known=lambda n: n == "items")
+    names = [ph.name for _, ph, _ in candidates(blocks, 0, {"items": (1, 2), "n": 0})]
+    assert names == ["f", "k", "m"]  # g and h read the n that f binds; k=k binds nothing

@@ -219,8 +219,8 @@ class Expander:
         run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
         node.llm_calls += 1
         merge_usage(node.usage, reply.usage)
-        self.state.spend.add(reply.usage, reply.model or model_at(self.state.llm, node.depth),
-                             prompt, reply.text)
+        node.model = reply.model or model_at(self.state.llm, node.depth) or ""
+        self.state.spend.add(reply.usage, node.model or None, prompt, reply.text)
         return reply.text
 
     def over_budget(self, run: RunData, prompt: str, depth: int | None,

@@ -28,7 +28,7 @@ from ..runs.status import NodeStatus, RunStatus
 from ..runs.tree import Node, RunData, Step
 from .budget import model_at
 from .expander import Expander, NoUsableCode
-from .prefetch import Prefetcher, ask_ahead, prefetch_workers
+from .prefetch import Prefetcher, ask_ahead, bound_by, prefetch_workers
 from .repair import Repairs, one_line
 from .runstate import MISSING, Frame, RunState, Stop
 
@@ -273,8 +273,7 @@ class Machine(Repairs):
             self.fail(describe_exception(exc), block.source)
             return
         if self.x.prefetch is not None:
-            self.ask_ahead(frame, frame.pc + 1,
-                           {*ph.targets, *(k.arg for k in ph.call.keywords if k.arg)})
+            self.ask_ahead(frame, frame.pc + 1, bound_by(ph))
         child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
         frame.child_block = block
         parent.status = NodeStatus.EXPANDED

@@ -40,7 +40,7 @@ import ast
 import concurrent.futures as cf
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..llms.base import Reply, ask, is_thread_safe
 from ..pycode import code as C
@@ -48,11 +48,11 @@ from ..pycode.nesting import loaded_names
 
 if TYPE_CHECKING:
     from ..runs.tree import RunData
-    from .expander import Expander
     from .runstate import Frame
+    from .settings import Settings
 
 __all__ = ["Prefetcher", "candidates", "ask_ahead", "prefetch_workers", "DEFAULT_PREFETCH",
-           "Candidate"]
+           "Candidate", "Asker", "bound_by"]
 
 #: Calls asked ahead at most, for a thread-safe model when ``Settings.prefetch`` is None.
 DEFAULT_PREFETCH = 8
@@ -86,6 +86,35 @@ def prefetch_workers(setting: int | None, llm: Any) -> tuple[int, str | None]:
     return (DEFAULT_PREFETCH if setting is None else setting), None
 
 
+class Asker(Protocol):
+    """What :func:`ask_ahead` needs of the expander (no import of it: no cycle)."""
+
+    prefetch: Prefetcher | None
+    settings: Settings
+    ns: dict[str, Any]
+
+    def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
+                     keywords: Mapping[str, Any]) -> str:
+        """The prompt the node of ``ph`` will be asked with first."""
+
+    def over_budget(self, run: RunData, prompt: str, depth: int | None,
+                    sending: bool = False) -> str | None:
+        """Why a call with ``prompt`` would pass the run's budget (None: it fits)."""
+
+
+def bound_by(ph: C.Placeholder) -> set[str]:
+    """Names the placeholder's statement may change: its targets, keywords it binds.
+
+    ``k=k`` binds nothing (the name already holds that value), so it is left out.
+
+    >>> blocks = C.plan_blocks("r = part(n=1, items=items)", known=lambda n: n == "items")
+    >>> sorted(bound_by(blocks[0].placeholder))
+    ['n', 'r']
+    """
+    return {*ph.targets, *(k.arg for k in ph.call.keywords if k.arg and not (
+        isinstance(k.value, ast.Name) and k.value.id == k.arg))}
+
+
 def _immutable(value: Any) -> bool:
     if isinstance(value, tuple):
         return all(_immutable(v) for v in value)
@@ -112,16 +141,19 @@ def candidates(blocks: Sequence[C.Block], start: int, ns: Mapping[str, Any],
     """Placeholders among ``blocks[start:]`` whose prompt can be built now.
 
     Conservative: a placeholder qualifies when its name (and, for a compound one, the names
-    it calls) is still unbound, every variable its prompt shows is bound now, none of them
-    is bound by a statement before it from ``start`` on (or in ``dirty``), none is a
-    mutable value that an earlier non-placeholder statement mentions, and its keyword
-    arguments are ``k=k`` or literals. The byte-identical check at use time stays the
-    guarantee; this only keeps the waste low.
+    it calls) is still unbound, its keyword arguments are ``k=k`` or literals, and every
+    other variable its prompt shows is bound now, not bound by a statement before it from
+    ``start`` on (or in ``dirty``), and not a mutable value that an earlier
+    non-placeholder statement mentions. A name its own call binds to a literal (``n=1``)
+    shows that literal whatever an earlier sibling bound (``n=0``), so it is no
+    dependency. The byte-identical check at use time stays the guarantee; this only keeps
+    the waste low.
 
     >>> blocks = C.plan_blocks("a = f(task)\\nb = g(a)\\nc = h(task)\\nxs.append(1)\\n"
-    ...                        "d = k(xs)", known=lambda n: n in ("task", "xs"))
+    ...                        "d = k(xs)\\ne = p(n=0)\\nf = q(n=1)\\ng = r(n)",
+    ...                        known=lambda n: n in ("task", "xs"))
     >>> [ph.name for _, ph, _ in candidates(blocks, 0, {"task": "t", "xs": []})]
-    ['f', 'h']
+    ['f', 'h', 'p', 'q']
     """
     dirty = set(dirty)
     out: list[Candidate] = []
@@ -131,20 +163,19 @@ def candidates(blocks: Sequence[C.Block], start: int, ns: Mapping[str, Any],
             dirty |= block.binds
             dirty |= {n for n in loaded_names(block.stmt) if not _immutable(ns.get(n))}
             continue
-        names = C.placeholder_variables(ph) or list(default_names)
         keywords = _literal_keywords(ph)
         calls = ph.inner if ph.compound else (ph.name,)
-        if (keywords is not None and not any(n in ns or n in dirty for n in calls)
-                and not dirty.intersection(names)
-                and all(n in ns or n in keywords for n in names)):
-            out.append((block, ph, keywords))
+        if keywords is not None and not any(n in ns or n in dirty for n in calls):
+            reads = [n for n in C.placeholder_variables(ph) or default_names
+                     if n not in keywords]  # its own literals: known whatever came before
+            if not dirty.intersection(reads) and all(n in ns for n in reads):
+                out.append((block, ph, keywords))
         dirty |= block.binds
-        dirty.update(ph.targets)
-        dirty.update(k.arg for k in ph.call.keywords if k.arg)
+        dirty |= bound_by(ph)
     return out
 
 
-def ask_ahead(x: Expander, run: RunData, frame: Frame, start: int, dirty: set[str]) -> None:
+def ask_ahead(x: Asker, run: RunData, frame: Frame, start: int, dirty: set[str]) -> None:
     """Ask for the placeholders of ``frame.blocks[start:]`` whose prompts are known now.
 
     Within the prefetcher's bound, the run's ``max_calls`` and its budgets (with room for

@@ -156,6 +156,9 @@ def cost_report(run: Any, *, model: str | None = None,
         usage, calls, meta = dict(run), None, {}
     else:
         usage, calls, meta = dict(run.usage), getattr(run, "llm_calls", None), run.meta
+        if model is None and len(usage_by_model(run)) > 1:
+            return _routed_report(cost_report(usage, model="", prices=prices), calls,
+                                  cost_by_model(run, prices=prices))
     model = model or meta.get("model") or usage.get("model")
     price = price_for(model, prices)
     kinds = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
@@ -180,6 +183,18 @@ def cost_report(run: Any, *, model: str | None = None,
         "replayed_cost_usd": _cost(replayed, price) if price else None,
         "token_sources": token_sources(usage),
     }
+
+
+def _routed_report(report: dict[str, Any], calls: int | None,
+                   by_model: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A run answered by several models: each model's tokens at its own price, summed."""
+    def total(key: str) -> float | None:
+        values = [r[key] for r in by_model.values()]
+        return None if any(v is None for v in values) else sum(values)
+
+    return {**report, "model": ", ".join(by_model), "calls": calls,
+            "cost_usd": total("cost_usd"), "cost_uncached_usd": total("cost_uncached_usd"),
+            "replayed_cost_usd": total("replayed_cost_usd")}
 
 
 def token_sources(usage: Mapping[str, Any]) -> dict[str, int]:
