@@ -53,3 +53,39 @@ def test_failed_regenerate_keeps_the_good_version_current(kernel):
     res = kernel.execute(f"%recode switch {node} a0")
     assert res.status == "ok", res.error
     assert kernel.value("(_recode.status, result)") == ("done", 10)
+
+
+def test_cost_of_a_routed_run_prices_each_model(kernel):
+    """Finding 3: with ``--llm "big, 1:small"`` each node knows its model; cost by model."""
+    setup = '''
+from recode_magic.llms.base import Reply
+from recode_magic.llms.pricing import Price, set_price
+set_price("big-model", Price.of(10.0, 10.0))
+set_price("small-model", Price.of(1.0, 1.0))
+
+class _Priced:
+    """Scripted replies with usage: 1,000 input and 1,000 output tokens a call."""
+    def __init__(self, model, replies):
+        self.model, self.scripted = model, ScriptedLLM(replies)
+    def respond(self, prompt, *, on_text=None, depth=None):
+        return Reply(self.scripted(prompt), {"input_tokens": 1000, "output_tokens": 1000,
+                                             "source": "server"}, self.model)
+    def __call__(self, prompt):
+        return self.respond(prompt).text
+
+big = _Priced("big-model", {"solve": X("y = half(x)")})
+small = _Priced("small-model", {"half": X("y = x / 2")})
+x = 8
+'''
+    assert kernel.execute(setup).status == "ok"
+    res = kernel.execute('%%recode --llm "big, 1:small" --no-widget\nHalve x.')
+    assert res.status == "ok", res.error
+    assert kernel.value("[(n.name, n.model) for n in _recode.nodes()]") == [
+        ("solve", "big-model"), ("half", "small-model")]
+    res = kernel.execute("%recode cost")
+    assert res.status == "ok", res.error
+    # 2,000 tokens at $10/M + 2,000 at $1/M = $0.022 (not $0.04 at the root's price)
+    assert "$0.022000" in res.stdout, res.stdout
+    assert "big-model" in res.stdout and "small-model" in res.stdout, res.stdout
+    assert kernel.value("round(__import__('recode_magic').llms.cost_report(_recode)"
+                        "['cost_usd'], 6)") == 0.022

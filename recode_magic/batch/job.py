@@ -159,7 +159,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def _run_columns(run: Any, model: str | None) -> dict[str, Any]:
-    from ..llms.pricing import cost_report
+    from ..llms.pricing import cost_report, usage_by_model
 
     usage: dict[str, int] = {}
     for node in run.nodes():
@@ -167,6 +167,8 @@ def _run_columns(run: Any, model: str | None) -> dict[str, Any]:
             if isinstance(v, (int, float)):
                 usage[k] = usage.get(k, 0) + int(v)
     cost = cost_report(usage, model=model or run.meta.get("model"))
+    if len(usage_by_model(run)) > 1:  # routed: each node's tokens at its own model's price
+        cost["cost_usd"] = cost_report(run)["cost_usd"]
     stats = run.stats()
     error = (run.error or "").strip().splitlines()
     return {"status": run.status, "llm_calls": run.llm_calls,

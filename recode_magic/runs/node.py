@@ -84,6 +84,8 @@ class Node:
     attempts: list[dict[str, Any]] = field(default_factory=list, repr=False)
     usage: dict[str, int] = field(default_factory=dict, repr=False)
     llm_calls: int = 0
+    #: the model that answered the node's calls (routed runs: each depth its own)
+    model: str = ""
     started: float | None = field(default=None, repr=False)
     ended: float | None = field(default=None, repr=False)
     #: the node's versions (forks, see :mod:`recode_magic.steering.steer`); empty until one is made
@@ -158,7 +160,7 @@ def node_to_dict(node: Node, limit: int | None = None, *, prompts: bool = True,
         "steps": [s.to_dict(limit) for s in node.steps],
         "attempts": [{k: c(v) if isinstance(v, str) else v for k, v in a.items()}
                      for a in node.attempts],
-        "usage": dict(node.usage), "llm_calls": node.llm_calls,
+        "usage": dict(node.usage), "llm_calls": node.llm_calls, "model": node.model,
         "started": node.started, "ended": node.ended,
     }
     if prompts:

@@ -223,7 +223,8 @@ def _node_from_dict(nid: str, d: dict[str, Any]) -> Node:
         error=d.get("error"), steps=[Step.from_dict(s) for s in d.get("steps", [])],
         prompt=d.get("prompt", ""), reply=d.get("reply", ""),
         attempts=list(d.get("attempts", [])), usage=dict(d.get("usage", {})),
-        llm_calls=int(d.get("llm_calls", 0)), started=d.get("started"),
+        llm_calls=int(d.get("llm_calls", 0)), model=str(d.get("model") or ""),
+        started=d.get("started"),
         ended=d.get("ended"))
     for a in d.get("alternatives", []) or []:
         version = node if a.get("current") or "subtree" not in a else _tree_from_dict(

@@ -31,7 +31,8 @@ _SIMPLE = (type(None), bool, int, float, complex, str, bytes)
 _SIMPLE_TYPES = frozenset(_SIMPLE)
 _CONTAINERS = frozenset((tuple, frozenset, list, dict, set))
 _VERSION_FIELDS = ("code", "thought", "status", "stdout", "error", "steps", "prompt", "reply",
-                   "reply_partial", "attempts", "usage", "llm_calls", "started", "ended")
+                   "reply_partial", "attempts", "usage", "llm_calls", "model", "started",
+                   "ended")
 
 # -- snapshots -------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
