@@ -6,11 +6,11 @@ import pytest
 
 from recode_magic import ReCode, ScriptedLLM
 from recode_magic.errors import FormatError
+from recode_magic.prompting.reply import parse_reply
 from recode_magic.pycode.code import (
     find_placeholder,
     is_compound_call,
     parse_code,
-    parse_reply,
     placeholder_variables,
     plan_blocks,
     split_blocks,

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recode_magic.errors import FormatError, PolicyError
-from recode_magic.pycode.code import parse_reply, plan_blocks
+from recode_magic.prompting.reply import parse_reply
+from recode_magic.pycode.code import plan_blocks
 from recode_magic.pycode.limits import block_timeout
 from recode_magic.pycode.policy import check_code
 

@@ -17,7 +17,8 @@ from recode_magic.prompting.prompts import (
     reask_feedback,
     repair_feedback,
 )
-from recode_magic.pycode.code import BUILTIN_NAMES, parse_reply
+from recode_magic.prompting.reply import parse_reply
+from recode_magic.pycode.code import BUILTIN_NAMES
 
 X = "<think>t</think><execute>{}</execute>".format
 

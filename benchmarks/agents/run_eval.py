@@ -166,7 +166,7 @@ class ReaskWithPreviousAnswer:
 
     def __call__(self, prompt: str) -> str:
         from recode_magic.prompting.prompts import Prompt
-        from recode_magic.pycode.code import parse_reply
+        from recode_magic.prompting.reply import parse_reply
 
         fixed = getattr(prompt, "fixed", "")
         name = getattr(prompt, "placeholder", "")

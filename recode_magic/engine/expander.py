@@ -15,6 +15,7 @@ from ..errors import FormatError, PolicyError, StepFailed
 from ..llms.base import ask, merge_usage
 from ..prompting.feedback import reask_feedback
 from ..prompting.prompts import Prompt, build_prompt
+from ..prompting.reply import parse_reply
 from ..pycode import code as C
 from ..pycode.limits import short_repr
 from ..pycode.namespace import variable_lines
@@ -91,7 +92,7 @@ class Expander:
             reply = self.ask(run, node, prompt)
             previous = reply.strip()[:2000]
             try:
-                thought, code = C.parse_reply(reply)
+                thought, code = parse_reply(reply)
                 previous = code[:2000]
                 blocks = self.plan(frame, code)
             except FormatError as exc:

@@ -1,16 +1,16 @@
-"""Reply text to code: the ``<execute>`` block, parsing, and where a ``def`` may stand."""
+"""Reply text to code: the ``<think>`` and ``<execute>`` blocks of a model's answer.
+
+Parsing the code itself (and where a ``def`` may stand) is :mod:`recode_magic.pycode.source`.
+"""
 
 from __future__ import annotations
 
-import ast
 import re
 import textwrap
-import warnings
 
 from ..errors import FormatError
-from ..pycode.astlock import parse
 
-__all__ = ["parse_reply", "parse_code", "syntax_error", "MAX_REPLY_CHARS"]
+__all__ = ["parse_reply", "MAX_REPLY_CHARS"]
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|(?=<execute>)|\Z)", re.S | re.I)
 _EXECUTE_OPEN = re.compile(r"<execute>", re.I)
@@ -62,55 +62,3 @@ def parse_reply(reply: str) -> tuple[str, str]:
                               reply=reply, hint=_NO_CODE_HINT)
         code = fenced.group(1)
     return thought, textwrap.dedent(code).strip("\n").rstrip()
-
-
-def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
-    """Parse code; refuse ``class``, ``async def`` and a ``def`` that is not at the top level.
-
-    Compile errors the parser does not see (``return`` outside a function...) are raised by
-    :func:`split_blocks`, which compiles each statement.
-
-    >>> parse_code("if x:\\n    def f(): pass")
-    Traceback (most recent call last):
-    recode_magic.errors.FormatError: line 2: `def f` is not allowed here (write a def only at ...
-    """
-    try:
-        with warnings.catch_warnings():  # e.g. invalid escapes: not the user's concern here
-            warnings.simplefilter("ignore", SyntaxWarning)
-            tree = parse(code, filename=filename)
-    except SyntaxError as exc:
-        raise syntax_error(exc, code) from None
-    except (ValueError, MemoryError, RecursionError) as exc:
-        raise FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}",
-                          reply=code) from None
-    for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef):
-            for inner in stmt.body:
-                _check_defs(inner, code, nested_def=True)
-        elif not isinstance(stmt, _SIMPLE):
-            _check_defs(stmt, code)
-    return tree
-
-
-_SIMPLE = (ast.Assign, ast.Expr, ast.AugAssign, ast.AnnAssign, ast.Import, ast.ImportFrom,
-           ast.Pass, ast.Delete)  # statements that cannot hold a def (no lambda bodies)
-
-
-def _check_defs(stmt: ast.stmt, code: str, nested_def: bool = False) -> None:
-    for node in ast.walk(stmt):
-        if nested_def and type(node) is ast.FunctionDef:
-            continue  # a helper inside a top-level def
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            kind = "class" if isinstance(node, ast.ClassDef) else "def"
-            where = (" here (write a def only at the top level, or write the steps as "
-                     "placeholder calls)" if type(node) is ast.FunctionDef else
-                     " (write the steps as placeholder calls, not definitions)")
-            raise FormatError(f"line {node.lineno}: `{kind} {node.name}` is not allowed{where}",
-                              reply=code)
-
-
-def syntax_error(exc: SyntaxError, code: str) -> FormatError:
-    """The FormatError for a SyntaxError in ``code``: line, message, the line's text."""
-    line = (exc.text or "").strip()
-    return FormatError(f"line {exc.lineno}: SyntaxError: {exc.msg}"
-                       + (f" in `{line[:80]}`" if line else ""), reply=code)

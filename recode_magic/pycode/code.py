@@ -14,8 +14,8 @@ before its placeholders are expanded):
   the whole statement is a *compound* placeholder, a node whose call text is the statement,
   expanded into code before any of it runs.
 
-A top-level ``def`` is accepted when its body calls only names that exist (reply text to
-code, and where a ``def`` may stand: :mod:`recode_magic.prompting.reply`, re-exported here).
+A top-level ``def`` is accepted when its body calls only names that exist (where a ``def``
+may stand: :mod:`recode_magic.pycode.source`, re-exported here).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from types import CodeType
 
 from ..errors import FormatError
-from ..prompting.reply import MAX_REPLY_CHARS, parse_code, parse_reply, syntax_error
 from .astlock import compile_ast, parse
 from .nesting import compound_parts, hoist, loaded_names
+from .source import parse_code, syntax_error
 
 __all__ = [
-    "Block", "Placeholder", "parse_reply", "parse_code", "split_blocks", "find_placeholder",
+    "Block", "Placeholder", "parse_code", "split_blocks", "find_placeholder",
     "plan_blocks", "called_names", "bound_names", "BUILTIN_NAMES", "placeholder_variables",
-    "iter_literal_keywords", "MAX_REPLY_CHARS", "is_compound_call",
+    "iter_literal_keywords", "is_compound_call",
 ]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
