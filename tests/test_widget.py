@@ -279,7 +279,7 @@ def test_mimebundle_carries_static_fallbacks():
 
 
 def test_a_big_run_s_static_html_is_its_text_tree(monkeypatch):
-    import recode_magic.notebook.widget as widget_mod
+    import recode_magic.notebook.widget_static as widget_mod
 
     monkeypatch.setattr(widget_mod, "HTML_FALLBACK_NODES", 1)
     w = ReCodeWidget(trailing=False)
@@ -426,3 +426,103 @@ def test_forks_made_by_steer_show_in_the_widget_and_the_text_tree():
     assert node["current"] == "a1" and node["code"] == "x = add(2, 2)"
     assert render_text(run).splitlines()[-1] == (
         "└── ✔ x = step_one(task)  [2 alternatives: original, edit●]")
+
+
+def capture_snapshots(widget: ReCodeWidget) -> list[dict]:
+    """Every snapshot the widget pushed as synced state (what a late view loads)."""
+    got: list[dict] = []
+    inner = widget._send
+
+    def fake_send(msg, buffers=None):
+        state = msg.get("state") or {}
+        if msg.get("method") == "update" and state.get("snapshot"):
+            got.append(json.loads(state["snapshot"]))
+        inner(msg, buffers)
+
+    widget._send = fake_send
+    return got
+
+
+def test_the_final_state_is_in_the_synced_state_when_the_run_ends():
+    w = ReCodeWidget(trailing=False)
+    capture(w)
+    snaps = capture_snapshots(w)
+    engine_run(w)
+    assert snaps, "no snapshot was pushed"
+    last = snaps[-1]
+    assert last["run"]["status"] == "done" and last["seq"] == w.seq
+    assert {n["id"]: n["state"] for n in last["nodes"]} == {"0": "done", "1": "done"}
+    assert View(last).state() == as_view(w)  # a view built from the state alone
+
+
+class Handle:
+    def __init__(self) -> None:
+        self.updates: list[tuple[object, bool]] = []
+
+    def update(self, obj, raw: bool = False) -> None:
+        self.updates.append((obj, raw))
+
+
+def test_a_followed_run_s_output_becomes_its_static_tree_at_run_end():
+    w = ReCodeWidget(trailing=False, static_at_end=True)
+    capture(w)
+    w._handle = handle = Handle()
+    engine_run(w)
+    bundle, raw = handle.updates[-1]
+    assert raw and set(bundle) == {"text/plain", "text/html"}   # no widget mime type left
+    assert "recode-static" in bundle["text/html"] and "%recode show" in bundle["text/html"]
+    assert "ReCode run: done" in bundle["text/plain"]
+
+
+def test_a_button_s_own_run_end_keeps_the_live_view():
+    w = ReCodeWidget(trailing=False, static_at_end=True)
+    capture(w)
+    w._handle = handle = Handle()
+    run = engine_run(w)
+    w.on_action(lambda msg: w.on_event("run_end", run, None))
+    w._dispatch({"action": "regenerate", "node": "1"})
+    assert handle.updates[-1] == (w, False)
+
+
+def test_confirm_marks_show_waiting_then_rejected_with_the_code():
+    from recode_magic.notebook.widget_state import mark_node
+
+    seen: list[str] = []
+    w = ReCodeWidget(trailing=False)
+    capture(w)
+    snaps = capture_snapshots(w)
+
+    def confirm(node, code):
+        mark_node(node, "waiting", code)
+        seen.append(snaps[-1]["nodes"][0].get("state", ""))
+        mark_node(node, "rejected", code)
+        return None
+
+    llm = ScriptedLLM({"solve": X("x = 1")})
+    engine = ReCode(llm, confirm=confirm)
+    w.attach(engine)
+    run = engine.run("t")
+    assert seen == ["waiting"]
+    root = View(snaps[-1]).nodes[run.root.id]
+    assert root["state"] == "rejected" and root["code"] == "x = 1"
+    assert snaps[-1]["run"]["status"] == "interrupted"
+
+
+def test_the_header_time_leaves_out_idle_time_between_steering_actions():
+    from recode_magic.notebook.widget_state import busy_seconds
+
+    run = engine_run()
+    a, b = run.root, run.root.children[0]
+    a.started, a.ended, b.started, b.ended = 100.0, 101.0, 100.5, 100.8
+    run.started, run.ended = 100.0, 500.0        # steered again 400 s later
+    assert busy_seconds(run, [a, b]) == pytest.approx(1.0)
+    b.started, b.ended = 499.0, 500.0            # the re-run node: a second span, later
+    assert busy_seconds(run, [a, b]) == pytest.approx(2.0)
+    assert tree_json(run)["run"]["elapsed"] == pytest.approx(2.0)
+
+
+def test_unused_replies_travel_with_their_kind():
+    run = engine_run()
+    run.root.attempts.append({"kind": "repair", "error": "ZeroDivisionError"})
+    root = tree_json(run)["nodes"][0]
+    assert root["attempts"] == [{"kind": "repair"}]

@@ -1,25 +1,25 @@
-"""The live call-tree widget (anywidget) and ``display_run``, with text/HTML fallbacks.
+"""The live call-tree widget (anywidget); ``display_run`` and the static copy: widget_static.
 
-Traffic: the widget sends only what changed. Each update is a custom message
-``{"kind": "patch", "seq": n, "run": {...}, "nodes": {id: delta}, "drop": [ids]}`` in the
-patch language of :mod:`~recode_magic.notebook.widget_state`; a new node is a delta from nothing;
-``"reset": true`` replaces everything (a new run, and a few keyframes in the widget's first
-second, for a view whose code was still loading). The ``snapshot`` trait holds the whole
-state at ``seq`` as JSON text: it is rebuilt whenever the kernel is asked for the widget's
-state (a view that joins late, a second browser tab, a notebook re-opened with a live
-kernel), not pushed with every update; a view that sees a gap in ``seq`` (or has just
-loaded) sends ``{"type": "snapshot", "seq": n}`` and gets a ``"kind": "snapshot"`` message
-if it is behind.
+Traffic: only what changed, as custom messages ``{"kind": "patch", "seq": n, "run": {...},
+"nodes": {id: delta}, "drop": [ids]}`` (patch language: :mod:`.widget_state`; builder:
+:mod:`.widget_patch`); ``"reset": true`` replaces everything (a new run, and keyframes in the
+first second for a view whose code was still loading). The ``snapshot`` trait (the whole
+state at ``seq``, JSON text) is rebuilt when the kernel is asked for the state, and pushed as
+synced state when the run's status, its nodes' statuses (at most once a second) or a
+``--confirm`` mark change and at run end: a view that loads late, behind a busy kernel,
+draws the run as it is from the model's state alone. A view that sees a gap in ``seq``
+sends ``{"type": "snapshot", "seq": n}`` and gets a ``"kind": "snapshot"`` message.
+A widget following an engine for ``display_run`` is replaced by the static tree at run end.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import json
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +27,18 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .render import DISPLAY, render_html, render_svg, render_text
-from .widget_state import WIDGET_LIMIT, delta, node_json, run_json, tree_json
+from .render import DISPLAY, render_svg, render_text
+from .widget_patch import LIVE as _LIVE
+from .widget_patch import Patcher
+from .widget_state import WIDGET_LIMIT, delta, node_json, on_mark, tree_json
+from .widget_static import (
+    HTML_FALLBACK_NODES,
+    display_run,
+    html_fallback,
+    in_kernel,
+    safe_export,
+    static_bundle,
+)
 
 if TYPE_CHECKING:
     from ..runs.run import Run
@@ -36,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ReCodeWidget", "display_run", "node_json", "tree_json", "in_kernel", "delta",
            "ACTIONS", "WIDGET_LIMIT", "register_action_handler", "html_fallback",
-           "HTML_FALLBACK_NODES"]
+           "HTML_FALLBACK_NODES", "static_bundle"]
 
 _STATIC = Path(__file__).parent / "static"
 ACTIONS = ("regenerate", "edit", "switch", "compare", "promote")
@@ -52,9 +62,10 @@ def register_action_handler(callback: Callable[[ReCodeWidget, dict[str, Any]], A
     """
     if callback not in _DEFAULT_ACTIONS:
         _DEFAULT_ACTIONS.append(callback)
-_LIVE = ("running", "pending")
-#: Runs with more nodes than this get the text tree as their static HTML copy.
-HTML_FALLBACK_NODES = 500
+#: Every widget alive, so a ``--confirm`` mark (widget_state.mark_node) reaches its views.
+_WIDGETS: weakref.WeakSet[ReCodeWidget] = weakref.WeakSet()
+#: Seconds between two snapshots pushed for node status changes alone.
+_SNAPSHOT_EVERY = 1.0
 #: Ages (s) of the widget at which a patch carries the whole state: a view still loading
 #: its code when the first patches went out catches up while the kernel is busy.
 _KEYFRAMES = (0.25, 1.0)
@@ -97,28 +108,29 @@ class ReCodeWidget(anywidget.AnyWidget):
     def __init__(self, run: Run | None = None, *, interval: float = 0.05,
                  expand_depth: int = 2, trailing: bool = True,
                  clock: Callable[[], float] = time.monotonic,
-                 keyframes: tuple[float, ...] = _KEYFRAMES, **kwargs: Any):
+                 keyframes: tuple[float, ...] = _KEYFRAMES, static_at_end: bool = False,
+                 **kwargs: Any):
         self.run: Run | None = None
-        self.seq = 0
-        self._sent: dict[str, dict[str, Any]] = {}   # node id -> last JSON sent
-        self._sent_run: dict[str, Any] = {}
+        self.static_at_end = static_at_end  # run_end swaps the output for the static tree
+        self._acting = False                # inside one of our buttons' handlers
+        self._push = False                  # the snapshot may travel on its own now
+        self._synced: tuple[str, Any] = ("", None)
+        self._synced_at = float("-inf")
+        self._p = Patcher(clock, list(keyframes))
         self._lock = threading.RLock()
-        self._dirty: set[str] = set()
         self._reset = False
         self._clock = clock
-        self._born = clock()
-        self._keyframes = sorted(keyframes)
         final = False
         if run is not None:  # the state travels in the comm's opening message (snapshot)
             self.run, self._reset = run, True
             final = run.status not in _LIVE
-            self._patch(run, final)
-            self._keyframes.clear()
+            self._p.patch(run, final, True)
+            self._p.keyframes.clear()
             kwargs.setdefault("status", str(run.status))
         super().__init__(expand_depth=expand_depth, **kwargs)
         self._reset = False
-        if final and run is not None and len(self._sent) <= 200:
-            self.code = _safe_export(run)
+        if final and run is not None and len(self._p.sent) <= 200:
+            self.code = safe_export(run)
         self.min_interval = interval
         self.interval = interval
         self.trailing = trailing
@@ -133,27 +145,32 @@ class ReCodeWidget(anywidget.AnyWidget):
         self._actions: list[Callable[[dict[str, Any]], Any]] = [
             functools.partial(cb, self) for cb in _DEFAULT_ACTIONS]
         self.on_msg(self._on_front_msg)
+        _WIDGETS.add(self)
 
     # -- the state a view holds -------------------------------------------------------------
+    @property
+    def seq(self) -> int:
+        """Patches sent so far (the sequence number of the last one)."""
+        return self._p.seq
+
     def state(self) -> dict[str, Any]:
         """What every view shows now: ``{"seq", "run", "nodes"}`` (nodes as sent, pre-order)."""
         with self._lock:
-            sent = dict(self._sent)
+            sent = dict(self._p.sent)
             order = [n.id for n in self.run.nodes()] if self.run is not None else []
             nodes = [sent.pop(i) for i in order if i in sent] + list(sent.values())
-            return {"seq": self.seq, "run": dict(self._sent_run), "nodes": nodes}
+            return {"seq": self._p.seq, "run": dict(self._p.sent_run), "nodes": nodes}
 
     @property
     def tree(self) -> dict[str, Any]:
         """The whole tree as the views hold it: ``{"run": {...}, "nodes": [...]}``."""
-        st = self.state()
-        return {"run": st["run"], "nodes": st["nodes"]}
+        return {k: v for k, v in self.state().items() if k != "seq"}
 
     def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
         """Widget state for the front-end; ``snapshot`` is rebuilt here, when asked for."""
         if key is None or key == "snapshot" or (not isinstance(key, str) and "snapshot" in key):
             with self._lock:
-                if self.comm is not None and (self._dirty or getattr(self, "_pending", False)):
+                if self.comm is not None and (self._p.dirty or getattr(self, "_pending", False)):
                     self._flush()  # the late view starts from the latest state
                 snap = self.state()
             # not sent by itself (below): it travels in this state
@@ -161,9 +178,33 @@ class ReCodeWidget(anywidget.AnyWidget):
         return super().get_state(key=key, drop_defaults=drop_defaults)
 
     def _should_send_property(self, key: str, value: Any) -> bool:
-        if key == "snapshot":
-            return False  # sent with the full state only, never on its own
+        if key == "snapshot" and not self._push:
+            return False  # sent with the full state, or by _sync_snapshot, never per change
         return bool(super()._should_send_property(key, value))
+
+    def _sync_snapshot(self, final: bool, force: bool = False) -> None:
+        """Push the whole state as synced state when the run's or a node's status changed."""
+        if self.comm is None:
+            return
+        key = (str(self._p.sent_run.get("status")), self._p.sent_run.get("counts"))
+        now, due = self._clock(), self._clock() - self._synced_at >= _SNAPSHOT_EVERY
+        if not (final or force or key[0] != self._synced[0] or (key != self._synced and due)):
+            return
+        self._synced, self._synced_at = key, now
+        self._push = True
+        try:
+            self.snapshot = json.dumps(self.state(), default=repr, separators=(",", ":"))
+        finally:
+            self._push = False
+
+    def _on_mark(self, node: Node) -> None:
+        """A ``--confirm`` decision changed how ``node`` shows: send it and the state now."""
+        with self._lock:
+            run = self.run
+            if run is None or run._by_id.get(node.id) is not node:
+                return
+            self._p.dirty.add(node.id)
+            self._flush(force=True)
 
     # -- engine side ----------------------------------------------------------------------
     def set_run(self, run: Run) -> None:
@@ -197,12 +238,14 @@ class ReCodeWidget(anywidget.AnyWidget):
                 self.run = run
                 self._reset = True
             if node is not None:
-                self._dirty.add(node.id)
+                self._p.dirty.add(node.id)
                 if node.parent is not None:
-                    self._dirty.add(node.parent.id)
+                    self._p.dirty.add(node.parent.id)
             if event == "run_end":
                 self._flush(final=True)
-                if self._handle is not None:
+                if self._handle is not None and self.static_at_end and not self._acting:
+                    self._handle.update(static_bundle(run), raw=True)
+                elif self._handle is not None:
                     self._handle.update(self)
                 return
             if self._clock() - self._last >= self.interval:
@@ -235,61 +278,24 @@ class ReCodeWidget(anywidget.AnyWidget):
         finally:
             self._lock.release()
 
-    def _patch(self, run: Run, final: bool) -> dict[str, Any]:
-        nodes = run.nodes()
-        reset = self._reset
-        if reset:
-            self._sent, self._sent_run = {}, {}
-        sent, dirty = self._sent, self._dirty
-        changes: dict[str, Any] = {}
-        for n in nodes:
-            old = sent.get(n.id)
-            if old is None or final or n.id in dirty or n.status in _LIVE:
-                new = node_json(n)
-                d = new if old is None else delta(old, new)
-                if d:
-                    changes[n.id] = d
-                    sent[n.id] = new
-        drop = list(sent.keys() - {n.id for n in nodes})  # a switched fork leaves the tree
-        for i in drop:
-            del sent[i]
-        run_now = run_json(run, nodes)
-        if final:
-            run_now["stats"] = run.stats()
-        run_delta = delta(self._sent_run, run_now)
-        self._sent_run = run_now
-        self._dirty = set()
-        self.seq += 1
-        age = self._clock() - self._born
-        if self._keyframes and age >= self._keyframes[0]:
-            while self._keyframes and age >= self._keyframes[0]:
-                self._keyframes.pop(0)
-            reset, run_delta, changes, drop = True, run_now, dict(sent), []
-        patch: dict[str, Any] = {"kind": "patch", "seq": self.seq, "run": run_delta,
-                                 "nodes": changes}
-        if drop:
-            patch["drop"] = drop
-        if reset:
-            patch["reset"] = True
-        return patch
-
-    def _flush(self, final: bool = False) -> None:
+    def _flush(self, final: bool = False, force: bool = False) -> None:
         run = self.run
         if run is None:
             return
         t0 = time.perf_counter()
-        patch = self._patch(run, final)
+        patch = self._p.patch(run, final, self._reset)
         with self.hold_sync():
             if self._reset:
                 self.graph_svg = self.graph_error = self.code = ""
                 self.selected = ""
                 self._reset = False
             self.status = str(run.status)
-            if final and run.status not in _LIVE and len(self._sent) <= 200:
-                self.code = _safe_export(run)  # bigger trees: on request from the Code tab
+            if final and run.status not in _LIVE and len(self._p.sent) <= 200:
+                self.code = safe_export(run)  # bigger trees: on request from the Code tab
         self.send(patch)
         self.sends += 1
         self._pending = False
+        self._sync_snapshot(final, force)
         self._last = self._clock()
         self.last_cost = time.perf_counter() - t0
         if final:
@@ -330,14 +336,14 @@ class ReCodeWidget(anywidget.AnyWidget):
         if kind == "snapshot":  # a view that missed patches (or says where it is: seq)
             with self._lock:
                 seq = content.get("seq")
-                if not isinstance(seq, int) or seq < self.seq:
+                if not isinstance(seq, int) or seq < self._p.seq:
                     self.send({"kind": "snapshot", **self.state()})
         elif self.run is None:
             return
         elif kind == "graph":
             self.refresh_graph()
         elif kind == "export":
-            self.code = _safe_export(self.run, content.get("style", "functions"))
+            self.code = safe_export(self.run, content.get("style", "functions"))
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
         action, node = msg.get("action"), msg.get("node")
@@ -347,12 +353,15 @@ class ReCodeWidget(anywidget.AnyWidget):
         elif not self._actions:
             reply["error"] = f"{action} is not available here (no handler registered)"
         else:
+            self._acting = True   # its run_end keeps this live view (it was clicked in)
             try:
                 for callback in list(self._actions):
                     callback(dict(msg))
                 reply["ok"] = True
             except Exception as exc:  # shown in the details pane, never raised into the kernel
                 reply["error"] = f"{type(exc).__name__}: {exc}"
+            finally:
+                self._acting = False
         self.send(reply)
 
     def refresh_graph(self) -> None:
@@ -379,76 +388,13 @@ class ReCodeWidget(anywidget.AnyWidget):
     def show(self) -> ReCodeWidget:
         """Display the widget with a display id, so ``run_end`` refreshes the fallbacks."""
         from IPython.display import display
-
         self._handle = display(self, display_id=True)
         return self
 
 
-def html_fallback(run: Run, text: str | None = None) -> str:
-    """The static HTML copy of a run shown where the widget cannot run (GitHub, nbviewer).
-
-    :func:`~recode_magic.notebook.render.render_html` (nested ``<details>`` with every node's
-    thought, code and output) up to :data:`HTML_FALLBACK_NODES` nodes; above, the text tree
-    (``text``, else :func:`~recode_magic.notebook.render.render_text`) in a ``<pre>``: a 5,000-node
-    HTML tree is 2.5 MB that the notebook file keeps and JupyterLab parses again (for its
-    table of contents) every time the cell runs.
-    """
-    n = len(run.nodes())
-    if n <= HTML_FALLBACK_NODES:
-        return render_html(run)
-    note = (f"{n:,} nodes: the static copy is the text tree (the HTML tree stops at "
-            f"{HTML_FALLBACK_NODES:,} nodes; the live widget shows every node's details).")
-    return (f'<div class="recode-static"><div style="opacity:.75;font-size:11px">'
-            f'{html.escape(note)}</div><pre style="font-size:12px;line-height:1.25">'
-            f"{html.escape(text if text is not None else render_text(run))}</pre></div>")
+def _mark_listener(node: Node) -> None:
+    for w in list(_WIDGETS):
+        w._on_mark(node)
 
 
-def _safe_export(run: Run, style: str = "functions") -> str:
-    try:
-        return run.export(style)
-    except Exception as exc:  # an odd tree must not break the widget
-        return f"# export failed: {type(exc).__name__}: {exc}\n"
-def in_kernel() -> bool:
-    """True inside an ipykernel (a front-end with a comm channel), False in terminal IPython."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    ip = get_ipython()
-    return ip is not None and getattr(ip, "kernel", None) is not None
-
-
-def display_run(run: Run | None = None, engine: Any = None, *,
-                widget: bool | None = None) -> ReCodeWidget | None:
-    """Show a run: the live widget in a kernel, else the text tree.
-
-    Parameters
-    ----------
-    run : Run, optional
-        A run to show now (e.g. ``%recode show``); None to wait for ``engine``'s next run.
-    engine : ReCode, optional
-        Follow its events (call before ``engine.run``). Without a kernel the text tree is
-        printed when the run ends.
-    widget : bool, optional
-        False forces the text tree (``--no-widget``); None decides by :func:`in_kernel`.
-
-    Returns
-    -------
-    ReCodeWidget or None
-        The widget shown, or None when the text tree was printed (or will be).
-    """
-    if widget is None:
-        widget = in_kernel()
-    if widget:
-        w = ReCodeWidget(run)
-        if engine is not None:
-            w.attach(engine)
-        return w.show()
-    if engine is not None:
-        def print_at_end(event: str, r: Run, _node: Node | None) -> None:
-            if event == "run_end":
-                print(render_text(r))
-        engine.subscribe(print_at_end)
-    elif run is not None:
-        print(render_text(run))
-    return None
+on_mark(_mark_listener)

@@ -7,6 +7,10 @@ A patch changes a dict with: ``"key": value`` (set), ``"+key": "tail"`` (text ap
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..pycode.limits import clip_text
@@ -17,13 +21,49 @@ if TYPE_CHECKING:
     from ..runs.run import Run
     from ..runs.tree import Node
 
-__all__ = ["node_json", "run_json", "tree_json", "delta", "WIDGET_LIMIT"]
+__all__ = ["node_json", "run_json", "tree_json", "delta", "WIDGET_LIMIT", "Mark", "mark_node",
+           "on_mark", "busy_seconds"]
 
 WIDGET_LIMIT = 20_000  # characters kept per text field that leaves the kernel
 _UNDRAWN = ("status", "observations", "targets")
+_LIVE = ("running", "pending")
 
 
-def node_json(node: Node) -> dict[str, Any]:
+@dataclass
+class Mark:
+    """What a view shows for a node beyond its engine status (``--confirm``'s decisions).
+
+    ``state``: ``waiting`` (its code waits for your decision), ``rejected`` or
+    ``interrupted`` (nothing of that code ran); ``code`` the code that was shown, ``note``
+    one line of why (e.g. the error a repair answers).
+    """
+
+    state: str
+    code: str = ""
+    note: str = ""
+
+
+_MARKS: weakref.WeakKeyDictionary[Node, Mark] = weakref.WeakKeyDictionary()
+_MARK_LISTENERS: list[Callable[[Node], None]] = []
+
+
+def mark_node(node: Node, state: str | None, code: str = "", note: str = "") -> None:
+    """Show ``node`` as ``state`` in every view (None: its engine status again)."""
+    if state is None:
+        _MARKS.pop(node, None)
+    else:
+        _MARKS[node] = Mark(state, code, note)
+    for listener in list(_MARK_LISTENERS):
+        listener(node)
+
+
+def on_mark(callback: Callable[[Node], None]) -> None:
+    """Call ``callback(node)`` after each :func:`mark_node` (the widgets send the node)."""
+    if callback not in _MARK_LISTENERS:
+        _MARK_LISTENERS.append(callback)
+
+
+def node_json(node: Node, ended: bool = False) -> dict[str, Any]:
     """The widget's form of one node: :func:`~recode_magic.runs.tree.node_to_dict`, clipped.
 
     No prompt or raw reply, and nothing the view does not draw (the reference's status
@@ -33,7 +73,15 @@ def node_json(node: Node) -> dict[str, Any]:
     d = node_to_dict(node, WIDGET_LIMIT, prompts=False)
     for key in _UNDRAWN:
         d.pop(key, None)
-    d["attempts"] = len(node.attempts)
+    d["attempts"] = [{"kind": str(a.get("kind") or "retry")} for a in node.attempts]
+    mark = _MARKS.get(node)
+    if mark is not None:
+        d["state"] = mark.state
+        d["note"] = clip_text(mark.note, WIDGET_LIMIT)
+        if mark.code and not node.code:
+            d["code"] = clip_text(mark.code, WIDGET_LIMIT)
+    elif ended and str(node.status) == "running":
+        d["state"] = "interrupted"  # the run stopped while this node ran: no pulsing pill
     if "alternatives" not in d:
         alts = alternatives_json(node, WIDGET_LIMIT)
         if alts is not None:
@@ -52,16 +100,38 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v or v == 0}
 
 
+def busy_seconds(run: Run, nodes: list[Node]) -> float:
+    """Seconds the run was at work: the union of its nodes' [started, ended] spans.
+
+    A run steered later (Regenerate, Edit) ends again, minutes after it started; the
+    time between is idle, not the run's. Falls back to ``run.elapsed`` without node times.
+    """
+    last = run.ended or time.time()  # a node the run stopped in has no end of its own
+    spans = sorted((n.started, n.ended or last) for n in nodes if n.started)
+    total, end = 0.0, float("-inf")
+    for a, b in spans:
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total if spans else run.elapsed
+
+
 def run_json(run: Run, nodes: list[Node]) -> dict[str, Any]:
-    """The run-level fields a view shows (header, counts, progress); texts clipped."""
+    """The run-level fields a view shows (header, counts, progress); texts clipped.
+
+    ``elapsed`` of an ended run is :func:`busy_seconds` (idle time between steering actions
+    is not counted).
+    """
     counts: dict[str, int] = {}
     for n in nodes:
         counts[str(n.status)] = counts.get(str(n.status), 0) + 1
+    live = str(run.status) in _LIVE
     meta = getattr(run, "meta", {}) or {}
     return {"task": clip_text(run.task, WIDGET_LIMIT), "status": str(run.status),
             "error": clip_text(run.error, WIDGET_LIMIT) or None,
             "llm_calls": run.llm_calls, "started": run.started, "ended": run.ended,
-            "elapsed": round(run.elapsed, 3), "counts": counts, "usage": run.usage,
+            "elapsed": round(run.elapsed if live else busy_seconds(run, nodes), 3),
+            "counts": counts, "usage": run.usage,
             "model": clip_text(str(meta.get("model", "")), 200), "root": run.root.id,
             "n": len(nodes)}
 
@@ -69,7 +139,8 @@ def run_json(run: Run, nodes: list[Node]) -> dict[str, Any]:
 def tree_json(run: Run) -> dict[str, Any]:
     """The whole tree as the view holds it: ``{"run": {...}, "nodes": [...]}`` (pre-order)."""
     nodes = run.nodes()
-    return {"run": run_json(run, nodes), "nodes": [node_json(n) for n in nodes]}
+    ended = str(run.status) not in _LIVE
+    return {"run": run_json(run, nodes), "nodes": [node_json(n, ended) for n in nodes]}
 
 
 _MISSING = object()
