@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingDependencyError
 from ..pycode.limits import clip_text
+from ..runs.status import DISPLAY, RUN_ICONS, STATUS_ASCII, STATUS_COLORS, STATUS_ICONS
 
 if TYPE_CHECKING:
     import graphviz
@@ -20,24 +21,6 @@ __all__ = [
     "render_html", "to_digraph", "render_svg", "short", "alternatives_json",
 ]
 
-STATUS_ICONS = {
-    "pending": "○", "running": "▶", "expanded": "◐", "done": "✔", "error": "✘",
-    "skipped": "⊘", "stub": "…",
-}
-STATUS_ASCII = {
-    "pending": "[ ]", "running": "[>]", "expanded": "[~]", "done": "[x]", "error": "[!]",
-    "skipped": "[-]", "stub": "[.]",
-}
-#: Fill colours shared by the HTML view, the graph and (by name) the widget's CSS.
-STATUS_COLORS = {
-    "pending": "#9e9e9e", "running": "#1e88e5", "expanded": "#fb8c00", "done": "#43a047",
-    "error": "#e53935", "skipped": "#bdbdbd", "stub": "#8e24aa",
-}
-RUN_ICONS = {"pending": "○", "running": "▶", "done": "✔", "error": "✘", "limit": "…",
-             "interrupted": "■"}
-#: The one status table of every view (the widget receives it as its ``statuses`` trait).
-DISPLAY = {"icons": STATUS_ICONS, "ascii": STATUS_ASCII, "colors": STATUS_COLORS,
-           "run_icons": RUN_ICONS}
 _GUIDES = {False: ("├── ", "└── ", "│   ", "    "), True: ("|-- ", "`-- ", "|   ", "    ")}
 _HTML_OPEN_DEPTH = 2
 _HTML_TEXT_LIMIT = 4000

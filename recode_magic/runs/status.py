@@ -11,7 +11,8 @@ from __future__ import annotations
 import json  # noqa: F401 - used by the module doctest
 from enum import Enum
 
-__all__ = ["NodeStatus", "RunStatus", "TO_V1", "FROM_V1", "NODE_STATUSES", "RUN_STATUSES"]
+__all__ = ["NodeStatus", "RunStatus", "TO_V1", "FROM_V1", "NODE_STATUSES", "RUN_STATUSES",
+           "STATUS_ICONS", "STATUS_ASCII", "STATUS_COLORS", "RUN_ICONS", "DISPLAY"]
 
 
 class NodeStatus(str, Enum):
@@ -62,3 +63,24 @@ FROM_V1: dict[str, NodeStatus] = {
     "PENDING": NodeStatus.PENDING, "COMPLETED": NodeStatus.DONE, "STUB": NodeStatus.STUB,
     "ERROR": NodeStatus.ERROR, "SKIP": NodeStatus.SKIPPED,
 }
+
+
+#: How each status is drawn: icons, their ASCII variant, colours (every view shares them).
+STATUS_ICONS = {
+    "pending": "○", "running": "▶", "expanded": "◐", "done": "✔", "error": "✘",
+    "skipped": "⊘", "stub": "…",
+}
+STATUS_ASCII = {
+    "pending": "[ ]", "running": "[>]", "expanded": "[~]", "done": "[x]", "error": "[!]",
+    "skipped": "[-]", "stub": "[.]",
+}
+#: Fill colours shared by the HTML view, the graph and (by name) the widget's CSS.
+STATUS_COLORS = {
+    "pending": "#9e9e9e", "running": "#1e88e5", "expanded": "#fb8c00", "done": "#43a047",
+    "error": "#e53935", "skipped": "#bdbdbd", "stub": "#8e24aa",
+}
+RUN_ICONS = {"pending": "○", "running": "▶", "done": "✔", "error": "✘", "limit": "…",
+             "interrupted": "■"}
+#: The one status table of every view (the widget receives it as its ``statuses`` trait).
+DISPLAY = {"icons": STATUS_ICONS, "ascii": STATUS_ASCII, "colors": STATUS_COLORS,
+           "run_icons": RUN_ICONS}

@@ -24,9 +24,9 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..notebook.render import STATUS_COLORS, STATUS_ICONS
 from ..pycode.limits import clip_text
 from ..runs.stats import run_stats
+from ..runs.status import STATUS_COLORS, STATUS_ICONS
 from ..runs.tree import Alternative, Node, RunData
 
 __all__ = ["Side", "Row", "Comparison", "compare", "align"]
