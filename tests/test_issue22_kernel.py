@@ -89,3 +89,35 @@ x = 8
     assert "big-model" in res.stdout and "small-model" in res.stdout, res.stdout
     assert kernel.value("round(__import__('recode_magic').llms.cost_report(_recode)"
                         "['cost_usd'], 6)") == 0.022
+
+
+def test_promote_keep_calls_keeps_different_expansions_apart(kernel):
+    """Finding 4: ``combine`` expanded once as an add, once as a mul: two defs, like export."""
+    res = kernel.execute('llm = ScriptedLLM({"solve": X("r = both(a, b)"), '
+                         '"both": X("s = combine(a, b)\\np = combine(s, b)\\nr = s + p"), '
+                         '"combine": [X("s = a + b"), X("p = s * b")]})\n'
+                         'a, b = 2, 3')
+    assert res.status == "ok", res.error
+    res = kernel.execute("%%recode --llm llm --no-widget\nCombine twice.")
+    assert res.status == "ok", res.error
+    assert kernel.value("(_recode.status, r)") == ("done", 20)  # s = 5, p = 15
+    node = kernel.value("[n.id for n in _recode.nodes() if n.name == 'both'][0]")
+    res = kernel.execute(f"%recode promote {node} both_again --keep-calls")
+    assert res.status == "ok", res.error
+    source = res.next_input
+    assert "def combine(" in source and "def combine_2(" in source, source
+    res = kernel.execute(source + "\nprint(both_again(2, 3))")
+    assert res.stdout.strip() == "20", (source, res.stdout, res.error)
+
+
+def test_promoted_hand_edited_node_has_a_real_docstring(kernel):
+    """Also: a hand-edited node's docstring is not ``(edited by hand)``."""
+    res = kernel.execute('llm = ScriptedLLM({"solve": X("r = inc(a)"), "inc": X("r = a + 2")})')
+    assert res.status == "ok", res.error
+    assert kernel.execute("%%recode --llm llm --no-widget\nInc a.").status == "ok"
+    node = kernel.value("[n.id for n in _recode.nodes() if n.name == 'inc'][0]")
+    res = kernel.execute(f'%recode edit {node} --code "r = a + 1"')
+    assert res.status == "ok", res.error
+    res = kernel.execute(f"%recode promote {node}")
+    assert '"""(edited by hand)"""' not in res.next_input, res.next_input
+    assert "written by hand" in res.next_input, res.next_input

@@ -26,6 +26,7 @@ def double(n):
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 
 from ..errors import ConfigError
@@ -39,6 +40,8 @@ __all__ = ["promote_source", "function_params", "training_pairs", "write_pairs"]
 # training pairs are a view of the run as data; re-exported here, where users met them first
 
 _INDENT = "    "
+#: the thought of a node whose code was written by hand (``%recode edit``)
+HAND_EDITED = "(edited by hand)"
 
 
 def _call(node: Node) -> ast.Call | None:
@@ -103,7 +106,10 @@ def _inlined(node: Node) -> list[str]:
 
 
 def _def(node: Node, name: str, body: list[str]) -> str:
-    doc = node.thought.strip() or f"Promoted from the ReCode expansion of `{node.call}`."
+    doc = node.thought.strip()
+    if not doc or doc == HAND_EDITED:  # a marker for the tree, not a description
+        by_hand = " (written by hand)" if doc else ""
+        doc = f"Promoted from the ReCode expansion of `{node.call}`{by_hand}."
     doc = doc.replace('"""', "'''").replace("\\", "\\\\")
     lines = [f'"""{doc}"""' if "\n" not in doc else f'"""{doc}\n"""', *body]
     if node.targets:
@@ -140,11 +146,49 @@ def promote_source(node: Node, name: str | None = None, *, inline: bool = True) 
         raise ConfigError(f"a function name must be an identifier, got {name!r}")
     if inline:
         return _def(node, name, _inlined(node))
-    defs, seen = [], set()
-    for n in reversed(list(node.walk())):  # children before their parents
-        if n.status != NodeStatus.DONE or n.name in seen:
-            continue
-        seen.add(n.name)
-        body = [code for code, _child in _statements(n)]
-        defs.append(_def(n, name if n is node else n.name, body))
-    return "\n\n\n".join(defs)
+    return _kept_calls(node, name)
+
+
+def _kept_calls(node: Node, name: str) -> str:
+    """One ``def`` per distinct expansion, children first; a call names its child's def.
+
+    Expansions that share a name but differ get ``name_2``, ``name_3``... (as
+    :func:`~recode_magic.runs.export.export_run` does); identical ones share one ``def``.
+    """
+    nodes = [n for n in node.walk() if n.status == NodeStatus.DONE]
+    token: dict[str, str] = {}  # node id -> its class of identical expansions
+    bodies: dict[tuple[str, str], tuple[Node, list[str]]] = {}
+    classes: dict[tuple[str, str], str] = {}
+    for n in reversed(nodes):  # children first: a body names its children's classes
+        body = [code if child is None or child.id not in token else
+                _renamed(code, child.name, token[child.id]) for code, child in _statements(n)]
+        key = (n.name, "\n".join(body) + "\x00" + n.thought)
+        if n is node:
+            key = (name, "\x00root")
+        if key not in classes:
+            classes[key] = f"\x00{len(classes)}\x00"
+            bodies[key] = (n, body)
+        token[n.id] = classes[key]
+    names: dict[str, str] = {}
+    used: dict[str, int] = {}
+    for n in nodes:  # names in order of appearance: the first keeps the plain name
+        tok = token[n.id]
+        if tok not in names:
+            base = name if n is node else n.name
+            used[base] = used.get(base, 0) + 1
+            names[tok] = base if used[base] == 1 else f"{base}_{used[base]}"
+    defs = [_def(n, names[classes[key]], body) for key, (n, body) in bodies.items()]
+    return re.sub("\x00\\d+\x00", lambda m: names[m.group(0)], "\n\n\n".join(defs))
+
+
+def _renamed(code: str, old: str, new: str) -> str:
+    """``code`` with its call of ``old`` calling ``new`` instead."""
+    try:
+        tree = parse(code)
+    except SyntaxError:
+        return code
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                and call.func.id == old:
+            call.func.id = new
+    return ast.unparse(tree)
