@@ -167,6 +167,7 @@ def run_with_clicks(k: Kernel, code: str, actions: list[Any], timeout: float = 6
     msg_id = k.kc.execute(code)
     widgets: dict[str, dict] = {}  # comm_id -> state
     seen: dict[str, Any] = {"boxes": 0, "texts": {}, "stderr": ""}
+    shown: dict[str, str] = {}  # display id -> the box's model id
     actions = list(actions)
     deadline = time.monotonic() + timeout
 
@@ -193,14 +194,18 @@ def run_with_clicks(k: Kernel, code: str, actions: list[Any], timeout: float = 6
             continue
         if kind == "stream" and content["name"] == "stderr":
             seen["stderr"] += content["text"]
-        if kind in ("display_data", "update_display_data"):
+        if kind == "update_display_data":  # a decided box: one line, no widget any more
+            box_id = shown.get(content.get("transient", {}).get("display_id"))
+            if box_id is not None:
+                seen["texts"][box_id] = content["data"]["text/plain"]
+            continue
+        if kind == "display_data":
             view = content["data"].get("application/vnd.jupyter.widget-view+json")
             box = widgets.get(view["model_id"], {}) if view else {}
             if "recode-confirm" not in box.get("_dom_classes", ()):
                 continue
             seen["texts"][view["model_id"]] = content["data"]["text/plain"]
-            if kind == "update_display_data":
-                continue
+            shown[content.get("transient", {}).get("display_id")] = view["model_id"]
             seen["boxes"] += 1
             ids = _box_widgets(widgets, view["model_id"])
             action = actions.pop(0)
@@ -249,7 +254,8 @@ def test_buttons_run_then_edit(fresh):
     assert fresh.value("_recode.status") == "done"
     assert fresh.value("out") == 260 and fresh.value("calls") == [3]
     finals = list(seen["texts"].values())
-    assert finals[0].endswith("[ran]") and "[ran edited code]" in finals[1], finals
+    assert finals[0].startswith("✔ recode --confirm: ran · out = solve(task)"), finals
+    assert "recode --confirm: ran edited code" in finals[1], finals
     assert "\ncost so far: 1 model call, " in finals[0]
     assert "\ncost so far: 2 model calls, " in finals[1]
     assert time.monotonic() - t0 < 20
@@ -259,7 +265,8 @@ def test_buttons_run_then_edit(fresh):
 def test_buttons_reject_then_resume(fresh):
     fresh.execute("%config ReCodeMagics.widget = True")
     seen = run_with_clicks(fresh, RUN, ["reject"])
-    assert seen["boxes"] == 1 and "[rejected]" in list(seen["texts"].values())[0]
+    assert seen["boxes"] == 1
+    assert "✘ recode --confirm: rejected" in list(seen["texts"].values())[0]
     assert "rejected by the user" in seen["stderr"]
     assert fresh.value("_recode.status") == "interrupted"
     assert fresh.value("calls") == [] and fresh.value("out") is None
@@ -276,7 +283,7 @@ def test_kernel_interrupt_while_the_buttons_wait(fresh):
     assert fresh.value("_recode.status") == "interrupted"
     assert fresh.value("calls") == [] and fresh.value("out") is None
     texts = [d.get("text/plain", "") for d in res.data]
-    assert any("[interrupted (nothing ran)]" in t for t in texts), texts
+    assert any("recode --confirm: interrupted (nothing ran)" in t for t in texts), texts
     # the kernel still answers and the next run works
     seen = run_with_clicks(fresh, RUN, ["run", "run"])
     assert seen["boxes"] == 2 and fresh.value("out") == 62

@@ -53,7 +53,9 @@ from .confirm_box import (
     _subshell_id,
     _subshell_routing,
     buttons_available,
+    repair_cause,
 )
+from .widget_state import mark_node
 
 __all__ = ["ConfirmBox", "buttons_available", "confirm_in_notebook", "confirm_with_buttons",
            "make_confirm", "pick_confirm", "stdin_available", "RENDER_TIMEOUT"]
@@ -136,8 +138,22 @@ def confirm_with_buttons(node: Node, code: str, *, cost: CostView | None = None,
 
     Returns the code to run or None. Falls back to the ``input()`` prompt if the buttons
     cannot be used here, or if the front-end does not show them within ``render_timeout``
-    seconds.
+    seconds. While it waits the tree shows the node as ``waiting``; then ``rejected`` or
+    ``interrupted`` (with the code that was shown) when nothing of it ran.
     """
+    cause = repair_cause(node)
+    mark_node(node, "waiting", code, f"{cause[0]} after: {cause[1]}" if cause else "")
+    try:
+        approved = _ask_with_buttons(node, code, cost, render_timeout)
+    except KeyboardInterrupt:
+        mark_node(node, "interrupted", code)
+        raise
+    mark_node(node, None if approved is not None else "rejected", code)
+    return approved
+
+
+def _ask_with_buttons(node: Node, code: str, cost: CostView | None,
+                      render_timeout: float) -> str | None:
     if not buttons_available():
         return confirm_in_notebook(node, code, cost=cost)
     box = ConfirmBox(node, code, cost=cost, render_timeout=render_timeout)

@@ -21,7 +21,7 @@ from ..engine.budget import CostView
 from ..errors import ConfirmUnavailable
 from ..runs.tree import Node
 
-__all__ = ["ConfirmBox", "buttons_available", "RENDER_TIMEOUT", "POLL_SECONDS"]
+__all__ = ["ConfirmBox", "buttons_available", "RENDER_TIMEOUT", "POLL_SECONDS", "repair_cause"]
 
 POLL_SECONDS = 0.05  # ~20 Hz
 #: Seconds to wait for the front-end to show the buttons (a front-end without widgets never
@@ -39,6 +39,13 @@ _CSS = """<style>
 .recode-confirm .rc-confirm-cost { font-size: 12px; color: var(--jp-ui-font-color2, #555); }
 .recode-confirm .rc-confirm-edit textarea { font-family: var(--jp-code-font-family, monospace);
   font-size: 12px; }
+.recode-confirm pre.rc-confirm-cause { margin: 4px 0; padding: 4px 6px; font-size: 12px;
+  white-space: pre-wrap; border-left: 3px solid #c62828;
+  background: var(--jp-layout-color2, #f5f5f5); color: var(--jp-ui-font-color1, #212121); }
+/* ipywidgets' success/danger/warning buttons are white on light fills (2.6-2.9:1): darker */
+.recode-confirm .jupyter-button.mod-success { background: #1b5e20; color: #fff; }
+.recode-confirm .jupyter-button.mod-danger { background: #b71c1c; color: #fff; }
+.recode-confirm .jupyter-button.mod-warning { background: #8d4a00; color: #fff; }
 </style>"""
 
 _DECISIONS = {"run": "ran", "edit": "ran edited code", "reject": "rejected",
@@ -121,8 +128,15 @@ class ConfirmBox:
         return True
 
     def _header_html(self) -> str:
-        return (f"<b>recode --confirm</b>: <code>{html.escape(self.node.call)}</code> "
-                f"(depth {self.node.depth}) wants to run:")
+        cause = repair_cause(self.node)
+        if not cause:
+            return (f"<b>recode --confirm</b>: <code>{html.escape(self.node.call)}</code> "
+                    f"(depth {self.node.depth}) wants to run:")
+        kind, error = cause
+        return (f"<b>recode --confirm</b> · <b>{html.escape(kind)}</b>: "
+                f"<code>{html.escape(self.node.call)}</code> (depth {self.node.depth}) failed "
+                f'with<pre class="rc-confirm-cause">{html.escape(error)}</pre>'
+                f"and now wants to run:")
 
     def _cost_html(self) -> str:
         if self.cost is None:
@@ -142,6 +156,23 @@ class ConfirmBox:
                 self.choice = (kind, code)
 
     # -- display ------------------------------------------------------------------------------
+    def decided_bundle(self) -> dict[str, Any]:
+        """The decided box's one line (no widget, so a saved file shows it); code folded."""
+        kind = self.choice[0] if self.choice else ""
+        sign = {"run": "✔", "edit": "✎", "reject": "✘"}.get(kind, "■")
+        shown = self.choice[1] if kind == "edit" and self.choice else self.code
+        cause = repair_cause(self.node)
+        what = f"{cause[0]} of " if cause else ""
+        line = (f"recode --confirm: {self.decision} · {what}{self.node.call} "
+                f"(depth {self.node.depth})")
+        page = (f'<details class="recode-confirm-static recode-confirm-decided" '
+                f'data-decision="{html.escape(kind or "interrupt")}">'
+                f"<summary>{sign} {html.escape(line)}</summary>"
+                + (f'<pre class="rc-confirm-cause">{html.escape(cause[1])}</pre>' if cause else "")
+                + f"<pre>{html.escape(shown or '')}</pre>{self._cost_html()}</details>")
+        cost = f"\n{self.cost}" if self.cost is not None else ""
+        return {"text/plain": f"{sign} {line}\n{shown}{cost}", "text/html": page}
+
     def bundle(self) -> dict[str, Any]:
         """Mime bundle: the widget view plus text/plain and text/html copies (saved files)."""
         tail = self.decision or "waiting for a decision"
@@ -167,7 +198,7 @@ class ConfirmBox:
         return self
 
     def finish(self, kind: str) -> None:
-        """Disable every control and show the decision (``run``/``edit``/``reject``/...)."""
+        """Disable every control, show the decision, collapse the shown box to one line."""
         self.decision = _DECISIONS.get(kind, kind)
         for b in self.interactive:
             b.disabled = True
@@ -178,8 +209,8 @@ class ConfirmBox:
         else:
             self.status.value = f"<b>decision: {html.escape(self.decision)}</b>"
         self.edit_area.layout.display = "none"  # the status shows edited code
-        if self._handle is not None:
-            self._handle.update(self.bundle(), raw=True)
+        if self._handle is not None:  # collapse to one line; no dead widget in a saved file
+            self._handle.update(self.decided_bundle(), raw=True)
 
     # -- waiting ------------------------------------------------------------------------------
     def wait(self, poll: float = POLL_SECONDS) -> str | None:
@@ -207,6 +238,18 @@ class ConfirmBox:
 
 
 Unavailable = ConfirmUnavailable  # the name before errors.py held it
+
+
+def repair_cause(node: Node) -> tuple[str, str] | None:
+    """``(kind, error)`` when ``node``'s code to confirm answers a failure (repair, re-plan).
+
+    The last unused reply says it: ``{"kind": "repair" | "replan", "error": ...}``.
+    """
+    last = node.attempts[-1] if node.attempts else None
+    if not isinstance(last, dict) or last.get("kind") not in ("repair", "replan"):
+        return None
+    kind = "repair" if last["kind"] == "repair" else "re-plan"
+    return kind, str(last.get("error") or "(no error text)").strip()[-2000:]
 
 
 @functools.cache
