@@ -19,12 +19,11 @@ class RoutedLLM:
 
     Parameters
     ----------
-    routes : Mapping[int, callable or str]
+    routes : Mapping[int, callable]
         ``{first depth: model}``; a node at depth ``d`` goes to the route with the largest
-        key ``<= d``. Depth 0 (the root) must be routed. A string is resolved like
-        ``--llm`` (:func:`~recode_magic.llms.factory.resolve_llm`).
-    namespace, base_url, **options
-        Used to resolve string routes.
+        key ``<= d``. Depth 0 (the root) must be routed. Routes by name (``"claude-x,
+        2:openai:qwen"``) are built by :func:`~recode_magic.llms.factory.make_llm`, which
+        resolves each name and passes the models here (so this module needs no factory).
 
     Notes
     -----
@@ -46,18 +45,16 @@ class RoutedLLM:
     'small'
     """
 
-    def __init__(self, routes: Mapping[int, LLMLike | str], *,
-                 namespace: Mapping[str, Any] | None = None, base_url: str | None = None,
-                 **options: Any):
+    def __init__(self, routes: Mapping[int, LLMLike]):
         if not routes or 0 not in routes:
             raise ConfigError(f"model routes need one for depth 0 (the root), got "
-                             f"{sorted(routes)!r}")
+                              f"{sorted(routes)!r}")
         if any(int(d) < 0 for d in routes):
             raise ConfigError(f"route depths must be >= 0, got {sorted(routes)!r}")
-        from .factory import resolve_llm
-
-        built = {int(d): (resolve_llm(s, namespace, base_url=base_url, **options)
-                          if isinstance(s, str) else s) for d, s in routes.items()}
+        if names := sorted(str(s) for s in routes.values() if isinstance(s, str)):
+            raise ConfigError(f"RoutedLLM takes models, not names: {names!r} (route by name "
+                              f"with make_llm or --llm 'claude-x, 2:openai:qwen')")
+        built = {int(d): s for d, s in routes.items()}
         self._depths = sorted(built)
         self.routes: dict[int, LLMLike] = {d: built[d] for d in self._depths}
         self.on_text: Callable[[str], Any] | None = None
