@@ -38,7 +38,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
@@ -46,7 +46,23 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from ..errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .magics import ReCodeMagics
+    from ..runs.run import Run
+
+
+class ReCodeMagics(Protocol):
+    """What a handler is given: the magic's instance (``notebook.magics.ReCodeMagics``).
+
+    Declared here so the subcommand table does not import the magic that dispatches to it
+    (one-way imports); the config traits (``model``, ``max_depth``...) are read as attributes.
+    """
+
+    shell: Any
+    runs: list[Run]
+
+    def pick_run(self, n: int | None = None) -> Run: ...  # noqa: D102
+    def remember(self, run: Run, *, widget: bool | None = None) -> None: ...  # noqa: D102
+    def show_run(self, run: Run) -> Any: ...  # noqa: D102
+    def __getattr__(self, name: str) -> Any: ...
 
 __all__ = ["Subcommand", "SUBCOMMANDS", "register_subcommand", "dispatch", "help_text",
            "parse_budget", "parser", "split_line", "DEFAULT_SUBCOMMAND"]
@@ -286,7 +302,7 @@ def _list(magics: ReCodeMagics, argv: list[str]) -> None:
 
 
 def _load(magics: ReCodeMagics, argv: list[str]) -> Any:
-    from .. import load_run
+    from ..runs.run import load_run
 
     args = _parse("load", argv, (("path",), {"nargs": "?", "default": None}), which=False)
     if not args.path:
