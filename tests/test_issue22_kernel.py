@@ -121,3 +121,44 @@ def test_promoted_hand_edited_node_has_a_real_docstring(kernel):
     res = kernel.execute(f"%recode promote {node}")
     assert '"""(edited by hand)"""' not in res.next_input, res.next_input
     assert "written by hand" in res.next_input, res.next_input
+
+
+BATCH_SETUP = '''
+import tempfile
+calls = []
+def _answer(prompt):
+    calls.append(prompt)
+    return X("y = 2 * x")
+def setup(task):
+    return {"x": task["x"]}
+def bad_check(task, run):
+    return run.namespace["nosuch"]
+def good_check(task, run):
+    return run.namespace["y"] == 2 * task["x"]
+jobs = [{"id": f"t{i}", "task": f"double {i}", "x": i} for i in range(3)]
+out = tempfile.mkdtemp()
+'''
+
+
+def test_batch_check_that_raises_is_an_error_and_a_new_check_rechecks(kernel):
+    """Finding 6: a raising check makes the row ``error``; a new check re-checks, no call."""
+    assert kernel.execute(BATCH_SETUP).status == "ok"
+    res = kernel.execute("%recode batch jobs --setup setup --llm _answer --check bad_check "
+                         "--no-progress --out {out} -o t1")
+    assert res.status == "ok", res.error
+    rows = kernel.value("[(r['status'], r['solved'], (r['error'] or '')[:12]) for r in "
+                        "(t1.to_dict('records') if hasattr(t1, 'to_dict') else t1)]")
+    assert rows == [("error", None, "check raised")] * 3
+    assert kernel.value("len(calls)") == 3
+    res = kernel.execute("%recode batch jobs --setup setup --llm _answer --check good_check "
+                         "--no-progress --out {out} -o t2")
+    assert res.status == "ok", res.error
+    rows = kernel.value("[(r['status'], r['solved']) for r in "
+                        "(t2.to_dict('records') if hasattr(t2, 'to_dict') else t2)]")
+    assert rows == [("done", True)] * 3
+    assert kernel.value("len(calls)") == 3  # replayed from each task's cassette
+    assert "0 model calls this time" in res.stderr, res.stderr
+    res = kernel.execute("%recode batch jobs --setup setup --llm _answer --check good_check "
+                         "--no-progress --out {out} -o t3")
+    assert kernel.value("[r['reused'] for r in (t3.to_dict('records') if hasattr(t3, "
+                        "'to_dict') else t3)]") == [True] * 3

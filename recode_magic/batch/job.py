@@ -8,6 +8,7 @@ as a dict: the row, and the text of the task's tree and cassette for the client 
 from __future__ import annotations
 
 import copy
+import hashlib
 import pickle
 import threading
 import time
@@ -18,7 +19,8 @@ from typing import Any
 
 from ..errors import ConfigError, TaskTimeout
 
-__all__ = ["TaskSetup", "TaskTimeout", "run_job", "Job", "one_line", "STOPS", "ERROR_CHARS"]
+__all__ = ["TaskSetup", "TaskTimeout", "run_job", "Job", "one_line", "STOPS", "ERROR_CHARS",
+           "check_id"]
 
 ERROR_CHARS = 300
 _RESUME = "interrupted (re-run the batch to resume)"
@@ -147,6 +149,29 @@ def _as_setup(value: Any, task: Any) -> TaskSetup:
     return ts
 
 
+def check_id(check: Callable[..., Any] | None) -> str | None:
+    """A fingerprint of a check's code: a row checked by another check is checked again.
+
+    >>> check_id(lambda t, r: True) == check_id(lambda t, r: True), check_id(None)
+    (True, None)
+    >>> check_id(lambda t, r: True) == check_id(lambda t, r: False)
+    False
+    """
+    if check is None:
+        return None
+    code = getattr(check, "__code__", None)
+    if code is None:
+        return f"{type(check).__module__}.{type(check).__qualname__}"
+    data = _code_bytes(code)
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()[:12]
+
+
+def _code_bytes(code: Any) -> bytes:
+    """What a code object computes (its bytecode, constants and names), not where it is."""
+    consts = [_code_bytes(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts]
+    return code.co_code + repr((consts, code.co_names, code.co_varnames)).encode()
+
+
 def one_line(exc: BaseException) -> str:
     """``Type: last line of the message``, at most :data:`ERROR_CHARS` characters.
 
@@ -214,10 +239,11 @@ def run_job(job: Job | bytes) -> dict[str, Any]:
         run = engine.run(ts.text, inputs=ts.inputs, output=ts.output)
         row.update(_run_columns(run, job.model))
         if job.check is not None:
+            row["_check"] = check_id(job.check)
             try:
                 row["solved"] = bool(job.check(job.task, run))
             except Exception as exc:  # noqa: BLE001 - a broken check fails this task only
-                row["error"] = f"check raised {one_line(exc)}"
+                row.update(status="error", error=f"check raised {one_line(exc)}")
         if ts.record is not None:
             extra = dict(ts.record(run))
             if "solved" in extra:

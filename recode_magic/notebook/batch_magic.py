@@ -113,7 +113,9 @@ def _summary(rows: list[dict[str, Any]], out: str) -> str:
         by[r["status"]] = by.get(r["status"], 0) + 1
     counts = ", ".join(f"{n} {s}" for s, n in sorted(by.items()))
     reused = sum(bool(r.get("reused")) for r in rows)
-    calls = sum(int(r.get("llm_calls") or 0) for r in rows if not r.get("reused"))
+    ran = [r for r in rows if not r.get("reused")]
+    replayed = sum(int(r.get("replayed_calls") or 0) for r in ran)
+    calls = sum(int(r.get("llm_calls") or 0) for r in ran) - replayed
     costs = [r.get("cost_usd") for r in rows if not r.get("reused")]
     known = [float(c) for c in costs if c is not None and c == c]  # NaN: no price (pandas)
     solved = [r["solved"] for r in rows if r.get("solved") is not None]
@@ -122,6 +124,8 @@ def _summary(rows: list[dict[str, Any]], out: str) -> str:
         text += f"; solved {sum(map(bool, solved))}/{len(solved)}"
     text += f"; {calls} model calls this time, " + (
         f"${sum(known):.4f}" if known else "cost unknown (no price for this model)")
+    if replayed:
+        text += f" ({replayed} more replayed from cassettes, free)"
     if reused:
         text += f"; {reused} reused from {out}"
     if by.get("interrupted"):
