@@ -52,10 +52,13 @@ def test_unknown_llm_name_is_usage_error(kernel):
 
 def test_missing_key_is_one_line_and_namespace_intact(kernel):
     kernel.execute("import os; os.environ.pop('ANTHROPIC_API_KEY', None); keep = 41")
-    res = kernel.execute("%%recode --no-widget\nanything")
+    # Claude named: with no model named, no key and recode_magic[local] installed, the
+    # embedded model would plan instead (tests/test_llms_local*.py)
+    res = kernel.execute("%%recode --no-widget --llm claude-sonnet-5-5\nanything")
     assert res.status == "ok"
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "ANTHROPIC_API_KEY" in lines[0], res.stderr
+    assert "or, with no key:" in lines[0] and "local" in lines[0], res.stderr
     assert kernel.value("_recode.status") == "error"
     assert kernel.value("keep") == 41
 

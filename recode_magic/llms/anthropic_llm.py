@@ -85,7 +85,10 @@ class AnthropicLLM:
     def _get_client(self) -> Any:
         key = os.environ.get(KEY_ENV, "").strip()
         if not key:
-            raise MissingKeyError(f"no Anthropic API key: {_HOW_TO_SET}", model=self.model)
+            from .default import missing_key_hint
+
+            raise MissingKeyError(f"no Anthropic API key: {_HOW_TO_SET}{missing_key_hint()}",
+                                  model=self.model)
         with self._lock:
             return self._client_with(key)
 

@@ -184,6 +184,7 @@ _BUILTIN: list[tuple[str, str, bool]] = [
     ("ollama:", "recode_magic.llms.openai_llm:ollama", True),
     ("llamacpp:", "recode_magic.llms.openai_llm:llamacpp", True),
     ("vllm:", "recode_magic.llms.openai_llm:vllm", True),
+    ("local:", "recode_magic.llms.local:local", True),
 ]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import ConfigError, UnknownModelError
 from .base import DEFAULT_MODEL, backend_for
 from .cassette import MODES, CassetteLLM, recorded_models
+from .local import LocalLLM
 from .openai_llm import OpenAICompatLLM
 
 __all__ = ["resolve_llm", "make_llm", "wrap_cassette"]
@@ -26,7 +27,7 @@ def resolve_llm(spec: str | Callable[[str], str] | None, namespace: Mapping[str,
     spec : str, callable or None
         ``None`` -> ``default_model``; a callable -> itself; the name of a callable in
         ``namespace`` -> that callable; a model id with a registered prefix (``claude-...``,
-        ``openai:<model>``, ``ollama:``, ``llamacpp:``, ``vllm:``, ``anthropic:``; see
+        ``openai:<model>``, ``ollama:``, ``llamacpp:``, ``vllm:``, ``anthropic:``, ``local:``; see
         :func:`~recode_magic.llms.base.register`) -> that backend (at ``base_url`` if
         given); any other name when ``base_url`` is given -> an OpenAI-compatible server.
     namespace : Mapping, optional
@@ -53,7 +54,8 @@ def resolve_llm(spec: str | Callable[[str], str] | None, namespace: Mapping[str,
     Traceback (most recent call last):
     ...
     recode_magic.errors.UnknownModelError: unknown model or callable: 'gpt' (give a \
-callable's name from the notebook, a claude-* model id, or openai:<model> with base_url)
+callable's name from the notebook, a claude-* model id, local:<model or .gguf path>, or \
+openai:<model> with base_url)
     """
     if spec is None:
         spec = default_model
@@ -69,13 +71,14 @@ callable's name from the notebook, a claude-* model id, or openai:<model> with b
         return backend_for(f"openai:{spec}", base_url=base_url, **options)  # type: ignore
     raise UnknownModelError(
         f"unknown model or callable: {spec!r} (give a callable's name from the notebook, "
-        "a claude-* model id, or openai:<model> with base_url)")
+        "a claude-* model id, local:<model or .gguf path>, or openai:<model> with base_url)")
 
 
 def make_llm(spec: Spec, *, namespace: Mapping[str, Any] | None = None,
              cassette: str | os.PathLike[str] | None = None, mode: str = "auto",
              base_url: str | None = None, grammar: bool | str = "auto",
-             default_model: str = DEFAULT_MODEL, **options: Any) -> Callable[[str], str]:
+             default_model: str = DEFAULT_MODEL, model_dir: str | None = None,
+             **options: Any) -> Callable[[str], str]:
     """The model a ``%%recode`` run uses: backend, optional depth routing, optional cassette.
 
     Parameters
@@ -95,10 +98,12 @@ def make_llm(spec: Spec, *, namespace: Mapping[str, Any] | None = None,
     base_url : str, optional
         Server root for the backend.
     grammar : bool or str
-        Constrained decoding for OpenAI-compatible servers (``"auto"``, ``True``, ``False``,
-        or a GBNF grammar); ignored by other backends.
+        Constrained decoding for OpenAI-compatible servers and ``local:`` models (``"auto"``,
+        ``True``, ``False``, or a GBNF grammar); ignored by other backends.
     default_model : str
         The model when ``spec`` is ``None`` and no cassette says otherwise.
+    model_dir : str, optional
+        Where ``local:`` models' weights are cached; ignored by other backends.
     **options
         Passed to the backend constructor.
 
@@ -120,7 +125,7 @@ def make_llm(spec: Spec, *, namespace: Mapping[str, Any] | None = None,
     """
     if mode not in MODES:
         raise ConfigError(f"unknown cassette mode: {mode!r} (must be one of {list(MODES)})")
-    opts = dict(options, grammar=grammar)
+    opts = dict(options, grammar=grammar, model_dir=model_dir)
     if cassette is not None and spec is None:
         models = recorded_models(cassette)
         if mode == "replay" or models:
@@ -153,10 +158,13 @@ def _build(spec: Spec, namespace: Mapping[str, Any] | None, *, default_model: st
                                          **options)
                           for d, s in spec.items()})
     grammar = options.pop("grammar", "auto")
+    model_dir = options.pop("model_dir", None)
     llm = resolve_llm(spec, namespace, default_model=default_model, base_url=base_url,
                       **options)
-    if isinstance(llm, OpenAICompatLLM):  # the backend with constrained decoding
+    if isinstance(llm, (OpenAICompatLLM, LocalLLM)):  # the backends with constrained decoding
         llm.grammar = grammar
+    if isinstance(llm, LocalLLM) and model_dir:
+        llm.model_dir = model_dir
     return llm
 
 

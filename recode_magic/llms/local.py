@@ -50,7 +50,7 @@ from .chat import chat_messages, usage_counts
 from .constrain import STOP, close_execute, constraint_fields
 from .weights import MODELS, ensure, spec_for
 
-__all__ = ["LocalLLM", "local", "load_server", "unload", "model_path", "available",
+__all__ = ["LocalLLM", "local", "load_server", "unload", "model_path", "available", "is_path",
            "INSTALL_HINT", "DEFAULT_LOCAL", "PREFIX"]
 
 PREFIX = "local:"
@@ -68,7 +68,8 @@ def available() -> bool:
     return importlib.util.find_spec("xllamacpp") is not None
 
 
-def _is_path(name: str) -> bool:
+def is_path(name: str) -> bool:
+    """Tell a file path from a model name (``x.gguf``, ``~/m``, ``./m``, ``a/b``)."""
     return name.endswith(".gguf") or os.sep in name or name.startswith(("~", "."))
 
 
@@ -82,7 +83,7 @@ def model_path(name: str, model_dir: str | os.PathLike[str] | None = None, *,
     recode_magic.errors.ModelFileError: no such model file: '/no/such/model.gguf' (give \
 an existing .gguf path, or a model name: qwen2.5-coder-1.5b, qwen2.5-coder-0.5b)
     """
-    if not _is_path(name):
+    if not is_path(name):
         return ensure(spec_for(name), model_dir, progress=progress)
     path = Path(name).expanduser()
     known = ", ".join(MODELS)
@@ -210,8 +211,8 @@ class LocalLLM:
                  parallel: int = 1, model_dir: str | os.PathLike[str] | None = None,
                  progress: bool = True, server: Any = None):
         self.name = model
-        self.model = PREFIX + (Path(model).name if _is_path(model) else model)
-        if not _is_path(model):
+        self.model = PREFIX + (Path(model).name if is_path(model) else model)
+        if not is_path(model):
             spec_for(model)  # an unknown name fails now, before any run starts
         self.max_tokens = max_tokens
         self.temperature = temperature
@@ -303,7 +304,7 @@ class LocalLLM:
 
     def _generate(self, server: Any, req: dict[str, Any],
                   on_text: Callable[[str], Any] | None) -> _Stream:
-        state, stop = _Stream(), threading.Event()
+        state, stop, done = _Stream(), threading.Event(), threading.Event()
 
         def collect(chunk: Any) -> bool:  # on llama.cpp's thread: collect only, never raise
             state.add(chunk)
@@ -314,19 +315,20 @@ class LocalLLM:
                 server.handle_chat_completions(req, collect)
             except Exception as exc:  # handed to the waiting thread
                 state.crash = exc
+            finally:
+                done.set()
 
-        worker = threading.Thread(target=work, name="recode-local-llm", daemon=True)
-        worker.start()
+        # an Event, not Thread.join: a join cut by Ctrl-C may return early when called again
+        threading.Thread(target=work, name="recode-local-llm", daemon=True).start()
         shown = 0
         try:
-            while worker.is_alive():
-                worker.join(_POLL)
+            while not done.wait(_POLL):
                 if on_text is not None and len(state.pieces) != shown:
                     shown = len(state.pieces)
                     on_text(state.text())
         except BaseException:  # Ctrl-C (or on_text failed): stop at the next token
             stop.set()
-            worker.join()
+            done.wait()
             raise
         if on_text is not None and len(state.pieces) != shown:
             on_text(state.text())

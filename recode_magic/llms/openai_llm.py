@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import LLMError, MissingDependencyError
 from .base import Reply, estimate_tokens, one_line, split_prompt
+from .chat import chat_messages, usage_counts
 from .constrain import STOP, close_execute, constraint_fields, dialect_for, from_json
 from .tokens import ServerTokenizer
 
@@ -120,10 +121,8 @@ class OpenAICompatLLM:
 
     def request(self, prompt: str, *, constrained: bool = True) -> dict[str, Any]:
         """Build the keyword arguments for ``client.chat.completions.create``."""
-        fixed, rest = split_prompt(prompt)
-        messages = [{"role": "system", "content": fixed}] if fixed else []
-        messages.append({"role": "user", "content": rest})
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True,
+        kwargs: dict[str, Any] = {"model": self.model, "messages": chat_messages(prompt),
+                                  "stream": True,
                                   "stream_options": {"include_usage": True}}
         if self.max_tokens is not None:
             kwargs["max_tokens"] = self.max_tokens
@@ -233,11 +232,8 @@ class OpenAICompatLLM:
         """
         if usage is not None and (usage.prompt_tokens or usage.completion_tokens):
             details = getattr(usage, "prompt_tokens_details", None)
-            cached = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
-            return {"input_tokens": int(usage.prompt_tokens or 0) - cached,
-                    "output_tokens": int(usage.completion_tokens or 0),
-                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached,
-                    "source": "server"}
+            return usage_counts(usage.prompt_tokens, usage.completion_tokens,
+                                getattr(details, "cached_tokens", 0) if details else 0)
         fixed, rest = split_prompt(prompt)
         n_in = self._server_count(fixed, rest)
         if n_in is not None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Price", "PRICES", "price_for", "set_price", "cost_report", "format_cost",
+__all__ = ["Price", "PRICES", "LOCAL_PRICE", "price_for", "set_price", "cost_report", "format_cost",
            "billable_input_tokens", "CACHE_WRITE_WEIGHT", "CACHE_READ_WEIGHT",
            "usage_by_model", "cost_by_model", "format_cost_by_model", "token_sources",
            "format_cache_across_runs"]
@@ -37,8 +37,10 @@ class Price:
 #: id itself, a dated id (``claude-haiku-4-5-20251001``) and ``[1m]`` variants. Prices
 #: change: check the page and override with :func:`set_price` or ``prices=``. Cache reads
 #: are not always 10% of input (Opus 5.5 and Sonnet 5.5: 5%). Claude Haiku 5.5 is tiered by
-#: prompt length; the entry is the band for prompts up to 100k tokens. Local models have no
-#: entry (cost shown as unknown) unless you add one: ``set_price("llama3", Price.of(0, 0))``.
+#: prompt length; the entry is the band for prompts up to 100k tokens. Models on a server
+#: of your own have no entry (cost shown as unknown) unless you add one:
+#: ``set_price("llama3", Price.of(0, 0))``; the embedded ``local:`` models cost 0
+#: (:data:`LOCAL_PRICE`: they run in the kernel, only their tokens are counted).
 PRICES: dict[str, Price] = {
     "claude-fable-5-1": Price(10.0, 50.0, 12.5, 0.25),
     "claude-mythos-5-1": Price(10.0, 50.0, 12.5, 0.25),
@@ -65,6 +67,8 @@ PRICES: dict[str, Price] = {
     "claude-3-5-haiku": Price(0.80, 4.0, 1.0, 0.08),
     "claude-3-haiku": Price(0.25, 1.25, 0.30, 0.03),
 }
+#: The price of every ``local:`` model (llama.cpp in the kernel's process).
+LOCAL_PRICE = Price(0.0, 0.0, 0.0, 0.0)
 _VARIANT = re.compile(r"(-\d{8})?(-latest)?(\[1m\])?")
 
 
@@ -75,10 +79,14 @@ def price_for(model: str | None, prices: Mapping[str, Price] | None = None) -> P
     Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.1)
     >>> price_for("claude-sonnet-5-6") is None, price_for("llama3.1:8b") is None
     (True, True)
+    >>> price_for("local:qwen2.5-coder-1.5b").output
+    0.0
     """
     if not model:
         return None
     table = PRICES if prices is None else prices
+    if model.startswith("local:") and not any(model.startswith(k) for k in table):
+        return LOCAL_PRICE
     model = model.split(":", 1)[1] if model.startswith("openai:") else model
     for key in sorted(table, key=len, reverse=True):
         if model.startswith(key) and _VARIANT.fullmatch(model[len(key):]):

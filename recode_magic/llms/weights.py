@@ -344,3 +344,4 @@ def verify(path: Path, spec: ModelSpec, *, progress: bool = True) -> None:
                             f"{spec.sha256[:12]}…); it was deleted: run again to fetch it",
                             model=spec.name)
     _record(path, spec.sha256)
+

@@ -28,6 +28,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode
 from ..engine.recode import ReCode
 from ..errors import RecodeError, ResumeError
 from ..llms.base import DEFAULT_MODEL
+from ..llms.default import pick_default
 from ..runs.run import Run
 from . import commands
 from .commands import parse_budget
@@ -124,7 +125,11 @@ class ReCodeMagics(Magics):
     """
 
     model = Unicode(DEFAULT_MODEL, help="Model id used when --llm is not given "
-                    "(claude-*, or openai:<model> with base_url).").tag(config=True)
+                    "(claude-*, local:<model or .gguf path>, or openai:<model> with "
+                    "base_url). Left unset: Claude when ANTHROPIC_API_KEY is set, else the "
+                    "embedded local model if recode_magic[local] is installed.").tag(config=True)
+    model_dir = Unicode("", help="Folder of the embedded (local:) models' weights (empty: "
+                        "$RECODE_MAGIC_MODELS, else the user cache folder).").tag(config=True)
     base_url = Unicode("", help="Base URL of an OpenAI-compatible server (llama.cpp, "
                        "Ollama, vLLM); empty for Anthropic.").tag(config=True)
     models = Dict(key_trait=Int(), value_trait=Unicode(), default_value={},
@@ -170,6 +175,9 @@ class ReCodeMagics(Magics):
         self._created: dict[str, Any] = {}
         #: True when the last %%recode cell stopped before its run started (set-up error).
         self.cell_without_run = False
+        #: the line saying the embedded model is the default: shown once per session
+        self._default_note: str | None = None
+        self._default_said = False
 
     # -- the one boundary --------------------------------------------------------------------
     def _boundary(self, entry: Callable[..., Any], *args: Any) -> Any:
@@ -248,6 +256,9 @@ class ReCodeMagics(Magics):
             inputs[name] = ns[name]
         widget = self.widget and not args.no_widget
         engine = self._engine(args, widget)
+        if self._default_note and not self._default_said:
+            self._default_said = True
+            print(self._default_note, file=sys.stderr)
         cassette_entries = _cassette_counts(engine.llm)
         self._follow(engine, widget)
         run = engine.run(task, inputs=inputs, output=args.out)
@@ -355,12 +366,22 @@ class ReCodeMagics(Magics):
                 raise UsageError(f"--cassette: {why}")
         grammar: bool | str = {"on": True, "off": False}.get(self.grammar, self.grammar)
         spec: Any = args.llm if args.llm is not None else (dict(self.models) or None)
+        default, self._default_note = pick_default(self._configured_model(),
+                                                   model_dir=self.model_dir or None)
         # backends read the key on their first live call: a cassette hit needs none
-        return make_llm(spec, namespace=self.shell.user_ns, cassette=cassette or None,
-                        mode="replay" if args.replay_only else "auto",
-                        base_url=self.base_url or None, grammar=grammar,
-                        default_model=self.model,
-                        **({} if self.temperature is None else {"temperature": self.temperature}))
+        llm = make_llm(spec, namespace=self.shell.user_ns, cassette=cassette or None,
+                       mode="replay" if args.replay_only else "auto",
+                       base_url=self.base_url or None, grammar=grammar,
+                       default_model=default, model_dir=self.model_dir or None,
+                       **({} if self.temperature is None else {"temperature": self.temperature}))
+        if spec is not None or getattr(getattr(llm, "inner", llm), "model", None) != default:
+            self._default_note = None  # not the embedded default (or a pure cassette replay)
+        return llm
+
+    def _configured_model(self) -> str | None:
+        """The model the user set (``%config``, ``ipython_config.py``), or None if unset."""
+        configured = "ReCodeMagics" in self.config and "model" in self.config["ReCodeMagics"]
+        return self.model if configured or self.model != DEFAULT_MODEL else None
 
     def _follow(self, engine: ReCode, widget: bool, run: Run | None = None) -> None:
         """Remember the run as soon as it starts and show it (widget, or text at the end).
