@@ -9,14 +9,29 @@ run around the nodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..pycode.limits import clip_text
 from .status import TO_V1, NodeStatus
 
-__all__ = ["Node", "Step", "Alternative", "node_to_dict", "alternative_to_dict"]
+__all__ = ["Node", "Step", "Alternative", "node_to_dict", "alternative_to_dict", "sum_usage"]
+
+
+def sum_usage(nodes: Iterable[Node]) -> dict[str, int]:
+    """The nodes' token usage summed by kind (numbers only).
+
+    >>> sum_usage([Node("0", "a", "a()", usage={"input_tokens": 3}),
+    ...            Node("1", "b", "b()", usage={"input_tokens": 4, "source": "x"})])
+    {'input_tokens': 7}
+    """
+    total: dict[str, int] = {}
+    for n in nodes:
+        for k, v in n.usage.items():
+            if isinstance(v, (int, float)):
+                total[k] = total.get(k, 0) + int(v)
+    return total
 
 
 @dataclass
@@ -217,12 +232,7 @@ class Alternative:
     @property
     def usage(self) -> dict[str, int]:
         """Token usage of the whole version, summed."""
-        total: dict[str, int] = {}
-        for n in self.node.walk():
-            for k, v in n.usage.items():
-                if isinstance(v, (int, float)):
-                    total[k] = total.get(k, 0) + int(v)
-        return total
+        return sum_usage(self.node.walk())
 
     @property
     def tokens(self) -> int:

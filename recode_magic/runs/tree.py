@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from ..errors import RunFormatError
 from ..pycode.limits import clip_text
-from .node import Alternative, Node, Step, node_to_dict
+from .node import Alternative, Node, Step, node_to_dict, sum_usage
 from .status import FROM_V1, NODE_STATUSES, RUN_STATUSES, TO_V1, NodeStatus, RunStatus
 
 __all__ = ["Node", "Step", "Alternative", "RunData", "node_to_dict", "run_to_dict", "run_from_dict",
@@ -129,12 +129,7 @@ class RunData:
     @property
     def usage(self) -> dict[str, int]:
         """Token usage summed over all expansions."""
-        total: dict[str, int] = {}
-        for n in self._by_id.values():
-            for k, v in n.usage.items():
-                if isinstance(v, (int, float)):
-                    total[k] = total.get(k, 0) + int(v)
-        return total
+        return sum_usage(self._by_id.values())
 
     def counts(self) -> dict[str, int]:
         """Number of nodes by status (plain strings as keys)."""
