@@ -6,6 +6,7 @@ Each test does what the user did, in a kernel, and checks what they see.
 from __future__ import annotations
 
 import pytest
+from kernel_helper import usage_error
 
 pytestmark = pytest.mark.kernel
 
@@ -162,3 +163,62 @@ def test_batch_check_that_raises_is_an_error_and_a_new_check_rechecks(kernel):
                          "--no-progress --out {out} -o t3")
     assert kernel.value("[r['reused'] for r in (t3.to_dict('records') if hasattr(t3, "
                         "'to_dict') else t3)]") == [True] * 3
+
+
+def test_batch_follows_the_budget_and_models_settings(kernel):
+    """Finding 5: ``%config ReCodeMagics.budget`` stops a batch; ``models`` routes it."""
+    assert kernel.execute(BATCH_SETUP).status == "ok"
+    setup = '''
+from recode_magic.llms.base import Reply
+from recode_magic.llms import register
+class _Usage:
+    """Scripted replies with 3,000 tokens of usage a call."""
+    model = "scripted"
+    def __init__(self, name):
+        self.model = name
+    def respond(self, prompt, *, on_text=None, depth=None):
+        calls.append(self.model)
+        return Reply(X("y = 2 * x"), {"input_tokens": 2000, "output_tokens": 1000}, self.model)
+    def __call__(self, prompt):
+        return self.respond(prompt).text
+'''
+    assert kernel.execute(setup).status == "ok", "set-up"
+    res = kernel.execute("root_model = _Usage('root-model')\n"
+                         "%config ReCodeMagics.budget = '100tok'\n"
+                         "%recode batch jobs --setup setup --llm root_model --no-progress "
+                         "--out {tempfile.mkdtemp()} -o tb")
+    kernel.execute("%config ReCodeMagics.budget = ''")
+    assert res.status == "ok", res.error
+    assert kernel.value("[r['status'] for r in tb.to_dict('records')]") == ["limit"] * 3
+    assert kernel.value("calls") == []  # stopped before the first call
+
+
+def test_batch_models_setting_without_llm_is_used(kernel):
+    """Finding 5: with ``models`` set and no ``--llm``, the rows are not MissingKeyError."""
+    assert kernel.execute(BATCH_SETUP).status == "ok"
+    res = kernel.execute("%config ReCodeMagics.models = {0: 'openai:tiny'}\n"
+                         "%config ReCodeMagics.base_url = 'http://127.0.0.1:9'\n"
+                         "%recode batch jobs --setup setup --no-progress --cassette none "
+                         "--out {tempfile.mkdtemp()} -o tm")
+    kernel.execute("%config ReCodeMagics.models = {}\n%config ReCodeMagics.base_url = ''")
+    assert res.status == "ok", res.error
+    errors = kernel.value("[r['error'] for r in tm.to_dict('records')]")
+    assert all("MissingKeyError" not in (e or "") for e in errors), errors
+    assert all("9" in (e or "") or "connect" in (e or "").lower() for e in errors), errors
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ("jobs --setup setup --llm nosuchmodel", "nosuchmodel"),
+    ("jobs --setup setup --llm _answer --out /proc/x", "--out '/proc/x' cannot be written"),
+    ("twins --setup setup --llm _answer", "two tasks have the id"),
+    ("jobs --setup setup --llm _answer --budget lots", "--budget must be"),
+])
+def test_batch_checks_before_it_starts(kernel, line, says):
+    """Finding 11: one UsageError line, no progress bar, no row, no call."""
+    assert kernel.execute(BATCH_SETUP + "\ntwins = [{'id': 'a', 'task': 't', 'x': 1}] * 2"
+                          ).status == "ok"
+    res = kernel.execute(f"%recode batch {line} --out {{out}}/more" if "--out" not in line
+                         else f"%recode batch {line}")
+    assert says in usage_error(res)
+    assert kernel.value("len(calls)") == 0
+    assert "recode batch" not in res.stderr.replace("%recode batch", "")  # no bar drawn

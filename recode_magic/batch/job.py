@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, TaskTimeout
+from ..llms.base import DEFAULT_MODEL
 
 __all__ = ["TaskSetup", "TaskTimeout", "run_job", "Job", "one_line", "STOPS", "ERROR_CHARS",
            "check_id"]
@@ -124,9 +125,10 @@ class _Guard:
 def _task_llm(job: Job) -> Callable[[str], str]:
     if job.llm_factory is not None:
         return job.llm_factory(job.task)  # type: ignore[no-any-return]
-    if isinstance(job.llm, str):
-        from ..llms import resolve_llm
-        return resolve_llm(job.llm, None, default_model=job.llm, base_url=job.base_url)
+    if isinstance(job.llm, (str, Mapping)):  # a model id, or routes by depth
+        from ..llms import make_llm
+        return make_llm(job.llm, base_url=job.base_url,
+                        default_model=job.llm if isinstance(job.llm, str) else DEFAULT_MODEL)
     try:  # each task its own copy: list replies, usage and callbacks are per task
         return copy.deepcopy(job.llm)  # type: ignore[no-any-return]
     except Exception:  # noqa: BLE001 - e.g. a live HTTP client: share it, keep own attributes

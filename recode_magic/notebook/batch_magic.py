@@ -3,7 +3,8 @@
 ::
 
     %recode batch TASKS --setup FN [--workers N] [--dask ADDRESS] [--llm NAME] [--out DIR]
-                  [--check FN] [--task-timeout S] [--max-depth N] [--cassette MODE] [-o NAME]
+                  [--check FN] [--task-timeout S] [--max-depth N] [--budget B]
+                  [--cassette MODE] [-o NAME]
 
 ``TASKS`` names a list (or dict ``{id: task}``) in the notebook, ``FN`` a function
 ``setup(task) -> dict`` that builds one task's fresh namespace; see
@@ -14,15 +15,17 @@ The handler (registered as the ``batch`` row of :mod:`recode_magic.notebook.comm
 
     batch_command(magics, argv) -> table
 
-``magics`` is the :class:`~recode_magic.notebook.magics.ReCodeMagics` instance (its ``shell`` and
-settings: ``model``, ``base_url``, ``max_depth``, ``max_retry``, ``max_rewrite``,
-``max_calls``, ``timeout``, ``trust``, ``allowed_imports``, ``repr_limit``, ``save_dir``);
+``magics`` is the :class:`~recode_magic.notebook.magics.ReCodeMagics` instance (its ``shell``
+and settings: ``model``, ``models``, ``budget``, ``base_url``, ``max_depth``, ``max_retry``,
+``max_rewrite``, ``max_calls``, ``timeout``, ``trust``, ``allowed_imports``, ``repr_limit``,
+``save_dir``);
 ``argv`` is the list of words after ``batch`` (a string is split like a shell line).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -31,14 +34,16 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from ..batch.many import BatchProgress, run_many
+from ..batch.many import BatchProgress, run_many, task_ids
 from ..errors import MissingDependencyError
+from .commands import parse_budget
 
 __all__ = ["batch_command", "register", "USAGE", "HELP"]
 
 USAGE = "TASKS --setup FN [--workers N] [--dask ADDRESS] [--llm NAME] [--out DIR] [...]"
 _FULL_USAGE = ("TASKS --setup FN [--workers N] [--dask ADDRESS] [--llm NAME] [--out DIR] "
-               "[--check FN] [--task-timeout S] [--max-depth N] [--cassette MODE] [-o NAME] "
+               "[--check FN] [--task-timeout S] [--max-depth N] [--budget B] [--cassette MODE] "
+               "[-o NAME] "
                "[--no-progress]")
 HELP = "run many tasks (a thread pool, or a Dask cluster); table + progress bar"
 
@@ -56,6 +61,8 @@ def _parser() -> MagicArgumentParser:
     p.add_argument("--check", default=None, help="check(task, run) -> bool: the solved column")
     p.add_argument("--task-timeout", type=float, default=None, help="seconds per task")
     p.add_argument("--max-depth", type=int, default=None, help="depth limit")
+    p.add_argument("--budget", default=None, help="per task: dollars (0.50) or tokens "
+                   "(20000tok); default %%config ReCodeMagics.budget")
     p.add_argument("--cassette", default="auto", help="auto | record | replay | none")
     p.add_argument("-o", "--output", default=None, help="variable that receives the table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -107,6 +114,11 @@ def _client(address: str, workers: int) -> tuple[Any, Any]:
         raise UsageError(f"--dask: cannot reach the scheduler at {address!r} ({exc})") from None
 
 
+def _count(value: Any) -> int:
+    """A count from a row: 0 for None or NaN (pandas fills a missing count with NaN)."""
+    return 0 if value is None or value != value else int(value)
+
+
 def _summary(rows: list[dict[str, Any]], out: str) -> str:
     by: dict[str, int] = {}
     for r in rows:
@@ -114,8 +126,8 @@ def _summary(rows: list[dict[str, Any]], out: str) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(by.items()))
     reused = sum(bool(r.get("reused")) for r in rows)
     ran = [r for r in rows if not r.get("reused")]
-    replayed = sum(int(r.get("replayed_calls") or 0) for r in ran)
-    calls = sum(int(r.get("llm_calls") or 0) for r in ran) - replayed
+    replayed = sum(_count(r.get("replayed_calls")) for r in ran)
+    calls = sum(_count(r.get("llm_calls")) for r in ran) - replayed
     costs = [r.get("cost_usd") for r in rows if not r.get("reused")]
     known = [float(c) for c in costs if c is not None and c == c]  # NaN: no price (pandas)
     solved = [r["solved"] for r in rows if r.get("solved") is not None]
@@ -134,49 +146,22 @@ def _summary(rows: list[dict[str, Any]], out: str) -> str:
 
 
 def batch_command(magics: Any, argv: list[str] | str) -> Any:
-    """Run ``%recode batch ...`` (see the module docstring); returns the results table."""
+    """Run ``%recode batch ...`` (see the module docstring); returns the results table.
+
+    Everything that can be checked is checked before any task starts (and before the
+    progress bar is drawn): names, numbers, ids, the output folder and the model.
+    """
     if isinstance(argv, str):
         argv = shlex.split(argv)
     args = _parser().parse_args(argv)
     ns = magics.shell.user_ns
-    tasks = _lookup(ns, args.tasks, "TASKS", call=False)
-    if isinstance(tasks, (str, bytes)) or not hasattr(tasks, "__iter__"):
-        raise UsageError(f"TASKS must name a list or dict of tasks, {args.tasks!r} is a "
-                         f"{type(tasks).__name__}")
-    setup = _lookup(ns, args.setup, "--setup")
-    check = _lookup(ns, args.check, "--check") if args.check else None
-    if args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    if args.task_timeout is not None and not (math.isfinite(args.task_timeout)
-                                              and args.task_timeout > 0):
-        raise UsageError(f"--task-timeout must be a number of seconds > 0, got "
-                         f"{args.task_timeout:g}")
-    cassette = None if args.cassette == "none" else args.cassette
-    if cassette not in (None, "auto", "record", "replay"):
-        raise UsageError(f"--cassette must be auto, record, replay or none, got "
-                         f"{args.cassette!r}")
-    if args.output is not None and not args.output.isidentifier():
-        raise UsageError(f"-o needs a variable name, got {args.output!r}")
-    spec = args.llm or magics.model
-    llm = ns[spec] if callable(ns.get(spec)) else spec  # a model id is resolved per task
-    out = args.out or str(Path(magics.save_dir or ".recode") / f"batch-{args.tasks}")
-    max_depth = magics.max_depth if args.max_depth is None else args.max_depth
-    if max_depth < 0:
-        raise UsageError(f"--max-depth must be >= 0, got {max_depth}")
-    options = {"max_depth": max_depth, "max_retry": magics.max_retry,
-               "max_rewrite": magics.max_rewrite, "max_calls": magics.max_calls,
-               "timeout": magics.timeout or None, "trust": magics.trust,
-               "allowed_imports": magics.allowed_imports, "repr_limit": magics.repr_limit}
+    tasks, kwargs = _prepare(magics, args, ns)
     client = cluster = None
     if args.dask:
         client, cluster = _client(args.dask, args.workers)
-    if not isinstance(tasks, dict):
-        tasks = list(tasks)
     bar, update = _bar(len(tasks), not args.no_progress)
     try:
-        table = run_many(tasks, setup, llm, executor=client, workers=args.workers, check=check,
-                         out_dir=out, cassette=cassette, task_timeout=args.task_timeout,
-                         progress=update, base_url=magics.base_url or None, **options)
+        table = run_many(tasks, executor=client, progress=update, **kwargs)
     finally:
         if bar is not None:
             bar.close()
@@ -185,11 +170,81 @@ def batch_command(magics: Any, argv: list[str] | str) -> Any:
         if cluster is not None:
             cluster.close()
     rows = table.to_dict("records") if hasattr(table, "to_dict") else table
-    print(_summary(rows, out), file=sys.stderr)
+    print(_summary(rows, kwargs["out_dir"]), file=sys.stderr)
     ns["_recode_batch"] = table
     if args.output:
         ns[args.output] = table
     return table
+
+
+def _prepare(magics: Any, args: Any, ns: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The tasks and :func:`run_many`'s keywords; a ``UsageError`` for anything wrong."""
+    tasks = _lookup(ns, args.tasks, "TASKS", call=False)
+    if isinstance(tasks, (str, bytes)) or not hasattr(tasks, "__iter__"):
+        raise UsageError(f"TASKS must name a list or dict of tasks, {args.tasks!r} is a "
+                         f"{type(tasks).__name__}")
+    tasks = tasks if isinstance(tasks, dict) else list(tasks)
+    task_ids(tasks)  # duplicate ids: ConfigError, one line at the magic's boundary
+    setup = _lookup(ns, args.setup, "--setup")
+    check = _lookup(ns, args.check, "--check") if args.check else None
+    _check_numbers(args)
+    cassette = None if args.cassette == "none" else args.cassette
+    if cassette not in (None, "auto", "record", "replay"):
+        raise UsageError(f"--cassette must be auto, record, replay or none, got "
+                         f"{args.cassette!r}")
+    if args.output is not None and not args.output.isidentifier():
+        raise UsageError(f"-o needs a variable name, got {args.output!r}")
+    max_depth = magics.max_depth if args.max_depth is None else args.max_depth
+    if max_depth < 0:
+        raise UsageError(f"--max-depth must be >= 0, got {max_depth}")
+    out = args.out or str(Path(magics.save_dir or ".recode") / f"batch-{args.tasks}")
+    _writable(out)
+    options = {"max_depth": max_depth, "max_retry": magics.max_retry,
+               "max_rewrite": magics.max_rewrite, "max_calls": magics.max_calls,
+               "timeout": magics.timeout or None, "trust": magics.trust,
+               "allowed_imports": magics.allowed_imports, "repr_limit": magics.repr_limit,
+               **parse_budget(args.budget if args.budget is not None else magics.budget)}
+    return tasks, {"setup": setup, "llm": _model(magics, args, ns), "workers": args.workers,
+                   "check": check, "out_dir": out, "cassette": cassette,
+                   "task_timeout": args.task_timeout, "base_url": magics.base_url or None,
+                   **options}
+
+
+def _check_numbers(args: Any) -> None:
+    if args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.task_timeout is not None and not (math.isfinite(args.task_timeout)
+                                              and args.task_timeout > 0):
+        raise UsageError(f"--task-timeout must be a number of seconds > 0, got "
+                         f"{args.task_timeout:g}")
+
+
+def _model(magics: Any, args: Any, ns: dict[str, Any]) -> Any:
+    """The model spec each task resolves: --llm, else ``models`` (routes), else ``model``.
+
+    A callable of the notebook is passed as it is; a model id or routes are resolved here
+    once (an unknown model is a UsageError before any task starts) and again per task.
+    """
+    spec: Any = args.llm or (dict(magics.models) or None) or magics.model
+    if isinstance(spec, str) and callable(ns.get(spec)):
+        return ns[spec]
+    from ..llms import make_llm
+
+    make_llm(spec, namespace=ns, base_url=magics.base_url or None,
+             default_model=magics.model)  # raises ConfigError for an unknown model
+    return spec
+
+
+def _writable(out: str) -> None:
+    """Refuse an output folder that cannot be created or written (before any task)."""
+    folder = Path(out).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".recode-probe-{os.getpid()}"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {out!r} cannot be written: {exc.strerror or exc}") from None
 
 
 def register() -> bool:
