@@ -278,7 +278,8 @@ def test_buttons_reject_then_resume(fresh):
 @pytest.mark.kernel
 def test_kernel_interrupt_while_the_buttons_wait(fresh):
     fresh.execute("%config ReCodeMagics.widget = True")
-    res: Result = fresh.execute(RUN, interrupt_after=2.0, timeout=30)
+    # stdin allowed, as JupyterLab sends it (a front-end without stdin is refused --confirm)
+    res: Result = fresh.execute(RUN, interrupt_after=2.0, timeout=30, stdin=[])
     assert res.status == "ok", res.error  # the engine turns Ctrl-C into an interrupted run
     assert fresh.value("_recode.status") == "interrupted"
     assert fresh.value("calls") == [] and fresh.value("out") is None

@@ -222,3 +222,23 @@ def test_batch_checks_before_it_starts(kernel, line, says):
     assert says in usage_error(res)
     assert kernel.value("len(calls)") == 0
     assert "recode batch" not in res.stderr.replace("%recode batch", "")  # no bar drawn
+
+
+def test_confirm_without_stdin_is_refused_before_any_call(kernel):
+    """Finding 7: no widgets shown and no stdin (nbconvert): refused before any call."""
+    kernel.execute("%config ReCodeMagics.widget = True")
+    try:
+        res = kernel.execute('counted = ScriptedLLM({"solve": X("r = inc(a)"), '
+                             '"inc": X("r = a + 2")})\na = 1')
+        assert res.status == "ok", res.error
+        res = kernel.execute("%%recode --llm counted --confirm\nInc a.")  # this client: no stdin
+        assert "nothing was run and no model was called" in usage_error(res)
+        assert kernel.value("len(counted.calls)") == 0
+        assert kernel.execute("%%recode --llm counted --no-widget\nInc a.").status == "ok"
+        node = kernel.value("[n.id for n in _recode.nodes() if n.name == 'inc'][0]")
+        res = kernel.execute(f"%recode regenerate {node} --confirm")
+        assert "--confirm cannot ask here" in usage_error(res)
+        assert kernel.value(f"_recode.node('{node}').alternatives") == []
+        assert kernel.value("len(counted.calls)") == 2
+    finally:
+        kernel.execute("%config ReCodeMagics.widget = False")

@@ -58,7 +58,7 @@ from .confirm_box import (
 from .widget_state import mark_node
 
 __all__ = ["ConfirmBox", "buttons_available", "confirm_in_notebook", "confirm_with_buttons",
-           "make_confirm", "pick_confirm", "stdin_available", "RENDER_TIMEOUT"]
+           "make_confirm", "pick_confirm", "stdin_available", "RENDER_TIMEOUT", "confirm_for"]
 
 ConfirmFn = Callable[[Node, str], "str | None"]
 
@@ -186,3 +186,27 @@ def pick_confirm(widget: bool = True, render_timeout: float | None = None
             return confirm_with_buttons
         return functools.partial(confirm_with_buttons, render_timeout=render_timeout)
     return confirm_in_notebook
+
+
+def confirm_for(widget: bool, render_timeout: float | None = None
+                ) -> Callable[..., str | None]:
+    """The ``--confirm`` callback of a magic, refused before the run when it cannot ask.
+
+    A front-end that sends no answers to ``input()`` (nbconvert, papermill, ``jupyter
+    execute``) is refused even when the kernel has widgets: such front-ends do not show
+    them either, and finding out costs a model call and a ``render_timeout`` wait. Every
+    interactive front-end (JupyterLab, Notebook, VS Code, terminal IPython) answers
+    ``input()``.
+
+    Raises
+    ------
+    ConfirmUnavailable
+        This front-end cannot answer (one line at the magic's boundary).
+    """
+    if not stdin_available():
+        raise ConfirmUnavailable(
+            "--confirm cannot ask here: this front-end answers no input() and shows no "
+            "buttons (nbconvert, papermill); nothing was run and no model was called. Run "
+            "without --confirm, or in JupyterLab/Notebook/VS Code")
+    return pick_confirm(widget=widget, render_timeout=render_timeout)
+

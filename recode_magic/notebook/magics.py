@@ -345,14 +345,9 @@ class ReCodeMagics(Magics):
 
     def _confirm(self, widget: bool) -> Callable[..., Any]:
         """The ``--confirm`` callback: buttons, else a text prompt; refuse if neither works."""
-        from .confirm import buttons_available, pick_confirm, stdin_available
+        from .confirm import confirm_for
 
-        buttons = widget and buttons_available()
-        if not buttons and not stdin_available():
-            raise UsageError("--confirm needs buttons (a kernel with widgets) or a text prompt, "
-                             "and this front-end answers neither (no stdin); run without "
-                             "--confirm or in JupyterLab/Notebook")
-        return pick_confirm(widget=buttons, render_timeout=self.confirm_render_timeout)
+        return confirm_for(widget, self.confirm_render_timeout)
 
     def _llm(self, args: Any) -> Callable[[str], str]:
         from ..llms import make_llm

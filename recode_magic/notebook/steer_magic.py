@@ -65,12 +65,9 @@ def _need(value: str | None, what: str, name: str) -> str:
 def _confirm(magics: ReCodeMagics, wanted: bool) -> Any:
     if not wanted:
         return None
-    from .confirm import buttons_available, pick_confirm, stdin_available
+    from .confirm import confirm_for
 
-    buttons = bool(magics.widget) and buttons_available()
-    if not buttons and not stdin_available():
-        raise UsageError("--confirm needs buttons (a kernel with widgets) or a text prompt")
-    return pick_confirm(widget=buttons, render_timeout=magics.confirm_render_timeout)
+    return confirm_for(bool(magics.widget), magics.confirm_render_timeout)
 
 
 def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any) -> None:
