@@ -31,6 +31,8 @@ from recode_magic.llms.cassette import CassetteLLM  # noqa: E402
 # the package defaults of e149e3b, run as `%%recode -o answer` (run_eval.py --output)
 LABEL = "t4-layout-ex2-out"
 TASK_REPLAYS = ["data_group_sum@1", "data_join_spend@1", "text_emails@1", "text_log_errors@1"]
+# recorded before issue 21's levers: replayed with them off (their prompts are the old ones)
+BEFORE_LEVERS = {"ground": False, "decompose": False, "loop_guards": False}
 
 
 def _replay(path: Path) -> CassetteLLM:
@@ -39,9 +41,12 @@ def _replay(path: Path) -> CassetteLLM:
     return CassetteLLM(None, path, mode="replay", strict=True)
 
 
-def _recorded(suite: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    entry = json.loads((AGENTS / "results.json").read_text())["suites"][suite][LABEL]
-    return entry["config"], entry["items"][key]
+def _recorded(suite: str, key: str, label: str = LABEL) -> tuple[dict[str, Any], dict[str, Any]]:
+    entry = json.loads((AGENTS / "results.json").read_text())["suites"][suite][label]
+    config = dict(entry["config"])
+    if label == LABEL:
+        config["engine_kw"] = {**BEFORE_LEVERS, **config["engine_kw"]}
+    return config, entry["items"][key]
 
 
 def _assert_same(llm: CassetteLLM, row: dict[str, Any], rec: dict[str, Any]) -> None:

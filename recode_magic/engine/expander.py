@@ -18,14 +18,15 @@ from ..prompting.prompts import Prompt, build_prompt
 from ..prompting.reply import parse_reply
 from ..pycode import code as C
 from ..pycode.limits import short_repr
-from ..pycode.namespace import variable_lines
+from ..pycode.namespace import preview, variable_lines
 from ..pycode.policy import check_code
 from ..runs.status import RunStatus
 from ..runs.tree import Node, RunData
 from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
+from .guards import copied_variable, loop_problem
 from .prefetch import Prefetcher
 from .runstate import Frame, RunState, Stop
-from .settings import TASK_LIMIT
+from .sampling import choose, sampleable
 
 __all__ = ["Expander", "NoUsableCode", "AWAIT", "OBSERVE", "run_coroutine"]
 
@@ -57,6 +58,10 @@ class Expander:
         self.settings = state.settings
         #: calls asked ahead of time (:mod:`recode_magic.engine.prefetch`), set by the machine
         self.prefetch: Prefetcher | None = None
+        #: the variables shown with the step being expanded (a literal copying one is refused)
+        self.inputs: tuple[str, ...] = ()
+        #: a decomposition is being asked for: only placeholder lines are usable
+        self.plan_only = False
 
     def known(self, name: str) -> bool:
         """True for a name the code may call as it is (bound, or a builtin)."""
@@ -66,7 +71,9 @@ class Expander:
         """A variable's value for the prompt (the task text is kept longer)."""
         limit = self.settings.repr_limit
         if value is self.ns.get("task"):
-            limit = max(limit, TASK_LIMIT)
+            return short_repr(value, max(limit, self.settings.task_limit))
+        if self.settings.ground:  # its structure when the repr would be cut (issue 21)
+            return preview(value, limit, short_repr)
         return short_repr(value, limit)
 
     def expand(self, run: RunData, frame: Frame, feedback: str | None) -> list[C.Block]:
@@ -107,6 +114,8 @@ class Expander:
             node.thought, node.reply = thought, reply
             node.code = "\n".join([*frame.ran, code]) if frame.ran else code
             self.emit("node", run, node)
+            if feedback is None and s.samples > 1 and sampleable(self, frame, blocks):
+                blocks = choose(self, run, frame, blocks)  # sample, run, choose (issue 21)
             return blocks
         raise NoUsableCode(f"FormatError: no usable code for `{node.name}` after "
                            f"{s.max_rewrite + 1} replies (last: {last})")
@@ -117,12 +126,13 @@ class Expander:
         The root shows its task as text above its call, not only as a ``repr``.
         """
         names = frame.variables or ["task", *run.inputs]
+        self.inputs = tuple(n for n in names if n != "task")
         task = self.ns.get("task") if frame.placeholder is None else None
         if not isinstance(task, str):
             return variable_lines(names, self.ns, self.summary), None
         return (["- task (str): the task text above",
                  *variable_lines([n for n in names if n != "task"], self.ns, self.summary)],
-                task[:TASK_LIMIT])
+                cut_task(task, self.settings.task_limit, run.warnings))
 
     def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
                      keywords: Mapping[str, Any]) -> Prompt:
@@ -159,6 +169,9 @@ class Expander:
         filename = f"<recode:{node.id}:{node.name}:{len(node.attempts)}@{state.token}>"
         blocks = C.plan_blocks(code, self.known, filename=filename,
                                recursive=state.repeats_ancestor, step=node.call)
+        self.guard(blocks)
+        if self.plan_only:
+            _check_plan(blocks)
         for block in blocks:
             ph = block.placeholder
             dead = sorted(block.calls & frame.unwritable.keys())
@@ -192,6 +205,27 @@ class Expander:
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         state.sources[filename] = code  # the machine drops them from linecache at the end
         return blocks
+
+    def guard(self, blocks: list[C.Block]) -> None:
+        """Refuse code with a loop that never runs or never ends, or that re-types a variable.
+
+        Raises
+        ------
+        FormatError
+            One line for the model (:mod:`recode_magic.engine.guards`).
+        """
+        s = self.settings
+        if not (s.loop_guards or s.ground):
+            return
+        tree = ast.Module(body=[b.stmt for b in blocks], type_ignores=[])
+        why = loop_problem(tree) if s.loop_guards else None
+        if why:
+            raise FormatError(why)
+        copied = copied_variable(tree, self.ns, self.inputs) if s.ground else None
+        if copied:
+            name, line = copied
+            raise FormatError(f"line {line} re-types the value of the variable `{name}` (its "
+                              f"preview may be cut): use the variable `{name}` instead")
 
     def ask(self, run: RunData, node: Node, prompt: Prompt) -> str:
         """Ask the model once, through :func:`~recode_magic.llms.base.ask`.
@@ -313,3 +347,38 @@ def run_coroutine(value: Any) -> Any:
         return pool.submit(asyncio.run, value).result()
     finally:  # on Ctrl-C or --timeout, do not wait for the coroutine here
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _check_plan(blocks: list[C.Block]) -> None:
+    """Refuse a decomposition that is not 2+ lines ``x = new_step(inputs)`` (FormatError)."""
+    code = [b.source for b in blocks if b.placeholder is None]
+    if code:
+        raise FormatError(f"a plan has only lines `result = new_step(inputs)` calling new "
+                          f"functions; this line is code: {code[0].strip()[:120]}")
+    if len(blocks) < 2:
+        raise FormatError("a plan needs at least 2 lines `result = new_step(inputs)`, each a "
+                          "smaller part of the step")
+
+
+def cut_task(task: str, limit: int, warnings: list[str]) -> str:
+    """The task text for the prompt: whole, or its first ``limit`` characters, cut marked.
+
+    The cut is also said once in ``warnings`` (the limit and how to raise it).
+
+    >>> notes = []
+    >>> print(cut_task("abcdef", 4, notes))
+    abcd
+    [... the task is cut here: 2 more characters are not shown (task_limit=4)]
+    >>> notes
+    ['the task is 6 characters long; prompts show its first 4 (raise it with ReCode(task_limit=N))']
+    >>> cut_task("abc", 4, notes)
+    'abc'
+    """
+    if len(task) <= limit:
+        return task
+    note = (f"the task is {len(task)} characters long; prompts show its first {limit} "
+            f"(raise it with ReCode(task_limit=N))")
+    if note not in warnings:
+        warnings.append(note)
+    return (f"{task[:limit]}\n[... the task is cut here: {len(task) - limit} more characters "
+            f"are not shown (task_limit={limit})]")

@@ -27,6 +27,9 @@ from .settings import TASK_LIMIT, Settings, check_output_name
 __all__ = ["ReCode", "Machine", "Event", "ConfirmFn", "TASK_LIMIT", "SHADOWABLE_BUILTINS"]
 
 #: Settings ``resume(run, **changes)`` may change for the rest of a run.
+#: Settings of the planning levers (issue 21), passed to ``ReCode(...)`` as keywords.
+LEVERS = frozenset({"decompose", "samples", "ground", "loop_guards", "task_limit"})
+
 RESUME_SETTINGS = frozenset({"max_calls", "budget_tokens", "budget_usd", "prefetch",
                              "timeout"})
 
@@ -47,8 +50,9 @@ class ReCode:
         See :class:`~recode_magic.engine.settings.Settings` (as are the other keyword settings:
         ``tools``, ``trust``, ``allowed_imports``, ``max_calls``, ``max_nodes``,
         ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``,
-        ``prefetch``, ``budget_tokens``, ``budget_usd``, ``check_results``), or pass
-        ``settings=Settings(...)``. Invalid values raise
+        ``prefetch``, ``budget_tokens``, ``budget_usd``, ``check_results`` and the planning
+        levers ``decompose``, ``samples``, ``ground``, ``loop_guards``, ``task_limit``), or
+        pass ``settings=Settings(...)``. Invalid values raise
         :class:`~recode_magic.errors.ConfigError` before any model call.
     confirm : callable, optional
         ``confirm(node, code) -> code | None``: approve (or edit) each expansion.
@@ -92,7 +96,10 @@ class ReCode:
                  rebindable: Mapping[str, Any] | Collection[str] = (),
                  prefetch: int | None = None, budget_tokens: int | None = None,
                  budget_usd: float | None = None, check_results: bool = True,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, **levers: Any):
+        bad = sorted(set(levers) - LEVERS)
+        if bad:
+            raise ConfigError(f"unknown setting {bad[0]!r} (planning levers: {sorted(LEVERS)})")
         if not callable(llm):
             raise ConfigError(f"llm must be a callable llm(prompt) -> str, got {llm!r}")
         self.settings = settings if settings is not None else Settings(
@@ -103,7 +110,7 @@ class ReCode:
             max_calls=max_calls, max_nodes=max_nodes, few_shots=few_shots,
             stdout_cap=stdout_cap, repr_limit=repr_limit, save_path=save_path, replan=replan,
             prefetch=prefetch, budget_tokens=budget_tokens, budget_usd=budget_usd,
-            check_results=check_results)
+            check_results=check_results, **levers)
         self.llm, self.confirm = llm, confirm
         self.namespace: dict[str, Any] = {} if namespace is None else namespace
         #: name -> the value the last run that bound it left (see ``rebindable``)

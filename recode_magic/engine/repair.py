@@ -14,17 +14,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..prompting.feedback import repair_feedback, replan_feedback, restart_feedback, result_feedback
+from ..prompting.feedback import (
+    decompose_feedback,
+    repair_feedback,
+    replan_feedback,
+    restart_feedback,
+    result_feedback,
+)
 from ..pycode import code as C
 from ..pycode.limits import short_repr
 from ..runs.run import Run
 from ..runs.status import NodeStatus, RunStatus
 from ..runs.tree import Node, RunData
 from .expander import Expander, NoUsableCode
+from .guards import lookup_shapes
 from .resultcheck import first_empty
 from .runstate import Frame, RunState, Stop
 
-__all__ = ["Repairs", "one_line"]
+__all__ = ["Repairs", "one_line", "DECOMPOSE_DEPTH"]
+
+#: Nodes deeper than this are not decomposed (each sub-step may be decomposed in turn).
+DECOMPOSE_DEPTH = 2
 
 
 def one_line(text: str) -> str:
@@ -84,6 +94,11 @@ class Repairs:
             # only a node that called no primitive: a None from a side-effecting primitive
             # (`r = move(...)`) is no sign of a mistake, and asking again would repeat it
             self.recheck(frame, empty)
+        elif (st.settings.check_results and _pure(frame)
+              and (empty := first_empty(self.ns, node.targets)) is not None
+              and self.decompose(frame, f"`{empty}` is still empty after the step ran "
+                                        f"(= {short_repr(self.ns[empty], 60)})")):
+            return
         else:
             self.finish(NodeStatus.DONE)
 
@@ -137,6 +152,9 @@ class Repairs:
         while state.frames:
             frame = state.frames[-1]
             node = frame.node
+            if observation is None and "BlockTimeoutError" in one_line(error) \
+                    and self.decompose(frame, error):  # a repair would loop again
+                return
             if repairable and frame.blocks is not None \
                     and frame.retries < state.settings.max_retry:
                 frame.retries += 1
@@ -151,6 +169,9 @@ class Repairs:
                                       "repair": frame.retries})
                 frame.child_block = None
                 same, frame.last_feedback = feedback == frame.last_feedback, feedback
+                if observation is None and state.settings.ground:
+                    shapes = lookup_shapes(line, self.ns, error, skip=state.primitives)
+                    feedback += f"\n{shapes}" if shapes else ""
                 if same:  # at temperature 0 the same question gets the same answer again
                     feedback += ("\nYour previous answer to this same situation failed the "
                                  "same way: do not write it again; try another command or "
@@ -163,6 +184,8 @@ class Repairs:
                     error, line, repairable, observation = str(exc), None, False, None
                     continue
                 self.go_on(frame, blocks)
+                return
+            if observation is None and self.decompose(frame, error):
                 return
             node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
             state.pop()
@@ -177,6 +200,42 @@ class Repairs:
                 parent.unwritable[node.name] = one_line(error)
             error = f"placeholder `{node.name}` failed: {one_line(error)}"
             repairable, observation = True, None
+
+
+    def decompose(self, frame: Frame, error: str) -> bool:
+        """Ask once for ``frame``'s step as a plan of new sub-steps (ADaPT-style, issue 21).
+
+        For a node whose flat code failed after its repairs, ran into the timeout, or left
+        its result empty: the model writes only lines ``x = new_step(inputs)`` (at least two,
+        checked by the expander), each expanded later as a child. A node that touched
+        nothing outside is planned whole and runs again from its start; otherwise the plan
+        is for the rest, after what ran. False: not decomposed (off, done once already, too
+        deep, or no usable plan), the caller goes on as before.
+        """
+        node, s = frame.node, self.state.settings
+        if (not s.decompose or node.depth >= min(DECOMPOSE_DEPTH, s.max_depth - 1)
+                or any(a.get("kind") == "decompose" for a in node.attempts)):
+            return False
+        restart = _pure(frame) or frame.blocks is None
+        feedback = decompose_feedback(node.code or "", error, frame.ran, node.targets,
+                                      restart=restart)
+        node.attempts.append({"kind": "decompose", "error": one_line(error)})
+        ran, pc = frame.ran, frame.pc
+        if restart:
+            frame.ran, frame.pc = [], 0
+        frame.child_block = None
+        self.x.plan_only = True
+        try:
+            blocks = self.x.expand(self.run, frame, feedback=feedback)
+        except NoUsableCode:
+            frame.ran, frame.pc = ran, pc
+            return False
+        finally:
+            self.x.plan_only = False
+        frame.retries = max(frame.retries, s.max_retry - 1)  # one repair left for the plan
+        frame.result_checked = True
+        self.go_on(frame, blocks)
+        return True
 
 
 def _pure(frame: Frame) -> bool:

@@ -63,6 +63,25 @@ class Settings:
     check_results : bool
         Re-plan a step once when it ran without an error but left a result its caller
         expects None or empty (:mod:`recode_magic.engine.resultcheck`).
+    decompose : bool
+        A node whose code still fails after its repairs, runs into the timeout, or leaves its
+        result empty after the result check is asked once for a short plan of new named
+        sub-steps, each written on its own (:mod:`recode_magic.engine.repair`, issue 21).
+    samples : int
+        Candidates asked for a step that touches nothing outside (no primitive, no child):
+        each runs on a scratch copy of the variables and the result most of them agree on
+        is kept (:mod:`recode_magic.engine.sampling`); 1 asks once.
+    ground : bool
+        Ground the model in the data: a value whose repr does not fit ``repr_limit`` is
+        shown by its structure (length, keys, first rows or lines), a literal that re-types a
+        variable is refused, and a failed lookup is told what the variables hold
+        (:mod:`recode_magic.engine.guards`).
+    loop_guards : bool
+        Refuse, before it runs, a ``range`` that is empty by its literal bounds and a
+        ``while True`` with no way out (:func:`recode_magic.engine.guards.loop_problem`).
+    task_limit : int
+        Characters of the task text shown in prompts; a longer task is cut, the cut is
+        marked in the prompt and said once in ``run.warnings``.
 
     Examples
     --------
@@ -94,11 +113,16 @@ class Settings:
     budget_tokens: int | None = None
     budget_usd: float | None = None
     check_results: bool = True
+    decompose: bool = False
+    samples: int = 1
+    ground: bool = True
+    loop_guards: bool = True
+    task_limit: int = TASK_LIMIT
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_rewrite", "max_retry"):
             _check_int(name, getattr(self, name), 0)
-        for name in ("max_calls", "max_nodes", "repr_limit"):
+        for name in ("max_calls", "max_nodes", "repr_limit", "samples", "task_limit"):
             _check_int(name, getattr(self, name), 1)
         _check_int("stdout_cap", self.stdout_cap, 0)
         t = self.timeout

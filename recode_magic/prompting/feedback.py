@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from ..pycode.astlock import parse
 
 __all__ = ["repair_feedback", "restart_feedback", "reask_feedback", "replan_feedback",
+           "decompose_feedback",
            "result_feedback", "ERROR_HINTS"]
 
 
@@ -270,3 +271,28 @@ def result_feedback(code: str, name: str, value: str | None, *, restart: bool,
             "Write only the statements still needed (what ran already happened)")
     return (f"Your code ran without an error:\n{code.strip()}\nbut it {what}\n{seen}"
             f"{todo}, and assign `{name}`.")
+
+
+def decompose_feedback(code: str, error: str, ran: Sequence[str], targets: Sequence[str],
+                       *, restart: bool) -> str:
+    """What a decomposition asks (issue 21): the flat code failed, write a plan of sub-steps.
+
+    ``ran``: statements whose effects already happened (``restart`` False: the plan is for
+    the rest of the step). ``targets``: what the step must assign.
+
+    >>> print(decompose_feedback("x = f(", "SyntaxError: bad", [], ["answer"], restart=True))
+    ... # doctest: +ELLIPSIS
+    Your code for this step failed: SyntaxError: bad
+    Do not write that code again. Split the step into 2 to 4 smaller steps instead. ...
+    """
+    last = error.strip().splitlines()[-1] if error.strip() else error
+    done = ("These statements already ran (their effects happened; do not repeat them):\n"
+            + "\n".join(ran) + "\n") if ran and not restart else ""
+    what = "the rest of the step" if done else "the step"
+    last_line = (f" The last line assigns {', '.join(f'`{t}`' for t in targets)}."
+                 if targets else "")
+    return (f"{done}Your code for this step failed: {last}\n"
+            f"Do not write that code again. Split {what} into 2 to 4 smaller steps instead. "
+            f"Answer with only lines `result = new_step_name(inputs)`, one per line: each "
+            f"calls a NEW function whose name says what it does (it does not exist yet; each "
+            f"is written later on its own, with the variables you pass it).{last_line}")

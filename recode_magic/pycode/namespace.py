@@ -9,7 +9,7 @@ from typing import Any, TypeVar, overload
 
 from ..errors import ConfigError, UnknownToolError
 
-__all__ = ["primitive", "discover_primitives", "describe_primitive", "variable_lines",
+__all__ = ["primitive", "discover_primitives", "describe_primitive", "variable_lines", "preview",
            "UnknownToolError", "CHECK_ATTR"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,3 +126,48 @@ def variable_lines(names: Iterable[str], namespace: Mapping[str, Any],
             value = namespace[name]
             out.append(f"- {name} ({type(value).__name__}): {short_repr(value)}")
     return out
+
+
+def preview(value: Any, limit: int, short_repr: Callable[[Any, int], str]) -> str:
+    """A variable's value for the prompt: its repr if it fits in ``limit``, else its structure.
+
+    The structure (issue 21): length, keys of dicts, a few real rows, the first lines of a text.
+
+    A cut repr made a 1.5B model re-type the data it could see (rows missing, values wrong);
+    a preview says how much there is and what one item looks like, so code uses the variable.
+
+    >>> rows = [{"region": "north", "amount": i} for i in range(30)]
+    >>> print(preview(rows, 80, lambda v, n: repr(v)[:n]))  # doctest: +ELLIPSIS
+    list of 30 dicts, keys ['region', 'amount']; first rows: {'region': 'north', 'amount': 0}...
+    >>> preview([1, 2], 80, lambda v, n: repr(v)[:n])
+    '[1, 2]'
+    """
+    full = short_repr(value, limit)
+    if not full.endswith(("…", "…'", '…"')) and len(full) < limit:
+        return full
+    return _structure(value, limit, short_repr) or full
+
+
+def _structure(value: Any, limit: int, short_repr: Callable[[Any, int], str]) -> str | None:
+    room = max(limit, 300)
+    if isinstance(value, str):
+        lines = value.splitlines()
+        head = "\n".join(f"    {line[:160]}" for line in lines[:6])
+        more = f"\n    … ({len(lines) - 6} more lines)" if len(lines) > 6 else ""
+        return (f"str of {len(value)} characters, {len(lines)} lines; it begins (raw "
+                f"text, indented here):\n{head}{more}")
+    if isinstance(value, (list, tuple)) and value:
+        kind = type(value).__name__
+        if all(isinstance(v, dict) for v in value[:20]):
+            keys = list(value[0])[:16]
+            rows = "; ".join(short_repr(v, 160) for v in value[:3])
+            return (f"{kind} of {len(value)} dicts, keys {keys!r}; first rows: "
+                    f"{rows[:room]}")
+        items = ", ".join(short_repr(v, 80) for v in value[:5])
+        return f"{kind} of {len(value)} items; first items: {items[:room]}"
+    if isinstance(value, dict) and value:
+        keys = list(value)[:20]
+        more = f" (+{len(value) - 20} more)" if len(value) > 20 else ""
+        first = "; ".join(f"{k!r}: {short_repr(v, 100)}" for k, v in list(value.items())[:3])
+        return f"dict with {len(value)} keys {keys!r}{more}; first items: {first[:room]}"
+    return None
