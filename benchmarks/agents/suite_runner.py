@@ -42,6 +42,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--act-check", action="store_true",
                     help="textworld: mark `act` with @primitive(check=refused), so a refused "
                          "command makes the engine re-plan with the game's answer")
+    ap.add_argument("--route", default="",
+                    help="routed row (issue 21): 'DEPTH:MODEL@BASE_URL', e.g. "
+                         "'1:qwen2.5-coder-0.5b@http://127.0.0.1:8094/v1': nodes from that "
+                         "depth on are asked to the second model (the root keeps --model)")
     ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
     ap.add_argument("--resume", action="store_true",
                     help="skip items already in the results for this label and repeat "
@@ -87,18 +91,31 @@ def _items(args: argparse.Namespace) -> list[Any]:
 
 
 def _live(args: argparse.Namespace, llm_kw: dict[str, Any]) -> Any:
+    route = getattr(args, "route", "")
+    if not route:
+        return _one_live(args.model, args.base_url, args, llm_kw)
+    from recode_magic.llms.routed import RoutedLLM
+
+    depth, _, rest = route.partition(":")
+    model, _, url = rest.partition("@")
+    return RoutedLLM({0: _one_live(args.model, args.base_url, args, llm_kw),
+                      int(depth): _one_live(model, url or args.base_url, args, llm_kw)})
+
+
+def _one_live(model: str, base_url: str, args: argparse.Namespace,
+              llm_kw: dict[str, Any]) -> Any:
     from recode_magic.llms.openai_llm import OpenAICompatLLM
 
     kw = {"max_tokens": 512, "temperature": 0.0, "timeout": 600, **llm_kw}
-    live = OpenAICompatLLM(args.model, base_url=args.base_url, **kw)
+    live = OpenAICompatLLM(model, base_url=base_url, **kw)
     if args.transport == "plain":
         import openai
 
         live._client = _PlainClient(openai.OpenAI(
-            base_url=args.base_url, api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+            base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
             timeout=kw["timeout"],
             max_retries=getattr(live, "max_retries", 2)))
-    return run_eval._UsageFallback(live, args.base_url)
+    return run_eval._UsageFallback(live, base_url)
 
 
 class _PlainClient:
@@ -171,7 +188,7 @@ def run_suite(args: argparse.Namespace) -> None:
                   "act_check": bool(getattr(args, "act_check", False)),
                   "caps": suites.CAPS, "model": args.model, "engine": origin,
                   "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
-                  "transport": args.transport,
+                  "transport": args.transport, "route": getattr(args, "route", ""),
                   "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         for rep in range(1, args.repeat + 1):
             for item in items:
@@ -205,8 +222,8 @@ def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: 
     cassette.unlink(missing_ok=True)
     started = time.perf_counter()
     if agent == "recode":
-        llm = CassetteLLM(_live(args, llm_kw), cassette, mode="record",
-                          model=args.model)
+        llm = CassetteLLM(_live(args, llm_kw), cassette, mode="record",  # routed: keyed
+                          model=None if getattr(args, "route", "") else args.model)  # by depth
         row = (suites.run_task(item, llm, engine_kw, output=args.output) if args.suite == "tasks"
                else _play_recode(args, item, llm, engine_kw))
     elif agent == "react" and args.suite == "textworld":
