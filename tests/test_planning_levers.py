@@ -100,7 +100,7 @@ def test_a_long_list_is_previewed_by_its_structure_and_a_short_one_as_before():
     assert "- sales (list): [{'amount': 0, 'region': 'south'}, {'amount': 1," \
         in short.calls[0]
     off = ScriptedLLM({"solve": reply("answer = len(sales)")})
-    ReCode(off, {}, ground=False).run("count", inputs={"sales": _rows(40)}, output="answer")
+    ReCode(off, {}, previews=False).run("count", inputs={"sales": _rows(40)}, output="answer")
     assert "list of 40 dicts" not in off.calls[0] and "…" in off.calls[0]
 
 

@@ -32,7 +32,7 @@ from recode_magic.llms.cassette import CassetteLLM  # noqa: E402
 LABEL = "t4-layout-ex2-out"
 TASK_REPLAYS = ["data_group_sum@1", "data_join_spend@1", "text_emails@1", "text_log_errors@1"]
 # recorded before issue 21's levers: replayed with them off (their prompts are the old ones)
-BEFORE_LEVERS = {"ground": False, "decompose": False, "loop_guards": False}
+BEFORE_LEVERS = {"previews": False, "ground": False, "decompose": False, "loop_guards": False}
 
 
 def _replay(path: Path) -> CassetteLLM:

@@ -72,7 +72,7 @@ class Expander:
         limit = self.settings.repr_limit
         if value is self.ns.get("task"):
             return short_repr(value, max(limit, self.settings.task_limit))
-        if self.settings.ground:  # its structure when the repr would be cut (issue 21)
+        if self.settings.previews:  # its structure when the repr would be cut (issue 21)
             return preview(value, limit, short_repr)
         return short_repr(value, limit)
 

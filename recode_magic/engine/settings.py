@@ -71,10 +71,13 @@ class Settings:
         Candidates asked for a step that touches nothing outside (no primitive, no child):
         each runs on a scratch copy of the variables and the result most of them agree on
         is kept (:mod:`recode_magic.engine.sampling`); 1 asks once.
+    previews : bool
+        A variable whose repr does not fit ``repr_limit`` is shown by its structure (length,
+        keys, first rows or lines: :func:`recode_magic.pycode.namespace.preview`) instead of
+        a cut repr.
     ground : bool
-        Ground the model in the data: a value whose repr does not fit ``repr_limit`` is
-        shown by its structure (length, keys, first rows or lines), a literal that re-types a
-        variable is refused, and a failed lookup is told what the variables hold
+        A literal that re-types a variable is refused ("use the variable `NAME`"), and a
+        failed lookup's repair is told what the variables hold
         (:mod:`recode_magic.engine.guards`).
     loop_guards : bool
         Refuse, before it runs, a ``range`` that is empty by its literal bounds and a
@@ -115,6 +118,7 @@ class Settings:
     check_results: bool = True
     decompose: bool = False
     samples: int = 1
+    previews: bool = True
     ground: bool = True
     loop_guards: bool = True
     task_limit: int = TASK_LIMIT
