@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import run_eval
+import evalstore
 import suites
 
 __all__ = ["add_arguments", "run_suite", "engine_origin"]
@@ -65,7 +65,7 @@ def engine_origin() -> str:
     if snap:
         return f"snapshot of main at {snap}"
     path = Path(recode_magic.__file__).resolve().parent
-    root = run_eval.HERE.parent.parent
+    root = evalstore.HERE.parent.parent
     if path.parent != root:
         return "a copy outside the repository"
     try:
@@ -115,7 +115,7 @@ def _one_live(model: str, base_url: str, args: argparse.Namespace,
             base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
             timeout=kw["timeout"],
             max_retries=getattr(live, "max_retries", 2)))
-    return run_eval._UsageFallback(live, base_url)
+    return evalstore._UsageFallback(live, base_url)
 
 
 class _PlainClient:
@@ -164,11 +164,11 @@ def wait_for_server(base_url: str, limit: float = 1800.0) -> None:
 
 def _save_row(path: Path, suite: str, label: str, config: dict[str, Any], key: str,
               row: dict[str, Any]) -> None:
-    results = run_eval.load_results(path)
+    results = evalstore.load_results(path)
     entry = results.setdefault("suites", {}).setdefault(suite, {}).setdefault(label, {})
     entry["config"] = config
     entry.setdefault("items", {})[key] = row
-    run_eval.save_results(path, results)
+    evalstore.save_results(path, results)
 
 
 def run_suite(args: argparse.Namespace) -> None:
@@ -194,7 +194,7 @@ def run_suite(args: argparse.Namespace) -> None:
             for item in items:
                 name = item.id if args.suite == "tasks" else item["name"]
                 key = f"{name}@{rep}"
-                done = run_eval.load_results(results_path).get("suites", {}).get(
+                done = evalstore.load_results(results_path).get("suites", {}).get(
                     args.suite, {}).get(label, {}).get("items", {})
                 if args.resume and key in done and not suites.backend_failed(done[key]):
                     continue
@@ -210,7 +210,7 @@ def run_suite(args: argparse.Namespace) -> None:
                       f"{str(row.get('status') or row.get('stop') or '')[:12]} "
                       f"{str(row.get('error') or '')[:70]!r}", flush=True)
     print()
-    print(suites.suite_table(run_eval.load_results(results_path)))
+    print(suites.suite_table(evalstore.load_results(results_path)))
 
 
 def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: Any,
@@ -218,7 +218,7 @@ def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: 
     """One item, recorded to its cassette; the results row."""
     from recode_magic.llms.cassette import CassetteLLM
 
-    cassette = run_eval.CASSETTES / label / args.suite / f"{key}.json"
+    cassette = evalstore.CASSETTES / label / args.suite / f"{key}.json"
     cassette.unlink(missing_ok=True)
     started = time.perf_counter()
     if agent == "recode":
@@ -235,7 +235,7 @@ def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: 
     else:
         raise SystemExit(f"unknown agent {agent!r} for suite {args.suite}")
     row.update({"repeat": int(key.rsplit("@", 1)[1]),
-                "cassette": os.path.relpath(cassette, run_eval.HERE),
+                "cassette": os.path.relpath(cassette, evalstore.HERE),
                 "wall_total_s": round(time.perf_counter() - started, 2)})
     return row
 
