@@ -140,6 +140,20 @@ def sizes(sources: dict[str, str]) -> tuple[list[tuple[int, str]], list[tuple[in
     return mods, sorted(funcs, reverse=True)
 
 
+def script_cycles() -> list[list[str]]:
+    """Import cycles among the evaluation scripts of ``benchmarks/agents`` (bare-name imports
+    of sibling files: not a package, so import-linter does not see them)."""
+    folder = ROOT / "benchmarks" / "agents"
+    names = {p.stem for p in folder.glob("*.py")}
+    graph: dict[str, set[str]] = {n: set() for n in names}
+    for n in names:
+        for node in ast.walk(ast.parse((folder / f"{n}.py").read_text(encoding="utf-8"))):
+            mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                    [node.module] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            graph[n] |= {m for m in mods if m in names and m != n}
+    return cycles(graph)
+
+
 def report(rev: str | None) -> dict[str, object]:
     """The figures for one revision."""
     src = _sources(rev)
@@ -163,6 +177,7 @@ def main(argv: list[str]) -> int:
         print(f"== {rev or 'working tree'}")
         for k, v in report(rev).items():
             print(f"{k}: {v}")
+    print(f"cycles among benchmarks/agents scripts (working tree): {script_cycles()}")
     return 0
 
 
