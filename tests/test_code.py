@@ -57,10 +57,31 @@ def test_parse_code_rejects(code, message):
         parse_code(code)
 
 
-@pytest.mark.parametrize("code", ["return 3", "break", "x = 1\nnonlocal x"])
+@pytest.mark.parametrize("code", [
+    "return 3", "break", "x = 1\nnonlocal x", "x = f(a=1, a=2)", "__debug__ = 1",
+    "x = 1\ny = g(x)\nfor i in x:\n    yield i", "x = 1\nf(__debug__=2)",
+    "a, *b, *c = d", "y = 1\nglobal y", "x = 1\nfrom __future__ import annotations"])
 def test_compile_errors_found_per_statement(code):
     with pytest.raises(FormatError, match="SyntaxError"):
         plan_blocks(code, known_from())
+
+
+def test_a_compile_error_is_the_whole_replys_first():
+    """Statements are compiled one by one; the error reported is still the whole reply's."""
+    code = "a = 1\nfor i in a:\n    pass\nbreak\nnonlocal a"
+    try:
+        compile(code, "<recode>", "exec")
+    except SyntaxError as exc:
+        expected = exc.msg
+    with pytest.raises(FormatError, match=expected):
+        plan_blocks(code, known_from())
+
+
+def test_statements_that_cannot_fail_are_compiled_once_when_they_run():
+    blocks = plan_blocks("x = 1\ny = step(x)\nfor i in range(x):\n    print(i)",
+                         known_from())
+    assert [b._code is not None for b in blocks] == [False, False, True]  # the loop: checked
+    assert blocks[0].code is blocks[0].code  # compiled on first use, kept
 
 
 def blocks(code):

@@ -194,7 +194,7 @@ class Expander:
                     f"different, more specific placeholders", reply=code)
         if not self.settings.trust:
             for block in blocks:
-                check_code(block.stmt, protected=state.protected,
+                check_code(block.stmt, protected=state.protected, facts=block.facts,
                            allowed_imports=self.settings.allowed_imports, namespace=self.ns)
         wrap = state.async_primitives | frozenset(state.checks)
         if wrap:

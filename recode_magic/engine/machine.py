@@ -46,6 +46,7 @@ class Machine(Repairs):
         self.run, self.state, self.ns, self.emit = run, state, namespace, emit
         self.x = Expander(state, namespace, emit)
         self.assigned = state.assigned
+        self.tally = CallTally()  # what the primitives answered: re-plans and timeouts show it
         #: a node entered again by :meth:`reenter`: its next expansion takes this code
         #: (None: asks the model) with this feedback, even at the depth limit
         self.entry: tuple[Node, str | None, str | None] | None = None
@@ -294,13 +295,13 @@ class Machine(Repairs):
         failures: list[str] = []
         helpers = (self.x.helpers(failures)
                    if self.state.checks or self.state.async_primitives else {})
-        tally = CallTally()  # what the primitives answered: re-plans and timeouts show it
-        watched = step.primitives
+        tally = self.tally  # its counting wrappers are made once per run
+        tally.reset()
         try:
             with capture_output(s.stdout_cap) as out:
                 self.ns.update(helpers)
                 try:
-                    with block_timeout(s.timeout), tally.watching(self.ns, watched):
+                    with block_timeout(s.timeout), tally.watching(self.ns, step.primitives):
                         exec(block.code, self.ns)  # noqa: S102 - the product
                 finally:
                     for name in helpers:

@@ -46,6 +46,15 @@ class CallTally:
         default_factory=lambda: deque(maxlen=4))
     #: name -> (args, kwargs, result) of its last call that returned (formatted by `summary`)
     last: dict[str, tuple[tuple[Any, ...], dict[str, Any], Any]] = field(default_factory=dict)
+    #: name -> (primitive, its counting wrapper): made once, reused by every block
+    wrappers: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = field(
+        default_factory=dict, repr=False)
+
+    def reset(self) -> None:
+        """Forget the calls counted so far (the wrappers stay): the next block starts at 0."""
+        self.counts.clear()
+        self.recent.clear()
+        self.last.clear()
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` counting its calls under ``name``."""
@@ -63,8 +72,15 @@ class CallTally:
         """Swap counting wrappers for ``names`` into ``ns``; put the originals back after."""
         # plain functions only: a class or a callable object must stay itself
         # (`isinstance(p, Point)`, `robot.speed` in the same statement)
-        originals = {n: ns[n] for n in names if _plain_function(ns.get(n))}
-        wrappers = {n: self.wrap(n, f) for n, f in originals.items()}
+        originals, wrappers = {}, {}
+        for n in names:
+            fn = ns.get(n)
+            made = self.wrappers.get(n)
+            if made is None or made[0] is not fn:
+                if not _plain_function(fn):
+                    continue
+                made = self.wrappers[n] = (fn, self.wrap(n, fn))  # type: ignore[arg-type]
+            originals[n], wrappers[n] = made
         ns.update(wrappers)
         try:
             yield

@@ -33,6 +33,9 @@ from types import CodeType
 from ..errors import FormatError
 from .astlock import compile_ast, parse
 from .nesting import compound_parts, hoist, loaded_names
+from .scan import Facts, scan
+from .scan import simple_call as _simple
+from .scan import whole_call as _whole
 from .source import parse_code, syntax_error
 
 __all__ = [
@@ -62,6 +65,19 @@ class Placeholder:
     inner: tuple[str, ...] = ()
 
     @functools.cached_property
+    def variables(self) -> tuple[str, ...]:
+        """Variable names the call mentions (argument names, keyword names), in order."""
+        names: dict[str, None] = {}
+        for n in [*self.call.args, *[k.value for k in self.call.keywords]]:
+            for sub in ast.walk(n):
+                if isinstance(sub, ast.Name):
+                    names.setdefault(sub.id)
+        for k in self.call.keywords:
+            if k.arg:
+                names.setdefault(k.arg)
+        return tuple(names)
+
+    @functools.cached_property
     def signature(self) -> str:
         """Name and arguments, to spot a call of itself with the same arguments."""
         call = self.call
@@ -84,6 +100,15 @@ class Block:
     placeholder: Placeholder | None = field(default=None, repr=False)  # found at plan time
     filename: str = "<recode>"
     _code: CodeType | None = field(default=None, repr=False)
+    #: what one walk of ``stmt`` found (:mod:`recode_magic.pycode.scan`); None: walk again
+    facts: Facts | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, stmt: ast.stmt, source: str, filename: str) -> Block:
+        """The block of ``stmt``, its names from one walk."""
+        facts = scan(stmt)
+        return cls(stmt=stmt, source=source, calls=facts.calls, binds=facts.binds,
+                   filename=filename, facts=facts)
 
     @property
     def code(self) -> CodeType:
@@ -96,65 +121,59 @@ class Block:
         return self._code
 
 
-def _scan(stmt: ast.AST) -> tuple[frozenset[str], frozenset[str]]:
-    """Names called as ``name(...)`` and names bound, in one walk of the statement."""
-    calls: set[str] = set()
-    binds: set[str] = set()
-    for n in ast.walk(stmt):
-        t = type(n)
-        if t is ast.Call:
-            if type(n.func) is ast.Name:  # type: ignore[attr-defined]
-                calls.add(n.func.id)  # type: ignore[attr-defined]
-        elif t is ast.Name:
-            if type(n.ctx) is not ast.Load:  # type: ignore[attr-defined]
-                binds.add(n.id)  # type: ignore[attr-defined]
-        elif t is ast.alias:
-            binds.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
-        elif t is ast.ExceptHandler or t is ast.MatchAs or t is ast.MatchStar:
-            if n.name:  # type: ignore[attr-defined]
-                binds.add(n.name)  # type: ignore[attr-defined]
-        elif t is ast.arg:
-            binds.add(n.arg)  # type: ignore[attr-defined]
-        elif t is ast.FunctionDef:
-            binds.add(n.name)  # type: ignore[attr-defined]
-    return frozenset(calls), frozenset(binds)
-
-
 def called_names(node: ast.AST) -> set[str]:
     """Names called directly as ``name(...)`` anywhere inside ``node``."""
-    return set(_scan(node)[0])
+    return set(scan(node).calls)
 
 
 def bound_names(node: ast.AST) -> set[str]:
     """Names a statement binds: assignments, loop and comprehension targets, imports, etc."""
-    return set(_scan(node)[1])
+    return set(scan(node).binds)
 
 
 def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> list[Block]:
-    """One :class:`Block` per top-level statement, each compiled on its own.
+    """One :class:`Block` per top-level statement, checked by the compiler.
 
+    A statement that cannot fail to compile once parsed (see :mod:`~.scan`) is compiled
+    when it first runs, a placeholder never; the others are compiled now, each on its own
+    (the block keeps its code). A failure, or a ``global``/``nonlocal``/``__future__``
+    (checked across statements), compiles the whole reply, whose error is the one reported.
     Lines are split once (``ast.get_source_segment`` re-splits the whole source on every
     call, which is quadratic on a long reply).
     """
     lines = _LINE.findall(source)
+    blocks = [Block.of(stmt, _segment(lines, stmt) or ast.unparse(stmt), filename)
+              for stmt in tree.body]
+    check = [b for b in blocks if not b.facts.compiles]  # type: ignore[union-attr]
+    if not check:
+        return blocks
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
-        try:  # one compile finds what the parser does not (`return` outside a function...)
-            whole = compile_ast(tree, filename, "exec")
-        except SyntaxError as exc:
-            raise syntax_error(exc, source) from None
-        except (ValueError, RecursionError) as exc:
-            raise FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}",
-                              reply=source) from None
-    blocks = []
-    for stmt in tree.body:
-        src = _segment(lines, stmt) or ast.unparse(stmt)
-        calls, binds = _scan(stmt)
-        blocks.append(Block(stmt=stmt, source=src, calls=calls, binds=binds,
-                            filename=filename))
-    if len(blocks) == 1:
-        blocks[0]._code = whole
+        try:
+            if len(blocks) == 1 or any(b.facts.module for b in check):  # type: ignore[union-attr]
+                whole = _compile_whole(tree, source, filename)
+                if len(blocks) == 1:
+                    blocks[0]._code = whole
+                return blocks
+            for block in check:
+                block.code  # noqa: B018 - compiled now, kept for when it runs
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            _compile_whole(tree, source, filename)  # the whole reply's error, as it was
+            raise _compile_error(exc, source) from None
     return blocks
+
+
+def _compile_whole(tree: ast.Module, source: str, filename: str) -> CodeType:
+    try:
+        return compile_ast(tree, filename, "exec")
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        raise _compile_error(exc, source) from None
+
+
+def _compile_error(exc: Exception, source: str) -> FormatError:
+    if isinstance(exc, SyntaxError):
+        return syntax_error(exc, source)
+    return FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}", reply=source)
 
 
 def _segment(lines: list[str], node: ast.stmt) -> str | None:
@@ -170,37 +189,6 @@ def _segment(lines: list[str], node: ast.stmt) -> str | None:
     head = lines[first].encode()[node.col_offset:].decode()
     tail = lines[last].encode()[:end_col].decode()
     return "".join([head, *lines[first + 1:last], tail])
-
-
-def _simple(stmt: ast.stmt) -> tuple[ast.Call, list[str]] | None:
-    """``(call, targets)`` when ``stmt`` is ``name(...)`` or ``targets = name(...)``."""
-    value: ast.expr | None = None
-    targets: list[str] | None = []
-    if isinstance(stmt, ast.Expr):
-        value = stmt.value
-    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-        value, targets = stmt.value, _target_names(stmt.targets[0])
-    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
-        value, targets = stmt.value, [stmt.target.id]
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and targets is not None:
-        return value, targets
-    return None
-
-
-def _whole(stmt: ast.stmt, unknown: Callable[[str], bool]
-           ) -> tuple[ast.Call, list[str]] | None:
-    """``(call, targets)`` when ``stmt`` is a placeholder statement.
-
-    That is: an unknown name called as the whole statement, no other unknown call inside.
-    """
-    simple = _simple(stmt)
-    if simple is None or not unknown(simple[0].func.id):  # type: ignore[attr-defined]
-        return None
-    call = simple[0]
-    if any(isinstance(n, ast.Call) and n is not call and isinstance(n.func, ast.Name)
-           and unknown(n.func.id) for n in ast.walk(call)):
-        return None
-    return simple
 
 
 def find_placeholder(block: Block, known: Callable[[str], bool], *,
@@ -226,7 +214,7 @@ def find_placeholder(block: Block, known: Callable[[str], bool], *,
             f"define may call only the primitives, builtins and names defined before it "
             f"(or write `out = {unknown[0]}(...)` as a step of its own, outside the def)",
             reply=block.source)
-    whole = _whole(stmt, unknown.__contains__)
+    whole = _whole(stmt, unknown.__contains__, block.facts)
     if whole is not None:
         call, targets = whole
         return Placeholder(name=call.func.id, targets=targets, call=call)  # type: ignore[attr-defined]
@@ -248,20 +236,6 @@ def is_compound_call(call: str) -> bool:
     except SyntaxError:
         return False
     return not (len(body) == 1 and _simple(body[0]) is not None)
-
-
-def _target_names(target: ast.expr) -> list[str] | None:  # type: ignore[return]
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        names = []
-        for elt in target.elts:
-            inner = elt.value if isinstance(elt, ast.Starred) else elt
-            if not isinstance(inner, ast.Name):
-                return None
-            names.append(inner.id)
-        return names
-    return None
 
 
 def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<recode>",
@@ -307,7 +281,8 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
         for part in _hoisted(block, is_known, fresh):
             later = None  # the last statement: all it assigns (the caller may read them)
             if (i + 1 < len(blocks) and not isinstance(part.stmt, ast.FunctionDef)
-                    and _simple(part.stmt) is None):
+                    and any(n not in part.binds and not is_known(n) for n in part.calls)
+                    and _simple(part.stmt) is None):  # it may be a compound placeholder
                 later = {n for b in blocks[i + 1:] for n in loaded_names(b.stmt)}
             ph = part.placeholder = find_placeholder(part, is_known, later=later)
             if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
@@ -315,7 +290,7 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
                 raise FormatError(_self_call_message(ph), reply=code)
             local |= part.binds
             out.append(part)
-    if step is not None:
+    if step is not None and any(isinstance(b.stmt, ast.FunctionDef) for b in out):
         out.extend(_call_own_def(out, step, filename))
     _check_defs_used(out, code)
     return out
@@ -335,8 +310,7 @@ def _call_own_def(blocks: list[Block], step: str, filename: str) -> list[Block]:
         if isinstance(block.stmt, ast.FunctionDef) and block.stmt.name == name:
             if any(name in b.calls or name in loaded_names(b.stmt) for b in blocks[i + 1:]):
                 return []
-            calls, binds = _scan(stmt)
-            return [Block(stmt=stmt, source=step, calls=calls, binds=binds, filename=filename)]
+            return [Block.of(stmt, step, filename)]
     return []
 
 
@@ -369,31 +343,23 @@ def _hoisted(block: Block, is_known: Callable[[str], bool],
 
     if not any(unknown(n) for n in block.calls) or isinstance(block.stmt, ast.FunctionDef):
         return [block]
-    if _whole(block.stmt, unknown) is not None:
+    if _whole(block.stmt, unknown, block.facts) is not None:
         return [block]
-    pre, rest = hoist(copy.deepcopy(block.stmt), unknown,
-                      lambda s: _whole(s, unknown) is not None, fresh)
-    if not pre:
-        return [block]
-    parts = []
-    for stmt in [*pre, rest]:
-        calls, binds = _scan(stmt)
-        parts.append(Block(stmt=stmt, source=ast.unparse(stmt), calls=calls, binds=binds,
-                           filename=block.filename))
-    return parts
+    try:
+        pre, rest = hoist(copy.deepcopy(block.stmt), unknown,
+                          lambda s: _whole(s, unknown) is not None, fresh)
+        if not pre:
+            return [block]
+        return [Block.of(stmt, ast.unparse(stmt), block.filename) for stmt in [*pre, rest]]
+    except RecursionError:  # an expression nested hundreds deep (a fuzzer's, not a model's)
+        raise FormatError("code cannot be analysed: an expression is nested too deeply "
+                          "(RecursionError); write it in several statements",
+                          reply=block.source) from None
 
 
 def placeholder_variables(ph: Placeholder) -> list[str]:
     """Variable names a placeholder call mentions (argument names, keyword names)."""
-    names: list[str] = []
-    for n in [*ph.call.args, *[k.value for k in ph.call.keywords]]:
-        for sub in ast.walk(n):
-            if isinstance(sub, ast.Name) and sub.id not in names:
-                names.append(sub.id)
-    for k in ph.call.keywords:
-        if k.arg and k.arg not in names:
-            names.append(k.arg)
-    return names
+    return list(ph.variables)
 
 
 def iter_literal_keywords(ph: Placeholder) -> Iterable[tuple[str, ast.expr]]:

@@ -73,6 +73,7 @@ from collections.abc import Collection, KeysView, Mapping
 from typing import Any
 
 from ..errors import PolicyError
+from .scan import Facts
 
 __all__ = ["DEFAULT_ALLOWED_IMPORTS", "FORBIDDEN_BUILTINS", "BUILTIN_NAMES", "check_code"]
 
@@ -97,6 +98,7 @@ FORBIDDEN_BUILTINS: frozenset[str] = frozenset({
 BUILTIN_NAMES: frozenset[str] = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
 _ATTR_FUNCS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+_QUICK_REFUSED = FORBIDDEN_BUILTINS | _ATTR_FUNCS
 _CATCH_ALL = frozenset({"BaseException", "KeyboardInterrupt", "SystemExit"})
 
 
@@ -106,6 +108,7 @@ def check_code(
     protected: Collection[str] = (),
     allowed_imports: Collection[str] = DEFAULT_ALLOWED_IMPORTS,
     namespace: Mapping[str, Any] | None = None,
+    facts: Facts | None = None,
 ) -> None:
     """Refuse code that breaks the guarded policy; return ``None`` when it is fine.
 
@@ -121,13 +124,33 @@ def check_code(
     namespace : Mapping, optional
         Where the code will run: an import binding a protected name to the object it
         already holds is allowed.
+    facts : Facts, optional
+        What :func:`~recode_magic.pycode.scan.scan` found in ``tree``: code that names
+        nothing the rules look at is passed without walking it again.
 
     Raises
     ------
     PolicyError
         On the first violation in source order; ``.rule`` is the rule id.
     """
-    _PolicyVisitor(_as_set(protected), _as_set(allowed_imports), namespace).visit(tree)
+    protected = _as_set(protected)
+    if facts is not None and _clearly_fine(facts, protected):
+        return
+    _PolicyVisitor(protected, _as_set(allowed_imports), namespace).visit(tree)
+
+
+def _clearly_fine(facts: Facts, protected: Collection[str]) -> bool:
+    """True when no rule can refuse the code ``facts`` describes (else walk it).
+
+    Only names, attributes and calls are checked beyond node kinds (``facts.plain``): no
+    forbidden or dunder name or attribute, no ``getattr`` & co, and nothing bound that is
+    a builtin or protected (comprehension variables included: then the walk decides).
+    """
+    return (facts.plain and not facts.names & _QUICK_REFUSED
+            and not any(_is_dunder(n) for n in facts.names)
+            and not any(_is_dunder(a) for a in facts.attrs)
+            and not facts.binds & BUILTIN_NAMES
+            and not any(n in protected for n in facts.binds))
 
 
 def _as_set(names: Collection[str]) -> Collection[str]:

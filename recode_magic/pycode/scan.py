@@ -1,0 +1,188 @@
+"""One walk over a statement: what it calls and binds, and what later checks may skip.
+
+The engine looks at every statement of every reply several times (is it a placeholder,
+what does it bind, may the policy refuse it, can it fail to compile). :func:`scan` walks
+the statement's AST once and keeps the answers in :class:`Facts`, so the per-node path
+walks each statement once (issue 24: the nested-placeholder analysis walked each
+statement's AST several times, and :func:`ast.walk` is slow). :func:`simple_call` and
+:func:`whole_call` tell a placeholder statement's shape (``targets = name(...)``).
+
+Written by hand on purpose: :func:`ast.walk` visits every ``ctx`` node and goes through
+``iter_fields``/``getattr`` generators per node; this walk skips what it never reads.
+
+>>> f = scan(ast.parse("x, y = split(load(path), sep=',')").body[0])
+>>> sorted(f.calls), sorted(f.binds), f.name_calls, f.compiles, f.plain
+(['load', 'split'], ['x', 'y'], 2, True, True)
+>>> scan(ast.parse("for i in xs:\\n    return i").body[0]).compiles
+False
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Facts", "scan", "simple_call", "whole_call", "target_names", "MAX_SAFE_NODES"]
+
+#: Statements and expressions that compile whenever they parse (at module level), apart
+#: from the few cases :func:`scan` checks by name (``__debug__``, a repeated keyword).
+_COMPILES = frozenset({
+    ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Pass, ast.Delete,
+    ast.Call, ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.keyword,
+    ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.List, ast.Tuple,
+    ast.Dict, ast.Set, ast.JoinedStr, ast.FormattedValue,
+    *(c for base in (ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+      for c in base.__subclasses__()),
+})
+#: Node types the guarded policy checks beyond names, attributes and calls.
+_POLICY = frozenset({
+    ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.Global, ast.Nonlocal,
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.MatchAs, ast.MatchStar,
+    ast.MatchMapping,
+})
+#: Beyond this many nodes a statement is compiled to check it (deep trees can exhaust the
+#: compiler's recursion limit although they parse).
+MAX_SAFE_NODES = 400
+_NOT_NODES = frozenset({"ctx", "id", "attr", "arg", "name", "asname", "module", "level",
+                        "kind", "type_comment", "is_async", "conversion", "simple", "rest",
+                        "kwd_attrs"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+@dataclass(slots=True)
+class Facts:
+    """What one walk of a statement found.
+
+    ``calls``: names called as ``name(...)``; ``binds``: names bound (assignment and loop
+    targets, imports, ``except ... as``, arguments, ``def`` names); ``name_calls``: how many
+    calls have a plain name as their function; ``names``/``attrs``: every name and
+    attribute mentioned; ``compiles``: it cannot fail to compile once parsed (no
+    ``return``/``break``/``yield`` outside their place, no ``__debug__``...);
+    ``plain``: no node the policy checks other than names, attributes and calls;
+    ``module``: a ``global``, ``nonlocal`` or ``from __future__`` (checked with the module).
+    """
+
+    calls: frozenset[str]
+    binds: frozenset[str]
+    name_calls: int
+    names: frozenset[str]
+    attrs: frozenset[str]
+    compiles: bool
+    plain: bool
+    module: bool
+
+
+def _fields(t: type) -> tuple[str, ...]:
+    fields = _FIELDS.get(t)
+    if fields is None:
+        skip = _NOT_NODES | ({"names"} if t in (ast.Global, ast.Nonlocal) else set()) | (
+            {"value"} if t in (ast.Constant, ast.MatchSingleton) else set())
+        fields = _FIELDS[t] = tuple(f for f in t._fields if f not in skip)
+    return fields
+
+
+def scan(stmt: ast.AST) -> Facts:
+    """Walk ``stmt`` once (see :class:`Facts`)."""
+    calls: set[str] = set()
+    binds: set[str] = set()
+    names: set[str] = set()
+    attrs: set[str] = set()
+    kinds: set[type] = set()
+    name_calls = count = 0
+    odd = module = False
+    Name, Constant, Call, Load = ast.Name, ast.Constant, ast.Call, ast.Load
+    stack: list[object] = [stmt]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        n = pop()
+        if n is None:
+            continue
+        t = type(n)
+        kinds.add(t)
+        count += 1
+        if t is Name:
+            names.add(n.id)  # type: ignore[attr-defined]
+            if type(n.ctx) is not Load:  # type: ignore[attr-defined]
+                binds.add(n.id)  # type: ignore[attr-defined]
+            continue
+        if t is Constant:
+            continue
+        if t is Call:
+            if type(n.func) is Name:  # type: ignore[attr-defined]
+                calls.add(n.func.id)  # type: ignore[attr-defined]
+                name_calls += 1
+            if n.keywords:  # type: ignore[attr-defined]
+                kw = [k.arg for k in n.keywords if k.arg]  # type: ignore[attr-defined]
+                odd = odd or len(set(kw)) < len(kw) or "__debug__" in kw
+        elif t is ast.Attribute:
+            attrs.add(n.attr)  # type: ignore[attr-defined]
+        elif t is ast.alias:
+            binds.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
+        elif t is ast.arg:
+            binds.add(n.arg)  # type: ignore[attr-defined]
+        elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.FunctionDef):
+            if n.name:  # type: ignore[attr-defined]
+                binds.add(n.name)  # type: ignore[attr-defined]
+        elif t in (ast.Global, ast.Nonlocal) or (
+                t is ast.ImportFrom and n.module == "__future__"):  # type: ignore[attr-defined]
+            module = True
+        for f in _fields(t):
+            v = getattr(n, f, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
+    compiles = (not odd and count <= MAX_SAFE_NODES and kinds <= _COMPILES
+                and "__debug__" not in names and "__debug__" not in attrs)
+    return Facts(frozenset(calls), frozenset(binds), name_calls, frozenset(names),
+                 frozenset(attrs), compiles, not (kinds & _POLICY), module)
+
+
+def simple_call(stmt: ast.stmt) -> tuple[ast.Call, list[str]] | None:
+    """``(call, targets)`` when ``stmt`` is ``name(...)`` or ``targets = name(...)``."""
+    value: ast.expr | None = None
+    targets: list[str] | None = []
+    if isinstance(stmt, ast.Expr):
+        value = stmt.value
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        value, targets = stmt.value, target_names(stmt.targets[0])
+    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+        value, targets = stmt.value, [stmt.target.id]
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and targets is not None:
+        return value, targets
+    return None
+
+
+def whole_call(stmt: ast.stmt, unknown: Callable[[str], bool], facts: Facts | None = None
+               ) -> tuple[ast.Call, list[str]] | None:
+    """``(call, targets)`` when ``stmt`` is a placeholder statement.
+
+    That is: an unknown name called as the whole statement, no other unknown call inside
+    (``facts``: the statement's, when it has no other call by name there is nothing to walk).
+    """
+    simple = simple_call(stmt)
+    if simple is None or not unknown(simple[0].func.id):  # type: ignore[attr-defined]
+        return None
+    call = simple[0]
+    if facts is not None and facts.name_calls == 1:
+        return simple
+    if any(isinstance(n, ast.Call) and n is not call and isinstance(n.func, ast.Name)
+           and unknown(n.func.id) for n in ast.walk(call)):
+        return None
+    return simple
+
+
+def target_names(target: ast.expr) -> list[str] | None:  # type: ignore[return]
+    """The names an assignment target binds (``a``, ``a, *b``), None for anything else."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names = []
+        for elt in target.elts:
+            inner = elt.value if isinstance(elt, ast.Starred) else elt
+            if not isinstance(inner, ast.Name):
+                return None
+            names.append(inner.id)
+        return names
+    return None
