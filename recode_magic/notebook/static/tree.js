@@ -112,6 +112,18 @@ function storeOf(model) {
 
 const stateOf = (n) => String(n?.state || n?.status || "pending");
 
+// States the kernel marks beyond the engine's statuses (--confirm): icon and what it means.
+const MARKED = {
+  waiting: ["?", "waiting for you: the --confirm box below asks whether this code may run"],
+  rejected: ["✘", "rejected: you did not let this code run (the run stopped; %recode resume asks again)"],
+  interrupted: ["■", "interrupted: the run stopped here before this code ran to its end"],
+};
+const STATE_TIPS = {
+  pending: "pending: not started", running: "running", expanded: "expanded: its code is running",
+  done: "done", error: "error", skipped: "skipped", stub: "stub: not written (limit)",
+};
+const stateTip = (st) => (MARKED[st] || [])[1] || STATE_TIPS[st] || st;
+
 // Line diff (LCS) of two texts: [{op: " " | "-" | "+", line}].
 function diffLines(a, b) {
   const x = String(a ?? "").split("\n"), y = String(b ?? "").split("\n");
@@ -162,12 +174,13 @@ function render({ model, el }) {
       <div class="rc-tree" role="tree" tabindex="0" aria-label="ReCode call tree"></div>
       <div class="rc-details" aria-live="polite"></div>
     </div>
+    <div class="rc-legend" aria-hidden="true">ƒ n primitive calls · dn depth · ⎇ alternatives · ? waiting for you</div>
     <div class="rc-pane rc-pane-graph" role="tabpanel" hidden><div class="rc-graph"></div></div>
     <div class="rc-pane rc-pane-code" role="tabpanel" hidden>
       <div class="rc-code-bar">
         <button data-style="functions" aria-pressed="true">functions</button>
         <button data-style="inline" aria-pressed="false">inline</button>
-        <button class="rc-copy">copy</button>
+        <button class="rc-copy" aria-live="polite">copy</button>
       </div>
       <pre class="rc-export"></pre>
     </div>`;
@@ -181,12 +194,12 @@ function render({ model, el }) {
   // copy of this module, so no module-level counter
   const uid = `rc-${Math.random().toString(36).slice(2, 10)}`;
   el.style.setProperty("--rc-row-h", `${ROW_H}px`);
-  let lastDetails = "";
+  let lastDetails = null;  // null: nothing drawn yet (the hint must be drawn once)
   // The details pane's forms: which one is open, what was typed, the last action's outcome.
   let form = { node: null, kind: null, hint: "", code: "" }, actionMsg = null;
   let compare = { node: null, picked: [], shown: false };
   const table = () => model.get("statuses") || {};
-  const icon = (st) => (table().icons || {})[st] || "?";
+  const icon = (st) => (table().icons || {})[st] || (MARKED[st] || [])[0] || "?";
   const runIcon = (st) => (table().run_icons || {})[st] || "?";
   const tree = () => ({ run: store.run });
   const applyColors = () => {
@@ -287,13 +300,16 @@ function render({ model, el }) {
     const common = `role="treeitem" id="${uid}-${i}" aria-level="${r.level}" aria-setsize="${r.size}" ` +
       `aria-posinset="${r.pos}" data-i="${i}" data-key="${esc(r.key)}" data-id="${esc(r.id)}" ` +
       `style="--rc-level:${r.level - 1}"`;
+    // the indent guides sit in their own box left of the text (not behind it: a gradient
+    // behind text hides its contrast from checkers such as axe-core)
+    const guides = r.level > 1 ? `<span class="rc-guides" aria-hidden="true"></span>` : "";
     if (r.step) {
       const s = r.step;
       return `<div class="rc-row rc-step${s.error ? " rc-step-error" : ""}${r.key === focusKey ? " rc-focus" : ""}" ` +
-        `${common} title="${esc(s.code)}"><span class="rc-caret"></span>` +
+        `${common} title="${esc(s.code)}">${guides}<span class="rc-caret"></span>` +
         `<span class="rc-icon rc-prim">${s.error ? "✘" : "ƒ"}</span>` +
         `<span class="rc-call">${esc(String(s.code).split("\n")[0])}</span>` +
-        (s.stdout ? `<span class="rc-badge" title="printed output">out</span>` : "") + `</div>`;
+        (s.stdout ? `<span class="rc-badge" title="out: this step printed output">out</span>` : "") + `</div>`;
     }
     const n = r.node;
     const prims = (n.steps || []).reduce((a, s) => a + (s.primitives || []).length, 0);
@@ -301,16 +317,16 @@ function render({ model, el }) {
     const st = esc(stateOf(n)), sel = n.id === selected;
     const focus = r.key === focusKey || (focusKey == null && sel);
     return `<div class="rc-row rc-node${focus ? " rc-focus" : ""}${sel ? " rc-selected" : ""}" ` +
-      `${common}${r.hasKids ? ` aria-expanded="${r.open}"` : ""} aria-selected="${sel}">` +
+      `${common}${r.hasKids ? ` aria-expanded="${r.open}"` : ""} aria-selected="${sel}">${guides}` +
       `<span class="rc-caret">${r.hasKids ? (r.open ? "▾" : "▸") : ""}</span>` +
-      `<span class="rc-icon rc-s-${st}" title="${st}">${icon(stateOf(n))}</span>` +
+      `<span class="rc-icon rc-s-${st}" title="${esc(stateTip(stateOf(n)))}">${icon(stateOf(n))}</span>` +
       `<span class="rc-name">${esc(n.name)}</span><span class="rc-call">${esc(n.call)}</span>` +
       `<span class="rc-badges">` +
-      (n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : "") +
+      (n.alternatives?.length ? `<span class="rc-badge" title="${n.alternatives.length} alternatives (select the node to switch or compare)">⎇ ${n.alternatives.length}</span>` : "") +
       (n.error ? `<span class="rc-badge rc-badge-error">${esc(String(n.error).trim().split("\n").pop().slice(0, 60))}</span>` : "") +
-      (prims ? `<span class="rc-badge" title="primitive calls">ƒ ${prims}</span>` : "") +
-      (dur ? `<span class="rc-badge">${esc(dur)}</span>` : "") +
-      `<span class="rc-badge rc-depth" title="depth">d${n.depth}</span></span></div>`;
+      (prims ? `<span class="rc-badge" title="ƒ ${prims}: ${prims} primitive call${prims === 1 ? "" : "s"} in its steps">ƒ ${prims}</span>` : "") +
+      (dur ? `<span class="rc-badge" title="time it ran">${esc(dur)}</span>` : "") +
+      `<span class="rc-badge rc-depth" title="d${n.depth}: depth ${n.depth} (the task is depth 0)">d${n.depth}</span></span></div>`;
   }
 
   // Rows [a, b) that should be in the DOM: all of a small tree, else the scroll view and
@@ -376,7 +392,10 @@ function render({ model, el }) {
 
   function actionsHtml(n) {
     const live = ["running", "pending"].includes(store.run.status);
+    const st = stateOf(n);
     const dis = live ? ` disabled title="wait for the run to end"` : "";
+    // Promote writes a finished expansion as a def: only a node that ended done has one
+    const pdis = dis || (st !== "done" ? ` disabled title="only a node that ended done can be promoted (this one is ${esc(st)})"` : "");
     const open = form.node === n.id ? form.kind : null;
     const warn = `<p class="rc-warn" role="note">⚠ ${esc(RERUN_NOTE)}</p>`;
     let body = "";
@@ -400,7 +419,7 @@ function render({ model, el }) {
     return `<div class="rc-actions" role="toolbar" aria-label="Steer this node">
         <button class="rc-act" data-act="regenerate" aria-expanded="${open === "regenerate"}"${dis}>Regenerate…</button>
         <button class="rc-act" data-act="edit" aria-expanded="${open === "edit"}"${dis}>Edit code…</button>
-        <button class="rc-promote" title="write this expansion as a def (shown in the Code tab)"${dis}>Promote to function</button>
+        <button class="rc-promote"${pdis || ` title="write this expansion as a def (shown in the Code tab)"`}>Promote to function</button>
       </div>${body}${msg}`;
   }
 
@@ -420,7 +439,7 @@ function render({ model, el }) {
           aria-label="switch to ${esc(a.label)}">${cur ? "shown" : "Switch"}</button></td></tr>`;
     }).join("");
     const two = compare.picked.length === 2;
-    return section("Alternatives", `<table class="rc-alts"><thead><tr><th>cmp</th><th>alternative</th>
+    return section("Alternatives", `<table class="rc-alts"><thead><tr><th><abbr title="cmp: tick two alternatives to compare them">cmp</abbr></th><th>alternative</th>
         <th>status</th><th>calls</th><th>tokens</th><th></th></tr></thead><tbody>${rowsHtml}</tbody></table>
       <button class="rc-compare" ${two ? "" : "disabled"}>Compare the two ticked</button>
       ${two && compare.shown ? compareHtml(alts) : ""}`, "rc-sec-alts");
@@ -429,14 +448,23 @@ function render({ model, el }) {
   function compareHtml(alts) {
     const [a, b] = compare.picked.map((id) => alts.find((x) => x.id === id));
     if (!a || !b) return "";
+    // line-aligned: a line only one side has faces an empty filler row on the other side
     const left = [], right = [];
-    for (const d of diffLines(a.code, b.code)) {
-      if (d.op !== "+") left.push(`<div class="rc-dl ${d.op === "-" ? "rc-del" : ""}">${esc(d.line) || " "}</div>`);
-      if (d.op !== "-") right.push(`<div class="rc-dl ${d.op === "+" ? "rc-add" : ""}">${esc(d.line) || " "}</div>`);
+    const line = (cls, text) => `<div class="rc-dl ${cls}">${esc(text) || " "}</div>`;
+    const fill = `<div class="rc-dl rc-fill" aria-hidden="true"> </div>`;
+    const ops = diffLines(a.code, b.code);
+    for (let i = 0; i < ops.length;) {
+      if (ops[i].op === " ") { left.push(line("", ops[i].line)); right.push(line("", ops[i].line)); i++; continue; }
+      const dels = [], adds = [];
+      while (i < ops.length && ops[i].op !== " ") (ops[i].op === "-" ? dels : adds).push(ops[i++].line);
+      for (let k = 0; k < Math.max(dels.length, adds.length); k++) {
+        left.push(k < dels.length ? line("rc-del", dels[k]) : fill);
+        right.push(k < adds.length ? line("rc-add", adds[k]) : fill);
+      }
     }
     const head = (x) => `<div class="rc-cmp-head"><code>${esc(x.label)}</code>
       <span class="rc-s-${esc(x.status)}">${icon(x.status)} ${esc(x.status)}</span>
-      · ${x.llm_calls ?? 0} calls · ${(x.tokens ?? 0).toLocaleString()} tokens</div>`;
+      · ${x.llm_calls ?? 0} call${x.llm_calls === 1 ? "" : "s"} · ${(x.tokens ?? 0).toLocaleString()} tokens</div>`;
     return `<div class="rc-compare-view" role="region" aria-label="comparison">
       <div class="rc-cmp-col">${head(a)}<pre class="rc-diff">${left.join("")}</pre></div>
       <div class="rc-cmp-col">${head(b)}<pre class="rc-diff">${right.join("")}</pre></div></div>`;
@@ -444,9 +472,9 @@ function render({ model, el }) {
 
   // "1 re-ask · 2 re-plans": unused replies by kind (rewrite, repair, replan)
   const ATTEMPT_WORDS = {rewrite: ["re-ask", "re-asks"], repair: ["repair", "repairs"],
-    replan: ["re-plan", "re-plans"]};
+    replan: ["re-plan", "re-plans"], retry: ["re-ask", "re-asks"]};
   function attemptsText(attempts) {
-    if (!Array.isArray(attempts)) return attempts ? `${attempts} retr${attempts === 1 ? "y" : "ies"}` : "";
+    if (!Array.isArray(attempts)) return attempts ? `${attempts} unused repl${attempts === 1 ? "y" : "ies"}` : "";
     const counts = new Map();
     for (const a of attempts) counts.set(a.kind || "retry", (counts.get(a.kind || "retry") || 0) + 1);
     return [...counts].map(([k, c]) => `${c} ${(ATTEMPT_WORDS[k] || [k, k + "s"])[c === 1 ? 0 : 1]}`).join(" · ");
@@ -464,6 +492,7 @@ function render({ model, el }) {
     }
     const placeholders = new Set((n.children || []).map((c) => byId.get(c)?.name).filter(Boolean));
     const primitives = new Set((n.steps || []).flatMap((s) => s.primitives || []));
+    const st = stateOf(n), marked = MARKED[st];
     const meta = [`depth ${n.depth}`, n.llm_calls ? `${n.llm_calls} model call${n.llm_calls === 1 ? "" : "s"}` : "",
       attemptsText(n.attempts), fmtTokens(n.usage),
       n.started && n.ended ? fmtSeconds(n.ended - n.started) : ""].filter(Boolean).join(" · ");
@@ -475,14 +504,17 @@ function render({ model, el }) {
     const active = document.activeElement && detailsEl.contains(document.activeElement)
       ? document.activeElement.className : null;
     detailsEl.innerHTML = `
-      <div class="rc-d-title"><span class="rc-icon rc-s-${esc(stateOf(n))}">${icon(stateOf(n))}</span>
-        <b>${esc(n.name)}</b> <span class="rc-pill rc-bg-${esc(stateOf(n))}">${esc(stateOf(n))}</span>
+      <div class="rc-d-title"><span class="rc-icon rc-s-${esc(st)}" aria-hidden="true">${icon(st)}</span>
+        <b>${esc(n.name)}</b> <span class="rc-pill rc-bg-${esc(st)}" title="${esc(stateTip(st))}">${esc(st === "waiting" ? "waiting for you" : st)}</span>
         ${n.alternatives?.length ? `<span class="rc-badge" title="alternatives">⎇ ${n.alternatives.length}</span>` : ""}</div>
       <div class="rc-d-call"><code>${esc(n.call)}</code></div>
       <div class="rc-d-meta">${esc(meta)}</div>
+      ${marked ? `<div class="rc-note" role="note">${esc(marked[1])}</div>` : ""}
+      ${n.note ? `<pre class="rc-err rc-cause">${esc(n.note)}</pre>` : ""}
       ${actionsHtml(n)}
       ${section("Thought", n.thought ? `<div class="rc-thought">${esc(n.thought)}</div>` : "")}
-      ${section("Code", n.code ? `<pre class="rc-code">${highlight(n.code, placeholders, primitives)}</pre>` : "")}
+      ${section(st === "rejected" || st === "interrupted" ? "Code (shown to you, not run)"
+        : st === "waiting" ? "Code (waiting for your decision)" : "Code", n.code ? `<pre class="rc-code">${highlight(n.code, placeholders, primitives)}</pre>` : "")}
       ${alternativesHtml(n)}
       ${section("Model is writing…", n.partial ? `<pre class="rc-partial">${esc(n.partial)}</pre>` : "")}
       ${section("Steps that ran", steps ? `<ol class="rc-steps">${steps}</ol>` : "")}
@@ -552,6 +584,9 @@ function render({ model, el }) {
     if (info.result) {
       const r = info.result;
       const more = r.action === "promote" ? " The function is in the Code tab." : "";
+      if (r.ok && r.action === "promote") {  // the Code tab now shows the promoted def
+        for (const x of el.querySelectorAll("[data-style]")) x.setAttribute("aria-pressed", "false");
+      }
       actionMsg = { node: r.node, ok: r.ok, text: r.ok ? `${r.action}: done by the kernel.${more}` : `${r.action} failed: ${r.error}` };
       if (r.ok && (r.action === "regenerate" || r.action === "edit")) form = { node: null, kind: null, hint: "", code: "" };
       drawDetails();
@@ -669,7 +704,10 @@ function render({ model, el }) {
     const b = e.target.closest("button");
     if (!b) return;
     if (b.classList.contains("rc-copy")) {
-      navigator.clipboard?.writeText(model.get("code") || "").catch(() => {});
+      const said = (text) => { b.textContent = text; setTimeout(() => { b.textContent = "copy"; }, 1500); };
+      const copied = navigator.clipboard?.writeText(model.get("code") || "");
+      if (copied) copied.then(() => said("copied ✓"), () => said("copy failed"));
+      else said("copy unavailable");
       return;
     }
     for (const x of el.querySelectorAll("[data-style]")) x.setAttribute("aria-pressed", String(x === b));
