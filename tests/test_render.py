@@ -118,3 +118,20 @@ def test_engine_run_text_tree():
                        "step_one": X("x = add(1, 2)")})
     run = ReCode(llm, namespace=ns).run("add things")
     assert render_text(run, header=False) == "✔ solve(task)\n└── ✔ x = step_one(task)"
+
+
+def test_static_views_show_confirm_decisions_and_stopped_nodes():
+    from recode_magic.notebook.marks import mark_node
+
+    run = Run("t")
+    run.status = "interrupted"
+    child = run.new_node("step", "x = step()", parent=run.root)
+    run.root.status = child.status = "running"
+    mark_node(child, "rejected", "x = rm_everything()")
+    text = render_text(run)
+    assert text.splitlines()[1] == "■ solve(task)  # interrupted"  # no 'running' after the end
+    assert text.splitlines()[2] == "└── ✘ x = step()  # rejected"
+    page = render_html(run, graph=False)
+    assert "code (rejected; it did not run)" in page and "x = rm_everything()" in page
+    mark_node(child, None)
+    assert render_text(run).splitlines()[2] == "└── ■ x = step()  # interrupted"

@@ -55,7 +55,7 @@ from .confirm_box import (
     buttons_available,
     repair_cause,
 )
-from .widget_state import mark_node
+from .marks import mark_node
 
 __all__ = ["ConfirmBox", "buttons_available", "confirm_in_notebook", "confirm_with_buttons",
            "make_confirm", "pick_confirm", "stdin_available", "RENDER_TIMEOUT", "confirm_for"]

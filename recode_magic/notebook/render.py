@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MissingDependencyError
 from ..pycode.limits import clip_text
 from ..runs.status import DISPLAY, RUN_ICONS, STATUS_ASCII, STATUS_COLORS, STATUS_ICONS
+from .marks import mark_of, shown_status
 
 if TYPE_CHECKING:
     import graphviz
@@ -101,13 +102,23 @@ def _header(run: Run) -> str:
             f"{run.llm_calls} model {calls} · {run.elapsed:.2f} s")
 
 
-def _label(node: Node, ascii: bool) -> str:
-    icon = (STATUS_ASCII if ascii else STATUS_ICONS).get(node.status, "?")
+#: Icons of the states a view shows beyond the engine's (marks.shown_status).
+_MARKED = {"waiting": ("?", "[?]"), "rejected": ("✘", "[!]"), "interrupted": ("■", "[#]")}
+
+
+def _ended(run: Run) -> bool:
+    return str(run.status) not in ("running", "pending")
+
+
+def _label(node: Node, ascii: bool, ended: bool = False) -> str:
+    shown = shown_status(node, ended)
+    icon = (STATUS_ASCII if ascii else STATUS_ICONS).get(
+        shown, _MARKED.get(shown, ("?", "[?]"))[bool(ascii)])
     label = f"{icon} {node.call or node.name}"
-    if node.status == "error" and node.error:
+    if shown == "error" and node.error:
         label += f"  # {short(_last_line(node.error), 80)}"
-    elif node.status in ("skipped", "stub"):
-        label += f"  # {node.status}"
+    elif shown in ("skipped", "stub", "waiting", "rejected", "interrupted"):
+        label += f"  # {'waiting for you (--confirm)' if shown == 'waiting' else shown}"
     return label + _alt_note(node, ascii)
 
 
@@ -130,13 +141,14 @@ def render_text(run: Run, ascii: bool = False, *, header: bool = True) -> str:
     """
     tee, last, bar, blank = _GUIDES[bool(ascii)]
     lines = [_header(run)] if header else []
-    lines.append(_label(run.root, ascii))
+    ended = _ended(run)
+    lines.append(_label(run.root, ascii, ended))
     stack: list[tuple[Node, str, bool]] = [
         (c, "", i == len(run.root.children) - 1)
         for i, c in reversed(list(enumerate(run.root.children)))]
     while stack:
         node, prefix, is_last = stack.pop()
-        lines.append(prefix + (last if is_last else tee) + _label(node, ascii))
+        lines.append(prefix + (last if is_last else tee) + _label(node, ascii, ended))
         child_prefix = prefix + (blank if is_last else bar)
         kids = node.children
         stack.extend((c, child_prefix, i == len(kids) - 1)
@@ -158,20 +170,25 @@ def _pre(title: str, text: str | None, color: str | None = None) -> str:
             f'<pre style="{style}">{_esc(clip_text(text, _HTML_TEXT_LIMIT))}</pre>')
 
 
-def _summary(node: Node) -> str:
-    color = STATUS_COLORS.get(node.status, "#9e9e9e")
-    icon = STATUS_ICONS.get(node.status, "?")
+def _summary(node: Node, ended: bool = False) -> str:
+    shown = shown_status(node, ended)
+    color = STATUS_COLORS.get({"waiting": "running"}.get(shown, shown), STATUS_COLORS["error"])
+    icon = STATUS_ICONS.get(shown, _MARKED.get(shown, ("?",))[0])
     red = STATUS_COLORS["error"]
     err = (f' <span style="color:{red}">{_esc(short(_last_line(node.error), 80))}</span>'
            if node.status == "error" and node.error else "")
-    return (f'<summary><span style="color:{color};font-weight:bold" title="{node.status}">'
+    return (f'<summary><span style="color:{color};font-weight:bold" title="{shown}">'
             f"{icon}</span> <code>{_esc(short(node.call or node.name, 100))}</code> "
-            f'<span style="font-size:11px;opacity:.6">{node.status} · depth {node.depth}</span>'
+            f'<span style="font-size:11px;opacity:.75">{shown} · depth {node.depth}</span>'
             f"{err}</summary>")
 
 
 def _body(node: Node) -> str:
-    parts = [_pre("thought", node.thought, "#90a4ae"), _pre("code", node.code, "#1e88e5"),
+    mark = mark_of(node)
+    code = _pre("code", node.code, "#1e88e5")
+    if mark is not None and mark.code and not node.code:  # shown by --confirm, never ran
+        code = _pre(f"code ({mark.state}; it did not run)", mark.code, "#e53935")
+    parts = [_pre("thought", node.thought, "#90a4ae"), code,
              _pre("stdout", node.stdout, "#43a047"), _pre("error", node.error, "#e53935"),
              _alternatives_html(node)]
     return "".join(parts)
@@ -196,6 +213,7 @@ def _alternatives_html(node: Node) -> str:
 
 def _tree_html(run: Run) -> str:
     out: list[str] = []
+    ended = _ended(run)
     # explicit stack: ("open", node) emits the node and schedules its close after its children
     stack: list[tuple[str, Node | None]] = [("open", run.root)]
     while stack:
@@ -206,7 +224,7 @@ def _tree_html(run: Run) -> str:
         assert node is not None
         is_open = " open" if node.depth < _HTML_OPEN_DEPTH or node.status == "error" else ""
         out.append(f'<details class="recode-node" data-id="{_esc(node.id)}"{is_open}>'
-                   f"{_summary(node)}"
+                   f"{_summary(node, ended)}"
                    '<div style="margin-left:1.2em;padding-left:.6em;'
                    'border-left:1px dotted #9e9e9e">'
                    f"{_body(node)}")

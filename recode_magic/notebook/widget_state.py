@@ -8,13 +8,11 @@ A patch changes a dict with: ``"key": value`` (set), ``"+key": "tail"`` (text ap
 from __future__ import annotations
 
 import time
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..pycode.limits import clip_text
 from ..runs.tree import node_to_dict
+from .marks import Mark, mark_node, mark_of, on_mark
 from .render import alternatives_json
 
 if TYPE_CHECKING:
@@ -29,40 +27,6 @@ _UNDRAWN = ("status", "observations", "targets")
 _LIVE = ("running", "pending")
 
 
-@dataclass
-class Mark:
-    """What a view shows for a node beyond its engine status (``--confirm``'s decisions).
-
-    ``state``: ``waiting`` (its code waits for your decision), ``rejected`` or
-    ``interrupted`` (nothing of that code ran); ``code`` the code that was shown, ``note``
-    one line of why (e.g. the error a repair answers).
-    """
-
-    state: str
-    code: str = ""
-    note: str = ""
-
-
-_MARKS: weakref.WeakKeyDictionary[Node, Mark] = weakref.WeakKeyDictionary()
-_MARK_LISTENERS: list[Callable[[Node], None]] = []
-
-
-def mark_node(node: Node, state: str | None, code: str = "", note: str = "") -> None:
-    """Show ``node`` as ``state`` in every view (None: its engine status again)."""
-    if state is None:
-        _MARKS.pop(node, None)
-    else:
-        _MARKS[node] = Mark(state, code, note)
-    for listener in list(_MARK_LISTENERS):
-        listener(node)
-
-
-def on_mark(callback: Callable[[Node], None]) -> None:
-    """Call ``callback(node)`` after each :func:`mark_node` (the widgets send the node)."""
-    if callback not in _MARK_LISTENERS:
-        _MARK_LISTENERS.append(callback)
-
-
 def node_json(node: Node, ended: bool = False) -> dict[str, Any]:
     """The widget's form of one node: :func:`~recode_magic.runs.tree.node_to_dict`, clipped.
 
@@ -74,7 +38,7 @@ def node_json(node: Node, ended: bool = False) -> dict[str, Any]:
     for key in _UNDRAWN:
         d.pop(key, None)
     d["attempts"] = [{"kind": str(a.get("kind") or "retry")} for a in node.attempts]
-    mark = _MARKS.get(node)
+    mark = mark_of(node)
     if mark is not None:
         d["state"] = mark.state
         d["note"] = clip_text(mark.note, WIDGET_LIMIT)
