@@ -5,6 +5,10 @@ Each test does what the user did, in a kernel, and checks what they see.
 
 from __future__ import annotations
 
+import ast
+import time
+from pathlib import Path
+
 import pytest
 from kernel_helper import usage_error
 
@@ -242,3 +246,42 @@ def test_confirm_without_stdin_is_refused_before_any_call(kernel):
         assert kernel.value("len(counted.calls)") == 2
     finally:
         kernel.execute("%config ReCodeMagics.widget = False")
+
+
+def test_tree_saved_before_a_kernel_dies_is_up_to_date(tmp_path_factory, kernel):
+    """Finding 8: ``os._exit`` in a primitive; the saved tree has the finished step, the
+    running one, says ``interrupted`` with a stopped clock, and its export defines its calls."""
+    from conftest import start_kernel
+
+    doomed = start_kernel(tmp_path_factory, '%load_ext recode_magic\n'
+                          '%config ReCodeMagics.save_dir = "saved"\n'
+                          'import os\nfrom recode_magic import ScriptedLLM\n'
+                          'X = lambda code: f"<execute>{code}</execute>"\n'
+                          'def boom(x):\n    """Crash the kernel."""\n    os._exit(1)\n'
+                          'llm = ScriptedLLM({"solve": X("a = first(n)\\nb = second(a)"), '
+                          '"first": X("a = n + 1"), "second": X("b = boom(a)")})\nn = 1')
+    folder = doomed.cwd
+    try:
+        doomed.execute("%%recode --llm llm --no-widget\nCrash.", timeout=8)
+    except Exception:  # noqa: BLE001, S110 - the kernel is gone: no reply may come
+        pass
+    finally:
+        doomed.stop()
+    saved = sorted((Path(folder) / "saved").glob("run-*.json"))
+    assert len(saved) == 1, saved
+    res = kernel.execute(f"%recode load {saved[0]}")
+    assert res.status == "ok", res.error
+    states = kernel.value("[(n.name, str(n.status)) for n in _recode.nodes()]")
+    assert states == [("solve", "expanded"), ("first", "done"), ("second", "error")], states
+    assert kernel.value("_recode.node('2').steps[0].code") == "b = boom(a)"
+    assert kernel.value("str(_recode.status)") == "interrupted"
+    assert "kernel died" in kernel.value("_recode.error")
+    first = kernel.value("_recode.elapsed")
+    time.sleep(0.3)
+    assert kernel.value("_recode.elapsed") == first  # the clock stopped at the last save
+    source = kernel.value("_recode.export()")
+    tree = ast.parse(source)
+    defined = {d.name for d in tree.body if hasattr(d, "name")}
+    called = {c.func.id for c in ast.walk(tree)
+              if isinstance(c, ast.Call) and hasattr(c.func, "id")}
+    assert called - defined <= {"boom", "globals"}, (called - defined, source)

@@ -47,6 +47,7 @@ class Machine(Repairs):
         self.x = Expander(state, namespace, emit)
         self.assigned = state.assigned
         self.tally = CallTally()  # what the primitives answered: re-plans and timeouts show it
+        self.unsaved = False  # a save the throttle skipped (made up before outside code)
         #: a node entered again by :meth:`reenter`: its next expansion takes this code
         #: (None: asks the model) with this feedback, even at the depth limit
         self.entry: tuple[Node, str | None, str | None] | None = None
@@ -181,6 +182,7 @@ class Machine(Repairs):
         node = frame.node
         node.status, node.started = NodeStatus.RUNNING, node.started or time.time()
         self.emit("node", self.run, node)
+        self.save()  # a started node is on disk before its code runs
         blocks = self.blocks_for(frame)
         if blocks is None:
             return
@@ -290,8 +292,11 @@ class Machine(Repairs):
         step = Step(code=block.source,
                     primitives=sorted(n for n in block.calls if n in self.state.primitives))
         node.steps.append(step)
-        frame.outside = frame.outside or bool(step.primitives) or any(
+        outside = bool(step.primitives) or any(
             n in self.state.before and n not in self.assigned for n in block.calls)
+        frame.outside = frame.outside or outside
+        if self.unsaved and (outside or _calls_a_method(block)):  # the user's code may end
+            self.save(force=True)  # the process (os._exit, a crash): save what ran first
         failures: list[str] = []
         helpers = (self.x.helpers(failures)
                    if self.state.checks or self.state.async_primitives else {})
@@ -363,20 +368,31 @@ class Machine(Repairs):
             self.emit("node", self.run, parent.node)
 
     def save(self, force: bool = False) -> None:
-        """Save the tree (at most every 0.25 s unless ``force``); a failure is a warning."""
+        """Save the tree (at most every 0.25 s unless ``force``); a failure is a warning.
+
+        A save the throttle skips is made before the next statement that calls a primitive
+        or another function of the user's (it may end the process: ``os._exit``, a crash).
+        """
         path = self.state.settings.save_path
         if not path:
             return
         now = time.monotonic()
         if not force and now - self.state.last_save < 0.25:
+            self.unsaved = True  # made up before the next statement calling outside code
             return
-        self.state.last_save = now
+        self.state.last_save, self.unsaved = now, False
         try:
             self.run.save(path)
         except Exception as exc:  # noqa: BLE001 - an unwritable path must not end the run
             note = f"could not save the tree to {path!r}: {one_line(describe_exception(exc))}"
             if note not in self.run.warnings:
                 self.run.warnings.append(note)
+
+
+def _calls_a_method(block: C.Block) -> bool:
+    """True for a statement calling anything but a plain name (``os._exit(1)``, ``obj.f()``)."""
+    return any(isinstance(n, ast.Call) and not isinstance(n.func, ast.Name)
+               for n in ast.walk(block.stmt))
 
 
 def _check_no_coroutine(block: C.Block, ns: dict[str, Any]) -> None:

@@ -125,8 +125,12 @@ def _items(node: Node) -> list[_Item]:
 
 
 def _items_from_code(node: Node) -> list[_Item]:
-    """Fallback for trees with no steps (``recode.plan.v1``): split ``code`` and match calls."""
-    if node.status == NodeStatus.SKIPPED or not node.code.strip():
+    """Fallback for trees with no steps (``recode.plan.v1``): split ``code`` and match calls.
+
+    Only for a node that finished: the code of one that had not (a run saved while it went
+    on) holds calls of children that never ran, which no ``def`` would define.
+    """
+    if node.status != NodeStatus.DONE or not node.code.strip():
         return []
     try:
         tree = parse(node.code)

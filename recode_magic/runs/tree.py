@@ -163,6 +163,7 @@ def run_to_dict(run: RunData, limit: int | None = None, *, prompts: bool = True,
         "counts": run.counts(),
         "usage": run.usage,
         "elapsed": round(run.elapsed, 3),
+        "saved_at": time.time(),
         "root_id": run.root.id,
         "nodes": {n.id: node_to_dict(n, limit, prompts=prompts) for n in nodes},
         "edges": [[n.parent.id, n.id] for n in nodes if n.parent is not None],
@@ -205,7 +206,29 @@ def run_from_dict(data: dict[str, Any], factory: Callable[[str], R]) -> R:
     run.llm_calls = int(data.get("llm_calls", 0))
     root = _tree_from_dict(data)
     run.reset_nodes(root)
+    if run.status in (RunStatus.RUNNING, RunStatus.PENDING):
+        _stopped(run, data.get("saved_at"))
     return run
+
+
+def _stopped(run: RunData, saved_at: float | None) -> None:
+    """A run saved while it went on: its kernel died (or it runs elsewhere), not running here.
+
+    The loaded run says ``interrupted`` and why; its clock stops at the last save; nodes
+    that were running say they stopped there.
+    """
+    when = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(saved_at))
+            if saved_at else "its last save")
+    run.status = RunStatus.INTERRUPTED
+    run.error = (f"the run was still going on when it was last saved ({when}): its kernel "
+                 f"died or stopped (or it is still running elsewhere)")
+    times = [t for n in run.nodes() for t in (n.started, n.ended) if t]
+    run.ended = run.ended or saved_at or max(times, default=run.started)
+    for node in run.nodes():
+        if node.status == NodeStatus.RUNNING:
+            node.status, node.error = NodeStatus.ERROR, node.error or "stopped here: " \
+                "the kernel died or stopped while this node ran"
+            node.ended = node.ended or run.ended
 
 
 def _node_from_dict(nid: str, d: dict[str, Any]) -> Node:
