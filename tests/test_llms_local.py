@@ -15,7 +15,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from recode_magic import ReCode
-from recode_magic.errors import LLMError, UnknownModelError
+from recode_magic.errors import LLMError, ModelFileError, UnknownModelError
 from recode_magic.llms import base, default, local, make_llm
 from recode_magic.llms.constrain import GBNF
 from recode_magic.llms.local import LocalLLM
@@ -107,7 +107,15 @@ def test_interrupt_stops_generation_at_the_next_token():
 
     with pytest.raises(KeyboardInterrupt):
         llm.respond("p", on_text=interrupt)
-    assert server.stopped
+    assert stops(server)
+
+
+def stops(server, within=2.0):
+    """The fake saw the callback ask it to stop (at its next token), within a few seconds."""
+    end = time.monotonic() + within
+    while not server.stopped and time.monotonic() < end:
+        time.sleep(0.01)
+    return server.stopped
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
@@ -120,7 +128,7 @@ def test_ctrl_c_ends_the_run_interrupted():
     timer.start()
     started = time.perf_counter()
     run = engine.run("add 2 and 3")
-    assert run.status == "interrupted" and server.stopped
+    assert run.status == "interrupted" and stops(server)
     assert time.perf_counter() - started < 3
 
 
@@ -132,12 +140,15 @@ def test_a_real_run_on_the_fake_server():
     assert run.usage["input_tokens"] == 20 and run.usage["cache_read_input_tokens"] == 100
 
 
-def test_registry_and_factory():
+def test_registry_and_factory(tmp_path):
     llm = base.backend_for("local:qwen2.5-coder-0.5b")
     assert isinstance(llm, LocalLLM) and llm.model == "local:qwen2.5-coder-0.5b"
     assert not llm.thread_safe and LocalLLM("qwen2.5-coder-0.5b", parallel=2).thread_safe
-    built = make_llm("local:/models/mine.gguf", grammar=False, model_dir="/m")
+    (tmp_path / "mine.gguf").write_bytes(b"GGUF...")
+    built = make_llm(f"local:{tmp_path}/mine.gguf", grammar=False, model_dir="/m")
     assert built.model == "local:mine.gguf" and built.grammar is False
+    with pytest.raises(ModelFileError, match="no such model file"):  # before any run
+        make_llm(f"local:{tmp_path}/other.gguf")
     assert make_llm("local:qwen2.5-coder-0.5b", model_dir="/m").model_dir == "/m"
     with pytest.raises(UnknownModelError, match="unknown local model: 'qwen-9b'"):
         make_llm("local:qwen-9b")

@@ -23,9 +23,10 @@ The request
 Streaming and Ctrl-C
     The request streams into a callback on llama.cpp's thread, which only collects the
     pieces. The calling thread waits in short steps and passes the text so far to
-    ``on_text`` (the widget), so a ``KeyboardInterrupt`` reaches it at once: the callback
-    then tells llama.cpp to stop at the next token and the interrupt goes on (the run ends
-    ``interrupted``). A direct call would block in C until the reply ends.
+    ``on_text`` (the widget), so a ``KeyboardInterrupt`` reaches it at once and goes on (the
+    run ends ``interrupted``); the callback then tells llama.cpp to stop at its next token.
+    It cannot stop llama.cpp while it still reads the prompt (no token yet): a call made
+    meanwhile waits for that. A direct call would block in C until the reply ends.
 Threads
     ``thread_safe`` is True only with ``parallel > 1`` slots. Concurrent calls would be safe
     with one slot too (the server queues them), but a call asked ahead (parallel
@@ -212,8 +213,8 @@ class LocalLLM:
                  progress: bool = True, server: Any = None):
         self.name = model
         self.model = PREFIX + (Path(model).name if is_path(model) else model)
-        if not is_path(model):
-            spec_for(model)  # an unknown name fails now, before any run starts
+        if server is None:  # an unknown name or a missing file fails now, before any run
+            model_path(model) if is_path(model) else spec_for(model)
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.grammar = grammar
@@ -326,9 +327,8 @@ class LocalLLM:
                 if on_text is not None and len(state.pieces) != shown:
                     shown = len(state.pieces)
                     on_text(state.text())
-        except BaseException:  # Ctrl-C (or on_text failed): stop at the next token
+        except BaseException:  # Ctrl-C (or on_text failed): llama.cpp stops at its next token
             stop.set()
-            done.wait()
             raise
         if on_text is not None and len(state.pieces) != shown:
             on_text(state.text())

@@ -156,7 +156,7 @@ def _bar(progress: bool, total: int, desc: str, unit: str) -> Iterator[Callable[
         return
     scale = unit == "B"
     with tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, unit_divisor=1024 if scale
-              else 1000, leave=False) as bar:
+              else 1000, leave=False, mininterval=1.0) as bar:
         yield bar.update
 
 
