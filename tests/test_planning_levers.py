@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conftest import reply
 
-from recode_magic import ReCode, ScriptedLLM
+from recode_magic import ReCode, ScriptedLLM, primitive
 
 
 def _rows(n: int) -> list[dict[str, object]]:
@@ -161,3 +161,45 @@ def test_a_long_task_is_cut_visibly_and_the_user_is_told():
     whole = ScriptedLLM({"solve": reply("answer = 1")})
     run = ReCode(whole, {}, task_limit=6000).run(task, output="answer")
     assert "LAST WORDS" in whole.calls[0] and not run.warnings
+
+
+# -- lever 5: worlds answer back ---------------------------------------------------------------
+
+def _world() -> tuple[dict, list[str]]:
+    sent: list[str] = []
+
+    def act(command: str) -> str:
+        """Send a command to the game; returns what the game says."""
+        sent.append(command)
+        return {"go east": "You are in a sauna. You see a box.",
+                "open box": "You open the box."}.get(command, "You can't see any such thing.")
+
+    return {"act": primitive(action=True)(act)}, sent
+
+
+def test_after_an_action_the_rest_of_the_step_is_written_from_the_worlds_answer():
+    ns, sent = _world()
+    llm = ScriptedLLM({"solve": [reply("act('go east')\nact('open chest')"),
+                                 reply("act('open box')")]})
+    run = ReCode(llm, ns).run("Go east and open what you find.")
+    assert run.status == "done" and sent == ["go east", "open box"]
+    assert "# act('go east') -> 'You are in a sauna. You see a box.'" in llm.calls[1]
+    assert "act('open chest')" in llm.calls[1].split("The rest of your plan")[1]
+
+
+def test_a_repeated_action_with_the_same_answer_is_pointed_out():
+    ns, sent = _world()
+    llm = ScriptedLLM({"solve": [reply("act('go east')\nact('x')"),
+                                 reply("act('x')\nact('x')\nact('q')"),
+                                 reply("act('x')\nact('q')"), reply("act('open box')")]})
+    run = ReCode(llm, ns).run("Find something.")
+    assert sent == ["go east", "x", "x", "open box"] and run.llm_calls == 4
+    assert "was sent before" not in llm.calls[2]
+    assert "`act('x')` was sent before and got the same answer" in llm.calls[3]
+
+
+def test_world_answers_off_runs_the_plan_as_written():
+    ns, sent = _world()
+    llm = ScriptedLLM({"solve": reply("act('go east')\nact('open chest')")})
+    run = ReCode(llm, ns, world_answers=False).run("Go east and open what you find.")
+    assert run.llm_calls == 1 and sent == ["go east", "open chest"]

@@ -345,6 +345,8 @@ class Machine(Repairs):
         step.answers = tally.answers()
         frame.ran.append(block.source)
         frame.pc += 1
+        if self.heard(frame, step):  # an action's answer: the rest is written from it
+            return
         self.emit("node", self.run, node)
 
     def finish(self, status: NodeStatus) -> None:

@@ -29,7 +29,7 @@ __all__ = ["ReCode", "Machine", "Event", "ConfirmFn", "TASK_LIMIT", "SHADOWABLE_
 #: Settings ``resume(run, **changes)`` may change for the rest of a run.
 #: Settings of the planning levers (issue 21), passed to ``ReCode(...)`` as keywords.
 LEVERS = frozenset({"decompose", "samples", "previews", "ground", "loop_guards",
-                    "task_limit"})
+                    "world_answers", "task_limit"})
 
 RESUME_SETTINGS = frozenset({"max_calls", "budget_tokens", "budget_usd", "prefetch",
                              "timeout"})
@@ -53,7 +53,7 @@ class ReCode:
         ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``,
         ``prefetch``, ``budget_tokens``, ``budget_usd``, ``check_results`` and the planning
         levers ``decompose``, ``samples``, ``previews``, ``ground``, ``loop_guards``,
-        ``task_limit``), or
+        ``world_answers``, ``task_limit``), or
         pass ``settings=Settings(...)``. Invalid values raise
         :class:`~recode_magic.errors.ConfigError` before any model call.
     confirm : callable, optional
@@ -171,6 +171,9 @@ class ReCode:
         ns["task"] = task
         ns.update(inputs)
         prims = discover_primitives(ns, s.tools)
+        if output in prims:
+            raise ConfigError(f"output {output!r} names a primitive of the run (a function "
+                              f"it may call); give the result another name")
         run = Run(task, inputs=list(inputs), output=output,
                   meta={"model": getattr(self.llm, "model", type(self.llm).__name__),
                         **s.as_meta(), "primitives": sorted(prims)})

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..prompting.feedback import (
     decompose_feedback,
+    heard_feedback,
     repair_feedback,
     replan_feedback,
     restart_feedback,
@@ -23,9 +24,10 @@ from ..prompting.feedback import (
 )
 from ..pycode import code as C
 from ..pycode.limits import short_repr
+from ..pycode.namespace import ACTION_ATTR
 from ..runs.run import Run
 from ..runs.status import NodeStatus, RunStatus
-from ..runs.tree import Node, RunData
+from ..runs.tree import Node, RunData, Step
 from .expander import Expander, NoUsableCode
 from .guards import lookup_shapes
 from .resultcheck import first_empty
@@ -235,6 +237,33 @@ class Repairs:
         frame.retries = max(frame.retries, s.max_retry - 1)  # one repair left for the plan
         frame.result_checked = True
         self.go_on(frame, blocks)
+        return True
+
+
+    def heard(self, frame: Frame, step: Step) -> bool:
+        """After an action's statement ran: ask for the rest of the step from its answer.
+
+        Only for primitives marked ``@primitive(action=True)`` and when statements are left
+        (the plan written before the world answered is shown, to keep or change). True: the
+        rest was replaced (or the model gave nothing usable: the plan goes on as written,
+        False).
+        """
+        s, node = self.state.settings, frame.node
+        blocks = frame.blocks or []
+        if not s.world_answers or frame.pc >= len(blocks) or not any(
+                getattr(self.ns.get(n), ACTION_ATTR, False) for n in step.primitives):
+            return False
+        again = any(st is not step and st.code == step.code and st.answers == step.answers
+                    and st.error is None for st in node.steps)
+        feedback = heard_feedback(_ran_with_answers(frame), [b.source for b in blocks[frame.pc:]],
+                                  repeated=step.code if again else None)
+        node.attempts.append({"kind": "observe", "error": step.answers[-1][:300]
+                              if step.answers else ""})
+        try:
+            new = self.x.expand(self.run, frame, feedback=feedback)
+        except NoUsableCode:
+            return False
+        self.go_on(frame, new)
         return True
 
 

@@ -82,6 +82,11 @@ class Settings:
     loop_guards : bool
         Refuse, before it runs, a ``range`` that is empty by its literal bounds and a
         ``while True`` with no way out (:func:`recode_magic.engine.guards.loop_problem`).
+    world_answers : bool
+        After a statement that called a primitive marked ``@primitive(action=True)``, the
+        rest of the step is asked for again with what the world answered (and a repeated
+        identical action with an identical answer is pointed out); False runs the plan as
+        written.
     task_limit : int
         Characters of the task text shown in prompts; a longer task is cut, the cut is
         marked in the prompt and said once in ``run.warnings``.
@@ -121,6 +126,7 @@ class Settings:
     previews: bool = True
     ground: bool = True
     loop_guards: bool = True
+    world_answers: bool = True
     task_limit: int = TASK_LIMIT
 
     def __post_init__(self) -> None:

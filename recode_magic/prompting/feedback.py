@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from ..pycode.astlock import parse
 
 __all__ = ["repair_feedback", "restart_feedback", "reask_feedback", "replan_feedback",
-           "decompose_feedback",
+           "decompose_feedback", "heard_feedback",
            "result_feedback", "ERROR_HINTS"]
 
 
@@ -296,3 +296,23 @@ def decompose_feedback(code: str, error: str, ran: Sequence[str], targets: Seque
             f"Answer with only lines `result = new_step_name(inputs)`, one per line: each "
             f"calls a NEW function whose name says what it does (it does not exist yet; each "
             f"is written later on its own, with the variables you pass it).{last_line}")
+
+
+def heard_feedback(ran: Sequence[str], rest: Sequence[str], *, repeated: str | None) -> str:
+    """What the model is asked after an action answered (issue 21, ``world_answers``).
+
+    >>> print(heard_feedback(["act('go east')", "# act('go east') -> 'You are in a sauna.'"],
+    ...                      ["act('take key')"], repeated=None))  # doctest: +ELLIPSIS
+    These statements already ran; the comments say what the world answered:
+    act('go east')
+    # act('go east') -> 'You are in a sauna.'
+    The rest of your plan, written before the world answered, was:
+    act('take key')
+    Write the rest of this step from here, using what the world answered: keep that plan ...
+    """
+    again = (f"`{repeated.strip()}` was sent before and got the same answer: do something "
+             f"else.\n" if repeated else "")
+    return ("These statements already ran; the comments say what the world answered:\n"
+            + "\n".join(ran) + "\nThe rest of your plan, written before the world answered, "
+            "was:\n" + "\n".join(rest) + f"\n{again}Write the rest of this step from here, "
+            "using what the world answered: keep that plan if it still fits, change it if not.")

@@ -15,22 +15,26 @@ __all__ = ["primitive", "discover_primitives", "describe_primitive", "variable_l
 F = TypeVar("F", bound=Callable[..., Any])
 _MARK = "__recode_primitive__"
 CHECK_ATTR = "__recode_check__"
+ACTION_ATTR = "__recode_action__"
 
 
 @overload
 def primitive(fn: F, /) -> F: ...
 @overload
-def primitive(*, check: Callable[[Any], Any] | None = None) -> Callable[[F], F]: ...
+def primitive(*, check: Callable[[Any], Any] | None = None,
+              action: bool = False) -> Callable[[F], F]: ...
 
 
 def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = None,
-              ) -> F | Callable[[F], F]:
+              action: bool = False) -> F | Callable[[F], F]:
     """Mark a callable as a primitive so it is listed in the prompt wherever it was defined.
 
     ``@primitive`` or ``@primitive(check=...)``: ``check(result)`` returning ``True`` or a
     non-empty string (the reason) says the world refused the step, and the engine re-plans
     the rest of the node with that answer (a primitive may also raise
-    :class:`~recode_magic.errors.StepFailed`).
+    :class:`~recode_magic.errors.StepFailed`). ``action=True``: the primitive acts on a world
+    that answers (a game's ``act``); after a statement that calls it, the rest of the step
+    is written again from what it answered (``Settings.world_answers``, issue 21).
 
     >>> @primitive
     ... def beep(): "Make a sound."
@@ -49,6 +53,8 @@ def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = No
             setattr(f, _MARK, True)
             if check is not None:
                 setattr(f, CHECK_ATTR, check)
+            if action:
+                setattr(f, ACTION_ATTR, True)
         except (AttributeError, TypeError):  # e.g. a builtin: nothing to mark, still usable
             pass
         return f
