@@ -42,6 +42,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--act-check", action="store_true",
                     help="textworld: mark `act` with @primitive(check=refused), so a refused "
                          "command makes the engine re-plan with the game's answer")
+    ap.add_argument("--act-action", action="store_true",
+                    help="textworld: mark `act` with @primitive(action=True): after each "
+                         "command the rest of the step is written from the game's answer")
     ap.add_argument("--route", default="",
                     help="routed row (issue 21): 'DEPTH:MODEL@BASE_URL', e.g. "
                          "'1:qwen2.5-coder-0.5b@http://127.0.0.1:8094/v1': nodes from that "
@@ -186,6 +189,7 @@ def run_suite(args: argparse.Namespace) -> None:
         config = {"agent": agent, "engine_kw": engine_kw, "llm_kw": llm_kw,
                   "output": bool(getattr(args, "output", False)),
                   "act_check": bool(getattr(args, "act_check", False)),
+                  "act_action": bool(getattr(args, "act_action", False)),
                   "caps": suites.CAPS, "model": args.model, "engine": origin,
                   "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
                   "transport": args.transport, "route": getattr(args, "route", ""),
@@ -247,7 +251,8 @@ def _play_recode(args: argparse.Namespace, g: dict[str, Any], llm: Any,
     game = Game(str(Path(args.games_dir) / g["path"]))
     try:
         game.reset()
-        row = suites.run_textworld_recode(game, llm, engine_kw, act_check=args.act_check)
+        row = suites.run_textworld_recode(game, llm, engine_kw, act_check=args.act_check,
+                                          act_action=getattr(args, "act_action", False))
         row["objective"] = game.objective
     finally:
         game.close()

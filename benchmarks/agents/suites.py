@@ -127,7 +127,7 @@ def tw_task_text(objective: str, first_room: str) -> str:
 
 def run_textworld_recode(game: Any, llm: Callable[[str], str],
                          engine_kw: Mapping[str, Any] | None = None, *,
-                         act_check: bool = False) -> dict[str, Any]:
+                         act_check: bool = False, act_action: bool = False) -> dict[str, Any]:
     """Play ``game`` (already reset) with only ``act`` in the namespace; a results row.
 
     ``act_check``: ``act`` is marked ``@primitive(check=refused)`` as a user would, so a
@@ -138,7 +138,9 @@ def run_textworld_recode(game: Any, llm: Callable[[str], str],
     from recode_magic import ReCode, primitive
 
     act = primitives(game)["act"]
-    ns: dict[str, Any] = {"act": primitive(check=refused)(act) if act_check else act}
+    if act_check or act_action:  # marked as a user would (issue 21: action=True, no check)
+        act = primitive(check=refused if act_check else None, action=act_action)(act)
+    ns: dict[str, Any] = {"act": act}
     engine = ReCode(llm, ns, **{**CAPS, **(engine_kw or {})})
     started = time.perf_counter()
     try:
