@@ -91,7 +91,9 @@ class Expander:
         compound = frame.placeholder.compound if frame.placeholder is not None else None
         hint, last, previous = None, "", ""
         for attempt in range(s.max_rewrite + 1):
-            if hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
+            if hint and self.plan_only:  # the re-ask's "no new functions" would contradict
+                hint = f"{hint}\nYour answer (attempt {attempt}) was code, not a plan."
+            elif hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
                 hint = reask_feedback(hint, previous, attempt)
             text = "\n".join(p for p in (feedback, hint) if p) or None
             prompt = build_prompt(self.state.fixed, node.call, variables, name=node.name,
@@ -218,7 +220,10 @@ class Expander:
         if not (s.loop_guards or s.ground):
             return
         tree = ast.Module(body=[b.stmt for b in blocks], type_ignores=[])
-        why = loop_problem(tree) if s.loop_guards else None
+        loops = [b.stmt for b in blocks  # what loop_problem looks at: range() calls, while
+                 if b.facts is None or "range" in b.calls or ast.While in b.facts.kinds]
+        why = (loop_problem(ast.Module(body=loops, type_ignores=[]))
+               if s.loop_guards and loops else None)
         if why:
             raise FormatError(why)
         copied = copied_variable(tree, self.ns, self.inputs) if s.ground else None
@@ -349,12 +354,16 @@ def run_coroutine(value: Any) -> Any:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+PLAN_EXAMPLE = ("A plan looks like this (names and variables of your own step):\n<execute>\n"
+                "rows = pick_rows(data)\nresult = summarize_rows(rows)\n</execute>")
+
+
 def _check_plan(blocks: list[C.Block]) -> None:
     """Refuse a decomposition that is not 2+ lines ``x = new_step(inputs)`` (FormatError)."""
     code = [b.source for b in blocks if b.placeholder is None]
     if code:
         raise FormatError(f"a plan has only lines `result = new_step(inputs)` calling new "
-                          f"functions; this line is code: {code[0].strip()[:120]}")
+                          f"functions; this line is code: {code[0].strip()[:120]}. {PLAN_EXAMPLE}")
     if len(blocks) < 2:
         raise FormatError("a plan needs at least 2 lines `result = new_step(inputs)`, each a "
                           "smaller part of the step")

@@ -295,7 +295,9 @@ def decompose_feedback(code: str, error: str, ran: Sequence[str], targets: Seque
             f"Do not write that code again. Split {what} into 2 to 4 smaller steps instead. "
             f"Answer with only lines `result = new_step_name(inputs)`, one per line: each "
             f"calls a NEW function whose name says what it does (it does not exist yet; each "
-            f"is written later on its own, with the variables you pass it).{last_line}")
+            f"is written later on its own, with the variables you pass it).{last_line}\n"
+            f"For example (use the names and variables of your own step):\n<execute>\n"
+            f"rows = pick_rows(data)\nresult = summarize_rows(rows)\n</execute>")
 
 
 def heard_feedback(ran: Sequence[str], rest: Sequence[str], *, repeated: str | None) -> str:
