@@ -117,7 +117,8 @@ def test_promote_keep_calls_keeps_different_expansions_apart(kernel):
 
 def test_promoted_hand_edited_node_has_a_real_docstring(kernel):
     """Also: a hand-edited node's docstring is not ``(edited by hand)``."""
-    res = kernel.execute('llm = ScriptedLLM({"solve": X("r = inc(a)"), "inc": X("r = a + 2")})')
+    res = kernel.execute('llm = ScriptedLLM({"solve": X("r = inc(a)"), "inc": X("r = a + 2")})'
+                         '\na = 1')
     assert res.status == "ok", res.error
     assert kernel.execute("%%recode --llm llm --no-widget\nInc a.").status == "ok"
     node = kernel.value("[n.id for n in _recode.nodes() if n.name == 'inc'][0]")
@@ -285,3 +286,51 @@ def test_tree_saved_before_a_kernel_dies_is_up_to_date(tmp_path_factory, kernel)
     called = {c.func.id for c in ast.walk(tree)
               if isinstance(c, ast.Call) and hasattr(c.func, "id")}
     assert called - defined <= {"boom", "globals"}, (called - defined, source)
+
+
+def test_the_users_task_variable_survives_a_run(kernel):
+    """Finding 9: ``task`` of the user's own is put back after the run, said once."""
+    res = kernel.execute('task = {"mine": 1}\n'
+                         'llm = ScriptedLLM({"solve": X("r = len(task)")})')
+    assert res.status == "ok", res.error
+    res = kernel.execute("%%recode --llm llm --no-widget -o r\nCount the letters.")
+    assert res.status == "ok", res.error
+    assert kernel.value("r") == len("Count the letters.")  # the run read the cell text
+    assert kernel.value("task") == {"mine": 1}
+    assert "your variable `task` was put back" in res.stderr
+
+
+def test_budget_stop_says_how_to_go_on(kernel):
+    """Finding 10: the budget's hint names --budget; %recode? lists it; a tiny budget says why."""
+    res = kernel.execute('class _Big:\n    model = "m"\n    max_tokens = 4096\n'
+                         '    def __call__(self, prompt):\n        return X("r = 1")\n'
+                         'big = _Big()')
+    assert res.status == "ok", res.error
+    res = kernel.execute("%%recode --llm big --no-widget --budget 2000tok\nAnything.")
+    assert res.status == "ok", res.error
+    assert "%recode resume --budget B continues" in res.stderr, res.stderr
+    assert "--max-depth" not in res.stderr
+    assert "more than budget_tokens=2,000: give a budget of at least" in res.stderr
+    help_text = kernel.execute("print(get_ipython().find_line_magic('recode').__doc__)").stdout
+    assert "resume [--max-depth N] [--budget B]" in help_text
+
+
+def test_output_naming_a_primitive_is_refused_before_any_call(kernel):
+    """Finding 12: ``-o add_ten`` (a primitive) is one UsageError, no model call."""
+    res = kernel.execute('counted = ScriptedLLM({"solve": X("add_ten = 1")})')
+    assert res.status == "ok", res.error
+    res = kernel.execute("%%recode --llm counted -o add_ten\nOverwrite.")
+    assert "names a primitive" in usage_error(res)
+    assert kernel.value("len(counted.calls)") == 0 and kernel.value("add_ten(1)") == 11
+
+
+def test_edit_code_takes_backslash_n_between_lines(kernel):
+    """Finding 13: ``--code "a = 1\\nb = 2"`` is two lines; a bad one points to --from."""
+    res = kernel.execute('llm = ScriptedLLM({"solve": X("r = pair()"), "pair": X("r = 0")})')
+    assert res.status == "ok", res.error
+    assert kernel.execute("%%recode --llm llm --no-widget\nPair.").status == "ok"
+    res = kernel.execute('%recode edit pair --code "q = 1\\nr = q + 1"')
+    assert res.status == "ok", res.error
+    assert kernel.value("(r, _recode.node('1').code)") == (2, "q = 1\nr = q + 1")
+    res = kernel.execute('%recode edit pair --code "r = (1"')
+    assert "--from VAR" in usage_error(res)

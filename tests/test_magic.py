@@ -126,7 +126,7 @@ def test_a_bug_in_a_handler_is_not_disguised_as_a_usage_error(ip):
 def test_resume_is_an_explicit_row(ip):
     from recode_magic.notebook.commands import SUBCOMMANDS
 
-    assert SUBCOMMANDS["resume"].usage == "[--max-depth N] [-n N]"
+    assert SUBCOMMANDS["resume"].usage == "[--max-depth N] [--budget B] [-n N]"
     with pytest.raises(UsageError, match="unrecognized arguments: --bogus"):
         ip.run_line_magic("recode", "resume --bogus")
 

@@ -95,6 +95,11 @@ def over_budget(settings: Any, spend: Spend, ahead: Projection, call: Projection
     (budget_tokens=5,000); resume with a larger budget
     """
     cap = settings.budget_tokens
+    if cap is not None and not spend.tokens and not ahead.tokens and call.tokens > cap:
+        return (f"token budget: one call may take up to {call.tokens:,} tokens (its prompt "
+                f"and a whole max_tokens reply), more than budget_tokens={cap:,}: give a "
+                f"budget of at least {call.tokens:,} tokens, or a model with a smaller "
+                f"max_tokens")
     if cap is not None and spend.tokens + ahead.tokens + call.tokens > cap:
         return (f"token budget: {spend.tokens:,} tokens spent, the next call may take up to "
                 f"{call.tokens:,} more"

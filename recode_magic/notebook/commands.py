@@ -336,7 +336,7 @@ for _row in (
     ("cost", _cost, "model calls, tokens and their price (--runs: cache reads across runs)",
      "[-n N] [--runs]"),
     ("resume", _resume, "continue an interrupted, failed or limited run",
-     "[--max-depth N] [-n N]"),
+     "[--max-depth N] [--budget B] [-n N]"),
     ("list", _list, "the runs of this session, numbered for -n", ""),
     ("load", _load, "read a saved run (.json) and make it _recode", "PATH"),
 ):

@@ -10,13 +10,12 @@ The ``%recode`` subcommands are the table in :mod:`recode_magic.notebook.command
 
 from __future__ import annotations
 
-import keyword
+import contextlib
 import math
-import os
 import sys
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,16 @@ from ..llms.base import DEFAULT_MODEL
 from ..llms.default import pick_default
 from ..runs.run import Run
 from . import commands
+from .checks import (
+    MISSING,
+    cannot_write,
+    cassette_counts,
+    cassette_note,
+    check_variable,
+    names_list,
+    one_line,
+    stop_line,
+)
 from .commands import parse_budget
 
 __all__ = ["ReCodeMagics"]
@@ -53,67 +62,6 @@ Examples
     %recode resume        # continue an interrupted run
     %recode load .recode/run-20261202-101500-0.json
 """
-
-
-def _names(text: str | None) -> list[str]:
-    return [n.strip() for n in (text or "").split(",") if n.strip()]
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    if not lines:
-        return type(exc).__name__
-    return lines[-1] if isinstance(exc, UsageError) else " ".join(lines)
-
-
-def _cannot_write(path: Path, *, folder: bool) -> str | None:
-    """Why ``path`` (a folder to create, or a file to write) cannot be written, or None.
-
-    >>> _cannot_write(Path("/etc/hostname/runs"), folder=True)
-    "'/etc/hostname' is a file, not a folder"
-    """
-    if path.exists():
-        if folder != path.is_dir():
-            return f"{str(path)!r} is a {'file' if folder else 'folder'}, not a " \
-                   f"{'folder' if folder else 'file'}"
-        if not os.access(path, os.W_OK):
-            return f"{str(path)!r} is not writable"
-        return None
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"{str(parent)!r} is a file, not a folder"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot create files in {str(parent)!r}"
-    return None
-
-
-def _cassette_counts(llm: Any) -> tuple[int, int]:
-    """(entries, misses) of a cassette before a run, (0, 0) for other models."""
-    if not hasattr(llm, "missed"):
-        return 0, 0
-    return len(llm), llm.misses
-
-
-def _cassette_note(llm: Any, entries: int, misses: int) -> str | None:
-    """One line when a replay was not one, or only almost (``entries``/``misses``: before).
-
-    A new recording says nothing; a miss under ``--replay-only`` is the run's own error line.
-    """
-    summary = getattr(llm, "summary", None)
-    note = summary() if callable(summary) and entries else None
-    if not note:
-        return None
-    live = llm.misses > misses and llm.mode != "replay"
-    if not (live or llm.loose_hits):
-        return None
-    return note + (" (--replay-only forbids live calls)" if live else "")
-
-
-def _variable(name: str | None, option: str) -> None:
-    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
-        raise UsageError(f"{option} needs a variable name, got {name!r}")
 
 
 @magics_class
@@ -178,6 +126,8 @@ class ReCodeMagics(Magics):
         #: the line saying the embedded model is the default: shown once per session
         self._default_note: str | None = None
         self._default_said = False
+        #: the line saying the user's own `task` was put back: once per session
+        self._task_said = False
 
     # -- the one boundary --------------------------------------------------------------------
     def _boundary(self, entry: Callable[..., Any], *args: Any) -> Any:
@@ -185,7 +135,7 @@ class ReCodeMagics(Magics):
         try:
             return entry(*args)
         except (RecodeError, UsageError) as exc:
-            raise UsageError(_one_line(exc)) from None
+            raise UsageError(one_line(exc)) from None
 
     # -- %%recode ---------------------------------------------------------------------------
     @magic_arguments()
@@ -244,10 +194,10 @@ class ReCodeMagics(Magics):
         task = cell.strip()
         if not task:
             raise UsageError("%%recode needs a task: write it in the cell body")
-        _variable(args.out, "-o")
+        check_variable(args.out, "-o")
         ns = self.shell.user_ns
         inputs = {}
-        for name in _names(args.inputs):
+        for name in names_list(args.inputs):
             if name == "task":
                 raise UsageError("--in task: the cell text is bound to `task` already "
                                  "(pass another variable)")
@@ -259,9 +209,10 @@ class ReCodeMagics(Magics):
         if self._default_note and not self._default_said:
             self._default_said = True
             print(self._default_note, file=sys.stderr)
-        cassette_entries = _cassette_counts(engine.llm)
+        cassette_entries = cassette_counts(engine.llm)
         self._follow(engine, widget)
-        run = engine.run(task, inputs=inputs, output=args.out)
+        with self.task_bound(task, say=True):
+            run = engine.run(task, inputs=inputs, output=args.out)
         self._finish(run, engine, cassette_entries)
 
     # -- %recode ----------------------------------------------------------------------------
@@ -308,9 +259,32 @@ class ReCodeMagics(Magics):
             raise ResumeError(f"nothing to resume: the run ended {str(run.status)!r} with no "
                               f"unfinished node (start a new run instead)")
         self._follow(engine, self._widget_for(run), run)
-        entries = _cassette_counts(engine.llm)
-        run = engine.resume(run, max_depth=max_depth, **changes)
+        entries = cassette_counts(engine.llm)
+        with self.task_bound(run.task):
+            run = engine.resume(run, max_depth=max_depth, **changes)
         self._finish(run, engine, entries)
+
+    @contextlib.contextmanager
+    def task_bound(self, text: str, *, say: bool = False) -> Iterator[None]:
+        """Bind ``task`` to the run's text; put the user's own ``task`` back afterwards.
+
+        The user's own: a value no run bound. ``say``: said once per session.
+        """
+        ns = self.shell.user_ns
+        old = ns.get("task", MISSING)
+        mine = old is not MISSING and old is not text and not any(
+            old is r.task for r in self.runs)
+        ns["task"] = text
+        try:
+            yield
+        finally:
+            if mine:
+                ns["task"] = old
+                if say and not self._task_said:
+                    self._task_said = True
+                    print("recode: your variable `task` was put back after the run (runs "
+                          "read the cell text as `task`; it is in _recode.task)",
+                          file=sys.stderr)
 
     # -- helpers ----------------------------------------------------------------------------
     def _widget_for(self, run: Run) -> bool:
@@ -328,7 +302,7 @@ class ReCodeMagics(Magics):
         llm = self._llm(args)
         save = None
         if self.save_dir:
-            why = _cannot_write(Path(self.save_dir).expanduser(), folder=True)
+            why = cannot_write(Path(self.save_dir).expanduser(), folder=True)
             if why:
                 raise UsageError(f"cannot save runs to save_dir: {why} (%config "
                                  f"ReCodeMagics.save_dir = '' turns saving off)")
@@ -336,7 +310,7 @@ class ReCodeMagics(Magics):
                                              f"-{len(self.runs)}.json")
         return ReCode(llm, namespace=self.shell.user_ns, max_depth=max_depth,
                       max_rewrite=self.max_rewrite, max_retry=self.max_retry,
-                      timeout=timeout or None, tools=_names(args.tools) or None,
+                      timeout=timeout or None, tools=names_list(args.tools) or None,
                       trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
                       max_calls=self.max_calls, confirm=confirm, save_path=save,
                       repr_limit=self.repr_limit, rebindable=dict(self._created),
@@ -356,7 +330,7 @@ class ReCodeMagics(Magics):
         if args.replay_only and not cassette:
             raise UsageError("--replay-only needs a cassette (--cassette PATH)")
         if cassette:
-            why = _cannot_write(Path(cassette).expanduser(), folder=False)
+            why = cannot_write(Path(cassette).expanduser(), folder=False)
             if why:
                 raise UsageError(f"--cassette: {why}")
         grammar: bool | str = {"on": True, "off": False}.get(self.grammar, self.grammar)
@@ -408,17 +382,11 @@ class ReCodeMagics(Magics):
         self.remember(run)
         for note in run.warnings:
             print(f"recode: warning: {note}", file=sys.stderr)
-        note = _cassette_note(engine.llm, *cassette)
+        note = cassette_note(engine.llm, *cassette)
         if note:
             print(f"recode: {note}", file=sys.stderr)
         if run.status != "done":
-            where = next((n for n in reversed(run.nodes()) if n.error), None)
-            at = f" at `{where.name}`" if where is not None else ""
-            hint = {"interrupted": "; %recode resume continues",
-                    "limit": "; %recode resume --max-depth N continues"}.get(run.status, "")
-            if run.status == "error" and run.state is not None and run.state.frames:
-                hint = "; fix the cause, then %recode resume continues"
-            print(f"recode: run {run.status}{at}: {run.error}{hint}", file=sys.stderr)
+            print(stop_line(run), file=sys.stderr)
 
 
 def _refresh_line_doc() -> None:

@@ -80,7 +80,8 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
           file=sys.stderr)
     before = len(run.warnings)
     created: dict[str, Any] = {}
-    action(run, node, created=created, **kwargs)
+    with magics.task_bound(run.task):
+        action(run, node, created=created, **kwargs)
     # like _finish after a run: names the re-run bound stay rebindable by later runs
     getattr(magics, "_created", {}).update(created)
     magics.remember(run)
@@ -118,7 +119,7 @@ def _edit(magics: ReCodeMagics, argv: list[str]) -> None:
     if (args.code is None) == (args.source is None):
         raise UsageError("%recode edit needs the new code: --code 'x = f(y)' or --from VAR "
                          "(a str variable holding it)")
-    code = args.code
+    code = _lines(args.code) if args.code is not None else None
     if args.source is not None:
         code = magics.shell.user_ns.get(args.source)
         if not isinstance(code, str):
@@ -126,6 +127,35 @@ def _edit(magics: ReCodeMagics, argv: list[str]) -> None:
                              f"notebook")
     _rerun(magics, magics.pick_run(args.n), node, steer.edit, code=code,
            confirm=_confirm(magics, args.confirm))
+
+
+def _lines(code: str) -> str:
+    r"""``--code`` text with ``\n`` between lines, as the ``--confirm`` prompt takes it.
+
+    Kept as it is when it parses (a ``"\n"`` inside a string literal stays one); a
+    ``SyntaxError`` either way is one line that also points to ``--from VAR``.
+
+    >>> print(_lines(r"a = 1\nb = 2"))
+    a = 1
+    b = 2
+    >>> print(_lines(r"s = 'x\ny'"))
+    s = 'x\ny'
+    """
+    import ast
+
+    try:
+        ast.parse(code)
+        return code
+    except SyntaxError:
+        pass
+    split = code.replace("\\n", "\n")
+    try:
+        ast.parse(split)
+    except SyntaxError as exc:
+        raise UsageError(f"--code does not parse (SyntaxError: {exc.msg}, line "
+                         f"{exc.lineno}); write \\n between lines, or put the code in a str "
+                         f"variable and use --from VAR") from None
+    return split
 
 
 def _rerun_command(magics: ReCodeMagics, argv: list[str]) -> None:

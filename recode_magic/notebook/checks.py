@@ -1,0 +1,103 @@
+"""Small checks and one-line messages of the magics (kept out of :mod:`.magics`)."""
+
+from __future__ import annotations
+
+import keyword
+import os
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..runs.run import Run
+
+__all__ = ["names_list", "one_line", "cannot_write", "cassette_counts", "cassette_note",
+           "check_variable", "stop_line", "MISSING"]
+
+#: "not bound" (a user's ``task`` that did not exist before a run)
+MISSING: Any = object()
+
+
+def names_list(text: str | None) -> list[str]:
+    """A comma-separated list of names (``--tools``, ``--in``)."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the one line the magic shows."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[-1] if isinstance(exc, UsageError) else " ".join(lines)
+
+
+def cannot_write(path: Path, *, folder: bool) -> str | None:
+    """Why ``path`` (a folder to create, or a file to write) cannot be written, or None.
+
+    >>> cannot_write(Path("/etc/hostname/runs"), folder=True)
+    "'/etc/hostname' is a file, not a folder"
+    """
+    if path.exists():
+        if folder != path.is_dir():
+            return f"{str(path)!r} is a {'file' if folder else 'folder'}, not a " \
+                   f"{'folder' if folder else 'file'}"
+        if not os.access(path, os.W_OK):
+            return f"{str(path)!r} is not writable"
+        return None
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{str(parent)!r} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create files in {str(parent)!r}"
+    return None
+
+
+def cassette_counts(llm: Any) -> tuple[int, int]:
+    """(entries, misses) of a cassette before a run, (0, 0) for other models."""
+    if not hasattr(llm, "missed"):
+        return 0, 0
+    return len(llm), llm.misses
+
+
+def cassette_note(llm: Any, entries: int, misses: int) -> str | None:
+    """One line when a replay was not one, or only almost (``entries``/``misses``: before).
+
+    A new recording says nothing; a miss under ``--replay-only`` is the run's own error line.
+    """
+    summary = getattr(llm, "summary", None)
+    note = summary() if callable(summary) and entries else None
+    if not note:
+        return None
+    live = llm.misses > misses and llm.mode != "replay"
+    if not (live or llm.loose_hits):
+        return None
+    return note + (" (--replay-only forbids live calls)" if live else "")
+
+
+def check_variable(name: str | None, option: str) -> None:
+    """Refuse an option value that is not a variable name."""
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise UsageError(f"{option} needs a variable name, got {name!r}")
+
+
+def stop_line(run: Run) -> str:
+    """The one line said when a run did not end ``done``: where, why, and how to go on.
+
+    >>> run = Run("t"); run.status, run.error = "limit", "token budget: ... (budget_tokens=9)"
+    >>> stop_line(run)
+    'recode: run limit: token budget: ... (budget_tokens=9); %recode resume --budget B continues'
+    """
+    where = next((n for n in reversed(run.nodes()) if n.error), None)
+    at = f" at `{where.name}`" if where is not None else ""
+    error = run.error or ""
+    hint = {"interrupted": "; %recode resume continues"}.get(str(run.status), "")
+    if run.status == "limit":
+        hint = ("; %recode resume --budget B continues" if "budget" in error else
+                "; %recode resume --max-depth N continues" if "depth limit" in error else
+                "; raise %config ReCodeMagics.max_calls, then %recode resume continues"
+                if "max_calls" in error else "; %recode resume continues")
+    if run.status == "error" and run.state is not None and run.state.frames:
+        hint = "; fix the cause, then %recode resume continues"
+    return f"recode: run {run.status}{at}: {error}{hint}"
