@@ -334,3 +334,14 @@ def test_edit_code_takes_backslash_n_between_lines(kernel):
     assert kernel.value("(r, _recode.node('1').code)") == (2, "q = 1\nr = q + 1")
     res = kernel.execute('%recode edit pair --code "r = (1"')
     assert "--from VAR" in usage_error(res)
+
+
+def test_a_reply_with_two_execute_blocks_says_only_the_first_ran(kernel):
+    """Also: a reply with two <execute> blocks runs the first and says so."""
+    res = kernel.execute('two = ScriptedLLM({"solve": "<execute>r = 1</execute> and then '
+                         '<execute>r = 2</execute>"})')
+    assert res.status == "ok", res.error
+    res = kernel.execute("%%recode --llm two --no-widget -o r\nOne.")
+    assert res.status == "ok", res.error
+    assert kernel.value("r") == 1
+    assert "had 2 <execute> blocks: only the first ran" in res.stderr, res.stderr

@@ -102,6 +102,7 @@ class Expander:
             previous = reply.strip()[:2000]
             try:
                 thought, code = parse_reply(reply)
+                _note_extra_blocks(run, node.name, reply)
                 previous = code[:2000]
                 blocks = self.plan(frame, code)
             except FormatError as exc:
@@ -329,6 +330,15 @@ def _wrap_calls(stmt: ast.stmt, awaited: frozenset[str], checked: frozenset[str]
     """
     new = _Wrapper(awaited, checked).visit(stmt)
     return ast.fix_missing_locations(new)
+
+
+def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
+    """Say once per node when a reply held several ``<execute>`` blocks (the first ran)."""
+    count = reply.count("<execute>")
+    note = (f"the reply for `{name}` had {count} <execute> blocks: only the first ran (as "
+            f"with a stop sequence at </execute>)")
+    if count > 1 and note not in run.warnings:
+        run.warnings.append(note)
 
 
 def run_coroutine(value: Any) -> Any:
