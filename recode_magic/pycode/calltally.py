@@ -16,8 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,12 +66,14 @@ class CallTally:
             return result
         return counted
 
-    @contextmanager
-    def watching(self, ns: MutableMapping[str, Any], names: Iterable[str]) -> Iterator[None]:
-        """Swap counting wrappers for ``names`` into ``ns``; put the originals back after."""
+    def watching(self, ns: MutableMapping[str, Any], names: Iterable[str]) -> _Watching:
+        """Swap counting wrappers for ``names`` into ``ns``; put the originals back after.
+
+        A context manager (a class, not a generator: it runs around every statement).
+        """
         # plain functions only: a class or a callable object must stay itself
         # (`isinstance(p, Point)`, `robot.speed` in the same statement)
-        originals, wrappers = {}, {}
+        swapped = {}
         for n in names:
             fn = ns.get(n)
             made = self.wrappers.get(n)
@@ -80,14 +81,8 @@ class CallTally:
                 if not _plain_function(fn):
                     continue
                 made = self.wrappers[n] = (fn, self.wrap(n, fn))  # type: ignore[arg-type]
-            originals[n], wrappers[n] = made
-        ns.update(wrappers)
-        try:
-            yield
-        finally:
-            for n, f in originals.items():
-                if ns.get(n) is wrappers[n]:
-                    ns[n] = f
+            swapped[n] = made
+        return _Watching(ns, swapped)
 
     def summary(self, most: int = 3) -> str:
         """One line: the most called primitives, with their last call and result."""
@@ -113,6 +108,24 @@ class CallTally:
             return "no call returned"
         args, kwargs, result = self.last[name]
         return _call(name, args, kwargs, result, 60)
+
+
+@dataclass
+class _Watching:
+    """Puts ``swapped`` wrappers into ``ns`` on entry, the originals back on exit."""
+
+    ns: MutableMapping[str, Any]
+    swapped: dict[str, tuple[Callable[..., Any], Callable[..., Any]]]
+
+    def __enter__(self) -> None:
+        for n, (_, wrapper) in self.swapped.items():
+            self.ns[n] = wrapper
+
+    def __exit__(self, *exc: object) -> None:
+        ns = self.ns
+        for n, (fn, wrapper) in self.swapped.items():
+            if ns.get(n) is wrapper:
+                ns[n] = fn
 
 
 def _plain_function(value: Any) -> bool:

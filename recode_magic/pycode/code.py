@@ -63,10 +63,16 @@ class Placeholder:
     call: ast.Call
     compound: bool = False
     inner: tuple[str, ...] = ()
+    _variables: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
-    @functools.cached_property
+    @property
     def variables(self) -> tuple[str, ...]:
         """Variable names the call mentions (argument names, keyword names), in order."""
+        if self._variables is None:
+            self._variables = self._names()
+        return self._variables
+
+    def _names(self) -> tuple[str, ...]:
         names: dict[str, None] = {}
         for n in [*self.call.args, *[k.value for k in self.call.keywords]]:
             for sub in ast.walk(n):
@@ -113,12 +119,17 @@ class Block:
     @property
     def code(self) -> CodeType:
         """The statement's code object."""
+        if self._code is None and self.facts is not None and self.facts.quiet:
+            self._code = compile_ast(_module(self.stmt), self.filename, "exec")
         if self._code is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SyntaxWarning)
-                self._code = compile_ast(ast.Module(body=[self.stmt], type_ignores=[]),
-                                     self.filename, "exec")
+                self._code = compile_ast(_module(self.stmt), self.filename, "exec")
         return self._code
+
+
+def _module(stmt: ast.stmt) -> ast.Module:
+    return ast.Module(body=[stmt], type_ignores=[])
 
 
 def called_names(node: ast.AST) -> set[str]:

@@ -146,11 +146,13 @@ def _clearly_fine(facts: Facts, protected: Collection[str]) -> bool:
     forbidden or dunder name or attribute, no ``getattr`` & co, and nothing bound that is
     a builtin or protected (comprehension variables included: then the walk decides).
     """
-    return (facts.plain and not facts.names & _QUICK_REFUSED
-            and not any(_is_dunder(n) for n in facts.names)
-            and not any(_is_dunder(a) for a in facts.attrs)
-            and not facts.binds & BUILTIN_NAMES
-            and not any(n in protected for n in facts.binds))
+    if not facts.plain or facts.dunder or facts.names & _QUICK_REFUSED \
+            or facts.binds & BUILTIN_NAMES:
+        return False
+    for name in facts.binds:
+        if name in protected:
+            return False
+    return True
 
 
 def _as_set(names: Collection[str]) -> Collection[str]:

@@ -41,6 +41,8 @@ _POLICY = frozenset({
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.MatchAs, ast.MatchStar,
     ast.MatchMapping,
 })
+#: Node types the compiler may warn about (``x is 1``, ``assert (a, b)``, ``'ab'['x']``).
+_WARNED = frozenset({ast.Is, ast.IsNot, ast.Assert, ast.Subscript})
 #: Beyond this many nodes a statement is compiled to check it (deep trees can exhaust the
 #: compiler's recursion limit although they parse).
 MAX_SAFE_NODES = 400
@@ -56,21 +58,27 @@ class Facts:
 
     ``calls``: names called as ``name(...)``; ``binds``: names bound (assignment and loop
     targets, imports, ``except ... as``, arguments, ``def`` names); ``name_calls``: how many
-    calls have a plain name as their function; ``names``/``attrs``: every name and
-    attribute mentioned; ``compiles``: it cannot fail to compile once parsed (no
-    ``return``/``break``/``yield`` outside their place, no ``__debug__``...);
+    calls have a plain name as their function; ``names``: every name mentioned;
+    ``dunder``: a name or attribute starts with ``__``; ``compiles``: it cannot fail to
+    compile once parsed (no ``return``/``break``/``yield`` outside their place, no
+    ``__debug__``...);
     ``plain``: no node the policy checks other than names, attributes and calls;
-    ``module``: a ``global``, ``nonlocal`` or ``from __future__`` (checked with the module).
+    ``module``: a ``global``, ``nonlocal`` or ``from __future__`` (checked with the module);
+    ``kinds``: the node types in it; ``quiet``: the compiler cannot warn about it (no
+    ``is`` comparison, ``assert``, subscript, or call of anything but a name or attribute:
+    what its SyntaxWarnings are about).
     """
 
     calls: frozenset[str]
     binds: frozenset[str]
     name_calls: int
     names: frozenset[str]
-    attrs: frozenset[str]
+    dunder: bool
     compiles: bool
     plain: bool
     module: bool
+    kinds: frozenset[type]
+    quiet: bool
 
 
 def _fields(t: type) -> tuple[str, ...]:
@@ -87,10 +95,9 @@ def scan(stmt: ast.AST) -> Facts:
     calls: set[str] = set()
     binds: set[str] = set()
     names: set[str] = set()
-    attrs: set[str] = set()
     kinds: set[type] = set()
     name_calls = count = 0
-    odd = module = False
+    odd = module = loud = dunder = False
     Name, Constant, Call, Load = ast.Name, ast.Constant, ast.Call, ast.Load
     stack: list[object] = [stmt]
     pop, push, extend = stack.pop, stack.append, stack.extend
@@ -103,6 +110,8 @@ def scan(stmt: ast.AST) -> Facts:
         count += 1
         if t is Name:
             names.add(n.id)  # type: ignore[attr-defined]
+            if n.id[:2] == "__":  # type: ignore[attr-defined]
+                dunder = True
             if type(n.ctx) is not Load:  # type: ignore[attr-defined]
                 binds.add(n.id)  # type: ignore[attr-defined]
             continue
@@ -112,11 +121,14 @@ def scan(stmt: ast.AST) -> Facts:
             if type(n.func) is Name:  # type: ignore[attr-defined]
                 calls.add(n.func.id)  # type: ignore[attr-defined]
                 name_calls += 1
+            elif type(n.func) is not ast.Attribute:  # type: ignore[attr-defined]
+                loud = True  # `(1, 2)(3)`: "perhaps you missed a comma?"
             if n.keywords:  # type: ignore[attr-defined]
                 kw = [k.arg for k in n.keywords if k.arg]  # type: ignore[attr-defined]
                 odd = odd or len(set(kw)) < len(kw) or "__debug__" in kw
         elif t is ast.Attribute:
-            attrs.add(n.attr)  # type: ignore[attr-defined]
+            if n.attr[:2] == "__":  # type: ignore[attr-defined]
+                dunder = True
         elif t is ast.alias:
             binds.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
         elif t is ast.arg:
@@ -127,16 +139,18 @@ def scan(stmt: ast.AST) -> Facts:
         elif t in (ast.Global, ast.Nonlocal) or (
                 t is ast.ImportFrom and n.module == "__future__"):  # type: ignore[attr-defined]
             module = True
-        for f in _fields(t):
+        fields = _FIELDS.get(t)
+        for f in fields if fields is not None else _fields(t):
             v = getattr(n, f, None)
             if type(v) is list:
                 extend(v)
             elif v is not None:
                 push(v)
-    compiles = (not odd and count <= MAX_SAFE_NODES and kinds <= _COMPILES
-                and "__debug__" not in names and "__debug__" not in attrs)
-    return Facts(frozenset(calls), frozenset(binds), name_calls, frozenset(names),
-                 frozenset(attrs), compiles, not (kinds & _POLICY), module)
+    compiles = not odd and not dunder and count <= MAX_SAFE_NODES and kinds <= _COMPILES
+    frozen = frozenset(kinds)
+    return Facts(frozenset(calls), frozenset(binds), name_calls, frozenset(names), dunder,
+                 compiles, not (frozen & _POLICY), module, frozen,
+                 not loud and not (frozen & _WARNED))
 
 
 def simple_call(stmt: ast.stmt) -> tuple[ast.Call, list[str]] | None:
