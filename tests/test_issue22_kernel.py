@@ -345,3 +345,15 @@ def test_a_reply_with_two_execute_blocks_says_only_the_first_ran(kernel):
     assert res.status == "ok", res.error
     assert kernel.value("r") == 1
     assert "had 2 <execute> blocks: only the first ran" in res.stderr, res.stderr
+
+
+def test_a_run_replayed_from_a_cassette_says_no_model_call(kernel, tmp_path):
+    """Also: a run answered wholly by its cassette does not say ``2 model calls``."""
+    tape = tmp_path / "tape.json"
+    res = kernel.execute('rec = ScriptedLLM({"solve": X("r = f(1)"), "f": X("r = 2")})')
+    assert res.status == "ok", res.error
+    res = kernel.execute(f"%%recode --llm rec --no-widget --cassette {tape}\nRecord.")
+    assert "· 2 model calls ·" in res.stdout, res.stdout
+    res = kernel.execute(f"%%recode --no-widget --cassette {tape} --replay-only\nRecord.")
+    assert res.status == "ok", res.error
+    assert "· 0 model calls (2 replayed from a cassette) ·" in res.stdout, res.stdout

@@ -97,9 +97,12 @@ def _alt_note(node: Node, ascii: bool) -> str:
 
 def _header(run: Run) -> str:
     n = len(run.nodes())
-    calls = "call" if run.llm_calls == 1 else "calls"
+    replayed = int(run.usage.get("replayed", 0) or 0)  # answered by a cassette: no call
+    live = run.llm_calls - replayed
+    calls = f"{live} model call{'' if live == 1 else 's'}" + (
+        f" ({replayed} replayed from a cassette)" if replayed else "")
     return (f"ReCode run: {run.status} · {n} node{'s' if n != 1 else ''} · "
-            f"{run.llm_calls} model {calls} · {run.elapsed:.2f} s")
+            f"{calls} · {run.elapsed:.2f} s")
 
 
 #: Icons of the states a view shows beyond the engine's (marks.shown_status).
