@@ -8,8 +8,9 @@ import time
 import pytest
 
 from recode_magic import ReCode, ScriptedLLM
+from recode_magic.notebook.display import display_run
 from recode_magic.notebook.render import render_text
-from recode_magic.notebook.widget import ReCodeWidget, display_run, tree_json
+from recode_magic.notebook.widget import ReCodeWidget, tree_json
 from recode_magic.runs.run import Run
 
 

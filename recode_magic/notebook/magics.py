@@ -240,7 +240,7 @@ class ReCodeMagics(Magics):
 
     def show_run(self, run: Run) -> None:
         """Display ``run``: the widget, or the text tree for a ``--no-widget`` run."""
-        from .widget import display_run
+        from .display import display_run
 
         if not self._widget_for(run):
             from .render import render_text
@@ -358,7 +358,7 @@ class ReCodeMagics(Magics):
         Nothing is displayed before the run starts, so an error in the set-up is one line
         with no empty widget above it.
         """
-        from .widget import display_run
+        from .display import display_run
 
         engine.unsubscribe()  # a resumed run gets one fresh view, not two
         from ..steering.steer import watch

@@ -72,7 +72,7 @@ def _confirm(magics: ReCodeMagics, wanted: bool) -> Any:
 
 def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any) -> None:
     """Say what re-running does, show the run live, re-run, report."""
-    from .widget import display_run
+    from .display import display_run
 
     node = steer.find_node(run, node)
     steer.preflight(run, node, kwargs.get("code"))  # errors before the warning and the view

@@ -33,7 +33,6 @@ from .widget_patch import Patcher
 from .widget_state import WIDGET_LIMIT, delta, node_json, on_mark, tree_json
 from .widget_static import (
     HTML_FALLBACK_NODES,
-    display_run,
     html_fallback,
     in_kernel,
     safe_export,
@@ -44,7 +43,7 @@ if TYPE_CHECKING:
     from ..runs.run import Run
     from ..runs.tree import Node
 
-__all__ = ["ReCodeWidget", "display_run", "node_json", "tree_json", "in_kernel", "delta",
+__all__ = ["ReCodeWidget", "node_json", "tree_json", "in_kernel", "delta",
            "ACTIONS", "WIDGET_LIMIT", "register_action_handler", "html_fallback",
            "HTML_FALLBACK_NODES", "static_bundle"]
 

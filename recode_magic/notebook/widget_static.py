@@ -20,11 +20,9 @@ from .render import render_html, render_text
 
 if TYPE_CHECKING:
     from ..runs.run import Run
-    from ..runs.tree import Node
-    from .widget import ReCodeWidget
 
 __all__ = ["HTML_FALLBACK_NODES", "html_fallback", "static_bundle", "in_kernel", "LIVE_NOTE",
-           "display_run", "safe_export"]
+           "safe_export"]
 
 #: Runs with more nodes than this get the text tree as their static HTML copy.
 HTML_FALLBACK_NODES = 500
@@ -79,41 +77,3 @@ def in_kernel() -> bool:
         return False
     ip = get_ipython()
     return ip is not None and getattr(ip, "kernel", None) is not None
-
-
-def display_run(run: Run | None = None, engine: Any = None, *,
-                widget: bool | None = None) -> ReCodeWidget | None:
-    """Show a run: the live widget in a kernel, else the text tree.
-
-    Parameters
-    ----------
-    run : Run, optional
-        A run to show now (e.g. ``%recode show``); None to wait for ``engine``'s next run.
-    engine : ReCode, optional
-        Follow its events (call before ``engine.run``). Without a kernel the text tree is
-        printed when the run ends.
-    widget : bool, optional
-        False forces the text tree (``--no-widget``); None decides by :func:`in_kernel`.
-
-    Returns
-    -------
-    ReCodeWidget or None
-        The widget shown, or None when the text tree was printed (or will be).
-    """
-    if widget is None:
-        widget = in_kernel()
-    if widget:
-        from .widget import ReCodeWidget
-
-        w = ReCodeWidget(run, static_at_end=engine is not None)
-        if engine is not None:
-            w.attach(engine)
-        return w.show()
-    if engine is not None:
-        def print_at_end(event: str, r: Run, _node: Node | None) -> None:
-            if event == "run_end":
-                print(render_text(r))
-        engine.subscribe(print_at_end)
-    elif run is not None:
-        print(render_text(run))
-    return None
