@@ -33,6 +33,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BINDER = REPO / "binder"
 NOTEBOOK = "notebooks/quickstart.ipynb"
+#: run too: the batch notebook (no pandas in Binder: it must not need it)
+ALSO = ["notebooks/batch.ipynb"]
 
 pytestmark = [pytest.mark.slow]
 
@@ -143,7 +145,7 @@ def test_binder_environment_runs_quickstart(tmp_path):
     sanitize = sorted((repo / "notebooks").glob("*sanitize*.cfg"))
     if len(sanitize) == 1:
         cmd += ["--nbval-sanitize-with", str(sanitize[0].relative_to(repo))]
-    cmd.append(NOTEBOOK)
+    cmd += [NOTEBOOK, *ALSO]
     res = _run(cmd, repo, env, 900)
     print(
         f"\nbinder env: pip install -r binder/requirements.txt {t_install - t0:.0f} s, "

@@ -357,3 +357,21 @@ def test_a_run_replayed_from_a_cassette_says_no_model_call(kernel, tmp_path):
     res = kernel.execute(f"%%recode --no-widget --cassette {tape} --replay-only\nRecord.")
     assert res.status == "ok", res.error
     assert "· 0 model calls (2 replayed from a cassette) ·" in res.stdout, res.stdout
+
+
+def test_batch_notebook_runs_without_pandas(tmp_path_factory):
+    """Also: notebooks/batch.ipynb runs with Binder's requirements, which have no pandas."""
+    import nbformat
+    from conftest import start_kernel
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "batch.ipynb",
+                       as_version=4)
+    k = start_kernel(tmp_path_factory, "import sys\nsys.modules['pandas'] = None")
+    try:
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                res = k.execute(cell.source, timeout=120)
+                assert res.status == "ok", (cell.source[:80], res.error)
+        assert "task_id='ex7'" in res.stdout
+    finally:
+        k.stop()
