@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import FormatError
 from ..prompting.prompts import Prompt
@@ -25,10 +25,25 @@ from .resultcheck import is_empty
 from .runstate import Frame
 
 if TYPE_CHECKING:
-    from ..runs.tree import RunData
-    from .expander import Expander
+    from ..runs.tree import Node, RunData
+    from .runstate import RunState
+    from .settings import Settings
 
 __all__ = ["choose", "VARIANTS", "sampleable"]
+
+
+class Expander(Protocol):
+    """What sampling uses of :class:`~recode_magic.engine.expander.Expander` (which calls it).
+
+    Declared here so this module does not import the expander back (one-way imports).
+    """
+
+    state: RunState
+    ns: dict[str, Any]
+    settings: Settings
+
+    def ask(self, run: RunData, node: Node, prompt: Prompt) -> str: ...  # noqa: D102
+    def plan(self, frame: Frame, code: str) -> list[C.Block]: ...  # noqa: D102
 
 #: Notes that make each further candidate's prompt differ (one per candidate, cycled).
 VARIANTS = ("Write it another way than the most obvious one: plain loops and ifs, one "
