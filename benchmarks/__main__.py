@@ -2,9 +2,13 @@
 
 Prints one table and writes ``benchmarks/results.json``. Ratios are measured side by side in
 one run (the machines are shared and noisy); nothing here is asserted by the test suite.
-Optional: ``--reference PATH`` (a checkout of FoundationAgents/ReCode: its agent runs on the
-same trees and its prompt format is counted) and ``RECODE_BENCH_JAI_PYTHON`` (a Python with
-jupyter_ai_magics installed, for the start-up comparison).
+Sections: overhead, reference, tokens, replay, widget, reference_trees and shared_keyword
+(:mod:`benchmarks.speed`), parallel and parallel_suite (:mod:`benchmarks.parallel`),
+memory, startup, batch. Optional: ``--reference PATH`` (a checkout of FoundationAgents/ReCode:
+its agent runs on the same trees and its prompt format is counted),
+``RECODE_BENCH_MACHINE`` (what the machine is and what else ran, printed with the figures)
+and ``RECODE_BENCH_JAI_PYTHON`` (a Python with jupyter_ai_magics installed, for the start-up
+comparison).
 """
 
 from __future__ import annotations
@@ -12,13 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from . import sections
+from . import parallel, report, sections, speed
 
 OUT = Path(__file__).with_name("results.json")
 
@@ -32,11 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    results: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                  time.gmtime())},
-    }
+    results: dict[str, Any] = {"machine": sections.machine()}
     sizes = (10, 100, 1000) if args.quick else (10, 100, 1000, 5000)
     results["overhead"] = sections.overhead(sizes)
     if args.reference:
@@ -44,14 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     results["tokens"] = sections.tokens(args.reference)
     results["replay"] = sections.replay()
     results["widget"] = sections.widget(browser=not args.no_browser)
-    results["parallel"] = sections.parallel(0.2 if args.quick else 1.0)
-    results["parallel_suite"] = sections.parallel_suite(0.2 if args.quick else 1.0, args.quick)
+    results["reference_trees"] = speed.reference_trees(args.reference, quick=args.quick)
+    results["shared_keyword"] = speed.shared_keyword(0.5)
+    results["parallel"] = parallel.parallel(0.2 if args.quick else 1.0)
+    results["parallel_suite"] = parallel.parallel_suite(0.2 if args.quick else 1.0, args.quick)
     results["memory"] = sections.memory(1000 if args.quick else 5000)
     results["startup"] = sections.startup()
     results["batch"] = __import__("benchmarks.batch").batch.section(quick=args.quick)
     results["seconds"] = round(time.perf_counter() - t0, 1)
     Path(args.out).write_text(json.dumps(results, indent=1))
-    print(sections.table(results))
+    print(report.table(results))
     print(f"\nwrote {args.out} in {results['seconds']} s")
     return 0
 

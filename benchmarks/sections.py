@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,19 @@ BIG = 10**7
 # CPU time of this process: on a shared 2-core machine it moves far less with other load
 # than wall time does, and a zero-latency model makes the run CPU-bound anyway.
 _clock = time.process_time
+
+
+def machine() -> dict[str, Any]:
+    """The machine a run measured: Python, platform, CPUs, memory, date, and a note.
+
+    ``RECODE_BENCH_MACHINE`` says what else ran (a shared machine: other work, a model).
+    """
+    pages = os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "memory_gib": round(pages * os.sysconf("SC_PAGE_SIZE") / 2**30, 1) if pages else None,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "note": os.environ.get("RECODE_BENCH_MACHINE", "")}
 
 
 def _best(fn: Callable[[], float], repeat: int) -> float:
@@ -85,94 +99,6 @@ def overhead(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
                 "widget_messages": sent["messages"], "widget_bytes": sent["bytes"]})
             print(f"overhead {shape:5} {n:5}: {rows[-1]['ms_per_node']:.4f} ms/node", flush=True)
     return rows
-
-
-class _SlowModel:
-    """A thread-safe fake model with a fixed latency per call (replies by placeholder name)."""
-
-    thread_safe = True
-    model = "fake-1s"
-
-    def __init__(self, replies: dict[str, str], latency: float) -> None:
-        from recode_magic import ScriptedLLM
-
-        self.scripted, self.latency = ScriptedLLM(replies), latency
-        self.calls = 0
-
-    def __call__(self, prompt: str) -> str:
-        time.sleep(self.latency)
-        self.calls += 1  # a race here only blurs a printed count
-        return self.scripted(prompt)
-
-
-def _parallel_trees() -> dict[str, dict[str, str]]:
-    from .trees import X
-
-    fan = {"solve": X("\n".join(f"x{i} = item_{i}(task)" for i in range(10))),
-           **{f"item_{i}": X(f"x{i} = act({i})") for i in range(10)}}
-    chain = {"solve": X("v = step_0(task)"),
-             **{f"step_{i}": X(f"v = step_{i + 1}(task)") for i in range(9)},
-             "step_9": X("v = act(1)")}
-    mixed = {  # dependent steps, a primitive between, a mutated input, a loop, keywords
-        "solve": X("rooms = find_rooms(task)\nact('look')\nitems = find_items(task)\n"
-                   "plan = make_plan(rooms, items)\nlog = note(task, level=2)\n"
-                   "for r in rooms:\n    visit(r)\nsummary = summarize(seen)"),
-        "find_rooms": X("rooms = ['a', 'b']\nseen.append('rooms')"),
-        "find_items": X("items = ['key']"),
-        "make_plan": X("plan = act(len(rooms) + len(items))"),
-        "note": X("log = act(level)"),
-        "loop_visit": X("for r in rooms:\n    act(r)"),
-        "summarize": X("summary = act(list(seen))"),
-    }
-    return {"fan of 10": fan, "chain of 10": chain, "mixed": mixed}
-
-
-def parallel(latency: float = 1.0) -> dict[str, Any]:
-    """Parallel expansion (issue 15.1): wall time with a fake model of fixed latency.
-
-    The same trees run sequentially (``prefetch=0``) and with prefetching (``prefetch=16``)
-    side by side; results must be identical (checked here), the wall time and the share of
-    calls asked ahead and never used are reported.
-    """
-    out: dict[str, Any] = {"latency_s": latency}
-    for label, replies in _parallel_trees().items():
-        row: dict[str, Any] = {}
-        shapes = []
-        for mode, prefetch in (("sequential", 0), ("parallel", 16)):
-            log: list[Any] = []
-            ns = {"act": lambda x, log=log: log.append(x) or x, "seen": []}
-            llm = _SlowModel(replies, latency)
-            t0 = time.perf_counter()
-            run = ReCode(llm, namespace=ns, prefetch=prefetch, max_depth=20).run("benchmark")
-            row[f"{mode}_s"] = round(time.perf_counter() - t0, 2)
-            assert run.status == "done", run.error
-            shapes.append(([(n.name, n.code, n.prompt) for n in run.nodes()], log))
-            stats = run.meta.get("prefetch_stats", {})
-            row[f"{mode}_model_calls"] = llm.calls
-            if prefetch:
-                row.update(prefetched=stats.get("prefetched", 0), used=stats.get("used", 0),
-                           wasted=stats.get("wasted", 0))
-        row["identical"] = shapes[0] == shapes[1]
-        row["ratio"] = round(row["parallel_s"] / row["sequential_s"], 2)
-        out[label] = row
-        print(f"parallel {label}: {row}", flush=True)
-    made = sum(r["parallel_model_calls"] for k, r in out.items() if isinstance(r, dict))
-    out["wasted_share"] = round(sum(r["wasted"] for r in out.values() if isinstance(r, dict))
-                                / made, 3) if made else 0.0
-    return out
-
-
-def parallel_suite(latency: float = 1.0, quick: bool = False) -> dict[str, Any]:
-    """The recorded agent suites replayed at ``latency`` s a call, sequential vs prefetch=4.
-
-    See :mod:`benchmarks.suite_parallel`; ``quick``: the task suite's first repeat only.
-    """
-    from . import suite_parallel
-
-    if quick:
-        return suite_parallel.measure(("t4-layout-ex2-out",), ("tasks",), latency,
-                                      only=("*@1",))
-    return suite_parallel.measure(latency=latency)
 
 
 def reference(path: str, quick: bool = False) -> list[dict[str, Any]]:
@@ -427,83 +353,3 @@ def startup() -> dict[str, Any]:
             out["jupyter_ai_magics_s"] = f"not measured: {exc}"
     print(f"startup: {out}", flush=True)
     return out
-
-
-def _fmt(v: Any, digits: int = 3) -> str:
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def table(r: dict[str, Any]) -> str:
-    """The printed summary."""
-    lines = [f"recode_magic benchmarks — {r['machine']['platform']}, {r['machine']['cpus']} "
-             f"CPUs, Python {r['machine']['python']}, {r['machine']['date']}", ""]
-    ref = {(x.get("shape"), x.get("nodes")): x for x in r.get("reference", [])}
-    lines.append("Engine overhead, zero-latency scripted model (CPU ms per node)")
-    lines.append(f"{'tree':<12}{'nodes':>7}{'engine':>9}{'+timeout':>10}{'+widget':>9}"
-                 f"{'export':>9}{'eng/exp':>9}{'reference':>11}{'ref/eng':>9}")
-    for row in r["overhead"]:
-        rf = ref.get((row["shape"], row["nodes"]))
-        rms = rf["ms_per_node"] if rf and not rf.get("error") else None
-        ref_cell = f"{rms:.3f}" if rms else ("failed" if rf else "-")
-        ratio_cell = f"{rms / row['ms_per_node']:.1f}x" if rms else "-"
-        lines.append(
-            f"{row['shape']:<12}{row['nodes']:>7}{row['ms_per_node']:>9.4f}"
-            f"{row['ms_per_node_timeout']:>10.4f}{row['ms_per_node_widget']:>9.4f}"
-            f"{row['export_ms'] / row['nodes']:>9.4f}{row['ratio_to_export']:>9.1f}"
-            f"{ref_cell:>11}{ratio_cell:>9}")
-    for (shape, n), rf in ref.items():
-        if not any(o["shape"] == shape and o["nodes"] == n for o in r["overhead"]):
-            lines.append(f"{shape:<12}{n:>7}{'':>55}"
-                         f"{(_fmt(rf['ms_per_node']) if not rf.get('error') else 'failed'):>11}"
-                         f"  {rf.get('error') or ''}"[:140])
-    t = r["tokens"]
-    lines += ["", f"Prompt tokens ({t['tokenizer']})",
-              f"  ours: {t['ours_mean']:.0f} per expansion, fixed part {t['ours_fixed']} "
-              f"({t['ours_fixed_share']:.0%})"]
-    if "reference_mean" in t:
-        lines.append(f"  reference format, same expansions: {t['reference_mean']:.0f} "
-                     f"(min {t['reference_min']}, max {t['reference_max']})")
-    lines.append(f"  billable input over {t['expansions']} expansions: {t['billable_uncached']}"
-                 f" uncached, {t['billable_cached']:.0f} cached ({t['cache_saving']:.0%} less)")
-    lines.append(f"  fake Messages API accounting: {t['server_billable_uncached']:.0f} uncached,"
-                 f" {t['server_billable_cached']:.0f} cached ("
-                 f"{1 - t['server_billable_cached'] / t['server_billable_uncached']:.0%} less)")
-    lines += ["", "Replay from a cassette (100 nodes)"]
-    for label, row in r["replay"].items():
-        lines.append(f"  {label:<20} model calls {row['model_calls']}, replay "
-                     f"{row['replay_ms']:.1f} ms vs exported {row['export_ms']:.1f} ms "
-                     f"= {row['ratio']:.2f}x")
-    w = r["widget"]
-    lines += ["", "Widget (5 ms scripted model)"]
-    for n in (100, 1000):
-        x = w[f"fan_{n}"]
-        lines.append(f"  {n:>5} nodes: {x['messages']} messages, {x['bytes'] / 1024:.0f} KiB, "
-                     f"{x['messages_per_s']:.1f} msgs/s over {x['seconds']:.1f} s")
-    lines.append(f"  browser render of a 1,000-node tree: "
-                 f"{_fmt(w.get('browser_render_ms_1000', '-'), 0)} ms")
-    p = r.get("parallel")
-    if p:
-        lines += ["", f"Parallel expansion (fake model, {p['latency_s']:g} s a call; "
-                      f"sequential vs prefetch=16, wall s)"]
-        for label, row in p.items():
-            if isinstance(row, dict):
-                lines.append(f"  {label:<12} {row['sequential_s']:>6.2f} vs "
-                             f"{row['parallel_s']:>6.2f} ({row['ratio']:.2f}x), asked ahead "
-                             f"{row['prefetched']}, used {row['used']}, wasted {row['wasted']}"
-                             f"{'' if row['identical'] else ', RESULTS DIFFER'}")
-        lines.append(f"  wasted calls: {p['wasted_share']:.0%} of the calls made")
-    q = r.get("parallel_suite")
-    if q and "total" in q:
-        from .suite_parallel import table as suite_table
-
-        lines += ["", suite_table(q)]
-    m = r["memory"]
-    lines += ["", f"Memory: {m['nodes']}-node run peaks at {m['peak_traced_mib']:.1f} MiB traced"
-              f" (process max RSS {m['max_rss_mib']:.0f} MiB)"]
-    s = r["startup"]
-    lines += [f"Start-up: %load_ext recode_magic {s['recode_magic_s'] * 1000:.0f} ms"
-              + (f", %load_ext jupyter_ai_magics {_fmt(s['jupyter_ai_magics_s'], 2)} s"
-                 if "jupyter_ai_magics_s" in s else "")]
-    return "\n".join(lines)
