@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -33,18 +34,22 @@ def test_confirm_buttons_run_and_edit(lab_server, lab_page, browser_log):
     t0 = time.monotonic()
     start_run_all(lab_page)
 
-    boxes = panel.locator(".recode-confirm")
+    boxes = panel.locator(".recode-confirm")          # the box waiting now (one at a time)
+    decided = panel.locator(".recode-confirm-decided")  # what a decided box collapses to
     expect(boxes).to_have_count(1, timeout=60_000)  # solve's code, waiting for us
     first = boxes.nth(0)
     expect(first).to_contain_text("solve(task)")
     expect(first).to_contain_text("depth 0")
     expect(first.locator("pre.rc-confirm-code")).to_have_text("v = make_value(n=3)\nout = v * 2")
+    # the tree says who the run waits for
+    root = panel.locator(".recode-widget .rc-row.rc-node").nth(0)
+    expect(root.locator(".rc-icon")).to_have_attribute("title", re.compile("^waiting for you"))
     first.locator("button.rc-confirm-run").click()
-    expect(first).to_contain_text("decision: ran", timeout=15_000)
-    expect(first.locator("button.rc-confirm-run")).to_be_disabled()
+    expect(decided).to_have_count(1, timeout=15_000)
+    expect(decided.nth(0)).to_contain_text("✔ recode --confirm: ran · out = solve(task) (depth 0)")
 
-    expect(boxes).to_have_count(2, timeout=30_000)  # make_value's code
-    second = boxes.nth(1)
+    expect(boxes).to_have_count(1, timeout=30_000)  # make_value's code
+    second = boxes.nth(0)
     expect(second).to_contain_text("v = make_value(n=3)")
     expect(second).to_contain_text("depth 1")
     expect(second.locator("pre.rc-confirm-code")).to_have_text("v = record(n) + 1")
@@ -55,20 +60,18 @@ def test_confirm_buttons_run_and_edit(lab_server, lab_page, browser_log):
     editor.fill(EDITED)
     screenshot(lab_page, "confirm-editing", target=second)
     second.locator("button.rc-confirm-run-edited").click()
-    expect(second).to_contain_text("decision: ran edited code", timeout=15_000)
-    expect(second.locator("pre.rc-confirm-edited")).to_have_text(EDITED)
+    expect(decided).to_have_count(2, timeout=15_000)
+    expect(decided.nth(1)).to_contain_text("recode --confirm: ran edited code · v = make_value")
+    decided.nth(1).locator("summary").click()
+    expect(decided.nth(1).locator("pre")).to_have_text(EDITED)
 
     cells = wait_settled(lab_page, timeout=60)
     seconds = time.monotonic() - t0
     assert not [e for c in cells for e in c["errors"]], cells
     out = panel.locator(".jp-Cell").nth(2).locator(".jp-OutputArea")
     expect(out).to_contain_text("OUT 260 [3]")
-    for b in ("run", "edit-button", "reject"):
-        for box in (first, second):
-            expect(box.locator(f"button.rc-confirm-{b}")).to_be_disabled()
-    expect(second.locator("button.rc-confirm-run-edited")).to_be_disabled()
-    expect(panel.locator(".recode-widget .rc-run-status")).to_have_text("✔ done",
-                                                                         timeout=30_000)
+    expect(boxes).to_have_count(0)  # no box (and no dead widget) is left
+    expect(panel.locator(".recode-static")).to_contain_text("ReCode run: done", timeout=30_000)
 
     cell = panel.locator(".jp-Cell").nth(1)
     cell.scroll_into_view_if_needed()

@@ -246,14 +246,16 @@ function render({ model, el }) {
     const c = run.counts || {};
     const status = run.status || "pending";
     const st = $(".rc-run-status");
-    st.className = `rc-run-status rc-s-${status}`;
-    st.textContent = `${runIcon(status)} ${status}`;
+    // a --confirm box holds the run: say who it waits for (and stop the clock's ticking)
+    const waiting = status === "running" && [...byId.values()].some((x) => stateOf(x) === "waiting");
+    st.className = `rc-run-status rc-s-${waiting ? "waiting" : status}`;
+    st.textContent = waiting ? `${icon("waiting")} waiting for you` : `${runIcon(status)} ${status}`;
     const task = String(run.task || "").split("\n")[0];
     $(".rc-task").textContent = task;
     $(".rc-task").title = run.task || "";
     const n = run.n || 0, finished = (c.done || 0) + (c.error || 0) + (c.skipped || 0) + (c.stub || 0);
     let elapsed = run.elapsed;
-    if (status === "running" && run.started) elapsed = Date.now() / 1000 - run.started;
+    if (status === "running" && run.started && !waiting) elapsed = Date.now() / 1000 - run.started;
     const live = status === "running" || status === "pending";
     const progress = live ? [`${c.expanded || 0} expanded`, `${(c.pending || 0) + (c.running || 0)} pending`]
       : [`${c.done || 0} done`];
