@@ -370,11 +370,12 @@ PLAN_EXAMPLE = ("A plan looks like this (names and variables of your own step):\
 
 def _check_plan(blocks: list[C.Block]) -> None:
     """Refuse a decomposition that is not 2+ lines ``x = new_step(inputs)`` (FormatError)."""
-    code = [b.source for b in blocks if b.placeholder is None]
+    code = [b.source for b in blocks if b.placeholder is None
+            and not isinstance(b.stmt, (ast.Import, ast.ImportFrom))]  # imports: harmless
     if code:
         raise FormatError(f"a plan has only lines `result = new_step(inputs)` calling new "
                           f"functions; this line is code: {code[0].strip()[:120]}. {PLAN_EXAMPLE}")
-    if len(blocks) < 2:
+    if sum(b.placeholder is not None for b in blocks) < 2:
         raise FormatError("a plan needs at least 2 lines `result = new_step(inputs)`, each a "
                           "smaller part of the step")
 
