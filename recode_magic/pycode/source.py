@@ -7,12 +7,17 @@ Both raise :class:`~recode_magic.errors.FormatError`, whose message is written f
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 
 from ..errors import FormatError
 from .astlock import parse
 
 __all__ = ["parse_code", "syntax_error"]
+
+#: What the parser's SyntaxWarnings are about: an escape in a string (``"\d"``), a number
+#: running into a name (``1if``, ``0x1for``, ``1.else``); code without either cannot warn.
+_MAY_WARN = re.compile(r"\\|\d\.?[A-Za-z_]")
 
 
 def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
@@ -26,9 +31,12 @@ def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
     recode_magic.errors.FormatError: line 2: `def f` is not allowed here (write a def only at ...
     """
     try:
-        with warnings.catch_warnings():  # e.g. invalid escapes: not the user's concern here
-            warnings.simplefilter("ignore", SyntaxWarning)
+        if _MAY_WARN.search(code) is None:  # no filter to set up (it costs as much again)
             tree = parse(code, filename=filename)
+        else:
+            with warnings.catch_warnings():  # invalid escapes...: not the user's concern here
+                warnings.simplefilter("ignore", SyntaxWarning)
+                tree = parse(code, filename=filename)
     except SyntaxError as exc:
         raise syntax_error(exc, code) from None
     except (ValueError, MemoryError, RecursionError) as exc:
