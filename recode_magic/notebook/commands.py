@@ -243,7 +243,12 @@ def _export(magics: ReCodeMagics, argv: list[str]) -> None:
         target = Path(args.pairs).expanduser()
         if target.is_dir():
             raise UsageError(f"--pairs {args.pairs!r} is a folder (give a .jsonl file)")
-        count = write_pairs(magics.pick_run(args.n), target)
+        run = magics.pick_run(args.n)
+        try:
+            count = write_pairs(run, target)
+        except OSError as exc:
+            raise UsageError(f"--pairs {args.pairs!r} cannot be written: "
+                             f"{exc.strerror or exc}") from None
         print(f"recode: {count} training pair{'s' * (count != 1)} written to {str(target)!r}")
         return
     code = magics.pick_run(args.n).export(style="inline" if args.inline else "functions")
