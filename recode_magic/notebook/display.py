@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .render import render_text
 from .widget import ReCodeWidget
-from .widget_static import in_kernel
+from .widget_static import in_kernel, static_bundle
 
 if TYPE_CHECKING:
     from ..runs.run import Run
@@ -16,7 +16,7 @@ __all__ = ["display_run"]
 
 
 def display_run(run: Run | None = None, engine: Any = None, *,
-                widget: bool | None = None) -> ReCodeWidget | None:
+                widget: bool | None = None, static: bool = False) -> ReCodeWidget | None:
     """Show a run: the live widget in a kernel, else the text tree.
 
     Parameters
@@ -28,6 +28,9 @@ def display_run(run: Run | None = None, engine: Any = None, *,
         printed when the run ends.
     widget : bool, optional
         False forces the text tree (``--no-widget``); None decides by :func:`in_kernel`.
+    static : bool
+        In a kernel, show ``run`` as its static tree (``widget_static.static_bundle``), not
+        as a live widget that a saved notebook could not show again (``%recode show`` is).
 
     Returns
     -------
@@ -36,6 +39,11 @@ def display_run(run: Run | None = None, engine: Any = None, *,
     """
     if widget is None:
         widget = in_kernel()
+    if widget and static and run is not None and engine is None:
+        from IPython.display import display
+
+        display(static_bundle(run), raw=True)
+        return None
     if widget:
         w = ReCodeWidget(run, static_at_end=engine is not None)
         if engine is not None:

@@ -87,7 +87,7 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     magics.remember(run)
     # shown when it ends: a saved notebook's static view is then the new tree (nbval does not
     # replay display updates); a widget clicked in follows the re-run live instead
-    display_run(run, widget=None if magics.widget else False)
+    display_run(run, widget=None if magics.widget else False, static=True)  # no dead widget
     for note in run.warnings[before:]:
         print(f"recode: {note}", file=sys.stderr)
     alt = next((a for a in node.alternatives if a.node is node), None)
