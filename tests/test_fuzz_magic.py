@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
+from IPython.terminal.interactiveshell import TerminalInteractiveShell
 
 TMP = Path(tempfile.mkdtemp(prefix="recode-fuzz-"))
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck),
@@ -83,8 +83,11 @@ def arguments(draw: st.DrawFn) -> str:
 
 @pytest.fixture(scope="module")
 def shell():
-    """The shared test InteractiveShell, working in a temporary folder (files land there)."""
-    ip = start_ipython()
+    """The process's InteractiveShell, working in a temporary folder (files land there).
+
+    Not ``start_ipython()``: it returns None once called, and test_magic calls it.
+    """
+    ip = TerminalInteractiveShell.instance()
     ip.run_cell(SETUP)
     here = os.getcwd()
     os.chdir(TMP)
