@@ -93,10 +93,10 @@ def test_samples_are_not_asked_for_a_step_that_calls_a_primitive():
 
 def test_a_long_list_is_previewed_by_its_structure_and_a_short_one_as_before():
     llm = ScriptedLLM({"solve": reply("answer = len(sales)")})
-    ReCode(llm, {}).run("count", inputs={"sales": _rows(40)}, output="answer")
+    ReCode(llm, {}, previews=True).run("count", inputs={"sales": _rows(40)}, output="answer")
     assert "list of 40 dicts, keys ['region', 'amount']; first rows:" in llm.calls[0]
     short = ScriptedLLM({"solve": reply("answer = len(sales)")})
-    ReCode(short, {}).run("count", inputs={"sales": _rows(2)}, output="answer")
+    ReCode(short, {}, previews=True).run("count", inputs={"sales": _rows(2)}, output="answer")
     assert "- sales (list): [{'amount': 0, 'region': 'south'}, {'amount': 1," \
         in short.calls[0]
     off = ScriptedLLM({"solve": reply("answer = len(sales)")})

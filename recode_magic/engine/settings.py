@@ -74,7 +74,8 @@ class Settings:
     previews : bool
         A variable whose repr does not fit ``repr_limit`` is shown by its structure (length,
         keys, first rows or lines: :func:`recode_magic.pycode.namespace.preview`) instead of
-        a cut repr.
+        a cut repr. Off by default: it changes the prompt of any run with such a variable,
+        and the shipped notebooks replay cassettes recorded without it.
     ground : bool
         A literal that re-types a variable is refused ("use the variable `NAME`"), and a
         failed lookup's repair is told what the variables hold
@@ -123,7 +124,7 @@ class Settings:
     check_results: bool = True
     decompose: bool = False
     samples: int = 1
-    previews: bool = True
+    previews: bool = False
     ground: bool = True
     loop_guards: bool = True
     world_answers: bool = True
