@@ -7,8 +7,9 @@ working directory is that copy and the cassettes resolve as in a checkout), then
   widget error (the files carry no widget model references that could dangle);
 * Run All Cells: every cell ran, no error output (``%recode export`` adds a cell holding the
   exported program below itself, which Run All leaves unexecuted: checked as such);
-* the live widget(s) rendered (``.recode-widget``) with the expected final run status, no
-  "Error displaying widget", no JavaScript console errors or page errors;
+* each run's tree (the live widget while it ran, its static copy ``.recode-static`` once it
+  ended) with the expected final run status, no live widget left, no "Error displaying
+  widget", no JavaScript console errors or page errors;
 * a screenshot of the first widget with its cell: ``artifacts/nb-<name>.png``.
 
 No API key reaches the kernel (the harness removes it): the model replies come from the
@@ -115,21 +116,20 @@ def test_notebook_runs_in_jupyterlab(name, notebooks_dir, lab_server, lab_page, 
 
     expected = expected_widgets(name)
     assert expected, f"{name}: no widget output saved (run notebooks/record_cassettes.py)"
-    widgets = panel.locator(".recode-widget")
-    expect(widgets).to_have_count(len(expected), timeout=60_000)
+    # each run's widget is replaced by its static tree when the run ends (a saved notebook
+    # shows it again anywhere); the static tree's header carries the final status
+    trees = panel.locator(".recode-static")
+    expect(trees).to_have_count(len(expected), timeout=60_000)
     for i, status in enumerate(expected):
-        expect(widgets.nth(i).locator(".rc-run-status")).to_have_text(status, timeout=30_000)
-        expect(widgets.nth(i).locator(".rc-row.rc-node").first).to_be_visible()
+        expect(trees.nth(i)).to_contain_text(f"ReCode run: {status.split(' ', 1)[1]} ·",
+                                             timeout=30_000)
+        expect(trees.nth(i).locator("details.recode-node").first).to_be_visible()
+    expect(panel.locator(".recode-widget")).to_have_count(0)   # no live widget left behind
     assert_no_widget_errors(lab_page)
     assert_no_js_errors(browser_log)
 
-    # open the first placeholder's details (thought, code, output) for the screenshot
-    first = widgets.first
-    rows = first.locator(".rc-row.rc-node")   # a one-node run (text_world_agent) has no child
-    rows.nth(1 if rows.count() > 1 else 0).click()
-    expect(first.locator(".rc-details .rc-code")).not_to_be_empty(timeout=10_000)
-    # the first widget's cell, from its input down: scroll the input to the top
-    cell = panel.locator(".jp-CodeCell").filter(has=lab_page.locator(".recode-widget")).first
+    # the first tree's cell, from its input down: scroll the input to the top
+    cell = panel.locator(".jp-CodeCell").filter(has=lab_page.locator(".recode-static")).first
     cell.evaluate("el => el.scrollIntoView({block: 'start'})")
     lab_page.wait_for_timeout(300)
     shot = screenshot(lab_page, f"nb-{name}")
