@@ -19,6 +19,7 @@ the examples is refused before it runs, see :func:`example_names`).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 from ..pycode.astlock import parse
@@ -91,6 +92,7 @@ _EXECUTE = re.compile(r"<execute>(.*?)</execute>", re.S)
 _PLACEHOLDER_LINE = re.compile(r"^Placeholder:\s*(.+)$", re.M)
 
 
+@functools.lru_cache(maxsize=16)  # read once per run, from the same few-shots every time
 def example_names(few_shots: str) -> frozenset[str]:
     """Names the few-shot examples call: functions that exist only in the examples.
 
