@@ -4,8 +4,9 @@ Prints one table and writes ``benchmarks/results.json``. Ratios are measured sid
 one run (the machines are shared and noisy); nothing here is asserted by the test suite.
 Sections: overhead, reference, tokens, replay, widget, reference_trees and shared_keyword
 (:mod:`benchmarks.speed`), parallel and parallel_suite (:mod:`benchmarks.parallel`),
-memory, startup, batch. Optional: ``--reference PATH`` (a checkout of FoundationAgents/ReCode:
-its agent runs on the same trees and its prompt format is counted),
+memory, startup, batch, local (:mod:`benchmarks.local`, the embedded model). Optional:
+``--reference PATH`` (a checkout of FoundationAgents/ReCode: its agent runs on the same trees
+and its prompt format is counted),
 ``RECODE_BENCH_MACHINE`` (what the machine is and what else ran, printed with the figures)
 and ``RECODE_BENCH_JAI_PYTHON`` (a Python with jupyter_ai_magics installed, for the start-up
 comparison).
@@ -50,9 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     results["memory"] = sections.memory(1000 if args.quick else 5000)
     results["startup"] = sections.startup()
     results["batch"] = __import__("benchmarks.batch").batch.section(quick=args.quick)
+    from . import local  # the embedded model (issue 20); skipped without recode_magic[local]
+
+    results["local"] = local.section(quick=args.quick)
     results["seconds"] = round(time.perf_counter() - t0, 1)
     Path(args.out).write_text(json.dumps(results, indent=1))
     print(report.table(results))
+    print()
+    print(local.table(results["local"]))
     print(f"\nwrote {args.out} in {results['seconds']} s")
     return 0
 
