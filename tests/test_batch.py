@@ -305,3 +305,24 @@ def test_model_id_is_resolved_per_task_and_no_key_is_written(
     assert load_run(rows[0]["tree"]).meta["model"].endswith("llama3.1:8b")
     for path in tmp_path.iterdir():
         assert TEST_KEY not in path.read_text(), path.name
+
+
+@pytest.mark.slow
+def test_dask_task_sharing_a_dying_worker_is_not_marked_error(tmp_path: Path) -> None:
+    """Issue 22: t0 kills the worker t1 runs on too; t1 is run again alone and ends done."""
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                           dashboard_address=None, silence_logs=40)
+        client = distributed.Client(cluster)
+        try:
+            rows = run_many(tasks(2, t0={"kill": True}, t1={"sleep": 2.0}), setup,
+                            FakeLLM(0.05), out_dir=tmp_path, executor=client, as_frame=False)
+        finally:
+            client.close()
+            cluster.close()
+    by_id = {r["task_id"]: r for r in rows}
+    assert by_id["t1"]["status"] == "done", by_id["t1"]
+    assert by_id["t0"]["status"] == "error"
+    assert "again, running alone: this task kills it" in by_id["t0"]["error"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .job import STOPS
+from .job import STOPS, run_job
 from .job import one_line as _one_line
 from .records import fault_row as _fault_row
 from .records import write_text as _write
@@ -52,6 +52,10 @@ class Collector:
         self.dask = is_dask(executor)
         self.in_process = isinstance(executor, ThreadPoolExecutor)
         self.slots = sum(executor.nthreads().values()) if self.dask else 0  # Dask: running
+        #: what was submitted per task (a Dask task whose worker died is submitted again)
+        self.jobs: dict[str, Any] = {}
+        #: Dask tasks whose worker died, to be run again one at a time
+        self.died: list[str] = []
 
     def accept(self, task_id: str, payload: dict[str, Any] | None, row: dict[str, Any]) -> None:
         """Record one ended task: files first, then its row (the row marks it finished)."""
@@ -61,7 +65,8 @@ class Collector:
                 _write(tree, payload["tree"])
             if payload.get("cassette") is not None:
                 _write(tape, payload["cassette"])
-        row = {**row, "tree": str(tree) if tree.exists() else None,
+        row = {**{k: v for k, v in row.items() if k != "_died"},
+               "tree": str(tree) if tree.exists() else None,
                "cassette": str(tape) if tape.exists() else None, "reused": False}
         if row["status"] != "interrupted":
             _write(self.out / f"{task_id}.row.json", json.dumps(row, indent=1, default=repr))
@@ -98,7 +103,11 @@ class Collector:
                 done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for f in done:
                 pending.discard(f)
-                self.accept(futures[f], *self.outcome(f, futures[f]))
+                payload, row = self.outcome(f, futures[f])
+                if self.dask and row.get("_died") and futures[f] in self.jobs:
+                    self.died.append(futures[f])  # maybe an innocent task on that worker
+                    continue
+                self.accept(futures[f], payload, row)
             now = time.monotonic()
             if done or now - last_report > 1.0:
                 running = (min(len(pending), self.slots) if self.dask
@@ -116,11 +125,32 @@ class Collector:
                 raise
             name = type(exc).__name__
             if name in ("KilledWorker", "BrokenProcessPool", "BrokenExecutor"):
-                return None, _fault_row(task_id, "error", f"worker died ({_one_line(exc)})")
+                return None, {**_fault_row(task_id, "error", f"worker died "
+                                                               f"({_one_line(exc)})"),
+                              "_died": True}
             if name == "CancelledError" or future.cancelled():
                 return None, _fault_row(task_id, "interrupted", "cancelled (re-run to resume)")
             return None, _fault_row(task_id, "error", _one_line(exc))
         return payload, payload["row"]
+
+    def run_died_alone(self, token: str) -> None:
+        """Run again, one at a time, the Dask tasks whose worker died.
+
+        Dask counts a worker's death against every task running on it: a task that shared
+        the worker of one that kills it (``os._exit``, a crash in C) ends ``KilledWorker``
+        too. Alone, an innocent task finishes; the culprit dies again and its row says so.
+        """
+        for task_id in self.died:
+            f = self.executor.submit(run_job, self.jobs[task_id], pure=False,
+                                     key=f"recode-{task_id}-alone-{token[:8]}")
+            while not f.done():
+                time.sleep(0.05)
+            payload, row = self.outcome(f, task_id)
+            if row.get("_died"):
+                row["error"] = f"{row['error']} (again, running alone: this task kills it)"
+            self.accept(task_id, payload, row)
+            self.report(0)
+        self.died.clear()
 
     def stop(self, futures: dict[Any, str], token: str) -> None:
         """Ctrl-C: cancel what has not started, stop what runs here, keep what ended."""

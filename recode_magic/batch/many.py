@@ -42,7 +42,9 @@ before each model call and after each node: a primitive blocked in C is not stop
 engine's per-statement ``timeout`` covers Python loops), or whose worker process dies, gets a
 row with status ``error`` and a one-line ``error``; the other tasks go on. A
 ``ProcessPoolExecutor`` cannot outlive a dead worker (its pending tasks all fail with
-``BrokenProcessPool``); Dask's nanny restarts the worker and reschedules the other tasks.
+``BrokenProcessPool``); Dask's nanny restarts the worker and reschedules the other tasks,
+and a task whose worker died is run once more, alone, after the others: one that only
+shared the worker with the culprit ends as it should, the culprit's row says it kills it.
 Ctrl-C (``KeyboardInterrupt``) cancels the tasks not started, stops the running ones in this
 process at their next model call, and returns the table with those rows ``interrupted``.
 """
@@ -204,6 +206,7 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
         _submit(batch, pairs, job, set(skip), futures)
         batch.report(0)
         batch.collect(futures)
+        batch.run_died_alone(token)
     except KeyboardInterrupt:
         batch.stop(futures, token)
     finally:
@@ -254,6 +257,7 @@ def _submit(batch: Collector, pairs: list[tuple[str, Any]], template: Job, skip:
                 if template.ship and template.cassette and tape.exists() else None)
         job = dataclasses.replace(template, task_id=task_id, task=task, cassette_text=text)
         arg: Any = job if batch.in_process else _dumps(job)
+        batch.jobs[task_id] = arg
         if batch.dask:
             f = pool.submit(run_job, arg, key=f"recode-{task_id}-{template.token[:8]}",
                             pure=False)
