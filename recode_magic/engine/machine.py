@@ -18,15 +18,14 @@ from typing import Any
 
 from ..errors import BlockTimeoutError, FormatError, StepFailed
 from ..llms.base import merge_usage
-from ..prompting.prompts import build_prompt
 from ..pycode import code as C
-from ..pycode.astlock import compile_ast
 from ..pycode.calltally import CallTally
 from ..pycode.limits import block_timeout, capture_output, describe_exception, user_traceback
 from ..runs.run import Run
 from ..runs.status import NodeStatus, RunStatus
 from ..runs.tree import Node, RunData, Step
 from .budget import model_at
+from .entry import Reentry
 from .expander import Expander, NoUsableCode
 from .prefetch import Prefetcher, ask_ahead, bound_by, prefetch_workers
 from .repair import Repairs, one_line
@@ -38,7 +37,7 @@ __all__ = ["Machine", "SHADOWABLE_BUILTINS", "one_line"]
 SHADOWABLE_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
 
-class Machine(Repairs):
+class Machine(Repairs, Reentry):
     """Drives one run's frame stack to its end (or to a stop: limit, error, interrupt)."""
 
     def __init__(self, run: Run, state: RunState, namespace: dict[str, Any],
@@ -205,61 +204,6 @@ class Machine(Repairs):
         except NoUsableCode as exc:
             self.fail(str(exc), None, repairable=False)
             return None
-
-    def hand_code(self, frame: Frame, code: str) -> list[C.Block]:
-        """Plan ``code`` written by hand as the node's expansion; record the prompt it answers."""
-        node = frame.node
-        blocks = self.x.plan(frame, code)
-        node.code, node.thought = code, "(edited by hand)"
-        variables, task = self.x.shown(self.run, frame)
-        node.prompt = str(build_prompt(self.state.fixed, node.call, variables,
-                                       name=node.name, task=task))
-        node.reply = f"<execute>\n{code}\n</execute>"
-        self.emit("node", self.run, node)
-        return blocks
-
-    def reenter(self, node: Node, ph: C.Placeholder | None, *, code: str | None = None,
-                feedback: str | None = None) -> Frame:
-        """A fresh frame that enters ``node`` again (steering: regenerate, edit, re-run).
-
-        Binds the keyword arguments of its call ``ph`` as :meth:`push_child` does (the
-        exception of an argument that no longer evaluates propagates, nothing bound); its
-        next expansion takes ``code`` (written by hand) or asks the model with
-        ``feedback``. The caller pushes the frame (after any ancestors' frames).
-        """
-        shadowed = self.bind_keywords(ph, "<recode-steer>") if ph is not None else {}
-        self.entry = (node, code, feedback)
-        if ph is None:
-            return Frame(node)
-        return Frame(node, placeholder=ph, variables=C.placeholder_variables(ph),
-                     shadowed=shadowed, keywords={k: self.ns[k] for k in shadowed})
-
-    def bind_keywords(self, ph: C.Placeholder, filename: str) -> dict[str, Any]:
-        """Bind the literal keyword arguments of ``ph``; returns the user values they hid.
-
-        On an exception the hidden values are put back and it propagates.
-        """
-        shadowed: dict[str, Any] = {}
-        try:
-            for key, expr in C.iter_literal_keywords(ph):
-                if isinstance(expr, ast.Name) and expr.id == key:
-                    continue  # `f(items=items)`: already bound under that name
-                value = eval(compile_ast(ast.Expression(expr), filename, "eval"), self.ns)  # noqa: S307
-                if key in self.ns and self.ns[key] is value:
-                    continue
-                if key in self.state.protected and key not in shadowed:
-                    shadowed[key] = self.ns.get(key, MISSING)  # put back when the child ends
-                else:
-                    self.assigned.add(key)
-                self.ns[key] = value
-        except BaseException:
-            for key, old in shadowed.items():
-                if old is MISSING:
-                    self.ns.pop(key, None)
-                else:
-                    self.ns[key] = old
-            raise
-        return shadowed
 
     def push_child(self, frame: Frame, block: C.Block, ph: C.Placeholder) -> None:
         """Make the placeholder ``ph`` a child node and put it on the stack."""

@@ -174,9 +174,6 @@ class ReCode:
         if output in prims:
             raise ConfigError(f"output {output!r} names a primitive of the run (a function "
                               f"it may call); give the result another name")
-        if output in prims:
-            raise ConfigError(f"output {output!r} names a primitive of the run (a function "
-                              f"it may call); give the result another name")
         run = Run(task, inputs=list(inputs), output=output,
                   meta={"model": getattr(self.llm, "model", type(self.llm).__name__),
                         **s.as_meta(), "primitives": sorted(prims)})

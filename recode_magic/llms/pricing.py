@@ -176,20 +176,17 @@ def cost_report(run: Any, *, model: str | None = None,
     prompt_tokens = (billed["input_tokens"] + billed["cache_creation_input_tokens"]
                      + billed["cache_read_input_tokens"])
     return {
-        "model": model,
-        "calls": calls,
-        "replayed_calls": int(usage.get("replayed", 0)),
+        "model": model, "calls": calls, "replayed_calls": int(usage.get("replayed", 0)),
         **billed,
         "prompt_tokens": prompt_tokens,
         "cache_hit_rate": round(billed["cache_read_input_tokens"] / prompt_tokens, 6)
         if prompt_tokens else 0.0,
         "billable_input_tokens": billable_input_tokens(billed),
         "billable_input_tokens_uncached": billable_input_tokens(billed, cached=False),
-        "price": asdict(price) if price else None,
+        "price": asdict(price) if price else None, "token_sources": token_sources(usage),
         "cost_usd": _cost(billed, price) if price else None,
         "cost_uncached_usd": _cost(billed, price, cached=False) if price else None,
         "replayed_cost_usd": _cost(replayed, price) if price else None,
-        "token_sources": token_sources(usage),
     }
 
 
