@@ -46,11 +46,17 @@ RECODE = "%%recode --llm llm -o answer\nAdd one and two, then double it."
 def test_widget_tree_click_and_static_fallback(lab_server, lab_page, browser_log):
     from playwright.sync_api import expect
 
-    lab_server.write_notebook("widget.ipynb", [SETUP, RECODE, "answer"])
+    lab_server.write_notebook("widget.ipynb", [SETUP, RECODE, "%recode show", "answer"])
     panel = open_notebook(lab_page, lab_server, "widget.ipynb", timeout=90)
     result = run_all_cells(lab_page, timeout=120)
     assert result.ok and not result.errors, result
 
+    # the %%recode cell's widget became its static tree when the run ended; `%recode show`
+    # brings the live one back
+    static = panel.locator(".jp-CodeCell").nth(1).locator(".recode-static")
+    expect(static).to_contain_text("ReCode run: done")
+    expect(panel.locator(".jp-CodeCell").nth(1).locator(".recode-static-note")).to_contain_text(
+        "%recode show")
     widget = panel.locator(".recode-widget")
     expect(widget).to_have_count(1, timeout=60_000)
     expect(widget.locator(".rc-run-status")).to_have_text("✔ done", timeout=30_000)

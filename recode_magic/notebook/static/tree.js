@@ -190,6 +190,7 @@ function render({ model, el }) {
   const store = storeOf(model);
   let byId = store.byId, rows = [], focusKey = null, tab = "tree", graphFor = null;
   let drawn = [0, 0];             // rows[drawn[0]:drawn[1]] are in the DOM
+  let paneH = 300;                // the tree pane's height (px), see drawRows
   // row ids (for aria-activedescendant) unique in the page: every widget may load its own
   // copy of this module, so no module-level counter
   const uid = `rc-${Math.random().toString(36).slice(2, 10)}`;
@@ -349,6 +350,9 @@ function render({ model, el }) {
       treeEl.removeAttribute("aria-activedescendant");
       return;
     }
+    // the pane's height: 300 px, 480 px once the tree has more rows than that shows; it
+    // never shrinks, so selecting a node or folding a branch does not move the page
+    if (rows.length > 15 && paneH < 480) { paneH = 480; el.style.setProperty("--rc-pane-h", "480px"); }
     const [a, b] = drawn = windowRange();
     const selected = model.get("selected");
     const html = [a ? `<div class="rc-pad" aria-hidden="true" style="height:${a * ROW_H}px"></div>` : ""];
