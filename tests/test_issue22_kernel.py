@@ -375,3 +375,23 @@ def test_batch_notebook_runs_without_pandas(tmp_path_factory):
         assert "task_id='ex7'" in res.stdout
     finally:
         k.stop()
+
+
+def test_new_user_pass_batch_errors_ids_labels_and_order(kernel):
+    """The closing new-user pass: the batch line says why rows failed, non-ASCII ids stay
+    readable, a regenerate with a function names it, a subcommand after options is explained."""
+    assert kernel.execute(BATCH_SETUP).status == "ok"
+    res = kernel.execute("numbers = [1, 2]\n%recode batch numbers --setup setup --llm _answer "
+                         "--no-progress --out {out}/n")
+    assert "error (2 of 2): " in res.stderr, res.stderr
+    res = kernel.execute("übungen = {'übung 1': {'task': 't', 'x': 1}}\n"
+                         "%recode batch übungen --setup setup --llm _answer --no-progress "
+                         "--out {out}/u -o tu")
+    assert kernel.value("[r['task_id'] for r in tu.to_dict('records')]") == ["übung_1"]
+    res = kernel.execute('llm = ScriptedLLM({"solve": X("r = inc(a)"), "inc": X("r = a + 2")})'
+                         '\na = 1\ndef other(prompt):\n    return X("r = a + 3")')
+    assert kernel.execute("%%recode --llm llm --no-widget\nInc a.").status == "ok"
+    res = kernel.execute("%recode regenerate inc --llm other")
+    assert kernel.value("_recode.node('1').alternatives[-1].label") == "regenerate (other)"
+    assert "the subcommand comes first: %recode tree -n 0" in usage_error(
+        kernel.execute("%recode -n 0 tree"))

@@ -76,8 +76,8 @@ def task_ids(tasks: Iterable[Any] | Mapping[Any, Any]) -> list[tuple[str, Any]]:
 
     >>> task_ids(["a", {"id": "x/1", "task": "b"}])
     [('0', 'a'), ('x_1', {'id': 'x/1', 'task': 'b'})]
-    >>> task_ids({"t1": "a", "t2": "b"})
-    [('t1', 'a'), ('t2', 'b')]
+    >>> task_ids({"t1": "a", "t2": "b", "übung 3": "c"})
+    [('t1', 'a'), ('t2', 'b'), ('übung_3', 'c')]
     """
     if isinstance(tasks, Mapping):
         pairs = [(str(k), v) for k, v in tasks.items()]
@@ -86,7 +86,7 @@ def task_ids(tasks: Iterable[Any] | Mapping[Any, Any]) -> list[tuple[str, Any]]:
         width = len(str(max(len(items) - 1, 0)))
         pairs = [(str(t["id"]) if isinstance(t, Mapping) and "id" in t else f"{i:0{width}d}", t)
                  for i, t in enumerate(items)]
-    pairs = [(re.sub(r"[^A-Za-z0-9_.-]+", "_", k).strip(".") or "_", t) for k, t in pairs]
+    pairs = [(re.sub(r"[^\w.-]+", "_", k).strip(".") or "_", t) for k, t in pairs]
     seen: set[str] = set()
     for k, _ in pairs:
         if k in seen:

@@ -142,6 +142,10 @@ def _summary(rows: list[dict[str, Any]], out: str) -> str:
         text += f"; {reused} reused from {out}"
     if by.get("interrupted"):
         text += "; run the same line again to resume"
+    errors = [str(r.get("error")) for r in rows if r.get("status") == "error" and r.get("error")]
+    if errors:  # why, in the same line: the most frequent error
+        top = max(set(errors), key=errors.count)
+        text += f"; error ({errors.count(top)} of {len(errors)}): {top}"
     return text
 
 

@@ -166,6 +166,11 @@ def dispatch(magics: ReCodeMagics, line: str) -> Any:
         Unbalanced quotes or an unknown subcommand (the message lists the known ones).
     """
     argv = split_line(line)
+    starts_with_option = bool(argv) and argv[0].startswith("-")
+    later = next((w for w in argv if w in SUBCOMMANDS), None) if starts_with_option else None
+    if later is not None:  # `%recode -n 2 tree`
+        rest = " ".join(w for w in argv if w != later)
+        raise UsageError(f"the subcommand comes first: %recode {later} {rest}")
     name = DEFAULT_SUBCOMMAND if not argv or argv[0].startswith("-") else argv.pop(0)
     row = SUBCOMMANDS.get(name)
     if row is None:

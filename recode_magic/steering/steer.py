@@ -214,7 +214,7 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
     except Exception as exc:  # noqa: BLE001 - the call's arguments no longer evaluate
         raise ResumeError(f"cannot re-run `{node.call}`: its arguments fail now "
                           f"({type(exc).__name__}: {exc})") from None
-    model = getattr(llm, "model", type(llm).__name__) if llm is not None else ""
+    model = _model_name(llm) if llm is not None else ""
     fork(run, node, label, model=model)
     saved: list[Frame] = []
     if on_stack is not None:  # an unfinished run: go on from the node like resume
@@ -251,6 +251,12 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
     return run
 
 
+def _model_name(llm: Callable[[str], str]) -> str:
+    """A model's id, else a function's name (not ``function``)."""
+    return str(getattr(llm, "model", None) or getattr(llm, "__name__", None)
+               or type(llm).__name__)
+
+
 def regenerate(run: Run, node: Node | str, *, hint: str | None = None,
                llm: Callable[[str], str] | None = None,
                on_event: Iterable[Event] = (), confirm: ConfirmFn | None = None,
@@ -270,7 +276,7 @@ def regenerate(run: Run, node: Node | str, *, hint: str | None = None,
         raise ConfigError("a hint is one non-empty line")
     label = f"regenerate: {hint.strip()}" if hint else "regenerate"
     if llm is not None:
-        label += f" ({getattr(llm, 'model', type(llm).__name__)})"
+        label += f" ({_model_name(llm)})"
     feedback = HINT_PREFIX + hint.strip() if hint else None
     return _rerun(run, node, label=label, code=None, feedback=feedback, llm=llm,
                   on_event=on_event, confirm=confirm, created=created)
