@@ -90,7 +90,7 @@ class Expander:
         variables, task = self.shown(run, frame)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
         hint, last, previous = None, "", ""
-        for attempt in range(s.max_rewrite + 1):
+        for attempt in range((PLAN_REWRITES if self.plan_only else s.max_rewrite) + 1):
             if hint and self.plan_only:  # the re-ask's "no new functions" would contradict
                 hint = f"{hint}\nYour answer (attempt {attempt}) was code, not a plan."
             elif hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
@@ -364,6 +364,8 @@ def run_coroutine(value: Any) -> Any:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+PLAN_REWRITES = 1  # a plan is asked for twice at most (small models rarely fix one)
+_EXAMPLE_STEPS = frozenset({"pick_rows", "summarize_rows"})
 PLAN_EXAMPLE = ("A plan looks like this (names and variables of your own step):\n<execute>\n"
                 "rows = pick_rows(data)\nresult = summarize_rows(rows)\n</execute>")
 
@@ -375,6 +377,10 @@ def _check_plan(blocks: list[C.Block]) -> None:
     if code:
         raise FormatError(f"a plan has only lines `result = new_step(inputs)` calling new "
                           f"functions; this line is code: {code[0].strip()[:120]}. {PLAN_EXAMPLE}")
+    copied = sorted({b.placeholder.name for b in blocks if b.placeholder} & _EXAMPLE_STEPS)
+    if copied:
+        raise FormatError(f"`{copied[0]}` is the example's name: name each sub-step after what "
+                          f"it does in this step, and pass it this step's variables")
     if sum(b.placeholder is not None for b in blocks) < 2:
         raise FormatError("a plan needs at least 2 lines `result = new_step(inputs)`, each a "
                           "smaller part of the step")
