@@ -527,3 +527,24 @@ def test_unused_replies_travel_with_their_kind():
     run.root.attempts.append({"kind": "repair", "error": "ZeroDivisionError"})
     root = tree_json(run)["nodes"][0]
     assert root["attempts"] == [{"kind": "repair"}]
+
+
+@pytest.mark.kernel
+def test_the_magic_s_trees_leave_no_widget_in_the_notebook(kernel):
+    """A followed run turns static at its end; ``%recode show`` stays live until the next cell."""
+    res = kernel.execute(
+        "%load_ext recode_magic\nfrom recode_magic import ScriptedLLM\n"
+        "llm = ScriptedLLM({'solve': '<execute>x = 1</execute>'})")
+    assert res.status == "ok", res.error
+    res = kernel.execute("%%recode --llm llm\nset x")
+    assert res.status == "ok", res.error
+    assert res.widget_views == 1                 # live while the run went on ...
+    last = res.data[-1]                          # ... then its static tree (an update)
+    assert "recode-static" in last["text/html"] and set(last) == {"text/plain", "text/html"}
+    res = kernel.execute("%recode show")
+    assert res.widget_views == 1                 # the way back: a live view
+    res = kernel.execute("y = 2")                # the next cell: the live view turns static
+    assert [set(d) for d in res.data] == [{"text/plain", "text/html"}], res.data
+    assert "recode-static" in res.data[0]["text/html"]
+    res = kernel.execute("y = 3")                # once
+    assert res.data == []

@@ -1,7 +1,14 @@
-"""``display_run``: show a run as the live widget in a kernel, else as the text tree."""
+"""``display_run``: show a run as the live widget in a kernel, else as the text tree.
+
+A live widget cannot be shown again by a saved notebook (its model dies with the kernel), so
+the widgets made here do not stay in the notebook as such: one following an engine turns
+into its static tree when the run ends; one showing a finished run (``%recode show``, the
+live view's way back) does when the next cell starts to run.
+"""
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from .render import render_text
@@ -13,6 +20,10 @@ if TYPE_CHECKING:
     from ..runs.tree import Node
 
 __all__ = ["display_run"]
+
+#: Live views of finished runs, turned static when the next cell runs (_static_next_cell).
+_SHOWN: weakref.WeakSet[ReCodeWidget] = weakref.WeakSet()
+_HOOKED: list[Any] = []  # the shells whose pre_run_cell event calls _to_static
 
 
 def display_run(run: Run | None = None, engine: Any = None, *,
@@ -48,6 +59,8 @@ def display_run(run: Run | None = None, engine: Any = None, *,
         w = ReCodeWidget(run, static_at_end=engine is not None)
         if engine is not None:
             w.attach(engine)
+        else:
+            _static_next_cell(w)
         return w.show()
     if engine is not None:
         def print_at_end(event: str, r: Run, _node: Node | None) -> None:
@@ -57,3 +70,22 @@ def display_run(run: Run | None = None, engine: Any = None, *,
     elif run is not None:
         print(render_text(run))
     return None
+
+
+def _static_next_cell(widget: ReCodeWidget) -> None:
+    """Turn ``widget``'s output into its static tree when the next cell starts to run."""
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    if ip is None:
+        return
+    _SHOWN.add(widget)
+    if ip not in _HOOKED:
+        _HOOKED.append(ip)
+        ip.events.register("pre_run_cell", _to_static)
+
+
+def _to_static(*_info: Any) -> None:
+    for w in list(_SHOWN):
+        if w.to_static():
+            _SHOWN.discard(w)

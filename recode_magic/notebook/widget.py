@@ -242,9 +242,8 @@ class ReCodeWidget(anywidget.AnyWidget):
                     self._p.dirty.add(node.parent.id)
             if event == "run_end":
                 self._flush(final=True)
-                if self._handle is not None and self.static_at_end and not self._acting:
-                    self._handle.update(static_bundle(run), raw=True)
-                elif self._handle is not None:
+                static = self.static_at_end and not self._acting and self.to_static()
+                if not static and self._handle is not None:
                     self._handle.update(self)
                 return
             if self._clock() - self._last >= self.interval:
@@ -384,6 +383,13 @@ class ReCodeWidget(anywidget.AnyWidget):
                 data["text/html"] = html_fallback(self.run, text)
         return bundle
 
+    def to_static(self) -> bool:
+        """Replace the shown output by the ended run's static tree (False: cannot)."""
+        if self.run is None or self._handle is None or str(self.run.status) in _LIVE:
+            return False
+        self._handle.update(static_bundle(self.run), raw=True)
+        return True
+
     def show(self) -> ReCodeWidget:
         """Display the widget with a display id, so ``run_end`` refreshes the fallbacks."""
         from IPython.display import display
@@ -391,9 +397,4 @@ class ReCodeWidget(anywidget.AnyWidget):
         return self
 
 
-def _mark_listener(node: Node) -> None:
-    for w in list(_WIDGETS):
-        w._on_mark(node)
-
-
-on_mark(_mark_listener)
+on_mark(lambda node: [w._on_mark(node) for w in list(_WIDGETS)])  # --confirm marks
