@@ -395,3 +395,4 @@ def test_new_user_pass_batch_errors_ids_labels_and_order(kernel):
     assert kernel.value("_recode.node('1').alternatives[-1].label") == "regenerate (other)"
     assert "the subcommand comes first: %recode tree -n 0" in usage_error(
         kernel.execute("%recode -n 0 tree"))
+    assert "one non-empty line" in usage_error(kernel.execute("%recode regenerate 1 --hint ''"))

@@ -277,14 +277,18 @@ class ReCodeMagics(Magics):
         ns["task"] = text
         try:
             yield
-        finally:
-            if mine:
+        except BaseException:  # no run (a set-up error): `task` as it was, nothing said
+            if old is MISSING:
+                ns.pop("task", None)
+            else:
                 ns["task"] = old
-                if say and not self._task_said:
-                    self._task_said = True
-                    print("recode: your variable `task` was put back after the run (runs "
-                          "read the cell text as `task`; it is in _recode.task)",
-                          file=sys.stderr)
+            raise
+        if mine:
+            ns["task"] = old
+            if say and not self._task_said:
+                self._task_said = True
+                print("recode: your variable `task` was put back after the run (runs read "
+                      "the cell text as `task`; it is in _recode.task)", file=sys.stderr)
 
     # -- helpers ----------------------------------------------------------------------------
     def _widget_for(self, run: Run) -> bool:
@@ -298,7 +302,10 @@ class ReCodeMagics(Magics):
         if not math.isfinite(timeout) or timeout < 0:
             raise UsageError(f"--timeout must be a finite number of seconds >= 0 (0: none), "
                              f"got {timeout:g}")
-        confirm = self._confirm(widget) if args.confirm else None
+        confirm = None
+        if args.confirm:  # buttons, else a text prompt; refused if neither can answer
+            from .confirm import confirm_for
+            confirm = confirm_for(widget, self.confirm_render_timeout)
         llm = self._llm(args)
         save = None
         if self.save_dir:
@@ -316,12 +323,6 @@ class ReCodeMagics(Magics):
                       repr_limit=self.repr_limit, rebindable=dict(self._created),
                       check_results=self.check_results,
                       **parse_budget(args.budget if args.budget is not None else self.budget))
-
-    def _confirm(self, widget: bool) -> Callable[..., Any]:
-        """The ``--confirm`` callback: buttons, else a text prompt; refuse if neither works."""
-        from .confirm import confirm_for
-
-        return confirm_for(widget, self.confirm_render_timeout)
 
     def _llm(self, args: Any) -> Callable[[str], str]:
         from ..llms import make_llm

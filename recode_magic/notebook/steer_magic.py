@@ -75,7 +75,8 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     from .display import display_run
 
     node = steer.find_node(run, node)
-    steer.preflight(run, node, kwargs.get("code"))  # errors before the warning and the view
+    steer.preflight(run, node, kwargs.get("code"), kwargs.get("hint"))  # errors first: before
+    # the warning and the view
     print(f"recode: re-running `{node.name}` (node {node.id}): {steer.RERUN_WARNING}",
           file=sys.stderr)
     before = len(run.warnings)

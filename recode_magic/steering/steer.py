@@ -177,13 +177,15 @@ def _emitter(subscribers: Iterable[Event]) -> Event:
     return emit
 
 
-def preflight(run: Run, node: Node, code: str | None = None) -> None:
+def preflight(run: Run, node: Node, code: str | None = None, hint: str | None = None) -> None:
     """Refuse a re-run before anything changes: a run that cannot be re-run, bad code.
 
-    Raises :class:`~recode_magic.errors.ResumeError` (a loaded run, a run still going on)
-    or :class:`~recode_magic.errors.FormatError` (``code`` that does not parse or breaks
-    the policy).
+    Raises :class:`~recode_magic.errors.ResumeError` (a loaded run, a run still going on),
+    :class:`~recode_magic.errors.FormatError` (``code`` that does not parse or breaks the
+    policy) or :class:`~recode_magic.errors.ConfigError` (a ``hint`` that is not one line).
     """
+    if hint is not None and ("\n" in hint.strip() or not hint.strip()):
+        raise ConfigError("a hint is one non-empty line")
     state, ns = run.state, run.namespace
     if state is None or ns is None:
         raise ResumeError("this run cannot be re-run (it was loaded from a file or made by "
@@ -272,8 +274,7 @@ def regenerate(run: Run, node: Node | str, *, hint: str | None = None,
     The previous version becomes an alternative; returns ``run``.
     """
     node = find_node(run, node)
-    if hint is not None and ("\n" in hint.strip() or not hint.strip()):
-        raise ConfigError("a hint is one non-empty line")
+    preflight(run, node, hint=hint)
     label = f"regenerate: {hint.strip()}" if hint else "regenerate"
     if llm is not None:
         label += f" ({_model_name(llm)})"
