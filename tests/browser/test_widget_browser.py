@@ -46,7 +46,7 @@ RECODE = "%%recode --llm llm -o answer\nAdd one and two, then double it."
 def test_widget_tree_click_and_static_fallback(lab_server, lab_page, browser_log):
     from playwright.sync_api import expect
 
-    lab_server.write_notebook("widget.ipynb", [SETUP, RECODE, "%recode show", "answer"])
+    lab_server.write_notebook("widget.ipynb", [SETUP, RECODE, "answer", "%recode show"])
     panel = open_notebook(lab_page, lab_server, "widget.ipynb", timeout=90)
     result = run_all_cells(lab_page, timeout=120)
     assert result.ok and not result.errors, result
