@@ -61,10 +61,8 @@ def register_action_handler(callback: Callable[[ReCodeWidget, dict[str, Any]], A
     """
     if callback not in _DEFAULT_ACTIONS:
         _DEFAULT_ACTIONS.append(callback)
-#: Every widget alive, so a ``--confirm`` mark (widget_state.mark_node) reaches its views.
-_WIDGETS: weakref.WeakSet[ReCodeWidget] = weakref.WeakSet()
-#: Seconds between two snapshots pushed for node status changes alone.
-_SNAPSHOT_EVERY = 1.0
+_WIDGETS: weakref.WeakSet[ReCodeWidget] = weakref.WeakSet()  # a --confirm mark reaches all
+_SNAPSHOT_EVERY = 1.0  # s between snapshots for node status changes (and patches >= 2x it)
 #: Ages (s) of the widget at which a patch carries the whole state: a view still loading
 #: its code when the first patches went out catches up while the kernel is busy.
 _KEYFRAMES = (0.25, 1.0)
@@ -114,7 +112,7 @@ class ReCodeWidget(anywidget.AnyWidget):
         self._acting = False                # inside one of our buttons' handlers
         self._push = False                  # the snapshot may travel on its own now
         self._synced: tuple[str, Any] = ("", None)
-        self._synced_at = float("-inf")
+        self._synced_at = (float("-inf"), 0, 0)  # time, sent_bytes then, snapshot's size
         self._p = Patcher(clock, list(keyframes))
         self._lock = threading.RLock()
         self._reset = False
@@ -186,15 +184,16 @@ class ReCodeWidget(anywidget.AnyWidget):
         if self.comm is None:
             return
         key = (str(self._p.sent_run.get("status")), self._p.sent_run.get("counts"))
-        now, due = self._clock(), self._clock() - self._synced_at >= _SNAPSHOT_EVERY
+        (then, sent, size), now = self._synced_at, self._clock()
+        due = now - then >= _SNAPSHOT_EVERY and self.sent_bytes - sent >= 2 * size
         if not (final or force or key[0] != self._synced[0] or (key != self._synced and due)):
             return
-        self._synced, self._synced_at = key, now
         self._push = True
         try:
             self.snapshot = json.dumps(self.state(), default=repr, separators=(",", ":"))
         finally:
             self._push = False
+        self._synced, self._synced_at = key, (now, self.sent_bytes, len(self.snapshot))
 
     def _on_mark(self, node: Node) -> None:
         """A ``--confirm`` decision changed how ``node`` shows: send it and the state now."""
