@@ -50,6 +50,12 @@ _NOT_NODES = frozenset({"ctx", "id", "attr", "arg", "name", "asname", "module", 
                         "kind", "type_comment", "is_async", "conversion", "simple", "rest",
                         "kwd_attrs"})
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_ATTRIBUTE = ast.Attribute
+#: Node types :func:`scan` reads a name of (``import``: only ``from __future__`` counts)
+_SPECIAL = {ast.Attribute: "attr", ast.alias: "alias", ast.arg: "arg",
+            ast.ExceptHandler: "named", ast.MatchAs: "named", ast.MatchStar: "named",
+            ast.FunctionDef: "named", ast.Global: "module", ast.Nonlocal: "module",
+            ast.ImportFrom: "import"}
 
 
 @dataclass(slots=True)
@@ -90,12 +96,15 @@ def _fields(t: type) -> tuple[str, ...]:
     return fields
 
 
+def _odd_keywords(keywords: list[ast.keyword]) -> bool:
+    """A keyword given twice, or ``__debug__=``: the compiler refuses the call."""
+    kw = [k.arg for k in keywords if k.arg]
+    return len(set(kw)) < len(kw) or "__debug__" in kw
+
+
 def scan(stmt: ast.AST) -> Facts:
     """Walk ``stmt`` once (see :class:`Facts`)."""
-    calls: set[str] = set()
-    binds: set[str] = set()
-    names: set[str] = set()
-    kinds: set[type] = set()
+    calls, binds, names, kinds = set[str](), set[str](), set[str](), set[type]()
     name_calls = count = 0
     odd = module = loud = dunder = False
     Name, Constant, Call, Load = ast.Name, ast.Constant, ast.Call, ast.Load
@@ -110,8 +119,6 @@ def scan(stmt: ast.AST) -> Facts:
         count += 1
         if t is Name:
             names.add(n.id)  # type: ignore[attr-defined]
-            if n.id[:2] == "__":  # type: ignore[attr-defined]
-                dunder = True
             if type(n.ctx) is not Load:  # type: ignore[attr-defined]
                 binds.add(n.id)  # type: ignore[attr-defined]
             continue
@@ -121,24 +128,25 @@ def scan(stmt: ast.AST) -> Facts:
             if type(n.func) is Name:  # type: ignore[attr-defined]
                 calls.add(n.func.id)  # type: ignore[attr-defined]
                 name_calls += 1
-            elif type(n.func) is not ast.Attribute:  # type: ignore[attr-defined]
+            elif type(n.func) is not _ATTRIBUTE:  # type: ignore[attr-defined]
                 loud = True  # `(1, 2)(3)`: "perhaps you missed a comma?"
-            if n.keywords:  # type: ignore[attr-defined]
-                kw = [k.arg for k in n.keywords if k.arg]  # type: ignore[attr-defined]
-                odd = odd or len(set(kw)) < len(kw) or "__debug__" in kw
-        elif t is ast.Attribute:
-            if n.attr[:2] == "__":  # type: ignore[attr-defined]
-                dunder = True
-        elif t is ast.alias:
-            binds.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
-        elif t is ast.arg:
-            binds.add(n.arg)  # type: ignore[attr-defined]
-        elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.FunctionDef):
-            if n.name:  # type: ignore[attr-defined]
-                binds.add(n.name)  # type: ignore[attr-defined]
-        elif t in (ast.Global, ast.Nonlocal) or (
-                t is ast.ImportFrom and n.module == "__future__"):  # type: ignore[attr-defined]
-            module = True
+            if n.keywords and _odd_keywords(n.keywords):  # type: ignore[attr-defined]
+                odd = True
+        else:
+            special = _SPECIAL.get(t)
+            if special == "attr":
+                if n.attr[:2] == "__":  # type: ignore[attr-defined]
+                    dunder = True
+            elif special == "alias":
+                binds.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
+            elif special == "arg":
+                binds.add(n.arg)  # type: ignore[attr-defined]
+            elif special == "named":
+                if n.name:  # type: ignore[attr-defined]
+                    binds.add(n.name)  # type: ignore[attr-defined]
+            elif special == "module" or (special == "import"
+                                         and n.module == "__future__"):  # type: ignore[attr-defined]
+                module = True
         fields = _FIELDS.get(t)
         for f in fields if fields is not None else _fields(t):
             v = getattr(n, f, None)
@@ -146,6 +154,7 @@ def scan(stmt: ast.AST) -> Facts:
                 extend(v)
             elif v is not None:
                 push(v)
+    dunder = dunder or any(x[:2] == "__" for x in names)
     compiles = not odd and not dunder and count <= MAX_SAFE_NODES and kinds <= _COMPILES
     frozen = frozenset(kinds)
     return Facts(frozenset(calls), frozenset(binds), name_calls, frozenset(names), dunder,
