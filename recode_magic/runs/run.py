@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,9 @@ class Run(RunData):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(run_to_dict(self, SAVE_LIMIT), indent=1, default=repr),
-                           encoding="utf-8")
+            data = {**run_to_dict(self, SAVE_LIMIT), "saved_at": time.time()}  # a loaded run
+            tmp.write_text(json.dumps(data, indent=1, default=repr),  # that was still going
+                           encoding="utf-8")  # on stops its clock there (tree._stopped)
             os.replace(tmp, path)
         finally:
             if tmp.exists():
