@@ -136,7 +136,7 @@ def kernel(model: str) -> dict[str, Any]:
         k.execute("%load_ext recode_magic\n%config ReCodeMagics.save_dir = ''" + _KERNEL_TASK)
         base = k.value("round(psutil.Process().memory_info().rss / 2**20)")
         start = time.perf_counter()
-        res = k.execute(f"%%recode --no-widget --llm local:{model} -o answer\nDouble 21.",
+        res = k.execute(f"%%recode --no-widget --llm local:{model} -o answer\nWhat is double(21)?",
                         timeout=1800)
         seconds = time.perf_counter() - start
         return {"rss_before_mib": base,

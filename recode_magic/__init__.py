@@ -13,20 +13,25 @@ from .engine.settings import Settings
 from .errors import (
     BlockTimeoutError,
     CassetteMissError,
+    ChecksumError,
     ConfigError,
     ConfirmUnavailable,
+    DiskFullError,
     FormatError,
     LLMError,
     MissingDependencyError,
     MissingKeyError,
+    ModelFileError,
     NoReplyError,
     PolicyError,
     RecodeError,
+    RegistryUnreachable,
     ResumeError,
     RunFormatError,
     StepFailed,
     UnknownModelError,
     UnknownToolError,
+    WeightsError,
 )
 from .llms.scripted import ScriptedLLM
 from .pycode.namespace import primitive
@@ -41,7 +46,8 @@ __all__ = [
     "RecodeError", "FormatError", "PolicyError", "NoReplyError", "CassetteMissError",
     "UnknownModelError", "LLMError", "MissingKeyError", "MissingDependencyError",
     "BlockTimeoutError", "ConfigError", "ConfirmUnavailable", "ResumeError", "RunFormatError",
-    "StepFailed", "UnknownToolError", "Settings", "NodeStatus", "RunStatus",
+    "StepFailed", "UnknownToolError", "WeightsError", "RegistryUnreachable", "DiskFullError",
+    "ChecksumError", "ModelFileError", "Settings", "NodeStatus", "RunStatus",
     "load_ipython_extension", "unload_ipython_extension", "__version__",
 ]
 

@@ -187,7 +187,8 @@ class LocalLLM:
     model : str
         A model name of :data:`~recode_magic.llms.weights.MODELS` or a ``.gguf`` path.
     max_tokens : int
-        Upper bound on the reply length.
+        Upper bound on the reply length (512: a step is short; a small model that rambles
+        stops sooner).
     temperature : float
         Sampling temperature (0: the same plan for the same prompt).
     grammar : {"auto", True, False} or str
@@ -207,7 +208,7 @@ class LocalLLM:
         A ready server object with ``handle_chat_completions(request, callback)`` (tests).
     """
 
-    def __init__(self, model: str, *, max_tokens: int = 1024, temperature: float = 0.0,
+    def __init__(self, model: str, *, max_tokens: int = 512, temperature: float = 0.0,
                  grammar: bool | str = "auto", n_ctx: int = 4096, threads: int | None = None,
                  parallel: int = 1, model_dir: str | os.PathLike[str] | None = None,
                  progress: bool = True, server: Any = None):
