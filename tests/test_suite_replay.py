@@ -68,6 +68,23 @@ def test_task_replays_to_the_recorded_outcome(key):
     assert row.get("answer") == rec.get("answer")
 
 
+# issue 21's levers, recorded with them on (labels r21-*, 7 Dec 2026): the refusal of a literal
+# that re-types a variable (text_slugs, Qwen2.5-Coder-0.5B-Instruct), ...
+LEVER_REPLAYS = [("r21-05-levers2", "text_slugs@1")]
+
+
+@pytest.mark.parametrize(("label", "key"), LEVER_REPLAYS)
+def test_lever_replays_to_the_recorded_outcome(label, key):
+    config, rec = _recorded("tasks", key, label)
+    llm = _replay(AGENTS / rec["cassette"])
+    row = suites.run_task(tasks_suite.by_id(rec["task"]), llm, config["engine_kw"],
+                          output=config.get("output", False))
+    _assert_same(llm, row, rec)
+    assert row["format_errors"] == rec["format_errors"]
+    assert [[a.get("kind") for a in n["attempts"]] for n in row["tree"]] == \
+        [[a.get("kind") for a in n["attempts"]] for n in rec["tree"]]
+
+
 def test_a_changed_prompt_fails_loudly(tmp_path):
     """The guard itself: a cassette for another task misses and the test would fail."""
     config, rec = _recorded("tasks", TASK_REPLAYS[0])
