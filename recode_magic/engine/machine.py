@@ -236,11 +236,7 @@ class Machine(Repairs, Reentry):
         step = Step(code=block.source,
                     primitives=sorted(n for n in block.calls if n in self.state.primitives))
         node.steps.append(step)
-        outside = bool(step.primitives) or any(
-            n in self.state.before and n not in self.assigned for n in block.calls)
-        frame.outside = frame.outside or outside
-        if self.unsaved and (outside or _calls_a_method(block)):  # the user's code may end
-            self.save(force=True)  # the process (os._exit, a crash): save what ran first
+        frame.outside = self.calls_outside(step, block) or frame.outside
         failures: list[str] = []
         helpers = (self.x.helpers(failures)
                    if self.state.checks or self.state.async_primitives else {})
@@ -312,6 +308,18 @@ class Machine(Repairs, Reentry):
             parent.pc += 1
             parent.node.status = NodeStatus.RUNNING
             self.emit("node", self.run, parent.node)
+
+    def calls_outside(self, step: Step, block: C.Block) -> bool:
+        """True for a statement calling a primitive or a function of the user's.
+
+        Such a statement, or one calling a method, may end the process (``os._exit``, a
+        crash): a save the throttle skipped is made before it runs.
+        """
+        outside = bool(step.primitives) or any(
+            n in self.state.before and n not in self.assigned for n in block.calls)
+        if self.unsaved and (outside or _calls_a_method(block)):
+            self.save(force=True)
+        return outside
 
     def save(self, force: bool = False) -> None:
         """Save the tree (at most every 0.25 s unless ``force``); a failure is a warning.
