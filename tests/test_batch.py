@@ -326,3 +326,24 @@ def test_dask_task_sharing_a_dying_worker_is_not_marked_error(tmp_path: Path) ->
     assert by_id["t1"]["status"] == "done", by_id["t1"]
     assert by_id["t0"]["status"] == "error"
     assert "again, running alone: this task kills it" in by_id["t0"]["error"]
+
+
+def test_without_a_cassette_a_new_check_rechecks_the_saved_trees(tmp_path: Path) -> None:
+    """Issue 22: no cassette to replay; a changed check runs on the saved trees, no call."""
+    def broken(task: Any, run: Any) -> bool:
+        raise KeyError("y")
+
+    def by_status(task: Any, run: Any) -> bool:
+        return run.status == "done" and run.nodes()[1].name == "double_it"
+
+    rows = run_many(tasks(2), setup, FakeLLM(0), check=broken, out_dir=tmp_path,
+                    cassette=None, as_frame=False)
+    assert [(r["status"], r["error"][:12]) for r in rows] == [("error", "check raised")] * 2
+    CALLS.clear()
+    rows = run_many(tasks(2), setup, FakeLLM(0), check=by_status, out_dir=tmp_path,
+                    cassette=None, as_frame=False)
+    assert [(r["status"], r["solved"], r["reused"]) for r in rows] == [("done", True, True)] * 2
+    assert CALLS == []
+    rows = run_many(tasks(2), setup, FakeLLM(0), check=check, out_dir=tmp_path, cassette=None,
+                    as_frame=False)  # reads run.namespace: the row says why it cannot
+    assert all("holds no namespace" in r["error"] for r in rows) and CALLS == []
