@@ -164,12 +164,21 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _ink(color: str) -> str:
+    """Inline style for status-coloured text, readable (>= 4.5:1) in light and dark themes.
+
+    The colour mixed toward the theme's text colour; plain ``color`` first for browsers
+    without ``color-mix`` (the last valid declaration wins).
+    """
+    return f"color:{color};color:color-mix(in srgb,{color} 60%,currentColor)"
+
+
 def _pre(title: str, text: str | None, color: str | None = None) -> str:
     if not text:
         return ""
     style = "margin:2px 0 4px 0;padding:4px 6px;white-space:pre-wrap;font-size:12px;"
     style += f"border-left:3px solid {color or '#9e9e9e'};"
-    return (f'<div style="font-size:11px;opacity:.75">{_esc(title)}</div>'
+    return (f'<div style="font-size:11px;font-style:italic">{_esc(title)}</div>'
             f'<pre style="{style}">{_esc(clip_text(text, _HTML_TEXT_LIMIT))}</pre>')
 
 
@@ -178,11 +187,11 @@ def _summary(node: Node, ended: bool = False) -> str:
     color = STATUS_COLORS.get({"waiting": "running"}.get(shown, shown), STATUS_COLORS["error"])
     icon = STATUS_ICONS.get(shown, _MARKED.get(shown, ("?",))[0])
     red = STATUS_COLORS["error"]
-    err = (f' <span style="color:{red}">{_esc(short(_last_line(node.error), 80))}</span>'
+    err = (f' <span style="{_ink(red)}">{_esc(short(_last_line(node.error), 80))}</span>'
            if node.status == "error" and node.error else "")
-    return (f'<summary><span style="color:{color};font-weight:bold" title="{shown}">'
+    return (f'<summary><span style="{_ink(color)};font-weight:bold" title="{shown}">'
             f"{icon}</span> <code>{_esc(short(node.call or node.name, 100))}</code> "
-            f'<span style="font-size:11px;opacity:.75">{shown} · depth {node.depth}</span>'
+            f'<span style="font-size:11px;font-style:italic">{shown} · depth {node.depth}</span>'
             f"{err}</summary>")
 
 
@@ -207,10 +216,10 @@ def _alternatives_html(node: Node) -> str:
         color = STATUS_COLORS.get(a["status"], "#9e9e9e")
         cur = " <b>(current)</b>" if a["id"] == current else ""
         rows.append(f'<li class="recode-alt" data-alt="{_esc(a["id"])}"><code>{_esc(a["label"])}'
-                    f'</code>{cur} <span style="color:{color}">{_esc(a["status"])}</span> · '
+                    f'</code>{cur} <span style="{_ink(color)}">{_esc(a["status"])}</span> · '
                     f'{a["llm_calls"]} model calls · {a["tokens"]} tokens'
                     f'{_pre("code", a["code"], "#1e88e5")}</li>')
-    return (f'<div style="font-size:11px;opacity:.75">alternatives</div>'
+    return (f'<div style="font-size:11px;font-style:italic">alternatives</div>'
             f'<ul style="margin:2px 0 4px 0;padding-left:1.4em">{"".join(rows)}</ul>')
 
 
@@ -256,9 +265,9 @@ def render_html(run: Run, *, graph: bool | None = None) -> str:
     color = STATUS_COLORS.get({"limit": "stub", "interrupted": "error"}.get(
         run.status, run.status), "#9e9e9e")
     head = (f'<div style="font-weight:bold;margin-bottom:4px">'
-            f'<span style="color:{color}">{RUN_ICONS.get(run.status, "?")}</span> '
+            f'<span style="{_ink(color)}">{RUN_ICONS.get(run.status, "?")}</span> '
             f"{_esc(_header(run))}</div>")
-    task = f'<div style="opacity:.8;margin-bottom:4px">task: {_esc(short(run.task, 200))}</div>'
+    task = f'<div style="margin-bottom:4px">task: {_esc(short(run.task, 200))}</div>'
     error = _pre("run error", run.error, "#e53935") if run.error else ""
     img = ""
     if graph or (graph is None and n <= _GRAPH_INLINE_LIMIT):

@@ -1,6 +1,7 @@
 """axe-core in JupyterLab, light and dark themes: 0 colour-contrast and ARIA violations inside
 the widget (tree, a selected node's details pane with its steering controls, alternatives and
-a comparison) and a --confirm box. The counts go to ``artifacts/axe-<theme>.json``."""
+a comparison), a --confirm box and the static tree a finished run leaves. The counts go to
+``artifacts/axe-<theme>.json``."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ pytestmark = pytest.mark.browser
 _NOT_TEXT = ("only non-text characters", "too short to determine")
 
 CONFIRM = '''\
+from IPython.display import display
 from recode_magic.notebook.confirm_box import ConfirmBox
+from recode_magic.notebook.widget_static import static_bundle
 box = ConfirmBox(run.root.children[1], "y = add(x, x)").show()
+display(static_bundle(run), raw=True)   # the static tree a finished run leaves
 '''
 
 
@@ -45,10 +49,17 @@ def test_no_axe_violations_in_the_widget(theme, lab_server, lab_page, browser_lo
     details.locator(".rc-compare").click()
     expect(details.locator(".rc-compare-view")).to_be_visible()
     expect(panel.locator(".recode-confirm button")).to_have_count(4)
+    expect(panel.locator(".recode-static")).to_contain_text("ReCode run: done")
     lab_page.wait_for_timeout(500)  # the theme's transitions
-    found = axe_violations(lab_page)
-    save_report(f"axe-{theme}", found)
+    # each part checked while it is in view (axe cannot see text behind the status bar)
+    panel.locator(".recode-widget").scroll_into_view_if_needed()
+    found = axe_violations(lab_page, (".recode-widget",))
     screenshot(lab_page, f"a11y-{theme}", target=panel.locator(".jp-Cell").nth(0))
+    for part in (".recode-confirm", ".recode-static"):
+        panel.locator(part).evaluate("(e) => e.scrollIntoView({block: 'start'})")
+        lab_page.wait_for_timeout(300)
+        found += axe_violations(lab_page, (part,))
+    save_report(f"axe-{theme}", found)
     violations = [v for v in found if v["kind"] == "violation"]
     # "incomplete": axe could not decide. Allowed only where it says the text is not text
     # (a caret, a one-character icon); an undecidable background (a gradient, an overlap)
