@@ -251,3 +251,15 @@ def test_a_reply_defining_the_step_itself_runs_it_with_the_step_call():
                            step="answer = solve(task)")) == 2
     with pytest.raises(FormatError, match="`def helper` is never called"):
         plan_blocks("def helper(t):\n    return t", known_from(), step="answer = solve(task)")
+
+
+@pytest.mark.parametrize("code", [
+    "v = step_1()", "x5 = act(5)", "a, b = split(x, 'y', k=z)", "report(total, sep=', ')",
+    "x = f(a=1, a=2)", "f(__debug__=1)", "__x = f()", "x = f(*a)", "x = f(**k)",
+    "(a, b), c = f()", "x = f(" + ", ".join(["1"] * 396) + ")",
+    "x = f(" + ", ".join(["1"] * 397) + ")", "x = f(g(y))", "x.y = f(1)"])
+def test_the_quick_read_of_a_call_statement_finds_what_the_walk_finds(code):
+    from recode_magic.pycode.scan import _walk, scan
+
+    stmt = parse_code(code).body[0]
+    assert scan(stmt) == _walk(stmt)
