@@ -472,7 +472,7 @@ def test_a_followed_run_s_output_becomes_its_static_tree_at_run_end():
     bundle, raw = handle.updates[-1]
     assert raw and set(bundle) == {"text/plain", "text/html"}   # no widget mime type left
     assert "recode-static" in bundle["text/html"] and "%recode show" in bundle["text/html"]
-    assert "ReCode run: done" in bundle["text/plain"]
+    assert bundle["text/plain"].startswith("ReCode run: done") and bundle["text/plain"][-1] == "\n"
 
 
 def test_a_button_s_own_run_end_keeps_the_live_view():

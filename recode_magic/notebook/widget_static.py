@@ -58,7 +58,8 @@ def static_bundle(run: Run, limit: int | None = None) -> dict[str, Any]:
     text = render_text(run)
     note = (f'<div class="recode-static-note" style="font-size:11px;margin-top:2px">'
             f"{html.escape(LIVE_NOTE)}</div>")
-    return {"text/plain": text, "text/html": html_fallback(run, text, limit) + note}
+    # text/plain ends its line: a plain-text view prints the cell's next output below it
+    return {"text/plain": text + "\n", "text/html": html_fallback(run, text, limit) + note}
 
 
 def safe_export(run: Run, style: str = "functions") -> str:
