@@ -69,9 +69,9 @@ print(json.dumps({"load_s": loaded, "first_token_cold_s": firsts[0],
 
 _KERNEL_TASK = '''
 import time, psutil
-def double(x):
-    """Twice x."""
-    return 2 * x
+def code_of(name):
+    """The code of a person (ada, alan or grace)."""
+    return {"ada": 1815, "alan": 1912, "grace": 1906}[name]
 '''
 
 
@@ -136,8 +136,8 @@ def kernel(model: str) -> dict[str, Any]:
         k.execute("%load_ext recode_magic\n%config ReCodeMagics.save_dir = ''" + _KERNEL_TASK)
         base = k.value("round(psutil.Process().memory_info().rss / 2**20)")
         start = time.perf_counter()
-        res = k.execute(f"%%recode --no-widget --llm local:{model} -o answer\nWhat is double(21)?",
-                        timeout=1800)
+        res = k.execute(f"%%recode --no-widget --llm local:{model} -o answer\n"
+                        "What is the code of ada? Use code_of.", timeout=1800)
         seconds = time.perf_counter() - start
         return {"rss_before_mib": base,
                 "rss_after_mib": k.value("round(psutil.Process().memory_info().rss / 2**20)"),

@@ -28,9 +28,11 @@ if not (local.available() and _CACHED):
 SETUP = '''
 %load_ext recode_magic
 %config ReCodeMagics.save_dir = ""
-def double(x):
-    """Twice x."""
-    return 2 * x
+def code_of(name):
+    """The code of a person (ada, alan or grace)."""
+    calls.append(name)
+    return {"ada": 1815, "alan": 1912, "grace": 1906}[name]
+calls = []
 '''
 
 
@@ -47,10 +49,10 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
 
 @pytest.mark.timeout(900)
 def test_no_key_no_config_plans_on_the_embedded_model(kernel):
-    res = kernel.execute("%%recode -o answer\nWhat is double(21)?", timeout=800)
+    res = kernel.execute("%%recode -o answer\nWhat is the code of ada? Use code_of.", timeout=800)
     assert res.error is None, res.error
     assert kernel.value("_recode.status") == "done", res.stderr
-    assert kernel.value("answer") == 42
+    assert kernel.value("answer") == 1815 and kernel.value("calls") == ["ada"]
     note = [ln for ln in res.lines if "embedded model" in ln]
     assert len(note) == 1 and f"local:{MODEL}" in note[0] and "ANTHROPIC_API_KEY" in note[0]
     assert kernel.value("_recode.meta['model']") == f"local:{MODEL}"
@@ -61,9 +63,9 @@ def test_no_key_no_config_plans_on_the_embedded_model(kernel):
 
 
 def test_bad_model_name_and_missing_file_are_one_line(kernel):
-    line = usage_error(kernel.execute("%%recode --llm local:qwen-9b\nDouble 1."))
+    line = usage_error(kernel.execute("%%recode --llm local:qwen-9b\nAny task."))
     assert "unknown local model: 'qwen-9b'" in line and MODEL in line
-    line = usage_error(kernel.execute("%%recode --llm local:/no/such/model.gguf\nDouble 1."))
+    line = usage_error(kernel.execute("%%recode --llm local:/no/such/model.gguf\nAny task."))
     assert "no such model file: '/no/such/model.gguf'" in line
 
 

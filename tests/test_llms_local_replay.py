@@ -1,6 +1,6 @@
 """A real embedded-model run, replayed: the new user's first cell, recorded from llama.cpp.
 
-``tests/cassettes/local_double_<model>.json`` were recorded by this module's ``record``
+``tests/cassettes/local_code_of_<model>.json`` were recorded by this module's ``record``
 (``python tests/test_llms_local_replay.py MODEL``) from the real model through
 ``LocalLLM`` (xllamacpp in-process, temperature 0, package defaults); each file's ``note``
 says which model, quantisation, machine and date. Replayed with ``--replay-only``: no model,
@@ -19,19 +19,23 @@ from IPython.core.interactiveshell import InteractiveShell
 
 HERE = Path(__file__).resolve().parent
 CASSETTES = HERE / "cassettes"
-TASK = "What is double(21)?"
+TASK = "What is the code of ada? Use code_of."
 NOTE = ("Recorded from a real model, not written by hand: {title} GGUF (sha256 {sha}…), "
         "llama.cpp in-process through xllamacpp {version} (LocalLLM, temperature 0, package "
-        "defaults), {machine}, {date}; task {task!r} with the user function double(x).")
+        "defaults), {machine}, {date}; task {task!r} with the user function code_of(name).")
 
 
-def double(x):
-    """Twice x."""
-    return 2 * x
+CALLS: list[str] = []
+
+
+def code_of(name):
+    """The code of a person (ada, alan or grace)."""
+    CALLS.append(name)
+    return {"ada": 1815, "alan": 1912, "grace": 1906}[name]
 
 
 def cassettes() -> list[Path]:
-    return sorted(CASSETTES.glob("local_double_*.json"))
+    return sorted(CASSETTES.glob("local_code_of_*.json"))
 
 
 @pytest.mark.parametrize("path", cassettes(), ids=lambda p: p.stem)
@@ -46,11 +50,13 @@ def test_replayed_local_run_gives_the_answer(path, monkeypatch, tmp_path, capsys
     sh.run_line_magic("load_ext", "recode_magic")
     sh.run_line_magic("config", "ReCodeMagics.widget = False")
     sh.run_line_magic("config", "ReCodeMagics.save_dir = ''")
-    double.__module__ = "__main__"
-    sh.user_ns["double"] = double
+    code_of.__module__ = "__main__"
+    sh.user_ns["code_of"] = code_of
+    CALLS.clear()
     sh.run_cell_magic("recode", f"--cassette {path} --replay-only -o answer", TASK)
     run = sh.user_ns["_recode"]
-    assert run.status == "done" and sh.user_ns["answer"] == 42, run.error
+    assert run.status == "done" and sh.user_ns["answer"] == 1815, run.error
+    assert CALLS == ["ada"]  # the answer came from the user's function
     assert run.usage.get("replayed") == len(data["entries"])
     assert "embedded model" not in capsys.readouterr().err  # a replay is not the default model
     sh.run_line_magic("recode", "cost")
@@ -70,12 +76,13 @@ def record(name: str) -> Path:
     from recode_magic.llms.weights import spec_for
 
     spec = spec_for(name)
-    path = CASSETTES / f"local_double_{name}.json"
+    path = CASSETTES / f"local_code_of_{name}.json"
     path.unlink(missing_ok=True)
     llm = CassetteLLM(LocalLLM(name), path, mode="record")
-    double.__module__ = "__main__"
-    run = ReCode(llm, namespace={"double": double}).run(TASK, output="answer")
-    if run.status != "done" or run.namespace.get("answer") != 42:
+    code_of.__module__ = "__main__"
+    CALLS.clear()
+    run = ReCode(llm, namespace={"code_of": code_of}).run(TASK, output="answer")
+    if run.status != "done" or run.namespace.get("answer") != 1815 or CALLS != ["ada"]:
         path.unlink(missing_ok=True)
         raise SystemExit(f"{name}: {run.status} {run.namespace.get('answer')!r} {run.error}")
     data = json.loads(path.read_text())
