@@ -297,7 +297,7 @@ def test_the_users_task_variable_survives_a_run(kernel):
     assert res.status == "ok", res.error
     assert kernel.value("r") == len("Count the letters.")  # the run read the cell text
     assert kernel.value("task") == {"mine": 1}
-    assert "your variable `task` was put back" in res.stderr
+    assert "your variable `task` was put back" in res.stdout and res.lines == [], res.stderr
 
 
 def test_budget_stop_says_how_to_go_on(kernel):

@@ -53,7 +53,8 @@ def test_no_key_no_config_plans_on_the_embedded_model(kernel):
     assert res.error is None, res.error
     assert kernel.value("_recode.status") == "done", res.stderr
     assert kernel.value("answer") == 1815 and kernel.value("calls") == ["ada"]
-    note = [ln for ln in res.lines if "embedded model" in ln]
+    note = [ln for ln in res.stdout.splitlines() if "embedded model" in ln]  # a note: stdout
+    assert not [ln for ln in res.lines if "embedded model" in ln], res.stderr
     assert len(note) == 1 and f"local:{MODEL}" in note[0] and "ANTHROPIC_API_KEY" in note[0]
     assert kernel.value("_recode.meta['model']") == f"local:{MODEL}"
     assert kernel.value("_recode.usage['input_tokens'] + "

@@ -291,10 +291,12 @@ def test_cassette_miss_is_reported_and_replay_only_refuses(kernel):
     assert res.lines == [] and kernel.value("len(rec.calls)") == 1  # replayed
     kernel.execute('def extra(q):\n    """A new function: the prompts list it now."""')
     res = kernel.execute("%%recode --llm rec --cassette tape.json\nrecorded task")
-    assert "despite a changed primitive listing" in one_line(res)
+    # what the cassette did is a note: stdout, one line, nothing on stderr (no pink box)
+    assert res.lines == [] and "despite a changed primitive listing" in res.stdout, res.stderr
     assert kernel.value("len(rec.calls)") == 1  # still replayed
     res = kernel.execute("%%recode --llm rec --cassette tape.json\na changed task")
-    line = one_line(res)
+    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("recode: "))
+    assert res.lines == [], res.stderr
     assert "miss" in line and "live model called" in line and "solve" in line, line
     assert kernel.value("len(rec.calls)") == 2
     res = kernel.execute("%%recode --llm rec --cassette tape.json --replay-only\nnew task")

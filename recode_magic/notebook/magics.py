@@ -208,7 +208,7 @@ class ReCodeMagics(Magics):
         engine = self._engine(args, widget)
         if self._default_note and not self._default_said:
             self._default_said = True
-            print(self._default_note, file=sys.stderr)
+            print(self._default_note)  # a note, not an error: stdout (stderr shows pink)
         cassette_entries = cassette_counts(engine.llm)
         self._follow(engine, widget)
         with self.task_bound(task, say=True):
@@ -288,7 +288,7 @@ class ReCodeMagics(Magics):
             if say and not self._task_said:
                 self._task_said = True
                 print("recode: your variable `task` was put back after the run (runs read "
-                      "the cell text as `task`; it is in _recode.task)", file=sys.stderr)
+                      "the cell text as `task`; it is in _recode.task)")
 
     # -- helpers ----------------------------------------------------------------------------
     def _widget_for(self, run: Run) -> bool:
@@ -385,7 +385,7 @@ class ReCodeMagics(Magics):
             print(f"recode: warning: {note}", file=sys.stderr)
         note = cassette_note(engine.llm, *cassette)
         if note:
-            print(f"recode: {note}", file=sys.stderr)
+            print(f"recode: {note}")  # what the cassette did: a note (stdout)
         if run.status != "done":
             print(stop_line(run), file=sys.stderr)
 

@@ -77,8 +77,9 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     node = steer.find_node(run, node)
     steer.preflight(run, node, kwargs.get("code"), kwargs.get("hint"))  # errors first: before
     # the warning and the view
+    # a note on stdout, flushed: the same stream as the primitives' prints, so it comes first
     print(f"recode: re-running `{node.name}` (node {node.id}): {steer.RERUN_WARNING}",
-          file=sys.stderr)
+          flush=True)
     before = len(run.warnings)
     created: dict[str, Any] = {}
     with magics.task_bound(run.task):
@@ -90,14 +91,14 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     # replay display updates); a widget clicked in follows the re-run live instead
     display_run(run, widget=None if magics.widget else False, static=True)  # no dead widget
     for note in run.warnings[before:]:
-        print(f"recode: {note}", file=sys.stderr)
+        print(f"recode: warning: {note}", file=sys.stderr)  # as after a run (magics._finish)
     alt = next((a for a in node.alternatives if a.node is node), None)
     if alt is not None and alt is not node.alternatives[-1]:
         return  # the re-run failed and the previous version stayed current (said above)
     kept = f"; the previous version is alternative {node.alternatives[-2].id}" \
         if alt is not None and len(node.alternatives) > 1 else ""
     print(f"recode: `{node.name}` is now {alt.id if alt else '?'} ({node.status}); run "
-          f"{run.status}{kept}", file=sys.stderr)
+          f"{run.status}{kept}")
 
 
 def _regenerate(magics: ReCodeMagics, argv: list[str]) -> None:
@@ -187,7 +188,7 @@ def _switch(magics: ReCodeMagics, argv: list[str]) -> None:
     node = steer.find_node(run, _need(args.node, "a NODE", "switch"))
     steer.switch(run, node, _need(args.alt, "an alternative id (a0, a1...)", "switch"))
     print(f"recode: `{node.name}` now shows {node.current} (nothing ran; the namespace is "
-          f"as the last run left it)", file=sys.stderr)
+          f"as the last run left it)")
     magics.show_run(run)
 
 
