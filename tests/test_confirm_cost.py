@@ -205,7 +205,7 @@ def test_buttons_show_the_cost_line(monkeypatch):
     assert first.cost_view in first.box.children
     bundle = first.bundle()
     assert f"{want}\nprojection: this code calls 3 placeholders" in bundle["text/plain"]
-    assert bundle["text/plain"].endswith("$1.0000 left; the next call fits\n[ran]")
+    assert bundle["text/plain"].endswith("$1.0000 left; the next call fits\n[ran]\n")
     assert want in bundle["text/html"] and "$0.9955 of $1.0000 left" in bundle["text/html"]
 
 

@@ -273,7 +273,7 @@ def test_mimebundle_carries_static_fallbacks():
     run = engine_run(w)
     data = w._repr_mimebundle_()
     data = data[0] if isinstance(data, tuple) else data
-    assert data["text/plain"] == render_text(run)
+    assert data["text/plain"] == render_text(run) + "\n"  # ends its line (plain-text views)
     assert "<script" not in data["text/html"].lower()
     assert "x = step_one(task)" in data["text/html"]
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id

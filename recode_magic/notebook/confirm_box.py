@@ -171,7 +171,7 @@ class ConfirmBox:
                 + (f'<pre class="rc-confirm-cause">{html.escape(cause[1])}</pre>' if cause else "")
                 + f"<pre>{html.escape(shown or '')}</pre>{self._cost_html()}</details>")
         cost = f"\n{self.cost}" if self.cost is not None else ""
-        return {"text/plain": f"{sign} {line}\n{shown}{cost}", "text/html": page}
+        return {"text/plain": f"{sign} {line}\n{shown}{cost}\n", "text/html": page}
 
     def bundle(self) -> dict[str, Any]:
         """Mime bundle: the widget view plus text/plain and text/html copies (saved files)."""
@@ -186,7 +186,7 @@ class ConfirmBox:
             page = page.replace("</p></div>", "</p><pre>"
                                 + html.escape(self.choice[1] or "") + "</pre></div>")
             text += f"\n{self.choice[1]}"
-        return {"text/plain": text, "text/html": page,
+        return {"text/plain": text + "\n", "text/html": page,  # ends its line (text views)
                 "application/vnd.jupyter.widget-view+json": {
                     "version_major": 2, "version_minor": 0, "model_id": self.box.model_id}}
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .render import DISPLAY, render_svg, render_text
+from .render import DISPLAY, render_svg
 from .widget_patch import LIVE as _LIVE
 from .widget_patch import Patcher
 from .widget_state import WIDGET_LIMIT, delta, node_json, on_mark, tree_json
@@ -35,6 +35,7 @@ from .widget_static import (
     HTML_FALLBACK_NODES,
     html_fallback,
     in_kernel,
+    plain_text,
     safe_export,
     static_bundle,
 )
@@ -378,8 +379,8 @@ class ReCodeWidget(anywidget.AnyWidget):
             if self.run is None:
                 data["text/plain"] = "ReCode: waiting for the run to start"
             else:
-                data["text/plain"] = text = render_text(self.run)
-                data["text/html"] = html_fallback(self.run, text)
+                data["text/plain"] = text = plain_text(self.run)
+                data["text/html"] = html_fallback(self.run, text.rstrip("\n"))
         return bundle
 
     def to_static(self) -> bool:

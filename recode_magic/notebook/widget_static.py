@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..runs.run import Run
 
 __all__ = ["HTML_FALLBACK_NODES", "html_fallback", "static_bundle", "in_kernel", "LIVE_NOTE",
-           "safe_export"]
+           "safe_export", "plain_text"]
 
 #: Runs with more nodes than this get the text tree as their static HTML copy.
 HTML_FALLBACK_NODES = 500
@@ -50,16 +50,25 @@ def html_fallback(run: Run, text: str | None = None, limit: int | None = None) -
             f"{html.escape(text if text is not None else render_text(run))}</pre></div>")
 
 
+def plain_text(run: Run) -> str:
+    """The ``text/plain`` copy of a run's tree: :func:`render_text` ending its line.
+
+    A plain-text view (a terminal front-end, ``nbconvert --to markdown``) writes the
+    cell's next output right after it, which would otherwise join the tree's last line.
+    """
+    return render_text(run) + "\n"
+
+
 def static_bundle(run: Run, limit: int | None = None) -> dict[str, Any]:
     """The mime bundle a finished widget's output is replaced by: static HTML and text.
 
     No widget mime type, so a reopened notebook draws the tree instead of an error box.
     """
-    text = render_text(run)
+    text = plain_text(run)
     note = (f'<div class="recode-static-note" style="font-size:11px;margin-top:2px">'
             f"{html.escape(LIVE_NOTE)}</div>")
-    # text/plain ends its line: a plain-text view prints the cell's next output below it
-    return {"text/plain": text + "\n", "text/html": html_fallback(run, text, limit) + note}
+    return {"text/plain": text, "text/html": html_fallback(run, text.rstrip("\n"), limit)
+            + note}
 
 
 def safe_export(run: Run, style: str = "functions") -> str:
