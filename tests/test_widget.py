@@ -548,3 +548,25 @@ def test_the_magic_s_trees_leave_no_widget_in_the_notebook(kernel):
     assert "recode-static" in res.data[0]["text/html"]
     res = kernel.execute("y = 3")                # once
     assert res.data == []
+
+
+def test_the_header_time_leaves_out_the_wait_for_a_confirm_decision(monkeypatch):
+    """Static header and widget: one busy time, without the time a --confirm box waited."""
+    from recode_magic.notebook import confirm as confirm_mod
+    from recode_magic.notebook.render import render_html
+
+    def user_thinks(node, code, cost, render_timeout):  # the box, answered after 1.5 s
+        time.sleep(1.5)
+        return code
+
+    monkeypatch.setattr(confirm_mod, "_ask_with_buttons", user_thinks)
+    llm = ScriptedLLM({"solve": X("x = add(1, 2)", "plan")})
+    engine = ReCode(llm, namespace={"add": lambda a, b: a + b},
+                    confirm=confirm_mod.confirm_with_buttons)
+    run = engine.run("add one and two")
+    assert run.status == "done" and run.elapsed >= 1.5   # the wall clock counts the wait
+    shown = tree_json(run)["run"]["elapsed"]
+    assert shown < 1.0, shown                              # the widget's header does not
+    header = render_text(run).splitlines()[0]               # nor the static one: the same
+    assert abs(float(header.rsplit("· ", 1)[1].rstrip(" s")) - shown) <= 0.01, header
+    assert header.rsplit("· ", 1)[1] in render_html(run)

@@ -1,4 +1,4 @@
-"""How a view shows a node beyond its engine status: ``--confirm``'s waiting / rejected marks.
+"""How a view shows a node beyond its engine status: ``--confirm``'s marks, the busy time.
 
 The widget (:mod:`.widget_state`) and the static views (:mod:`.render`) read them; the
 ``--confirm`` callbacks (:mod:`.confirm`) set them with :func:`mark_node`.
@@ -6,15 +6,18 @@ The widget (:mod:`.widget_state`) and the static views (:mod:`.render`) read the
 
 from __future__ import annotations
 
+import time
 import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..runs.node import Node
+    from ..runs.run import Run
 
-__all__ = ["Mark", "mark_node", "mark_of", "on_mark", "shown_status"]
+__all__ = ["Mark", "mark_node", "mark_of", "on_mark", "shown_status", "busy_seconds",
+           "shown_elapsed"]
 
 
 @dataclass
@@ -23,20 +26,26 @@ class Mark:
 
     ``state``: ``waiting`` (its code waits for your decision), ``rejected`` or
     ``interrupted`` (nothing of that code ran); ``code`` the code that was shown, ``note``
-    one line of why (e.g. the error a repair answers).
+    one line of why (e.g. the error a repair answers); ``since`` when it was set.
     """
 
     state: str
     code: str = ""
     note: str = ""
+    since: float = field(default_factory=time.time)
 
 
 _MARKS: weakref.WeakKeyDictionary[Node, Mark] = weakref.WeakKeyDictionary()
+#: Each node's finished waits for a --confirm decision: (start, end) in epoch seconds.
+_WAITS: weakref.WeakKeyDictionary[Node, list[tuple[float, float]]] = weakref.WeakKeyDictionary()
 _MARK_LISTENERS: list[Callable[[Node], None]] = []
 
 
 def mark_node(node: Node, state: str | None, code: str = "", note: str = "") -> None:
     """Show ``node`` as ``state`` in every view (None: its engine status again)."""
+    old = _MARKS.get(node)
+    if old is not None and old.state == "waiting":  # a wait ends (a new one starts anew)
+        _WAITS.setdefault(node, []).append((old.since, time.time()))
     if state is None:
         _MARKS.pop(node, None)
     else:
@@ -67,3 +76,49 @@ def shown_status(node: Node, ended: bool) -> str:
         return mark.state
     status = str(node.status)
     return "interrupted" if ended and status == "running" else status
+
+
+def _waits(node: Node, now: float) -> list[tuple[float, float]]:
+    """``node``'s waits for a decision, the one going on included (until ``now``)."""
+    mark = _MARKS.get(node)
+    going = [(mark.since, now)] if mark is not None and mark.state == "waiting" else []
+    return _WAITS.get(node, []) + going
+
+
+def _merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of ``spans`` as sorted, disjoint spans.
+
+    >>> _merged([(3, 4), (0, 2), (1, 2.5)])
+    [(0, 2.5), (3, 4)]
+    """
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def busy_seconds(run: Run, nodes: list[Node]) -> float:
+    """Seconds the run was at work: the union of its nodes' [started, ended] spans.
+
+    A run steered later (Regenerate, Edit) ends again, minutes after it started; the time
+    between is idle, not the run's; so is the time a ``--confirm`` box waited for you.
+    Falls back to ``run.elapsed`` without node times.
+    """
+    now = time.time()
+    last = run.ended or now  # a node the run stopped in has no end of its own
+    spans = _merged((n.started, n.ended or last) for n in nodes if n.started)
+    if not spans:
+        return run.elapsed
+    waits = _merged(w for n in nodes for w in _waits(n, min(last, now)))
+    idle = sum(max(0.0, min(b, d) - max(a, c)) for a, b in spans for c, d in waits)
+    return max(0.0, sum(b - a for a, b in spans) - idle)
+
+
+def shown_elapsed(run: Run, nodes: list[Node] | None = None) -> float:
+    """The seconds a view's header shows: ``run.elapsed`` while it runs, else busy time."""
+    if str(run.status) in ("running", "pending"):
+        return run.elapsed
+    return busy_seconds(run, run.nodes() if nodes is None else nodes)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MissingDependencyError
 from ..pycode.limits import clip_text
 from ..runs.status import DISPLAY, RUN_ICONS, STATUS_ASCII, STATUS_COLORS, STATUS_ICONS
-from .marks import mark_of, shown_status
+from .marks import mark_of, shown_elapsed, shown_status
 
 if TYPE_CHECKING:
     import graphviz
@@ -96,13 +96,14 @@ def _alt_note(node: Node, ascii: bool) -> str:
 
 
 def _header(run: Run) -> str:
-    n = len(run.nodes())
+    nodes = run.nodes()
+    n = len(nodes)
     replayed = int(run.usage.get("replayed", 0) or 0)  # answered by a cassette: no call
     live = run.llm_calls - replayed
     calls = f"{live} model call{'' if live == 1 else 's'}" + (
         f" ({replayed} replayed from a cassette)" if replayed else "")
     return (f"ReCode run: {run.status} · {n} node{'s' if n != 1 else ''} · "
-            f"{calls} · {run.elapsed:.2f} s")
+            f"{calls} · {shown_elapsed(run, nodes):.2f} s")  # busy time, as the widget
 
 
 #: Icons of the states a view shows beyond the engine's (marks.shown_status).

@@ -7,12 +7,11 @@ A patch changes a dict with: ``"key": value`` (set), ``"+key": "tail"`` (text ap
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..pycode.limits import clip_text
 from ..runs.tree import node_to_dict
-from .marks import Mark, mark_node, mark_of, on_mark
+from .marks import Mark, busy_seconds, mark_node, mark_of, on_mark, shown_elapsed
 from .render import alternatives_json
 
 if TYPE_CHECKING:
@@ -64,37 +63,20 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v or v == 0}
 
 
-def busy_seconds(run: Run, nodes: list[Node]) -> float:
-    """Seconds the run was at work: the union of its nodes' [started, ended] spans.
-
-    A run steered later (Regenerate, Edit) ends again, minutes after it started; the
-    time between is idle, not the run's. Falls back to ``run.elapsed`` without node times.
-    """
-    last = run.ended or time.time()  # a node the run stopped in has no end of its own
-    spans = sorted((n.started, n.ended or last) for n in nodes if n.started)
-    total, end = 0.0, float("-inf")
-    for a, b in spans:
-        if b > end:
-            total += b - max(a, end)
-            end = b
-    return total if spans else run.elapsed
-
-
 def run_json(run: Run, nodes: list[Node]) -> dict[str, Any]:
     """The run-level fields a view shows (header, counts, progress); texts clipped.
 
-    ``elapsed`` of an ended run is :func:`busy_seconds` (idle time between steering actions
-    is not counted).
+    ``elapsed`` of an ended run is :func:`~.marks.busy_seconds` (idle time between steering
+    actions and waits for a ``--confirm`` decision are not counted).
     """
     counts: dict[str, int] = {}
     for n in nodes:
         counts[str(n.status)] = counts.get(str(n.status), 0) + 1
-    live = str(run.status) in _LIVE
     meta = getattr(run, "meta", {}) or {}
     return {"task": clip_text(run.task, WIDGET_LIMIT), "status": str(run.status),
             "error": clip_text(run.error, WIDGET_LIMIT) or None,
             "llm_calls": run.llm_calls, "started": run.started, "ended": run.ended,
-            "elapsed": round(run.elapsed if live else busy_seconds(run, nodes), 3),
+            "elapsed": round(shown_elapsed(run, nodes), 3),
             "counts": counts, "usage": run.usage,
             "model": clip_text(str(meta.get("model", "")), 200), "root": run.root.id,
             "n": len(nodes)}
