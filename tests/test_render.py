@@ -135,3 +135,14 @@ def test_static_views_show_confirm_decisions_and_stopped_nodes():
     assert "code (rejected; it did not run)" in page and "x = rm_everything()" in page
     mark_node(child, None)
     assert render_text(run).splitlines()[2] == "└── ■ x = step()  # interrupted"
+
+
+def test_static_html_counts_each_alternative_s_model_calls():
+    from recode_magic.steering.steer import regenerate
+
+    llm = ScriptedLLM({"solve": X("x = step(1)"), "step": [X("x = inner(1)"), X("x = 5")],
+                       "inner": X("x = 1")})
+    run = ReCode(llm).run("t")
+    regenerate(run, run.root.children[0])
+    page = render_html(run)
+    assert "· 2 model calls ·" in page and "· 1 model call ·" in page   # a0, then a1

@@ -218,7 +218,8 @@ def _alternatives_html(node: Node) -> str:
         cur = " <b>(current)</b>" if a["id"] == current else ""
         rows.append(f'<li class="recode-alt" data-alt="{_esc(a["id"])}"><code>{_esc(a["label"])}'
                     f'</code>{cur} <span style="{_ink(color)}">{_esc(a["status"])}</span> · '
-                    f'{a["llm_calls"]} model calls · {a["tokens"]} tokens'
+                    f'{a["llm_calls"]} model call{"" if a["llm_calls"] == 1 else "s"} · '
+                    f'{a["tokens"]} tokens'
                     f'{_pre("code", a["code"], "#1e88e5")}</li>')
     return (f'<div style="font-size:11px;font-style:italic">alternatives</div>'
             f'<ul style="margin:2px 0 4px 0;padding-left:1.4em">{"".join(rows)}</ul>')
