@@ -58,7 +58,7 @@ def test_batch_shows_a_progress_bar_and_returns_the_table(kernel: Any) -> None:
     calls = kernel.value("int(sum(r['llm_calls'] for r in table.to_dict('records')))")
     assert calls >= 8
     assert (f"recode batch: 4 tasks: 3 done, 1 error; solved 3/4; {calls} model calls this "
-            f"time, cost unknown (no price for this model)" in res.stderr)
+            f"time, cost unknown (no price for this model)" in res.stdout)
     shown = "".join(d.get("text/plain", "") for d in res.data if d not in bars)
     assert "task_id" in shown and "t3" in shown  # the table is the cell's result
     rows = kernel.value("[(r['status'], r['solved'], str(r['error'])) "
@@ -89,7 +89,7 @@ def test_ctrl_c_stops_the_batch_and_the_same_line_resumes(kernel: Any) -> None:
     line = "%recode batch many --setup setup --llm fake --workers 2 --max-depth 3 -o t2"
     res = kernel.execute(line, timeout=120, interrupt_after=2.0)
     assert res.error is None, res.error  # the table, not a KeyboardInterrupt traceback
-    assert "run the same line again to resume" in res.stderr
+    assert "run the same line again to resume" in res.stdout
     first = kernel.value("[r['status'] for r in t2.to_dict('records')]")
     assert "interrupted" in first and "done" in first
     res = kernel.execute(line, timeout=120)

@@ -163,7 +163,7 @@ def test_batch_check_that_raises_is_an_error_and_a_new_check_rechecks(kernel):
                         "(t2.to_dict('records') if hasattr(t2, 'to_dict') else t2)]")
     assert rows == [("done", True)] * 3
     assert kernel.value("len(calls)") == 3  # replayed from each task's cassette
-    assert "0 model calls this time" in res.stderr, res.stderr
+    assert "0 model calls this time" in res.stdout, res.stdout
     res = kernel.execute("%recode batch jobs --setup setup --llm _answer --check good_check "
                          "--no-progress --out {out} -o t3")
     assert kernel.value("[r['reused'] for r in (t3.to_dict('records') if hasattr(t3, "
@@ -383,7 +383,7 @@ def test_new_user_pass_batch_errors_ids_labels_and_order(kernel):
     assert kernel.execute(BATCH_SETUP).status == "ok"
     res = kernel.execute("numbers = [1, 2]\n%recode batch numbers --setup setup --llm _answer "
                          "--no-progress --out {out}/n")
-    assert "error (2 of 2): " in res.stderr, res.stderr
+    assert "error (2 of 2): " in res.stdout, res.stdout
     res = kernel.execute("übungen = {'übung 1': {'task': 't', 'x': 1}}\n"
                          "%recode batch übungen --setup setup --llm _answer --no-progress "
                          "--out {out}/u -o tu")

@@ -174,7 +174,7 @@ def batch_command(magics: Any, argv: list[str] | str) -> Any:
         if cluster is not None:
             cluster.close()
     rows = table.to_dict("records") if hasattr(table, "to_dict") else table
-    print(_summary(rows, kwargs["out_dir"]), file=sys.stderr)
+    print(_summary(rows, kwargs["out_dir"]))  # the result, not an error: stdout (no pink box)
     ns["_recode_batch"] = table
     if args.output:
         ns[args.output] = table
