@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import asyncio
-import concurrent.futures
 import dataclasses
 import linecache
 from collections import ChainMap
@@ -20,6 +18,7 @@ from ..pycode import code as C
 from ..pycode.limits import short_repr
 from ..pycode.namespace import preview, variable_lines
 from ..pycode.policy import check_code
+from ..pycode.wrap import AWAIT, OBSERVE, run_coroutine, wrap_calls
 from ..runs.status import RunStatus
 from ..runs.tree import Node, RunData
 from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
@@ -30,8 +29,6 @@ from .sampling import choose, sampleable
 
 __all__ = ["Expander", "NoUsableCode", "AWAIT", "OBSERVE", "run_coroutine"]
 
-AWAIT = "__recode_await__"      # set in the namespace only while a block runs
-OBSERVE = "__recode_observe__"
 
 Emit = Callable[[str, RunData, "Node | None"], None]
 
@@ -201,7 +198,7 @@ class Expander:
                            allowed_imports=self.settings.allowed_imports, namespace=self.ns)
         wrap = state.async_primitives | frozenset(state.checks)
         if wrap:
-            blocks = [dataclasses.replace(b, stmt=_wrap_calls(b.stmt, state.async_primitives,
+            blocks = [dataclasses.replace(b, stmt=wrap_calls(b.stmt, state.async_primitives,
                                                              frozenset(state.checks)),
                                           _code=None)
                       if b.placeholder is None and b.calls & wrap else b for b in blocks]
@@ -290,7 +287,7 @@ class Expander:
                            model_at(llm, depth))
 
     def helpers(self, failures: list[str]) -> dict[str, Any]:
-        """The functions wrapped calls use while a block runs (see :func:`_wrap_calls`)."""
+        """The functions wrapped calls use while a block runs (see pycode.wrap)."""
         checks = self.state.checks
 
         def observe(name: str, result: Any) -> Any:
@@ -306,32 +303,6 @@ class Expander:
         return {AWAIT: run_coroutine, OBSERVE: observe}
 
 
-class _Wrapper(ast.NodeTransformer):
-    def __init__(self, awaited: frozenset[str], checked: frozenset[str]) -> None:
-        self.awaited, self.checked = awaited, checked
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        name = node.func.id if isinstance(node.func, ast.Name) else None
-        out: ast.expr = node
-        if name in self.awaited:
-            out = ast.Call(ast.Name(AWAIT, ast.Load()), [out], [])
-        if name in self.checked:
-            out = ast.Call(ast.Name(OBSERVE, ast.Load()), [ast.Constant(name), out], [])
-        return ast.copy_location(out, node)
-
-
-def _wrap_calls(stmt: ast.stmt, awaited: frozenset[str], checked: frozenset[str]) -> ast.stmt:
-    """Wrap calls of async and checked primitives so the engine sees their results.
-
-    ``f(x)`` becomes ``__recode_await__(f(x))`` for an ``async def`` primitive and
-    ``__recode_observe__('f', f(x))`` for one with a ``check`` (the helpers are in the
-    namespace only while the block runs; generated code cannot name dunders).
-    """
-    new = _Wrapper(awaited, checked).visit(stmt)
-    return ast.fix_missing_locations(new)
-
-
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
     """Say once per node when a reply held several ``<execute>`` blocks (the first ran)."""
     count = reply.count("<execute>")
@@ -339,29 +310,6 @@ def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
             f"with a stop sequence at </execute>)")
     if count > 1 and note not in run.warnings:
         run.warnings.append(note)
-
-
-def run_coroutine(value: Any) -> Any:
-    """Run a coroutine to completion and return its result (anything else is returned as is).
-
-    With no event loop running in this thread, ``asyncio.run``; in a kernel (whose loop is
-    running) in a worker thread with its own loop, waiting for it.
-
-    >>> async def two(): return 2
-    >>> run_coroutine(two()), run_coroutine(3)
-    (2, 3)
-    """
-    if not asyncio.iscoroutine(value):
-        return value
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(value)
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="recode-await")
-    try:
-        return pool.submit(asyncio.run, value).result()
-    finally:  # on Ctrl-C or --timeout, do not wait for the coroutine here
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 PLAN_REWRITES = 1  # a plan is asked for twice at most (small models rarely fix one)
