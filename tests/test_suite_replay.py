@@ -68,9 +68,12 @@ def test_task_replays_to_the_recorded_outcome(key):
     assert row.get("answer") == rec.get("answer")
 
 
-# issue 21's levers, recorded with them on (labels r21-*, 7 Dec 2026): the refusal of a literal
-# that re-types a variable (text_slugs, Qwen2.5-Coder-0.5B-Instruct), ...
-LEVER_REPLAYS = [("r21-05-levers2", "text_slugs@1")]
+# issue 21's levers, recorded with them on (labels r21-*, 7 Dec 2026, xllamacpp): a literal
+# re-typing `titles` refused twice (text_slugs, Qwen2.5-Coder-0.5B-Instruct); a repair told the
+# shapes of `meeting` and `answer`, then a decomposition whose copied example plan is refused
+# (sched_conflicts, 0.5B); a 1.5B run (Q4_K_M) with a rejected reply (robot_goto)
+LEVER_REPLAYS = [("r21-05-levers2", "text_slugs@1"), ("r21-05-levers3", "sched_conflicts@1"),
+                 ("r21-levers3", "robot_goto@1")]
 
 
 @pytest.mark.parametrize(("label", "key"), LEVER_REPLAYS)
