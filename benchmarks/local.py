@@ -14,8 +14,9 @@ recorded in ``notebooks/quickstart.cassette.json``: fixed part + placeholder), t
 - per model, a real kernel (jupyter_client): ``%%recode --llm local:<model> -o answer`` on a
   one-call task, the kernel's resident memory after it and the cell's seconds.
 
-The llama-cpp-python server is compared only if ``RECODE_BENCH_LLAMA_CPP_PYTHON`` names a
-Python where it is installed (it compiles llama.cpp for ~16 minutes on 2 cores).
+The llama-cpp-python server is not compared here: it was not installed on the machine of
+these measurements (it compiles llama.cpp for ~16 minutes on 2 cores); the evaluation of
+2 Dec ran on it (``benchmarks/agents/results.json``, same tasks).
 
 Run alone with ``python -m benchmarks.local [--quick]`` (``--quick``: the 0.5B model only, no
 install); ``python -m benchmarks`` includes it when the extra is installed.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -159,9 +159,8 @@ def section(quick: bool = False) -> dict[str, Any]:
         r["install"] = install()
     for m in models:
         r[m] = {"process": probe(m), "kernel": kernel(m)}
-    r["llama_cpp_python"] = os.environ.get("RECODE_BENCH_LLAMA_CPP_PYTHON") or (
-        "not compared: llama-cpp-python is not installed on this machine (it compiles "
-        "llama.cpp, ~16 min on 2 cores); set RECODE_BENCH_LLAMA_CPP_PYTHON to a Python with it")
+    r["llama_cpp_python"] = ("not compared: llama-cpp-python is not installed here (it "
+                             "compiles llama.cpp, ~16 min on 2 cores)")
     return r
 
 
