@@ -73,7 +73,8 @@ def test_samples_keep_the_result_most_candidates_agree_on():
     assert run.llm_calls == 3
     sample = run.nodes()[0].attempts[-1]
     assert sample["kind"] == "sample" and sample["chosen"] == 2 and sample["agree"] == 2
-    assert "Candidate 2:" in llm.calls[1] and "Candidate 3:" in llm.calls[2]
+    assert "Now your turn (candidate 2: " in llm.calls[1]
+    assert "Now your turn (candidate 3: " in llm.calls[2]
 
 
 def test_samples_are_not_asked_for_a_step_that_calls_a_primitive():

@@ -116,7 +116,11 @@ def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block]) -> li
     reply, thought = node.reply, node.thought
     for i in range(1, s.samples):
         note = VARIANTS[(i - 1) % len(VARIANTS)]
-        prompt = Prompt.join(fixed, f"{dynamic}Candidate {i + 1}: {note}\n", node.name)
+        # the note goes above the placeholder: appended at the end, the 0.5B model answered
+        # the rules' format template ("<execute>python code</execute>") instead
+        varied = dynamic.replace("Now your turn\n", f"Now your turn (candidate {i + 1}: "
+                                 f"{note})\n", 1)
+        prompt = Prompt.join(fixed, varied, node.name)
         text = x.ask(run, node, prompt)
         try:
             _, code = parse_reply(text)
