@@ -225,9 +225,9 @@ def test_magic_plans_on_the_embedded_model_and_says_so_once(shell, capsys):
     sh, servers = shell
     sh.run_cell_magic("recode", "-o answer", "Add 2 and 3.")
     assert sh.user_ns["answer"] == 5 and sh.user_ns["_recode"].status == "done"
-    err = capsys.readouterr().err
-    assert err.count("so the embedded model local:") == 1 and servers[0].model_dir
+    out = capsys.readouterr().out  # a note, on stdout (no pink box in JupyterLab)
+    assert out.count("so the embedded model local:") == 1 and servers[0].model_dir
     sh.run_cell_magic("recode", "-o answer", "Add 2 and 3 again.")
-    assert "embedded model" not in capsys.readouterr().err  # once per session
+    assert "embedded model" not in capsys.readouterr().out  # once per session
     sh.run_cell_magic("recode", "--llm local:qwen2.5-coder-0.5b -o answer", "Add 2 and 3.")
     assert servers[-1].model == "local:qwen2.5-coder-0.5b"
