@@ -8,29 +8,21 @@ node, the machine's own (:meth:`Reentry.bind_keywords` is what ``push_child`` do
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 from typing import Any
 
 from ..prompting.prompts import build_prompt
 from ..pycode import code as C
 from ..pycode.astlock import compile_ast
-from ..runs.run import Run
-from ..runs.tree import Node, RunData
-from .expander import Expander
-from .runstate import MISSING, Frame, RunState
+from ..runs.tree import Node
+from .part import MachinePart
+from .runstate import MISSING, Frame
 
 __all__ = ["Reentry"]
 
 
-class Reentry:
+class Reentry(MachinePart):
     """Re-entering nodes: :meth:`reenter`, :meth:`hand_code`, :meth:`bind_keywords`."""
 
-    run: Run
-    state: RunState
-    ns: dict[str, Any]
-    emit: Callable[[str, RunData, Node | None], None]
-    x: Expander
-    assigned: set[str]
     entry: tuple[Node, str | None, str | None] | None
 
     def hand_code(self, frame: Frame, code: str) -> list[C.Block]:

@@ -11,8 +11,6 @@ and runs again from its start; a node that touched the world is asked only for t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 from ..prompting.feedback import (
     decompose_feedback,
@@ -25,13 +23,13 @@ from ..prompting.feedback import (
 from ..pycode import code as C
 from ..pycode.limits import short_repr
 from ..pycode.namespace import ACTION_ATTR
-from ..runs.run import Run
 from ..runs.status import NodeStatus, RunStatus
-from ..runs.tree import Node, RunData, Step
-from .expander import Expander, NoUsableCode
+from ..runs.tree import Step
+from .expander import NoUsableCode
 from .guards import lookup_shapes
+from .part import MachinePart
 from .resultcheck import first_empty
-from .runstate import Frame, RunState, Stop
+from .runstate import Frame, Stop
 
 __all__ = ["Repairs", "one_line", "DECOMPOSE_DEPTH"]
 
@@ -49,15 +47,8 @@ def one_line(text: str) -> str:
     return text.splitlines()[-1] if text else text
 
 
-class Repairs:
+class Repairs(MachinePart):
     """Ending nodes: :meth:`close`, :meth:`recheck`, :meth:`fail` (a base of ``Machine``)."""
-
-    run: Run
-    state: RunState
-    ns: dict[str, Any]
-    emit: Callable[[str, RunData, Node | None], None]
-    x: Expander
-    assigned: set[str]
 
     def finish(self, status: NodeStatus) -> None:
         """Defined by :class:`~recode_magic.engine.machine.Machine`."""
