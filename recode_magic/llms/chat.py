@@ -1,4 +1,4 @@
-"""What the OpenAI-shaped backends share: the messages of a prompt and the usage of a reply.
+"""What the OpenAI-shaped backends share: messages, usage, and ``llm(prompt)`` over ``respond``.
 
 Both :class:`~recode_magic.llms.openai_llm.OpenAICompatLLM` (over HTTP) and
 :class:`~recode_magic.llms.local.LocalLLM` (llama.cpp in the kernel's process) send the
@@ -7,11 +7,38 @@ fixed part of a prompt as the system message and read the same ``usage`` fields 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from .base import split_prompt
+from .base import Reply, split_prompt
 
-__all__ = ["chat_messages", "usage_counts"]
+__all__ = ["chat_messages", "usage_counts", "ChatCall"]
+
+
+class ChatCall:
+    """``llm(prompt) -> str`` for a backend with ``respond`` (a base of both chat backends).
+
+    The reply streams to the ``on_text`` attribute; its usage is left in ``last_usage`` and
+    why it stopped in ``last_stop_reason`` (the legacy plain-call contract of
+    :mod:`recode_magic.llms.base`). Errors are the backend's ``respond``'s.
+    """
+
+    on_text: Callable[[str], Any] | None
+    last_usage: dict[str, Any] | None
+    last_stop_reason: str | None
+
+    def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
+                depth: int | None = None) -> Reply:  # pragma: no cover - the backend's own
+        """Answer ``prompt`` (each backend defines it)."""
+        raise NotImplementedError
+
+    def __call__(self, prompt: str) -> str:
+        """Answer ``prompt``, streaming to ``on_text``; usage left in ``last_usage``."""
+        self.last_usage = None
+        reply = self.respond(prompt, on_text=self.on_text)
+        self.last_usage = dict(reply.usage)
+        self.last_stop_reason = reply.stop_reason
+        return reply.text
 
 
 def chat_messages(prompt: str) -> list[dict[str, str]]:

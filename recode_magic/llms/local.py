@@ -47,7 +47,7 @@ from typing import Any
 
 from ..errors import LLMError, MissingDependencyError, ModelFileError
 from .base import Reply, estimate_tokens, one_line
-from .chat import chat_messages, usage_counts
+from .chat import ChatCall, chat_messages, usage_counts
 from .constrain import STOP, close_execute, constraint_fields
 from .weights import MODELS, ensure, spec_for
 
@@ -179,7 +179,7 @@ class _Stream:
         return "".join(self.pieces)
 
 
-class LocalLLM:
+class LocalLLM(ChatCall):
     """A GGUF model run in-process by llama.cpp, as an ``llm(prompt) -> str`` callable.
 
     Parameters
@@ -261,13 +261,6 @@ class LocalLLM:
             req.update(constraint_fields("gbnf", self.grammar))
             req["stop"] = [STOP]
         return req
-
-    def __call__(self, prompt: str) -> str:
-        """Answer ``prompt``, streaming to ``on_text``; usage left in ``last_usage``."""
-        reply = self.respond(prompt, on_text=self.on_text)
-        self.last_usage = dict(reply.usage)
-        self.last_stop_reason = reply.stop_reason
-        return reply.text
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
                 depth: int | None = None) -> Reply:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import LLMError, MissingDependencyError
 from .base import Reply, estimate_tokens, one_line, split_prompt
-from .chat import chat_messages, usage_counts
+from .chat import ChatCall, chat_messages, usage_counts
 from .constrain import STOP, close_execute, constraint_fields, dialect_for, from_json
 from .tokens import ServerTokenizer
 
@@ -20,7 +20,7 @@ _NO_KEY = "not-needed"  # local servers accept any key; the SDK insists on one
 _CONSTRAINT_WORDS = ("grammar", "regex", "structured", "response_format", "json_schema")
 
 
-class OpenAICompatLLM:
+class OpenAICompatLLM(ChatCall):
     """A chat-completions model as an ``llm(prompt) -> str`` callable.
 
     The fixed part of a :class:`~recode_magic.prompting.prompts.Prompt` is the system message
@@ -30,7 +30,10 @@ class OpenAICompatLLM:
     reported as ``cache_read_input_tokens``); a server that sends none (llama-cpp-python)
     has its prompt counted by its tokenizer endpoint and its reply by the streamed pieces,
     else the tokens are estimated: ``usage["source"]`` is
-    ``"server"``, ``"tokenize"`` or ``"estimate"``, never a call with 0 tokens.
+    ``"server"``, ``"tokenize"`` or ``"estimate"``, never a call with 0 tokens. A call raises
+    :class:`~recode_magic.errors.MissingDependencyError` without the ``openai`` package and
+    :class:`~recode_magic.errors.LLMError` when the server refused the key, failed after the
+    retries, timed out or was unreachable.
 
     Small-model mode: unless ``grammar=False``, the request carries the server's
     constrained-decoding field so the reply has the ``<think>…</think><execute>…</execute>``
@@ -136,22 +139,6 @@ class OpenAICompatLLM:
         if self.grammar is not False and dialect != "json":
             kwargs["stop"] = [STOP]
         return kwargs
-
-    def __call__(self, prompt: str) -> str:
-        """Send ``prompt``, stream the reply to ``on_text``, return it; usage in ``last_usage``.
-
-        Raises
-        ------
-        MissingDependencyError
-            The ``openai`` package is not installed.
-        LLMError
-            The server refused the key, failed after the retries, timed out or was unreachable.
-        """
-        self.last_usage = None
-        reply = self.respond(prompt, on_text=self.on_text)
-        self.last_usage = dict(reply.usage)
-        self.last_stop_reason = reply.stop_reason
-        return reply.text
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
                 depth: int | None = None) -> Reply:
