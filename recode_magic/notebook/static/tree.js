@@ -745,12 +745,10 @@ function render({ model, el }) {
   const onGraph = () => { if (tab === "graph") drawGraph(); };
   const onCode = () => drawCode();
   const onStatuses = () => { applyColors(); drawAll(); };
-  model.on("change:statuses", onStatuses);
-  model.on("change:selected", onSelected);
-  model.on("change:expand_depth", drawTree);
-  model.on("change:graph_svg", onGraph);
-  model.on("change:graph_error", onGraph);
-  model.on("change:code", onCode);
+  const handlers = [["change:statuses", onStatuses], ["change:selected", onSelected],
+    ["change:expand_depth", drawTree], ["change:graph_svg", onGraph],
+    ["change:graph_error", onGraph], ["change:code", onCode]];
+  for (const [event, handler] of handlers) model.on(event, handler);
   const ticker = setInterval(() => {
     if ((tree().run || {}).status === "running") drawHeader();
   }, 500);
@@ -760,12 +758,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(ticker);
     store.listeners.delete(onStore);
-    model.off("change:statuses", onStatuses);
-    model.off("change:selected", onSelected);
-    model.off("change:expand_depth", drawTree);
-    model.off("change:graph_svg", onGraph);
-    model.off("change:graph_error", onGraph);
-    model.off("change:code", onCode);
+    for (const [event, handler] of handlers) model.off(event, handler);
   };
 }
 
