@@ -18,3 +18,6 @@ llm = ScriptedLLM({
     "make_value": X("v = record(n) + 1"),
 })
 '''
+
+#: The --confirm cell those tests run (solve, then make_value).
+RECODE = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."

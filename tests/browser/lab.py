@@ -575,6 +575,15 @@ _JS_CELLS = """
 """
 
 
+def use_dark_theme(page: Page) -> None:
+    """Switch JupyterLab to its dark theme and wait until the page says so."""
+    page.evaluate("""async () => {
+      await window.jupyterapp.commands.execute('apputils:change-theme',
+                                               {theme: 'JupyterLab Dark'}); }""")
+    page.wait_for_function(
+        "() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+
+
 def run_all_cells(page: Page, *, timeout: float = 180) -> RunResult:
     """Run > Run All Cells on the current notebook and wait until every cell finished.
 

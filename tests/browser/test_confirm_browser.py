@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from confirm_setup import SETUP
+from confirm_setup import RECODE, SETUP
 
 from .lab import (
     assert_no_js_errors,
@@ -20,7 +20,6 @@ from .lab import (
 pytestmark = pytest.mark.browser
 
 
-RECODE = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."
 CHECK = 'print("OUT", out, calls)'
 EDITED = "w = record(n)\nv = w + 100"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from confirm_setup import SETUP
+from confirm_setup import RECODE, SETUP
 
 from .lab import (
     assert_no_js_errors,
@@ -24,7 +24,6 @@ from .lab import (
 
 pytestmark = pytest.mark.browser
 
-RECODE = "%%recode --llm llm --confirm -o out\nMake a value from 3 and double it."
 REPAIR = '''\
 llm = ScriptedLLM({"solve": [X("v = record(0)\\nout = 10 // v"), X("out = record(3) * 2")]})
 '''

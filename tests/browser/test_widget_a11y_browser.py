@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from .axe import axe_violations, save_report
-from .lab import assert_no_js_errors, open_notebook, run_all_cells, screenshot
+from .lab import assert_no_js_errors, open_notebook, run_all_cells, screenshot, use_dark_theme
 from .test_widget_live_browser import STEER
 
 pytestmark = pytest.mark.browser
@@ -33,11 +33,7 @@ def test_no_axe_violations_in_the_widget(theme, lab_server, lab_page, browser_lo
     lab_server.write_notebook(name, [STEER, CONFIRM])
     panel = open_notebook(lab_page, lab_server, name, timeout=90)
     if theme == "dark":
-        lab_page.evaluate("""async () => {
-          await window.jupyterapp.commands.execute('apputils:change-theme',
-                                                   {theme: 'JupyterLab Dark'}); }""")
-        lab_page.wait_for_function(
-            "() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        use_dark_theme(lab_page)
     result = run_all_cells(lab_page, timeout=120)
     assert result.ok and not result.errors, result
     widget = panel.locator(".recode-widget")

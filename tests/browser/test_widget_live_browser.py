@@ -20,6 +20,7 @@ from .lab import (
     run_all_cells,
     screenshot,
     start_run_all,
+    use_dark_theme,
     wait_settled,
 )
 
@@ -267,11 +268,7 @@ def test_steering_in_notebook_7(lab_server, lab_page, browser_log):
 def test_steering_in_the_dark_theme(lab_server, lab_page, browser_log):
     lab_server.write_notebook("dark.ipynb", [STEER])
     panel = open_notebook(lab_page, lab_server, "dark.ipynb", timeout=90)
-    lab_page.evaluate("""async () => {
-      await window.jupyterapp.commands.execute('apputils:change-theme',
-                                               {theme: 'JupyterLab Dark'}); }""")
-    lab_page.wait_for_function(
-        "() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    use_dark_theme(lab_page)
     result = run_all_cells(lab_page, timeout=120)
     assert result.ok and not result.errors, result
     _steer(lab_page, panel, "widget-steer-dark")
