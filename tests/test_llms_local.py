@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
+from IPython.terminal.interactiveshell import TerminalInteractiveShell
 
 from recode_magic import ReCode
 from recode_magic.errors import LLMError, ModelFileError, UnknownModelError
@@ -204,7 +204,7 @@ def shell(monkeypatch, tmp_path, extra):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     extra(True)
-    sh = InteractiveShell.instance()
+    sh = TerminalInteractiveShell.instance()  # the class start_ipython() makes (test_magic)
     sh.run_line_magic("load_ext", "recode_magic")
     sh.run_line_magic("config", "ReCodeMagics.widget = False")
     sh.run_line_magic("config", f"ReCodeMagics.model_dir = {str(tmp_path)!r}")
