@@ -79,14 +79,21 @@ __all__ = ["DEFAULT_ALLOWED_IMPORTS", "FORBIDDEN_BUILTINS", "BUILTIN_NAMES", "ch
 
 #: Standard-library modules with no file, process, network or interpreter access: pure
 #: computation, text, dates and data structures. ``time`` is in (``time.sleep`` is bounded by
-#: ``--timeout``); ``os``, ``sys``, ``subprocess``, ``shutil``, ``socket``, ``pathlib``,
-#: ``importlib``, ``ctypes``, ``pickle``, ``builtins``, ``inspect``, ``gc`` are never in.
+#: ``--timeout``); ``csv`` is in (it reads and writes only the iterables and file objects it is
+#: given, and ``open`` is refused); ``io`` is not (``io.open``). ``os``, ``sys``,
+#: ``subprocess``, ``shutil``, ``socket``, ``pathlib``, ``importlib``, ``ctypes``,
+#: ``pickle``, ``builtins``, ``inspect``, ``gc`` are never in.
 DEFAULT_ALLOWED_IMPORTS: frozenset[str] = frozenset({
-    "bisect", "calendar", "cmath", "collections", "copy", "dataclasses", "datetime",
+    "bisect", "calendar", "cmath", "collections", "copy", "csv", "dataclasses", "datetime",
     "decimal", "difflib", "enum", "fractions", "functools", "heapq", "itertools", "json",
     "math", "numbers", "operator", "pprint", "random", "re", "statistics", "string",
     "textwrap", "time", "typing", "unicodedata",
 })
+
+#: What a refused import is told to do instead, for modules small models reach for.
+_IMPORT_HINTS = {"io": "for text in a variable use `text.splitlines()` (csv.reader takes a "
+                       "list of lines)",
+                 "pandas": "use plain lists and dicts", "numpy": "use plain lists and math"}
 
 #: Builtins that generated code may neither call nor name.
 FORBIDDEN_BUILTINS: frozenset[str] = frozenset({
@@ -237,8 +244,8 @@ class _PolicyVisitor(ast.NodeVisitor):
     def _check_module(self, module: str, text: str) -> None:
         if module.partition(".")[0] not in self.allowed:
             allowed = ", ".join(sorted(self.allowed)) or "none"
-            raise _refuse("no-import", f"`{text}` is not allowed (allowed: {allowed}); "
-                          "use the primitives instead")
+            hint = _IMPORT_HINTS.get(module.partition(".")[0], "use the primitives instead")
+            raise _refuse("no-import", f"`{text}` is not allowed (allowed: {allowed}); {hint}")
 
     # -- names, attributes, calls ---------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
