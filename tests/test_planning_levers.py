@@ -125,6 +125,46 @@ def test_a_key_error_repair_is_told_the_real_keys():
     assert "`stock` is a dict with keys ['bolts', 'nuts']" in llm.calls[1]
 
 
+def test_a_key_a_primitive_did_not_know_is_matched_to_the_tasks_words():
+    stock = {"north": {"bolts": 40}}
+
+    def stock_at(place: str, item: str) -> int:
+        """How many of an item a warehouse holds."""
+        return stock[place][item]
+
+    llm = ScriptedLLM({"solve": [reply("answer = stock_at('north', 'bolt')"),
+                                 reply("answer = stock_at('north', 'bolts')")]})
+    ns: dict = {"stock_at": stock_at}
+    run = ReCode(llm, ns).run("How many bolts are in the north warehouse?", output="answer")
+    assert run.status == "done" and ns["answer"] == 40
+    assert "`'bolt'` is not a key that exists; the task says: 'bolts'." in llm.calls[1]
+    assert "is not a key" not in llm.calls[0]
+
+
+def test_a_primitive_called_with_wrong_arguments_is_shown_how_the_primitives_are_called():
+    state = {"study": False}
+
+    def lights() -> dict:
+        """Each room's light: {room: True if on}."""
+        return dict(state)
+
+    def switch(room: str, on: bool) -> str:
+        """Turn a room's light on (True) or off (False)."""
+        state[room] = on
+        return "ok"
+
+    llm = ScriptedLLM({"solve": [reply('lights("study")'), reply('switch("study", True)')]})
+    ns: dict = {"lights": lights, "switch": switch}
+    run = ReCode(llm, ns).run("Turn the study light on.")
+    assert run.status == "done" and state["study"] is True
+    hint = llm.calls[1].split("How the primitives are called: ", 1)[1].splitlines()[0]
+    assert hint.startswith("`lights() -> 'dict' -- Each room's light")  # annotations as text
+    assert "`switch(room: 'str', on: 'bool') -> 'str' -- Turn a room's light" in hint
+    off = ScriptedLLM({"solve": [reply('lights("study")'), reply('switch("study", True)')]})
+    ReCode(off, {"lights": lights, "switch": switch}, ground=False).run("Turn it on.")
+    assert "How the primitives are called" not in off.calls[1]
+
+
 # -- lever 6: loop guards ---------------------------------------------------------------------
 
 def test_an_empty_range_and_an_endless_while_are_refused_before_they_run():

@@ -6,20 +6,28 @@ Seen in Qwen2.5-Coder-1.5B transcripts of the task suite (README "Evaluation"):
   run said done) and a ``while True:`` search with no way out that ran to the timeout;
 - data re-typed from the prompt: a list of records written as a literal, copied from the
   variable's preview (values wrong, rows missing) instead of using the variable;
-- guessed keys: a ``KeyError`` repaired with ``.get(k, None)`` and then failing on None.
+- guessed keys: a ``KeyError`` repaired with ``.get(k, None)`` and then failing on None;
+  ``stock_at('north', 'bolt')`` where the task says *bolts*;
+- primitives called with the wrong arguments (``lights("study")`` for a ``lights()`` that
+  only reads, where ``switch(room, on)`` was the one to call), repaired the same way twice.
 
 :func:`loop_problem` and :func:`copied_variable` find the first two before the code runs
 (the expander refuses the reply with one line); :func:`lookup_shapes` says what the variables
-of a failing statement really hold, for the repair prompt.
+of a failing statement really hold, :func:`unknown_key` which words of the task a missing key
+was probably meant to be, and :func:`call_hint` how the primitives are really called, for the
+repair prompt.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["loop_problem", "copied_variable", "lookup_shapes", "shape_of", "LOOKUP_ERRORS"]
+__all__ = ["loop_problem", "copied_variable", "lookup_shapes", "shape_of", "LOOKUP_ERRORS",
+           "unknown_key", "call_hint"]
 
 #: Error lines whose repair is told what the variables of the statement hold.
 LOOKUP_ERRORS = ("KeyError", "IndexError", "string indices must be integers",
@@ -230,3 +238,60 @@ def lookup_shapes(statement: str | None, ns: Mapping[str, Any], error: str,
         return ""
     parts = [f"`{n}` is {shape_of(ns[n])}" for n in seen[:4]]
     return "What the variables hold: " + "; ".join(parts) + "."
+
+
+def _last_line(error: str) -> str:
+    return error.strip().splitlines()[-1] if error.strip() else ""
+
+
+def unknown_key(error: str, task: str) -> str:
+    """Words of the task close to the key a ``KeyError`` did not find ('' if none).
+
+    >>> unknown_key("KeyError: 'bolt'", "Move all the bolts of the north warehouse")
+    "`'bolt'` is not a key that exists; the task says: 'bolts'."
+    >>> unknown_key("KeyError: 'north'", "Move all the bolts of the north warehouse")
+    ''
+    """
+    found = re.fullmatch(r"KeyError: '([^']{2,60})'", _last_line(error))
+    if not found:
+        return ""
+    key = found.group(1)
+    words = set(re.findall(r"[\w-]+", task))
+    if key in words:
+        return ""
+    close = difflib.get_close_matches(key, sorted(words), n=3, cutoff=0.75)
+    if not close:
+        return ""
+    return f"`{key!r}` is not a key that exists; the task says: " \
+           + ", ".join(repr(w) for w in close) + "."
+
+
+#: TypeError lines that say a function was called with the wrong arguments.
+CALL_ERRORS = ("positional argument", "keyword argument", "takes no arguments")
+
+
+def call_hint(statement: str | None, error: str, lines: Mapping[str, str]) -> str:
+    """How the primitives are called, after a ``TypeError`` calling one ('' otherwise).
+
+    ``lines`` maps each primitive's name to its signature line (as the prompt lists them);
+    the called ones come first, then the others (up to 8 in all), so a model that called
+    the reading primitive to act is shown the acting one.
+
+    >>> lines = {"lights": "lights() -- Each light.", "switch": "switch(room, on) -- Turn."}
+    >>> print(call_hint('lights("study")', "TypeError: lights() takes 0 positional "
+    ...                 "arguments but 1 was given", lines))
+    How the primitives are called: `lights() -- Each light.`; `switch(room, on) -- Turn.`.
+    """
+    last = _last_line(error)
+    if not statement or "TypeError" not in last or not any(k in last for k in CALL_ERRORS):
+        return ""
+    try:
+        tree = ast.parse(statement.strip())
+    except SyntaxError:
+        return ""
+    called = [n.func.id for n in ast.walk(tree)
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in lines]
+    if not called:
+        return ""
+    order = list(dict.fromkeys([*called, *lines]))[:8]
+    return "How the primitives are called: " + "; ".join(f"`{lines[n]}`" for n in order) + "."

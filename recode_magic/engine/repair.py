@@ -22,11 +22,11 @@ from ..prompting.feedback import (
 )
 from ..pycode import code as C
 from ..pycode.limits import short_repr
-from ..pycode.namespace import ACTION_ATTR
+from ..pycode.namespace import ACTION_ATTR, describe_primitive
 from ..runs.status import NodeStatus, RunStatus
 from ..runs.tree import Step
 from .expander import NoUsableCode
-from .guards import lookup_shapes
+from .guards import call_hint, lookup_shapes, unknown_key
 from .part import MachinePart
 from .resultcheck import first_empty
 from .runstate import Frame, Stop
@@ -163,8 +163,7 @@ class Repairs(MachinePart):
                 frame.child_block = None
                 same, frame.last_feedback = feedback == frame.last_feedback, feedback
                 if observation is None and state.settings.ground:
-                    shapes = lookup_shapes(line, self.ns, error, skip=state.primitives)
-                    feedback += f"\n{shapes}" if shapes else ""
+                    feedback += self._grounding(line, error)
                 if same:  # at temperature 0 the same question gets the same answer again
                     feedback += ("\nYour previous answer to this same situation failed the "
                                  "same way: do not write it again; try another command or "
@@ -194,6 +193,17 @@ class Repairs(MachinePart):
             error = f"placeholder `{node.name}` failed: {one_line(error)}"
             repairable, observation = True, None
 
+
+    def _grounding(self, line: str | None, error: str) -> str:
+        """What the repair is told of the real data and primitives (``ground``, issue 21)."""
+        prims = self.state.primitives
+        hints = [lookup_shapes(line, self.ns, error, skip=prims),
+                 unknown_key(error, self.run.task)]
+        if "TypeError" in error:
+            lines = {n: describe_primitive(n, self.ns[n]) for n in sorted(prims)
+                     if callable(self.ns.get(n))}
+            hints.append(call_hint(line, error, lines))
+        return "".join(f"\n{h}" for h in hints if h)
 
     def decompose(self, frame: Frame, error: str) -> bool:
         """Ask once for ``frame``'s step as a plan of new sub-steps (ADaPT-style, issue 21).
