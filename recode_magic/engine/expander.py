@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import linecache
+import re
 from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -12,11 +13,12 @@ from typing import Any
 from ..errors import FormatError, PolicyError, StepFailed
 from ..llms.base import ask, merge_usage
 from ..prompting.feedback import reask_feedback
+from ..prompting.nearest import offer, query_text
 from ..prompting.prompts import Prompt, build_prompt
 from ..prompting.reply import parse_reply
 from ..pycode import code as C
 from ..pycode.limits import short_repr
-from ..pycode.namespace import preview, variable_lines
+from ..pycode.namespace import describe_primitive, preview, variable_lines
 from ..pycode.policy import check_code
 from ..pycode.wrap import AWAIT, OBSERVE, run_coroutine, wrap_calls
 from ..runs.status import RunStatus
@@ -59,6 +61,8 @@ class Expander:
         self.inputs: tuple[str, ...] = ()
         #: a decomposition is being asked for: only placeholder lines are usable
         self.plan_only = False
+        #: the run's primitives as the prompt lists them (matched to the worked examples)
+        self.tool_lines: tuple[str, ...] | None = None
 
     def known(self, name: str) -> bool:
         """True for a name the code may call as it is (bound, or a builtin)."""
@@ -86,6 +90,7 @@ class Expander:
         node, s = frame.node, self.settings
         variables, task = self.shown(run, frame)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
+        shown = self.examples(node.call, variables)
         hint, last, previous = None, "", ""
         for attempt in range((PLAN_REWRITES if self.plan_only else s.max_rewrite) + 1):
             if hint and self.plan_only:  # the re-ask's "no new functions" would contradict
@@ -94,7 +99,7 @@ class Expander:
                 hint = reask_feedback(hint, previous, attempt)
             text = "\n".join(p for p in (feedback, hint) if p) or None
             prompt = build_prompt(self.state.fixed, node.call, variables, name=node.name,
-                                  feedback=text, compound=compound, task=task)
+                                  feedback=text, compound=compound, task=task, examples=shown)
             reply = self.ask(run, node, prompt)
             previous = reply.strip()[:2000]
             try:
@@ -143,8 +148,32 @@ class Expander:
         """
         names = C.placeholder_variables(ph) or list(default_names)
         ns = ChainMap(dict(keywords), self.ns) if keywords else self.ns
-        return build_prompt(self.state.fixed, call, variable_lines(names, ns, self.summary),
-                            name=ph.name, compound=ph.compound)
+        variables = variable_lines(names, ns, self.summary)
+        return build_prompt(self.state.fixed, call, variables, name=ph.name,
+                            compound=ph.compound, examples=self.examples(call, variables))
+
+    def examples(self, call: str, variables: Sequence[str]) -> str:
+        """The worked examples nearest to the step (``examples`` setting), as prompt text.
+
+        "" when the setting is off or no example is near enough. The names that exist only
+        in the examples shown join ``state.example_names`` (a call of one is refused).
+        """
+        if not self.settings.examples:
+            return ""
+        if self.tool_lines is None:
+            self.tool_lines = tuple(describe_primitive(n, self.ns[n])
+                                    for n in sorted(self.state.primitives) if n in self.ns)
+        task = self.ns.get("task")
+        here = set(_IDENTIFIER.findall(call))  # the step's own names are no example's
+
+        def taken(name: str) -> bool:
+            return name in here or self.known(name)
+
+        text, names = offer(query_text(task if isinstance(task, str) else None, call,
+                                       variables, self.tool_lines),
+                            int(self.settings.examples), taken)
+        self.state.example_names |= names
+        return text
 
     def _confirm(self, node: Node, code: str, blocks: list[C.Block],
                  frame: Frame) -> tuple[str, list[C.Block]]:
@@ -312,6 +341,7 @@ def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
         run.warnings.append(note)
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 PLAN_REWRITES = 1  # a plan is asked for twice at most (small models rarely fix one)
 _EXAMPLE_STEPS = frozenset({"pick_rows", "summarize_rows"})
 PLAN_EXAMPLE = ("A plan looks like this (names and variables of your own step):\n<execute>\n"

@@ -29,7 +29,7 @@ __all__ = ["ReCode", "Machine", "Event", "ConfirmFn", "TASK_LIMIT", "SHADOWABLE_
 #: Settings ``resume(run, **changes)`` may change for the rest of a run.
 #: Settings of the planning levers (issue 21), passed to ``ReCode(...)`` as keywords.
 LEVERS = frozenset({"decompose", "samples", "previews", "ground", "loop_guards",
-                    "world_answers", "task_limit"})
+                    "world_answers", "task_limit", "examples"})
 
 RESUME_SETTINGS = frozenset({"max_calls", "budget_tokens", "budget_usd", "prefetch",
                              "timeout"})
@@ -53,7 +53,7 @@ class ReCode:
         ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``,
         ``prefetch``, ``budget_tokens``, ``budget_usd``, ``check_results`` and the planning
         levers ``decompose``, ``samples``, ``previews``, ``ground``, ``loop_guards``,
-        ``world_answers``, ``task_limit``), or
+        ``world_answers``, ``task_limit``, ``examples``), or
         pass ``settings=Settings(...)``. Invalid values raise
         :class:`~recode_magic.errors.ConfigError` before any model call.
     confirm : callable, optional

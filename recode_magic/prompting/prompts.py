@@ -145,7 +145,7 @@ def fixed_part(primitives: list[str], few_shots: str = FEW_SHOTS) -> str:
 
 def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
                  feedback: str | None = None, compound: bool | None = None,
-                 task: str | None = None) -> Prompt:
+                 task: str | None = None, examples: str = "") -> Prompt:
     """The whole expansion prompt: ``fixed`` then the placeholder, its variables, feedback.
 
     A compound placeholder (a whole statement with calls of functions that do not exist yet
@@ -154,6 +154,9 @@ def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
     placeholder); None parses ``call`` to find out. ``task``: the root's task text, shown as
     text above its call (in the variables it is a ``repr``, and a 1.5B model parsed it with
     code instead of doing what it says: TextWorld plans split ``task`` on newlines).
+    ``examples``: worked examples chosen for this step (:mod:`.nearest`), put first in the
+    dynamic part (the fixed part stays the same for every step); "" leaves the prompt as it
+    was.
 
     >>> print(build_prompt("RULES\\n", "solve(task)", ["- task (str): the task text above"],
     ...                    task="Go east, then open the box."))
@@ -176,4 +179,4 @@ def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
         dynamic = f"Now your turn\n{head}Placeholder: {call}\nVariables:\n{var_text}\n"
     if feedback:
         dynamic += f"\nYour previous answer for this placeholder could not be used:\n{feedback}\n"
-    return Prompt.join(fixed, dynamic, name)
+    return Prompt.join(fixed, examples + dynamic, name)

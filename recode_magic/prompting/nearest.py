@@ -1,0 +1,183 @@
+"""The worked example nearest to a step: a TF-IDF word score, and the example as prompt text.
+
+The score is written by hand on purpose (a dozen lines; a library such as scikit-learn would be
+a heavy dependency for fifteen short documents): words are lowercase letter runs (so
+``next_stops`` gives ``next`` and ``stops``), a trailing plural ``s`` is dropped, and short or
+common words are left out. Each example is a document (its task, placeholder, variable names,
+primitives, thought and family words); the step is the query (the task text, the
+placeholder's call and name, its variables' lines, the run's primitives with their first
+docstring line). A word weighs ``tf * idf`` with ``idf = 1 + ln((n + 1) / (df + 1))`` over the
+``n`` documents, and the score is the cosine of the two vectors: 0 (no word shared) to 1.
+Words no example has are ignored, so a step far from every family scores low and gets none.
+
+An example is never offered when one of its names (its primitives, its placeholder) is a
+real name of the run: "its primitives exist only in this example" must stay true
+(:func:`own_names` gives the names the engine then refuses if the model calls them).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from .examples import LIBRARY, Example
+
+__all__ = ["Scored", "nearest", "render", "words", "MIN_SCORE", "own_names", "offer", "MIN_SHARED",
+           "query_text"]
+
+#: Below this cosine an example is not offered (a step of no family gets none). Chosen so
+#: that a step sharing only a generic word or two (``list``, ``store``) stays under it.
+MIN_SCORE = 0.12
+#: ... and an example must share at least this many distinct words with the step (one word,
+#: say ``room`` or ``item``, is no family).
+MIN_SHARED = 2
+
+_STOP = frozenset(
+    "the and for with from that this then than each are was were its his her their into "
+    "your you not but all any one two use using store key keys "
+    "value values name names new step text above solve task answer variable variables "
+    "given give there which what when who how per in of to is it as at by on or an be if "
+    "no so do we me my up can only need them they these those must should will would also "
+    "just sorted".split())
+_WORD = re.compile(r"[a-z]+")
+_CALLED = re.compile(r"(\w+)\(")
+_DICT_KEY = re.compile(r"'(\w+)':")
+
+Scored = tuple[float, Example]
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` the score counts.
+
+    >>> words("How many next_stops to the Museums? Store it in `rides`.")
+    ['many', 'next', 'stop', 'museum', 'ride']
+    """
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if w.endswith("s") and len(w) > 3 and not w.endswith("ss"):
+            w = w[:-1]
+        if len(w) > 1 and w not in _STOP:
+            out.append(w)
+    return out
+
+
+def _document(ex: Example) -> str:
+    tools = " ".join(f"{t.signature} {t.doc}" for t in ex.tools.values())
+    return " ".join([ex.task, ex.call, " ".join(ex.inputs), tools, ex.thought, ex.words])
+
+
+@functools.lru_cache(maxsize=4)
+def _index(library: tuple[Example, ...]) -> tuple[dict[str, float],
+                                                   tuple[dict[str, float], ...]]:
+    docs = [Counter(words(_document(ex))) for ex in library]
+    df = Counter(w for d in docs for w in d)
+    idf = {w: 1.0 + math.log((len(docs) + 1) / (n + 1)) for w, n in df.items()}
+    return idf, tuple(_unit({w: _tf(tf) * idf[w] for w, tf in d.items()}) for d in docs)
+
+
+def _tf(count: int) -> float:
+    """A word said five times weighs 2.6 times a word said once, not 5 times."""
+    return 1.0 + math.log(count)
+
+
+def _unit(vec: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+    return {w: v / norm for w, v in vec.items()}
+
+
+def nearest(query: str, k: int = 1, *, library: tuple[Example, ...] = LIBRARY,
+            taken: Callable[[str], bool] = lambda name: False,
+            min_score: float = MIN_SCORE) -> list[Scored]:
+    """The ``k`` examples nearest to ``query``, best first, each with its score.
+
+    ``taken(name)``: True for a name that exists in the run; an example using such a name
+    is skipped. Examples under ``min_score`` are left out (the list may be empty).
+
+    >>> [ex.family for _, ex in nearest("fewest hops from A to B with neighbors(place)")]
+    ['graph']
+    >>> nearest("write a haiku")
+    []
+    """
+    idf, vecs = _index(library)
+    q = _unit({w: _tf(tf) * idf[w] for w, tf in Counter(words(query)).items() if w in idf})
+    scored = [(sum(q.get(w, 0.0) * v for w, v in vec.items()), i)
+              for i, vec in enumerate(vecs)
+              if len(q.keys() & vec.keys()) >= MIN_SHARED]
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    out: list[Scored] = []
+    for score, i in scored:
+        ex = library[i]
+        if score < min_score or len(out) >= k:
+            break
+        if not any(taken(n) for n in own_names(ex)):
+            out.append((round(score, 3), ex))
+    return out
+
+
+def own_names(ex: Example) -> frozenset[str]:
+    """The names that exist only in ``ex``: its primitives and its placeholder's function.
+
+    >>> from recode_magic.prompting.examples import LIBRARY
+    >>> sorted(own_names(LIBRARY[1]))
+    ['forwards_to', 'servers_reached']
+    """
+    head = _CALLED.search(ex.call)
+    step = {head.group(1)} if head and head.group(1) != "solve" else set()
+    return frozenset(step | set(ex.tools))
+
+
+def render(ex: Example) -> str:
+    """``ex`` as prompt text, in the form of the fixed examples.
+
+    >>> from recode_magic.prompting.examples import LIBRARY
+    >>> print("\\n".join(render(LIBRARY[1]).splitlines()[:5]))
+    Another example, near your step (its primitive `forwards_to` exists only in this example):
+    Placeholder: reached, sinks = servers_reached(start)
+    Variables:
+    - start (str): 'gateway'
+    Its primitives:
+    """
+    names = sorted(ex.tools)
+    said = " and ".join(f"`{n}`" for n in names) if len(names) < 3 else \
+        ", ".join(f"`{n}`" for n in names)
+    own = (f" (its primitives {said} exist only in this example)" if len(names) > 1 else
+           f" (its primitive {said} exists only in this example)" if names else
+           " (its step and variables are not yours)")
+    lines = [f"Another example, near your step{own}:"]
+    if ex.call == "solve(task)":
+        lines += ["Task:", ex.task]
+    lines += [f"Placeholder: {ex.call}", "Variables:"]
+    shown = [*(["- task (str): the task text above"] if ex.call == "solve(task)" else []),
+             *(f"- {n} ({type(v).__name__}): {v!r}" for n, v in ex.inputs.items())]
+    lines += shown or ["(none)"]
+    if names:
+        lines += ["Its primitives:", *(f"- {ex.tools[n].signature} -- {ex.tools[n].doc}"
+                                       for n in names)]
+    lines += [f"<think>{ex.thought}</think>", "<execute>", ex.code, "</execute>"]
+    return "\n".join(lines) + "\n\n"
+
+
+def offer(query: str, k: int, taken: Callable[[str], bool]) -> tuple[str, frozenset[str]]:
+    """The prompt text of the ``k`` nearest examples ("" for none) and the names they call."""
+    chosen = nearest(query, k, taken=taken)
+    names: frozenset[str] = frozenset()
+    for _, ex in chosen:
+        names |= own_names(ex)
+    return "".join(render(ex) for _, ex in chosen), names
+
+
+def query_text(task: str | None, call: str, variables: Sequence[str],
+               primitives: Sequence[str]) -> str:
+    """What a step is matched on: task, call, variables and primitive descriptions.
+
+    Of a variable line only its name, type and the dict keys in its value count: the values
+    are data (a title that says "code" is no hint of the step's family).
+
+    >>> query_text(None, "n = count_rows(rows)", ["- rows (list): [{'city': 'Rome'}]"], [])
+    '\\nn = count_rows(rows)\\n- rows (list) city'
+    """
+    shapes = [" ".join([line.split(":", 1)[0], *_DICT_KEY.findall(line)]) for line in variables]
+    return "\n".join([task or "", call, *shapes, *primitives])
