@@ -233,8 +233,7 @@ class Machine(Repairs, Reentry):
     def exec_block(self, frame: Frame, block: C.Block) -> None:
         """Run one statement; on an error, repair (or re-plan) the node."""
         node, s = frame.node, self.state.settings
-        step = Step(code=block.source,
-                    primitives=sorted(n for n in block.calls if n in self.state.primitives))
+        step = Step(code=block.source, primitives=sorted(block.calls & self.state.primitives))
         node.steps.append(step)
         frame.outside = self.calls_outside(step, block) or frame.outside
         failures: list[str] = []
@@ -282,7 +281,7 @@ class Machine(Repairs, Reentry):
             step.error = f"StepFailed: {failures[0]}"
             self.fail(step.error, block.source, observation=failures[0])
             return
-        step.answers = tally.answers()
+        step.answers = tally.pending()  # formatted when read (most never are)
         frame.ran.append(block.source)
         frame.pc += 1
         if self.heard(frame, step):  # an action's answer: the rest is written from it

@@ -22,7 +22,7 @@ from typing import Any
 
 from .limits import short_repr
 
-__all__ = ["CallTally"]
+__all__ = ["CallTally", "Answers"]
 
 
 @dataclass
@@ -103,11 +103,60 @@ class CallTally:
         """
         return [_call(n, a, k, r, limit) for n, a, k, r in self.recent]
 
+    def pending(self, limit: int = 300) -> Answers | list[str]:
+        """What :meth:`answers` gives, formatted when first read if it cannot change.
+
+        Calls whose arguments and results are numbers, strings, ``None`` (or tuples of
+        those) give :class:`Answers`, formatted later with the same text; the others are
+        formatted now (a list or object a primitive returned may change afterwards).
+
+        >>> tally = CallTally()
+        >>> ns = {"act": lambda c: c.upper()}
+        >>> with tally.watching(ns, ["act"]):
+        ...     _ = ns["act"]("go east")
+        >>> tally.pending().texts()
+        ["act('go east') -> 'GO EAST'"]
+        """
+        recent = self.recent
+        if not recent:
+            return []
+        for _, args, kwargs, result in recent:
+            if not (_fixed(result) and all(map(_fixed, args))
+                    and all(map(_fixed, kwargs.values()))):
+                return self.answers(limit)
+        return Answers(tuple(recent), limit)
+
     def _last(self, name: str) -> str:
         if name not in self.last:
             return "no call returned"
         args, kwargs, result = self.last[name]
         return _call(name, args, kwargs, result, 60)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The last calls of a statement and their results, formatted by :meth:`texts`.
+
+    Kept by ``Step.answers`` until it is read (most never are: a re-plan, the widget and a
+    saved tree read them); only values whose text cannot change (see :meth:`CallTally.pending`).
+    """
+
+    calls: tuple[tuple[str, tuple[Any, ...], dict[str, Any], Any], ...]
+    limit: int = 300
+
+    def texts(self) -> list[str]:
+        """``act('go east') -> 'You go east.'`` for each call, in order."""
+        return [_call(n, a, k, r, self.limit) for n, a, k, r in self.calls]
+
+
+#: types whose values cannot change (their text, formatted later, is the same)
+_FIXED = frozenset({int, float, complex, bool, type(None), str, bytes})
+
+
+def _fixed(value: Any) -> bool:
+    t = type(value)
+    return t in _FIXED or (t is tuple and len(value) <= 16
+                           and all(type(v) in _FIXED for v in value))
 
 
 @dataclass

@@ -75,6 +75,11 @@ class Placeholder:
     def _names(self) -> tuple[str, ...]:
         names: dict[str, None] = {}
         for n in [*self.call.args, *[k.value for k in self.call.keywords]]:
+            if type(n) is ast.Name:  # the commonest arguments: a name or a literal
+                names.setdefault(n.id)
+                continue
+            if type(n) is ast.Constant:
+                continue
             for sub in ast.walk(n):
                 if isinstance(sub, ast.Name):
                     names.setdefault(sub.id)
@@ -152,8 +157,9 @@ def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> l
     Lines are split once (``ast.get_source_segment`` re-splits the whole source on every
     call, which is quadratic on a long reply).
     """
-    lines = _LINE.findall(source)
-    blocks = [Block.of(stmt, _segment(lines, stmt) or ast.unparse(stmt), filename)
+    lines = _LINE.findall(source) if "\n" in source or "\r" in source else [source]
+    ascii_ = source.isascii()  # column offsets are then character offsets too
+    blocks = [Block.of(stmt, _segment(lines, stmt, ascii_) or ast.unparse(stmt), filename)
               for stmt in tree.body]
     check = [b for b in blocks if not b.facts.compiles]  # type: ignore[union-attr]
     if not check:
@@ -187,14 +193,22 @@ def _compile_error(exc: Exception, source: str) -> FormatError:
     return FormatError(f"code cannot be compiled: {type(exc).__name__}: {exc}", reply=source)
 
 
-def _segment(lines: list[str], node: ast.stmt) -> str | None:
-    """The source text of ``node`` (column offsets are UTF-8 byte offsets)."""
+def _segment(lines: list[str], node: ast.stmt, ascii_: bool = False) -> str | None:
+    """The source text of ``node`` (column offsets are UTF-8 byte offsets).
+
+    ``ascii_``: the source is ASCII, so byte offsets are character offsets.
+    """
     end_lineno, end_col = node.end_lineno, node.end_col_offset
     if end_lineno is None or end_col is None:
         return None
     first, last = node.lineno - 1, end_lineno - 1
     if first < 0 or last >= len(lines):
         return None
+    if ascii_:
+        if first == last:
+            return lines[first][node.col_offset:end_col]
+        return "".join([lines[first][node.col_offset:], *lines[first + 1:last],
+                        lines[last][:end_col]])
     if first == last:
         return lines[first].encode()[node.col_offset:end_col].decode()
     head = lines[first].encode()[node.col_offset:].decode()
@@ -211,9 +225,12 @@ def find_placeholder(block: Block, known: Callable[[str], bool], *,
     unknown call inside) is a compound placeholder; ``later``: names read by the statements
     after it, to choose its targets. A ``def`` calling an unknown name is a FormatError.
     """
-    unknown = sorted(n for n in block.calls if n not in block.binds and not known(n))
+    binds = block.binds
+    unknown = [n for n in block.calls if n not in binds and not known(n)]
     if not unknown:
         return None
+    if len(unknown) > 1:
+        unknown.sort()
     cached = block.placeholder
     if cached is not None and unknown == ([*cached.inner] if cached.compound
                                           else [cached.name]):
@@ -289,6 +306,15 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
 
     out: list[Block] = []
     for i, block in enumerate(blocks):
+        quick = _quick_placeholder(block, is_known)
+        if quick is not False:  # `[targets =] name(...)` with no other call by name
+            ph = block.placeholder = quick  # type: ignore[assignment]
+            if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
+                                   or (recursive is not None and recursive(ph))):
+                raise FormatError(_self_call_message(ph), reply=code)
+            local |= block.binds
+            out.append(block)
+            continue
         for part in _hoisted(block, is_known, fresh):
             later = None  # the last statement: all it assigns (the caller may read them)
             if (i + 1 < len(blocks) and not isinstance(part.stmt, ast.FunctionDef)
@@ -305,6 +331,27 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
         out.extend(_call_own_def(out, step, filename))
     _check_defs_used(out, code)
     return out
+
+
+def _quick_placeholder(block: Block,
+                       is_known: Callable[[str], bool]) -> Placeholder | None | bool:
+    """What :func:`plan_blocks` finds for a statement ``[targets =] name(...)``.
+
+    With no other call by name there is nothing to hoist and no compound: its placeholder,
+    or None; False for any other statement. The same answer as the general path
+    (:func:`_hoisted` then :func:`find_placeholder`), without walking the statement again.
+    """
+    facts = block.facts
+    if facts is None or facts.name_calls != 1:
+        return False
+    simple = _simple(block.stmt)
+    if simple is None:
+        return False
+    call, targets = simple
+    name = call.func.id  # type: ignore[attr-defined]
+    if name in block.binds or is_known(name):
+        return None
+    return Placeholder(name=name, targets=targets, call=call)
 
 
 def _call_own_def(blocks: list[Block], step: str, filename: str) -> list[Block]:

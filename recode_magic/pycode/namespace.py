@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import types
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -109,14 +110,53 @@ def describe_primitive(name: str, fn: Callable[..., Any]) -> str:
     >>> describe_primitive("move", move)
     'move(dx, dy=0) -- Move the robot by (dx, dy).'
     """
-    try:  # annotations as the function holds them (strings under `from __future__ ...`)
-        sig = str(inspect.signature(fn))
-    except (TypeError, ValueError):
-        sig = "(...)"
+    sig = _signature(fn)
     doc = inspect.getdoc(fn) if (inspect.isfunction(fn) or inspect.isclass(fn)
                                  or getattr(fn, _MARK, False)) else None
     first = doc.strip().splitlines()[0].strip() if doc and doc.strip() else ""
     return f"{name}{sig}" + (f" -- {first[:160]}" if first else "")
+
+
+#: a plain function -> (what its signature is made from, its signature text): a run
+#: describes every primitive, and :func:`inspect.signature` costs tens of microseconds
+_SIGNATURES: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], str]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _signature(fn: Callable[..., Any]) -> str:
+    """``str(inspect.signature(fn))``, ``(...)`` when there is none; kept per function.
+
+    A plain function's entry is used while what its signature is made from are the same
+    objects (code, defaults, annotations, ``__wrapped__``, ``__signature__``): a function
+    changed in place is read again.
+
+    >>> def f(a, b=1): ...
+    >>> _signature(f), _signature(f)
+    ('(a, b=1)', '(a, b=1)')
+    >>> f.__defaults__ = (2,)
+    >>> _signature(f)
+    '(a, b=2)'
+    """
+    if not isinstance(fn, types.FunctionType):
+        return _read_signature(fn)
+    ann = fn.__annotations__
+    made = (fn.__code__, fn.__defaults__, fn.__kwdefaults__, ann,
+            getattr(fn, "__wrapped__", None), getattr(fn, "__signature__", None),
+            *ann.keys(), *ann.values())
+    kept = _SIGNATURES.get(fn)
+    if kept is not None and len(kept[0]) == len(made) \
+            and all(a is b for a, b in zip(kept[0], made, strict=True)):
+        return kept[1]
+    sig = _read_signature(fn)
+    _SIGNATURES[fn] = (made, sig)
+    return sig
+
+
+def _read_signature(fn: Callable[..., Any]) -> str:
+    try:  # annotations as the function holds them (strings under `from __future__ ...`)
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(...)"
 
 
 def variable_lines(names: Iterable[str], namespace: Mapping[str, Any],

@@ -116,41 +116,74 @@ def scan(stmt: ast.AST) -> Facts:
     return _walk(stmt)
 
 
-_LEAF = (ast.Name, ast.Constant)
-_SIMPLE_KINDS = {ast.Assign: frozenset({ast.Assign, ast.Name, ast.Call}),
-                 ast.Expr: frozenset({ast.Expr, ast.Name, ast.Call})}
+_Name, _Constant, _Call, _Tuple, _Assign = ast.Name, ast.Constant, ast.Call, ast.Tuple, ast.Assign
+#: node kinds of a quick-read statement, by (statement type, tuple target, name argument,
+#: literal argument, keyword): made once each (a statement's kinds are one of these 32)
+_KINDS: dict[tuple[type, bool, bool, bool, bool], frozenset[type]] = {}
+
+
+def _kinds(key: tuple[type, bool, bool, bool, bool]) -> frozenset[type]:
+    stmt, tup, name, const, kw = key
+    kinds = {stmt, ast.Call, ast.Name}
+    for flag, kind in ((tup, ast.Tuple), (const, ast.Constant), (kw, ast.keyword)):
+        if flag:
+            kinds.add(kind)
+    made = _KINDS[key] = frozenset(kinds)
+    return made
 
 
 def _call_facts(stmt: ast.Assign | ast.Expr) -> Facts | None:
     """The facts of ``[a[, b] =] f(x, 1, k=y)`` without a walk, else None (walk it)."""
     call = stmt.value
-    if type(call) is not ast.Call or type(call.func) is not ast.Name:
+    if type(call) is not _Call or type(call.func) is not _Name:
         return None
-    targets = stmt.targets if type(stmt) is ast.Assign else []  # type: ignore[union-attr]
+    fname: str = call.func.id  # type: ignore[attr-defined]
     binds: list[str] = []
-    kinds = set(_SIMPLE_KINDS[type(stmt)])
-    for target in targets:
-        if type(target) is ast.Name:
-            binds.append(target.id)
-        elif type(target) is ast.Tuple and all(type(e) is ast.Name for e in target.elts):
-            binds += [e.id for e in target.elts]  # type: ignore[attr-defined]
-            kinds.add(ast.Tuple)
+    tup = False
+    if type(stmt) is _Assign:
+        for target in stmt.targets:  # type: ignore[union-attr]
+            t = type(target)
+            if t is _Name:
+                binds.append(target.id)  # type: ignore[attr-defined]
+            elif t is _Tuple and all(type(e) is _Name for e in target.elts):  # type: ignore[attr-defined]
+                binds += [e.id for e in target.elts]  # type: ignore[attr-defined]
+                tup = True
+            else:
+                return None
+    names = [fname, *binds]
+    const = False
+    args, keywords = call.args, call.keywords
+    for v in args:
+        t = type(v)
+        if t is _Name:
+            names.append(v.id)  # type: ignore[attr-defined]
+        elif t is _Constant:
+            const = True
         else:
             return None
-    values = [*call.args, *[k.value for k in call.keywords]]
-    if any(type(v) not in _LEAF for v in values) or any(k.arg is None for k in call.keywords):
-        return None
-    kinds.update(type(v) for v in values)
-    if call.keywords:
-        kinds.add(ast.keyword)
-    names = {call.func.id, *binds, *[v.id for v in values if type(v) is ast.Name]}
-    dunder = any(x[:2] == "__" for x in names)
-    count = (3 + len(call.args) + 2 * len(call.keywords) + len(binds)  # stmt, call, func
-             + sum(type(t) is ast.Tuple for t in targets))
-    odd = bool(call.keywords) and _odd_keywords(call.keywords)
-    frozen = frozenset(kinds)
-    return Facts(frozenset({call.func.id}), frozenset(binds), 1, frozenset(names), dunder,
-                 not odd and not dunder and count <= MAX_SAFE_NODES, True, False, frozen, True)
+    for k in keywords:
+        v = k.value
+        t = type(v)
+        if k.arg is None:
+            return None
+        if t is _Name:
+            names.append(v.id)  # type: ignore[attr-defined]
+        elif t is _Constant:
+            const = True
+        else:
+            return None
+    key = (type(stmt), tup, len(names) > len(binds) + 1, const, bool(keywords))
+    kinds = _KINDS.get(key) or _kinds(key)
+    dunder = False
+    for x in names:
+        if x[:2] == "__":
+            dunder = True
+            break
+    count = (3 + len(args) + 2 * len(keywords) + len(binds)  # stmt, call, func
+             + (sum(type(t) is _Tuple for t in stmt.targets) if tup else 0))  # type: ignore[union-attr]
+    odd = bool(keywords) and _odd_keywords(keywords)
+    return Facts(frozenset((fname,)), frozenset(binds), 1, frozenset(names), dunder,
+                 not odd and not dunder and count <= MAX_SAFE_NODES, True, False, kinds, True)
 
 
 def _walk(stmt: ast.AST) -> Facts:

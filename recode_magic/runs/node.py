@@ -34,6 +34,30 @@ def sum_usage(nodes: Iterable[Node]) -> dict[str, int]:
     return total
 
 
+class _Texts:
+    """``Step.answers``: a list of texts, or what makes it on first read.
+
+    Set to an object with ``texts()`` (:class:`~recode_magic.pycode.calltally.Answers`,
+    what a statement's primitive calls answered), the texts are made when first read:
+    formatting every call nobody reads costs microseconds per statement (issue 24).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = f"_{name}"
+
+    def __get__(self, step: Any, owner: type | None = None) -> Any:
+        if step is None:
+            return ()  # the field's default: an empty list on each step
+        value = step.__dict__[self.key]
+        if type(value) is not list:
+            texts = getattr(value, "texts", None)
+            value = step.__dict__[self.key] = texts() if texts is not None else list(value)
+        return value
+
+    def __set__(self, step: Any, value: Any) -> None:
+        step.__dict__[self.key] = value
+
+
 @dataclass
 class Step:
     """One top-level statement of a node's code that was run (or expanded as a placeholder).
@@ -48,7 +72,7 @@ class Step:
     stdout: str = ""
     error: str | None = None
     primitives: list[str] = field(default_factory=list)
-    answers: list[str] = field(default_factory=list)  # the last primitive calls and results
+    answers: list[str] = _Texts()  # type: ignore[assignment]  # last primitive calls, results
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         """The step as JSON-ready data (texts cut to ``limit`` characters)."""
