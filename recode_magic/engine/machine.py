@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ast
 import builtins
-import inspect
+import contextlib
 import linecache
 import time
 from collections.abc import Callable
+from types import CoroutineType
 from typing import Any
 
 from ..errors import BlockTimeoutError, FormatError, StepFailed
@@ -33,6 +34,8 @@ from .runstate import MISSING, Frame, RunState, Stop
 
 __all__ = ["Machine", "SHADOWABLE_BUILTINS", "one_line"]
 
+#: What a statement runs under with no timeout (``block_timeout(None)`` does nothing either).
+_NO_TIMEOUT = contextlib.nullcontext()
 #: Builtins generated code may not rebind; any it bound anyway is removed at run end.
 SHADOWABLE_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
@@ -137,7 +140,7 @@ class Machine(Repairs, Reentry):
                 self.ns.pop(key, None)
             else:
                 self.ns[key] = old
-        if final:
+        if final and (frame.shadowed or frame.keywords):
             frame.shadowed.clear()
             frame.keywords.clear()
 
@@ -213,7 +216,7 @@ class Machine(Repairs, Reentry):
                                         f"(max_nodes={self.state.settings.max_nodes})")
         parent = frame.node
         try:
-            shadowed = self.bind_keywords(ph, block.filename)
+            shadowed = self.bind_keywords(ph, block.filename) if ph.call.keywords else {}
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - fails the statement, repairable
@@ -227,7 +230,7 @@ class Machine(Repairs, Reentry):
         self.emit("node", run, parent)
         self.state.push(Frame(child, placeholder=ph, variables=C.placeholder_variables(ph),
                               shadowed=shadowed,
-                              keywords={k: self.ns[k] for k in shadowed}))
+                              keywords={k: self.ns[k] for k in shadowed} if shadowed else {}))
         self.emit("node", run, child)
 
     def exec_block(self, frame: Frame, block: C.Block) -> None:
@@ -243,15 +246,18 @@ class Machine(Repairs, Reentry):
         tally.reset()
         try:
             with capture_output(s.stdout_cap) as out:
-                self.ns.update(helpers)
+                if helpers:
+                    self.ns.update(helpers)
                 try:
-                    with block_timeout(s.timeout), tally.watching(self.ns, step.primitives):
+                    with (block_timeout(s.timeout) if s.timeout is not None else _NO_TIMEOUT), \
+                            tally.watching(self.ns, step.primitives):
                         exec(block.code, self.ns)  # noqa: S102 - the product
                 finally:
                     for name in helpers:
                         self.ns.pop(name, None)
-                    step.stdout = out.text
-                    node.stdout += out.text
+                    if out.total:
+                        step.stdout = out.text
+                        node.stdout += step.stdout
             self.assigned |= block.binds
             _check_no_coroutine(block, self.ns)
         except KeyboardInterrupt:
@@ -301,7 +307,8 @@ class Machine(Repairs, Reentry):
             block = parent.child_block
             assert block is not None
             parent.node.steps.append(Step(code=block.source, kind="placeholder", child=node.id))
-            parent.node.stdout += node.stdout
+            if node.stdout:
+                parent.node.stdout += node.stdout
             parent.ran.append(block.source)
             parent.child_block = None
             parent.pc += 1
@@ -352,7 +359,7 @@ def _check_no_coroutine(block: C.Block, ns: dict[str, Any]) -> None:
     """Refuse a coroutine left in a variable (a sync function returned one, never awaited)."""
     for name in block.binds:
         value = ns.get(name)
-        if inspect.iscoroutine(value):
+        if isinstance(value, CoroutineType):  # inspect.iscoroutine, without the call
             value.close()
             raise FormatError(f"`{name}` holds a coroutine that was never awaited; call an "
                               f"`async def` primitive directly (the engine awaits it)")

@@ -32,7 +32,7 @@ class Stop(Exception):  # noqa: N818 - a control-flow signal, not an error of th
         self.status = status
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame:
     """One node being run: its blocks, the next one, repairs so far, the statement it waits on.
 

@@ -46,7 +46,8 @@ class Spend:
             self.replayed += 1
             return  # a cassette replay bills nothing
         billed = {k: int(v) for k in USAGE_KEYS if (v := usage.get(k))
-                  and isinstance(v, (int, float)) and not isinstance(v, bool)}
+                  and isinstance(v, (int, float)) and not isinstance(v, bool)
+                  } if len(usage) > 1 or "source" not in usage else {}  # no figures at all
         if not billed or usage.get("source") == "estimate":
             self.estimated += 1
         if not billed:

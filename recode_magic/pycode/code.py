@@ -327,9 +327,10 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
                 raise FormatError(_self_call_message(ph), reply=code)
             local |= part.binds
             out.append(part)
-    if step is not None and any(isinstance(b.stmt, ast.FunctionDef) for b in out):
-        out.extend(_call_own_def(out, step, filename))
-    _check_defs_used(out, code)
+    if any(type(b.stmt) is ast.FunctionDef for b in out):
+        if step is not None:
+            out.extend(_call_own_def(out, step, filename))
+        _check_defs_used(out, code)
     return out
 
 
