@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import types
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -117,18 +116,20 @@ def describe_primitive(name: str, fn: Callable[..., Any]) -> str:
     return f"{name}{sig}" + (f" -- {first[:160]}" if first else "")
 
 
-#: a plain function -> (what its signature is made from, its signature text): a run
-#: describes every primitive, and :func:`inspect.signature` costs tens of microseconds
-_SIGNATURES: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], str]] = \
-    weakref.WeakKeyDictionary()
+#: what a plain function's signature is made from -> its text (:func:`_signature`)
+_SIGNATURES: dict[tuple[Any, ...], str] = {}
+_SCALARS = frozenset({int, float, complex, bool, type(None), str, bytes})
 
 
 def _signature(fn: Callable[..., Any]) -> str:
-    """``str(inspect.signature(fn))``, ``(...)`` when there is none; kept per function.
+    """``str(inspect.signature(fn))``, ``(...)`` when there is none; kept for plain functions.
 
-    A plain function's entry is used while what its signature is made from are the same
-    objects (code, defaults, annotations, ``__wrapped__``, ``__signature__``): a function
-    changed in place is read again.
+    A run describes every primitive and :func:`inspect.signature` costs tens of
+    microseconds. The text of a plain function is kept under what it is made from: its
+    code object, default values and annotations (so a function defined again by the same
+    code, as a ``setup`` of a batch does for each task, is read once). Functions with a
+    default that is not a number, string, ``None`` (its repr could change in place), a
+    ``__wrapped__`` or ``__signature__`` are read each time.
 
     >>> def f(a, b=1): ...
     >>> _signature(f), _signature(f)
@@ -137,19 +138,33 @@ def _signature(fn: Callable[..., Any]) -> str:
     >>> _signature(f)
     '(a, b=2)'
     """
-    if not isinstance(fn, types.FunctionType):
+    key = _signature_key(fn)
+    if key is None:
         return _read_signature(fn)
-    ann = fn.__annotations__
-    made = (fn.__code__, fn.__defaults__, fn.__kwdefaults__, ann,
-            getattr(fn, "__wrapped__", None), getattr(fn, "__signature__", None),
-            *ann.keys(), *ann.values())
-    kept = _SIGNATURES.get(fn)
-    if kept is not None and len(kept[0]) == len(made) \
-            and all(a is b for a, b in zip(kept[0], made, strict=True)):
-        return kept[1]
-    sig = _read_signature(fn)
-    _SIGNATURES[fn] = (made, sig)
+    sig = _SIGNATURES.get(key)
+    if sig is None:
+        if len(_SIGNATURES) >= 4096:  # bounded: a long session defining many functions
+            _SIGNATURES.clear()
+        sig = _SIGNATURES[key] = _read_signature(fn)
     return sig
+
+
+def _signature_key(fn: Callable[..., Any]) -> tuple[Any, ...] | None:
+    """What :func:`_signature`'s text is made from, hashable; None: read it each time."""
+    if type(fn) is not types.FunctionType or "__wrapped__" in fn.__dict__ \
+            or "__signature__" in fn.__dict__:
+        return None
+    values = [*(fn.__defaults__ or ()), *(fn.__kwdefaults__ or {}).values()]
+    if any(type(v) not in _SCALARS for v in values):
+        return None
+    ann = fn.__annotations__
+    try:
+        key = (fn.__code__, tuple(repr(v) for v in values),  # the text shown for each
+               tuple(fn.__kwdefaults__ or ()), tuple((k, type(v), v) for k, v in ann.items()))
+        hash(key)
+    except TypeError:  # an annotation that cannot be hashed
+        return None
+    return key
 
 
 def _read_signature(fn: Callable[..., Any]) -> str:
