@@ -171,6 +171,27 @@ def test_examples_off_leaves_the_prompt_byte_identical():
     assert on.calls[0].endswith(off.calls[0][len(off.calls[0].fixed):])
 
 
+def test_examples_instead_replace_the_fixed_few_shots_when_one_is_near():
+    from recode_magic.prompting.prompts import FEW_SHOTS
+
+    _, llm, _ = _log_run(examples="instead")
+    prompt = llm.calls[0]
+    assert FEW_SHOTS not in prompt and "Example 2" not in prompt
+    assert prompt.dynamic.startswith("Example, near your step (its step and variables are "
+                                     "not yours):\nPlaceholder: last_seen = last_swipes(")
+    # a step no example is near keeps the fixed few-shots
+    far = ScriptedLLM({"solve": reply("answer = 'autumn'")})
+    ReCode(far, {}, examples="instead").run("Write a short poem", output="answer")
+    assert FEW_SHOTS in far.calls[0] and "near your step" not in far.calls[0]
+
+
+def test_a_whole_task_example_shows_its_task_and_its_call_as_the_engine_writes_it():
+    _, llm, _ = _log_run(examples=3)
+    assert "Task:\n`accounts` is the text of a file" in llm.calls[0]
+    assert "Placeholder: solve(task, accounts)\nVariables:\n- task (str): the task text " \
+           "above\n- accounts (str): '; access list" in llm.calls[0]
+
+
 def test_two_examples_when_asked_for_two():
     _, llm, _ = _log_run(examples=2)
     assert llm.calls[0].count("Another example, near your step") == 2
@@ -211,7 +232,29 @@ def test_no_example_is_offered_whose_names_are_the_steps_own():
     assert "next_stops(station)" not in llm.calls[1]
 
 
-@pytest.mark.parametrize("bad", [-1, 4, "yes", 1.5])
+@pytest.mark.parametrize("bad", [-1, 4, "yes", 1.5, None])
 def test_bad_examples_setting(bad):
     with pytest.raises(ConfigError, match="examples must be"):
         ReCode(ScriptedLLM({}), examples=bad)
+
+
+class _ThreadSafe(ScriptedLLM):
+    """A scripted model the engine may ask ahead of time (prefetch)."""
+
+    thread_safe = True
+
+
+def test_steps_asked_ahead_get_the_same_prompt_with_its_example():
+    # prefetch uses a reply only if the prompt it sent is byte-identical to the one the
+    # engine builds when it reaches the step: the example must be chosen the same way
+    replies = {"solve": reply("\n".join(f"n{i} = total_csv_column_{i}(csv_text)"
+                                        for i in range(3))),
+               **{f"total_csv_column_{i}": reply(f"n{i} = {i}") for i in range(3)}}
+    llm = _ThreadSafe(replies)
+    run = ReCode(llm, {}, prefetch=4, examples=True).run(
+        "Parse the CSV text (header line, comma separated) and total each column.",
+        inputs={"csv_text": "a,b\n1,2"})
+    assert run.status == "done", run.error
+    stats = run.meta["prefetch_stats"]
+    assert stats["prefetched"] == stats["used"] == 2 and stats["wasted"] == 0
+    assert all("crates_per_crop" in p for p in llm.calls)

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FormatError, PolicyError, StepFailed
 from ..llms.base import ask, merge_usage
 from ..prompting.feedback import reask_feedback
-from ..prompting.nearest import offer, query_text
+from ..prompting.nearest import INSTEAD, offer, query_text, without_shots
 from ..prompting.prompts import Prompt, build_prompt
 from ..prompting.reply import parse_reply
 from ..pycode import code as C
@@ -90,7 +90,7 @@ class Expander:
         node, s = frame.node, self.settings
         variables, task = self.shown(run, frame)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
-        shown = self.examples(node.call, variables)
+        fixed, shown = self.examples(node.call, variables)
         hint, last, previous = None, "", ""
         for attempt in range((PLAN_REWRITES if self.plan_only else s.max_rewrite) + 1):
             if hint and self.plan_only:  # the re-ask's "no new functions" would contradict
@@ -98,7 +98,7 @@ class Expander:
             elif hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
                 hint = reask_feedback(hint, previous, attempt)
             text = "\n".join(p for p in (feedback, hint) if p) or None
-            prompt = build_prompt(self.state.fixed, node.call, variables, name=node.name,
+            prompt = build_prompt(fixed, node.call, variables, name=node.name,
                                   feedback=text, compound=compound, task=task, examples=shown)
             reply = self.ask(run, node, prompt)
             previous = reply.strip()[:2000]
@@ -149,17 +149,21 @@ class Expander:
         names = C.placeholder_variables(ph) or list(default_names)
         ns = ChainMap(dict(keywords), self.ns) if keywords else self.ns
         variables = variable_lines(names, ns, self.summary)
-        return build_prompt(self.state.fixed, call, variables, name=ph.name,
-                            compound=ph.compound, examples=self.examples(call, variables))
+        fixed, shown = self.examples(call, variables)
+        return build_prompt(fixed, call, variables, name=ph.name, compound=ph.compound,
+                            examples=shown)
 
-    def examples(self, call: str, variables: Sequence[str]) -> str:
-        """The worked examples nearest to the step (``examples`` setting), as prompt text.
+    def examples(self, call: str, variables: Sequence[str]) -> tuple[str, str]:
+        """The fixed part of the step's prompt, and the worked examples nearest to the step.
 
-        "" when the setting is off or no example is near enough. The names that exist only
-        in the examples shown join ``state.example_names`` (a call of one is refused).
+        ``("<the run's fixed part>", "")`` when the ``examples`` setting is off or no
+        example is near enough; with ``examples="instead"`` a near example replaces the
+        fixed few-shots. The names that exist only in the examples shown join
+        ``state.example_names`` (a call of one is refused).
         """
-        if not self.settings.examples:
-            return ""
+        fixed, k = self.state.fixed, self.settings.examples
+        if not k:
+            return fixed, ""
         if self.tool_lines is None:
             self.tool_lines = tuple(describe_primitive(n, self.ns[n])
                                     for n in sorted(self.state.primitives) if n in self.ns)
@@ -169,11 +173,14 @@ class Expander:
         def taken(name: str) -> bool:
             return name in here or self.known(name)
 
+        instead = k == INSTEAD
         text, names = offer(query_text(task if isinstance(task, str) else None, call,
                                        variables, self.tool_lines),
-                            int(self.settings.examples), taken)
+                            1 if instead else int(k), taken, instead=instead)
         self.state.example_names |= names
-        return text
+        if text and instead:
+            return without_shots(fixed, self.settings.few_shots), text
+        return fixed, text
 
     def _confirm(self, node: Node, code: str, blocks: list[C.Block],
                  frame: Frame) -> tuple[str, list[C.Block]]:

@@ -91,11 +91,13 @@ class Settings:
     task_limit : int
         Characters of the task text shown in prompts; a longer task is cut, the cut is
         marked in the prompt and said once in ``run.warnings``.
-    examples : bool or int
+    examples : bool, int or str
         Show, above each step, the worked example of the built-in library nearest to it
         (:mod:`recode_magic.prompting.nearest`: a word score over the task, the placeholder,
-        the variables and the primitives); an int is how many (0 to 3; True is 1). Off by
-        default: it changes every prompt, and the shipped cassettes were recorded without it.
+        the variables and the primitives), after the fixed few-shots; an int is how many (0
+        to 3; True is 1); ``"instead"`` shows the nearest one in place of the few-shots (they
+        stay for a step no example is near). Off by default: it changes every prompt, and
+        the shipped cassettes were recorded without it.
 
     Examples
     --------
@@ -134,7 +136,7 @@ class Settings:
     loop_guards: bool = True
     world_answers: bool = True
     task_limit: int = TASK_LIMIT
-    examples: bool | int = False
+    examples: bool | int | str = False
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_rewrite", "max_retry"):
@@ -158,9 +160,10 @@ class Settings:
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float))
                               or not math.isfinite(b) or b <= 0):
             raise ConfigError(f"budget_usd must be a finite number of dollars > 0, got {b!r}")
-        if not isinstance(self.examples, int) or not 0 <= self.examples <= 3:
-            raise ConfigError(f"examples must be True, False or an int from 0 to 3, "
-                              f"got {self.examples!r}")
+        if self.examples != "instead" and (not isinstance(self.examples, int)
+                                           or not 0 <= self.examples <= 3):
+            raise ConfigError(f"examples must be True, False, an int from 0 to 3 or "
+                              f"'instead', got {self.examples!r}")
         if not isinstance(self.few_shots, str):
             raise ConfigError(f"few_shots must be a str, got {type(self.few_shots).__name__}")
 

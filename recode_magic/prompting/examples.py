@@ -133,8 +133,9 @@ _SEATS = Example(
                  {"event_id": 8, "seats": 1}, {"event_id": 7, "seats": 3}],
      "events": [{"id": 7, "venue": "Arena"}, {"id": 8, "venue": "Club"},
                 {"id": 9, "venue": "Arena"}]},
-    "A ticket names its event by event_id, an event is keyed by id: a dict id -> venue joins "
-    "the two lists, then I add the seats up per venue.",
+    "A ticket names its event by event_id. `events` is a list: events[7] would be a "
+    "position, not the event with id 7, so I first make a dict id -> venue, then add the "
+    "seats up per venue.",
     'venue_of = {e["id"]: e["venue"] for e in events}\nseats_by_venue = {}\n'
     "for t in tickets:\n    venue = venue_of[t[\"event_id\"]]\n"
     '    seats_by_venue[venue] = seats_by_venue.get(venue, 0) + t["seats"]',

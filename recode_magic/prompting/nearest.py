@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from .examples import LIBRARY, Example
 
 __all__ = ["Scored", "nearest", "render", "words", "MIN_SCORE", "own_names", "offer", "MIN_SHARED",
+           "INSTEAD", "without_shots",
            "query_text"]
 
 #: Below this cosine an example is not offered (a step of no family gets none). Chosen so
@@ -47,6 +48,9 @@ _CALLED = re.compile(r"(\w+)\(")
 _DICT_KEY = re.compile(r"'(\w+)':")
 
 Scored = tuple[float, Example]
+
+#: ``examples=INSTEAD``: the nearest example replaces the fixed few-shots (when one is near).
+INSTEAD = "instead"
 
 
 def words(text: str) -> list[str]:
@@ -129,7 +133,7 @@ def own_names(ex: Example) -> frozenset[str]:
     return frozenset(step | set(ex.tools))
 
 
-def render(ex: Example) -> str:
+def render(ex: Example, head: str = "Another example, near your step") -> str:
     """``ex`` as prompt text, in the form of the fixed examples.
 
     >>> from recode_magic.prompting.examples import LIBRARY
@@ -146,10 +150,12 @@ def render(ex: Example) -> str:
     own = (f" (its primitives {said} exist only in this example)" if len(names) > 1 else
            f" (its primitive {said} exists only in this example)" if names else
            " (its step and variables are not yours)")
-    lines = [f"Another example, near your step{own}:"]
+    lines = [f"{head}{own}:"]
     if ex.call == "solve(task)":
         lines += ["Task:", ex.task]
-    lines += [f"Placeholder: {ex.call}", "Variables:"]
+    call = (f"solve({', '.join(['task', *ex.inputs])})" if ex.call == "solve(task)"
+            else ex.call)  # a root's call passes its inputs, as the engine writes it
+    lines += [f"Placeholder: {call}", "Variables:"]
     shown = [*(["- task (str): the task text above"] if ex.call == "solve(task)" else []),
              *(f"- {n} ({type(v).__name__}): {v!r}" for n, v in ex.inputs.items())]
     lines += shown or ["(none)"]
@@ -160,13 +166,18 @@ def render(ex: Example) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def offer(query: str, k: int, taken: Callable[[str], bool]) -> tuple[str, frozenset[str]]:
-    """The prompt text of the ``k`` nearest examples ("" for none) and the names they call."""
+def offer(query: str, k: int, taken: Callable[[str], bool], *,
+          instead: bool = False) -> tuple[str, frozenset[str]]:
+    """The prompt text of the ``k`` nearest examples ("" for none) and their own names.
+
+    ``instead``: they replace the fixed few-shots (headed "Example", not "Another example").
+    """
     chosen = nearest(query, k, taken=taken)
+    head = "Example, near your step" if instead else "Another example, near your step"
     names: frozenset[str] = frozenset()
     for _, ex in chosen:
         names |= own_names(ex)
-    return "".join(render(ex) for _, ex in chosen), names
+    return "".join(render(ex, head) for _, ex in chosen), names
 
 
 def query_text(task: str | None, call: str, variables: Sequence[str],
@@ -181,3 +192,16 @@ def query_text(task: str | None, call: str, variables: Sequence[str],
     """
     shapes = [" ".join([line.split(":", 1)[0], *_DICT_KEY.findall(line)]) for line in variables]
     return "\n".join([task or "", call, *shapes, *primitives])
+
+
+def without_shots(fixed: str, few_shots: str) -> str:
+    """``fixed`` (a :func:`~.prompts.fixed_part`) without its few-shot examples at the end.
+
+    >>> from recode_magic.prompting.prompts import fixed_part
+    >>> without_shots(fixed_part(["f(x)"], "SHOTS"), "SHOTS") == fixed_part(["f(x)"], "")
+    True
+    """
+    tail = f"{few_shots}\n"
+    if not few_shots or not fixed.endswith(tail):
+        return fixed
+    return f"{fixed[:-len(tail)]}\n"
