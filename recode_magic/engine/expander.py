@@ -119,8 +119,8 @@ class Expander:
             node.thought, node.reply = thought, reply
             node.code = "\n".join([*frame.ran, code]) if frame.ran else code
             self.emit("node", run, node)
-            if feedback is None and s.samples > 1 and sampleable(self, frame, blocks):
-                blocks = choose(self, run, frame, blocks)  # sample, run, choose (issue 21)
+            if s.samples > 1 and sampleable(self, frame, blocks, feedback):
+                blocks = choose(self, run, frame, blocks, feedback)  # sample, run, choose
             return blocks
         raise NoUsableCode(f"FormatError: no usable code for `{node.name}` after "
                            f"{s.max_rewrite + 1} replies (last: {last})")

@@ -1,26 +1,51 @@
 """Sample, run, choose (issue 21): several candidates for a pure step, kept by agreement.
 
-For a step whose first answer is flat code that calls no primitive and no function of the
-user's (it can change nothing outside the variables), ``samples - 1`` more answers are asked
-for, each with a short note that asks for another way (the cassette keys on the prompt, so
-each candidate has its own recorded reply; the backends take no per-call temperature).
-Every candidate runs on a scratch copy of the variables; the result most candidates agree
-on (the step's targets, non-empty) wins, ties going to the earliest. The winner is then run
+A step is *pure* when its code is flat and calls no primitive and no function of the user's:
+it can change nothing outside the variables, so any number of candidates may be run on a
+scratch copy of them. With ``samples=k`` every answer the model gives for such a step is
+candidate 1 of ``k``:
+
+- at the step's first expansion, candidates 2..k are the **same prompt** asked again at
+  :data:`TEMPERATURE`, each with its own seed (a cassette keys each candidate by its
+  temperature and seed, so it replays its own reply);
+- at a repair or re-plan that restarts the step (it failed, or left its result empty),
+  candidate 1 is the repaired answer and candidates 2..k are **fresh samples** of the
+  step's plain prompt (no error shown): for models of 0.5-1.5B a fresh sample beats
+  re-showing the failing code more often than not (issue 21 cites the study); the pool
+  holds both kinds and running them decides.
+
+Candidates 2..k are asked **concurrently** when the model takes several calls at once
+(:func:`~recode_magic.llms.base.asks_together`: a thread-safe backend such as a llama.cpp
+server with slots, or a cassette over one), one after the other otherwise; candidate 1 runs
+on its scratch copy meanwhile. Worker threads only call the model; replies are counted, and
+every candidate is parsed, checked and run, on the calling thread. A model that takes no
+per-call temperature (a plain callable, :class:`~recode_magic.llms.scripted.ScriptedLLM`)
+is asked the same way and answers as it always does (said once in ``run.warnings``).
+
+The choice: each candidate's result is the repr of the step's targets after its code ran on
+a scratch copy; a candidate that failed, timed out or left a target empty (the result check)
+gets no vote. The result most candidates agree on wins, ties going to the earliest; when
+nothing ran, candidate 1 is kept (it runs for real and fails as before). The winner is run
 for real by the machine as any code is. The attempt ``{"kind": "sample", ...}`` records
-what each candidate gave.
+what each candidate gave, the temperature, whether they were asked concurrently, and the
+wall seconds of asking (``ask_s``) and of the whole sampling (``wall_s``).
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import copy
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import FormatError
+from ..errors import FormatError, LLMError, NoReplyError
+from ..llms.base import Reply, ask, asks_together, merge_usage, one_line, takes_sampling
 from ..prompting.prompts import Prompt
 from ..prompting.reply import parse_reply
 from ..pycode import code as C
 from ..pycode.limits import block_timeout, capture_output, short_repr
+from .budget import Projection, model_at, over_budget, project
 from .resultcheck import is_empty
 from .runstate import Frame
 
@@ -29,7 +54,17 @@ if TYPE_CHECKING:
     from .runstate import RunState
     from .settings import Settings
 
-__all__ = ["choose", "VARIANTS", "sampleable"]
+__all__ = ["choose", "sampleable", "TEMPERATURE", "Expander"]
+
+#: Temperature of candidates 2..k. 0.6-0.8 is where code-sampling studies draw k of 4-10
+#: (Codex pass@k, CodeT, S*): lower, a 1.5B model's candidates are mostly the same program;
+#: higher, more of them break the reply format or the code. A module constant, not a
+#: setting: one knob (``samples``) for users; change it here to experiment.
+TEMPERATURE = 0.7
+
+_SCRATCH_TIMEOUT = 10.0  # seconds per candidate statement (pure code: it should be quick)
+
+Candidate = tuple[str, list[C.Block], str | None]  # (code, blocks, result or None)
 
 
 class Expander(Protocol):
@@ -41,23 +76,23 @@ class Expander(Protocol):
     state: RunState
     ns: dict[str, Any]
     settings: Settings
+    plan_only: bool
 
-    def ask(self, run: RunData, node: Node, prompt: Prompt) -> str: ...  # noqa: D102
     def plan(self, frame: Frame, code: str) -> list[C.Block]: ...  # noqa: D102
-
-#: Notes that make each further candidate's prompt differ (one per candidate, cycled).
-VARIANTS = ("Write it another way than the most obvious one: plain loops and ifs, one "
-            "small statement at a time.",
-            "First look at what each variable really holds (the preview above: types, keys, "
-            "format), then compute the result from it.")
-
-_SCRATCH_TIMEOUT = 10.0  # seconds per candidate statement (pure code: it should be quick)
+    def emit(self, event: str, run: RunData, node: Node | None) -> None: ...  # noqa: D102
 
 
-def sampleable(x: Expander, frame: Frame, blocks: list[C.Block]) -> bool:
-    """True for flat code with targets to compare that calls no primitive or user function."""
+def sampleable(x: Expander, frame: Frame, blocks: list[C.Block],
+               feedback: str | None = None) -> bool:
+    """True for flat code with targets to compare that calls no primitive or user function.
+
+    Only for code that is the whole step (nothing of it ran before): its first answer, or
+    with ``feedback`` a repair or re-plan that starts the step over (a pure step that
+    failed or left its result empty).
+    """
     st = x.state
-    if not frame.node.targets or not blocks or st.confirm is not None:
+    if (not frame.node.targets or not blocks or st.confirm is not None or x.plan_only
+            or frame.ran):
         return False
     for b in blocks:
         if b.placeholder is not None:
@@ -100,46 +135,154 @@ def _result(blocks: list[C.Block], ns: dict[str, Any], targets: list[str],
     return short_repr(tuple(values), 4000)
 
 
-def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block]) -> list[C.Block]:
-    """The blocks of the candidate most agree with (``blocks`` itself when it is among them).
+#: Where :func:`~recode_magic.prompting.prompts.build_prompt` appends feedback to a prompt.
+_FEEDBACK = "\nYour previous answer for this placeholder could not be used:\n"
 
-    Asks ``samples - 1`` more candidates of the node's first prompt; a candidate the model
-    could not write in the right form is skipped (it gets no vote).
+
+def _plain_prompt(x: Expander, node: Node) -> Prompt:
+    """The prompt candidate 1 was asked with, less any feedback or re-ask hint after it.
+
+    Cut from the prompt itself rather than built again, so it is the same prompt byte for
+    byte (with whatever the expander puts in it) but for what the model was told of a
+    previous answer.
     """
-    node, s = frame.node, x.settings
-    first = node.prompt or ""
-    fixed = getattr(first, "fixed", "") or ""
-    dynamic = first[len(fixed):] if first.startswith(fixed) else first
+    text, fixed = node.prompt or "", x.state.fixed
+    fixed = fixed if fixed and text.startswith(fixed) else ""
+    dynamic = text[len(fixed):]
+    cut = dynamic.find(_FEEDBACK)
+    return Prompt.join(fixed, dynamic if cut < 0 else dynamic[:cut], node.name)
+
+
+def _how_many(x: Expander, run: RunData, prompt: str, depth: int) -> int:
+    """Candidates 2..k that fit the run's ``max_calls`` and budgets (0: sample none)."""
+    s, llm = x.settings, x.state.llm
+    n = min(s.samples - 1, s.max_calls - run.llm_calls)
+    if n > 0 and (s.budget_tokens is not None or s.budget_usd is not None):
+        call = project(llm, prompt, depth)
+        while n > 0 and over_budget(s, x.state.spend, Projection(
+                call.tokens * (n - 1), (call.usd or 0.0) * (n - 1)), call,
+                model_at(llm, depth)):
+            n -= 1
+    return max(n, 0)
+
+
+def _start(llm: Any, prompt: str, depth: int, seeds: list[int]
+           ) -> tuple[cf.ThreadPoolExecutor | None, list[cf.Future[Reply]]]:
+    """Send the candidates' calls to worker threads (none: the model takes one at a time)."""
+    if len(seeds) < 2 or not asks_together(llm):
+        return None, []
+    pool = cf.ThreadPoolExecutor(len(seeds), thread_name_prefix="recode-sample")
+    return pool, [pool.submit(ask, llm, prompt, depth=depth, temperature=TEMPERATURE, seed=s)
+                  for s in seeds]
+
+
+def _replies(llm: Any, prompt: str, depth: int, seeds: list[int],
+             pool: cf.ThreadPoolExecutor | None,
+             futures: list[cf.Future[Reply]]) -> list[Reply | Exception]:
+    """Each candidate's reply, in seed order; a call that failed gives its error."""
+    out: list[Reply | Exception] = []
+    try:
+        for i, seed in enumerate(seeds):
+            try:
+                out.append(futures[i].result() if pool is not None else
+                           ask(llm, prompt, depth=depth, temperature=TEMPERATURE, seed=seed))
+            except (LLMError, NoReplyError) as exc:  # in the attempt; candidate 1 stands
+                out.append(exc)
+    finally:
+        if pool is not None:  # Ctrl-C: do not wait for the calls still running
+            pool.shutdown(wait=False, cancel_futures=True)
+    return out
+
+
+def _count(x: Expander, run: RunData, node: Node, prompt: str, reply: Reply) -> None:
+    """Count one answered call on the run and the node, as the expander counts its own."""
+    run.llm_calls += 1
+    node.llm_calls += 1
+    merge_usage(node.usage, reply.usage)
+    node.model = reply.model or model_at(x.state.llm, node.depth) or ""
+    x.state.spend.add(reply.usage, node.model or None, prompt, reply.text)
+
+
+def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block],
+           feedback: str | None = None) -> list[C.Block]:
+    """The blocks of the candidate most agree with (``blocks``, candidate 1, when none ran).
+
+    ``blocks`` is the model's answer just planned (to ``feedback`` if given: a repair).
+    Asks up to ``samples - 1`` more candidates (see the module docstring); a candidate the
+    model could not write in the right form, or whose call failed, gets no vote.
+    """
+    node, s, llm = frame.node, x.settings, x.state.llm
+    started = time.perf_counter()
+    prompt = _plain_prompt(x, node)
+    n = _how_many(x, run, prompt, node.depth)
+    if n <= 0:
+        return blocks
+    if not takes_sampling(llm):
+        note = (f"samples={s.samples}: the model takes no per-call temperature, so its "
+                f"candidates are the same prompt asked again (they may all be the same)")
+        if note not in run.warnings:
+            run.warnings.append(note)
+    done = sum(a.get("kind") == "sample" for a in node.attempts)
+    seeds = [done * (s.samples - 1) + i for i in range(1, n + 1)]
     timeout = min(s.timeout or _SCRATCH_TIMEOUT, _SCRATCH_TIMEOUT)
-    cands: list[tuple[str, list[C.Block], str | None]] = [
-        (node.code or "", blocks, _result(blocks, x.ns, node.targets, timeout))]
-    reply, thought = node.reply, node.thought
-    for i in range(1, s.samples):
-        note = VARIANTS[(i - 1) % len(VARIANTS)]
-        # the note goes above the placeholder: appended at the end, the 0.5B model answered
-        # the rules' format template ("<execute>python code</execute>") instead
-        varied = dynamic.replace("Now your turn\n", f"Now your turn (candidate {i + 1}: "
-                                 f"{note})\n", 1)
-        prompt = Prompt.join(fixed, varied, node.name)
-        text = x.ask(run, node, prompt)
-        try:
-            _, code = parse_reply(text)
-            more = x.plan(frame, code)
-        except FormatError:
+    pool, futures = _start(llm, prompt, node.depth, seeds)
+    cands: list[Candidate] = [(node.code or "", blocks,
+                               _result(blocks, x.ns, node.targets, timeout))]
+    replies = _replies(llm, prompt, node.depth, seeds, pool, futures)
+    asked = time.perf_counter() - started
+    texts: list[str] = [node.reply or ""]
+    for reply in replies:
+        if isinstance(reply, Exception):
+            cands.append(("", [], None))
+            texts.append(f"call failed: {one_line(str(reply))}")
             continue
-        if not sampleable(x, frame, more):
-            continue
-        cands.append((code, more, _result(more, x.ns, node.targets, timeout)))
-    node.prompt, node.reply, node.thought = first, reply, thought
+        _count(x, run, node, prompt, reply)
+        texts.append(reply.text)
+        cands.append(_candidate(x, frame, reply.text, timeout))
+    pick = _pick(cands)
+    code, chosen, _ = cands[pick]
     votes = Counter(r for _, _, r in cands if r is not None)
-    pick = 0
-    if votes:
-        best = max(votes.values())
-        pick = next(i for i, (_, _, r) in enumerate(cands) if r is not None
-                    and votes[r] == best)
-    node.attempts.append({"kind": "sample", "candidates": len(cands), "chosen": pick + 1,
-                          "agree": votes.get(cands[pick][2], 0) if cands[pick][2] else 0,
-                          "results": [(r or "failed or empty")[:200] for _, _, r in cands]})
+    node.attempts.append({
+        "kind": "sample", "on": "first" if feedback is None else "repair",
+        "candidates": len(cands), "chosen": pick + 1,
+        "agree": votes.get(cands[pick][2], 0) if cands[pick][2] else 0,
+        "results": [(r or ("failed or empty" if b else "no usable code"))[:200]
+                    for _, b, r in cands],
+        "codes": [c[:2000] for c, _, _ in cands], "temperature": TEMPERATURE,
+        "seeds": seeds, "concurrent": pool is not None, "ask_s": round(asked, 3),
+        "wall_s": round(time.perf_counter() - started, 3)})
     if pick:
-        node.code = "\n".join([*frame.ran, cands[pick][0]]) if frame.ran else cands[pick][0]
-    return cands[pick][1]
+        node.reply = texts[pick]
+        node.thought = _thought(texts[pick])
+        node.code = code
+        chosen = x.plan(frame, code)  # again: its source is what tracebacks show
+    x.emit("node", run, node)
+    return chosen
+
+
+def _candidate(x: Expander, frame: Frame, text: str, timeout: float) -> Candidate:
+    """Parse, plan and run one candidate's reply (no blocks: not usable, no vote)."""
+    try:
+        _, code = parse_reply(text)
+        blocks = x.plan(frame, code)
+    except FormatError:
+        return ("", [], None)
+    if not sampleable(x, frame, blocks):
+        return (code, [], None)
+    return (code, blocks, _result(blocks, x.ns, frame.node.targets, timeout))
+
+
+def _pick(cands: list[Candidate]) -> int:
+    """The index of the result most agree on (earliest on a tie); 0 when none ran."""
+    votes = Counter(r for _, _, r in cands if r is not None)
+    if not votes:
+        return 0
+    best = max(votes.values())
+    return next(i for i, (_, _, r) in enumerate(cands) if r is not None and votes[r] == best)
+
+
+def _thought(text: str) -> str:
+    try:
+        return parse_reply(text)[0]
+    except FormatError:
+        return ""

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import LLMError, MissingDependencyError, MissingKeyError
-from .base import DEFAULT_MODEL, Reply, one_line, split_prompt
+from .base import DEFAULT_MODEL, KEY_ENV, Reply, one_line, split_prompt
 
 __all__ = ["AnthropicLLM", "KEY_ENV", "DEFAULT_MODEL", "split_prompt"]
 
-KEY_ENV = "ANTHROPIC_API_KEY"
 _HOW_TO_SET = (f"set {KEY_ENV} (in the notebook: %env {KEY_ENV}=..., or export it in the "
                "shell before starting Jupyter)")
 _STATUS_TEXT = {
@@ -45,7 +44,10 @@ class AnthropicLLM:
     timeout : float
         Seconds per HTTP attempt.
     temperature : float, optional
-        Sampling temperature; ``None`` keeps the API default.
+        Kept for compatibility and never sent: the Messages API (version 2026-10-21, which
+        the ``anthropic`` 2.x SDK sends) takes no sampling parameters and answers 400 to
+        any, and the SDK no longer has the field. Claude samples its replies, so two calls
+        with one prompt may differ (what sampling's candidates need).
     cache : bool
         Mark the fixed part for prompt caching.
 
@@ -106,7 +108,10 @@ class AnthropicLLM:
         return self._client
 
     def request(self, prompt: str) -> dict[str, Any]:
-        """Build the keyword arguments sent to ``client.messages.stream`` for ``prompt``."""
+        """Build the keyword arguments sent to ``client.messages.stream`` for ``prompt``.
+
+        No sampling parameter (see ``temperature`` in the class docstring).
+        """
         fixed, rest = split_prompt(prompt) if self.cache else ("", str(prompt))
         kwargs: dict[str, Any] = {
             "model": self.model, "max_tokens": self.max_tokens,
@@ -115,8 +120,6 @@ class AnthropicLLM:
         if fixed:
             kwargs["system"] = [{"type": "text", "text": fixed,
                                  "cache_control": {"type": "ephemeral"}}]
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
         return kwargs
 
     # -- call -----------------------------------------------------------------------------
@@ -138,15 +141,19 @@ class AnthropicLLM:
         return reply.text
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
-                depth: int | None = None) -> Reply:
+                depth: int | None = None, temperature: float | None = None,
+                seed: int | None = None) -> Reply:
         """Send ``prompt``, stream the text to ``on_text``; the :class:`Reply` with its usage.
 
         Touches no attribute a caller reads back, so concurrent calls are safe.
+        ``temperature`` and ``seed`` are accepted and not sent (the API takes neither; its
+        replies are sampled anyway, so sampling's candidates differ).
         """
         client = self._get_client()
         import anthropic
 
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
         text = ""
         try:
             with client.messages.stream(**self.request(prompt)) as stream:

@@ -2,10 +2,14 @@
 
 A model is any callable ``llm(prompt: str) -> str``. A backend may offer more, each optional:
 
-``respond(prompt, *, on_text=None, depth=None) -> Reply``
+``respond(prompt, *, on_text=None, depth=None, temperature=None, seed=None) -> Reply``
     The rich call: the reply text with its token usage and model name, the text streamed to
     ``on_text`` as it arrives. Nothing is stored on the backend for the caller to read back,
-    so one backend object can serve several threads (see ``thread_safe``).
+    so one backend object can serve several threads (see ``thread_safe``). ``temperature``
+    and ``seed`` are per-call sampling options (sampling's candidates,
+    :mod:`recode_magic.engine.sampling`): ``None`` keeps the backend's own setting. A
+    ``respond`` that does not name them is called without them (:func:`ask`), and a plain
+    callable never gets them: such a backend answers as it always does.
 ``model`` : str
     The model id (cost tables, cassette keys, ``Run.meta["model"]``).
 ``thread_safe`` : bool
@@ -15,6 +19,11 @@ A model is any callable ``llm(prompt: str) -> str``. A backend may offer more, e
     An ``on_text`` attribute is set to the stream callback for the duration of one call
     (then restored), and ``last_usage`` is read after it.
 
+``concurrent_calls`` : bool
+    A wrapper that is not ``thread_safe`` as a whole (the cassette: prefetching would record
+    calls nobody uses) may still take several calls at once whose replies are all used:
+    :func:`asks_together` reads it.
+
 The engine calls :func:`ask` for every model call; it never touches those attributes itself.
 
 A new backend is one module with a class and one line in :data:`_BUILTIN` (or a call to
@@ -23,18 +32,22 @@ A new backend is one module with a class and one line in :data:`_BUILTIN` (or a 
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["DEFAULT_MODEL", "LLM", "RichLLM", "Reply", "ask", "merge_usage", "is_thread_safe",
-           "register", "backend_for", "registered", "one_line", "split_prompt",
-           "estimate_tokens", "USAGE_KEYS"]
+__all__ = ["DEFAULT_MODEL", "KEY_ENV", "LLM", "RichLLM", "Reply", "ask", "merge_usage",
+           "is_thread_safe", "asks_together", "takes_sampling", "register", "backend_for",
+           "registered", "one_line", "split_prompt", "estimate_tokens", "USAGE_KEYS"]
 
 #: The model used when neither ``--llm`` nor ``%config ReCodeMagics.model`` says otherwise.
 DEFAULT_MODEL = "claude-sonnet-5-5"
+#: The environment variable holding the Anthropic API key.
+KEY_ENV = "ANTHROPIC_API_KEY"
 
 #: Token counts a backend reports, in Anthropic's words (``input_tokens`` excludes cache reads).
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
@@ -58,7 +71,10 @@ class RichLLM(Protocol):
 
     def respond(self, prompt: str, *, on_text: OnText | None = None,
                  depth: int | None = None) -> Reply:
-        """Answer ``prompt``; ``on_text`` gets the text so far as it streams."""
+        """Answer ``prompt``; ``on_text`` gets the text so far as it streams.
+
+        A backend may also take ``temperature`` and ``seed`` (see the module docstring).
+        """
         ...
 
 
@@ -94,7 +110,8 @@ class Reply:
 
 
 def ask(llm: Callable[[str], str], prompt: str, *, on_text: OnText | None = None,
-        depth: int | None = None, node: Any = None) -> Reply:
+        depth: int | None = None, node: Any = None, temperature: float | None = None,
+        seed: int | None = None) -> Reply:
     """Ask ``llm`` once: the engine's single entry point to any backend.
 
     Parameters
@@ -110,6 +127,9 @@ def ask(llm: Callable[[str], str], prompt: str, *, on_text: OnText | None = None
         picks its model by it; other backends ignore it).
     node : object, optional
         The node being expanded; only its ``name`` is read, for error context.
+    temperature, seed : optional
+        Sampling options for this call only, passed to a ``respond`` that names them
+        (:func:`takes_sampling`); ``None`` sends nothing. Other backends answer as always.
 
     Returns
     -------
@@ -123,7 +143,9 @@ def ask(llm: Callable[[str], str], prompt: str, *, on_text: OnText | None = None
     """
     respond = getattr(llm, "respond", None)
     if callable(respond):
-        reply = respond(prompt, on_text=on_text, depth=depth)
+        options = {k: v for k, v in (("temperature", temperature), ("seed", seed))
+                   if v is not None and _names(respond, k)}
+        reply = respond(prompt, on_text=on_text, depth=depth, **options)
         if not isinstance(reply, Reply):  # a user's `respond` returning text
             reply = Reply(_text(reply), {"source": "none"}, getattr(llm, "model", None))
         return reply
@@ -160,6 +182,55 @@ def merge_usage(total: dict[str, int], usage: Mapping[str, Any]) -> dict[str, in
 def is_thread_safe(llm: Any) -> bool:
     """True when ``llm`` declares ``thread_safe = True`` (plain callables do not)."""
     return getattr(llm, "thread_safe", False) is True
+
+
+def asks_together(llm: Any) -> bool:
+    """True when several calls whose replies are all used may be asked at once.
+
+    A ``thread_safe`` model, or a wrapper declaring ``concurrent_calls = True`` (see the
+    module docstring). Streaming is per call (``respond``), so a legacy backend with an
+    ``on_text`` attribute and no ``respond`` is never asked concurrently.
+    """
+    if not callable(getattr(llm, "respond", None)) and hasattr(llm, "on_text"):
+        return False
+    return is_thread_safe(llm) or getattr(llm, "concurrent_calls", False) is True
+
+
+def takes_sampling(llm: Any) -> bool:
+    """True when ``llm.respond`` takes a per-call ``temperature`` (plain callables do not).
+
+    A wrapper may say for the model behind it with a ``takes_sampling`` bool attribute (the
+    cassette, the routed model): its ``respond`` takes the options whatever it wraps.
+
+    >>> takes_sampling(lambda p: p)
+    False
+    """
+    declared = getattr(llm, "takes_sampling", None)
+    if isinstance(declared, bool):
+        return declared
+    respond = getattr(llm, "respond", None)
+    return callable(respond) and _names(respond, "temperature")
+
+
+def _names(func: Callable[..., Any], keyword: str) -> bool:
+    """True when ``func`` accepts ``keyword`` (by name or through ``**kwargs``)."""
+    target = getattr(func, "__func__", func)
+    try:
+        return keyword in _keywords(target)
+    except TypeError:  # an unhashable callable object: not cached
+        return keyword in _keywords.__wrapped__(target)
+
+
+@functools.lru_cache(maxsize=256)
+def _keywords(func: Callable[..., Any]) -> frozenset[str]:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # a builtin with no signature: send nothing extra
+        return frozenset()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return frozenset({"temperature", "seed"})
+    return frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY,
+                                                          p.POSITIONAL_OR_KEYWORD))
 
 
 def _text(reply: Any) -> str:

@@ -7,31 +7,55 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import CassetteMissError, ConfigError
-from .base import Reply, ask
+from .base import KEY_ENV, Reply, ask, asks_together
+from .base import takes_sampling as _takes_sampling
 from .scripted import placeholder_name
 
-__all__ = ["CassetteLLM", "cassette_key", "loose_key", "primitive_lines", "recorded_models",
-           "MODES", "CASSETTE_VERSION", "SECRET_ENVS"]
+__all__ = ["CassetteLLM", "cassette_key", "loose_key", "sample_of", "primitive_lines",
+           "recorded_models", "MODES", "CASSETTE_VERSION", "SECRET_ENVS", "Sample"]
 
 CASSETTE_VERSION = "recode_magic.cassette.v1"
 MODES = ("auto", "record", "replay")
-SECRET_ENVS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+SECRET_ENVS = (KEY_ENV, "OPENAI_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
                "cache_read_input_tokens")
 
 
-def cassette_key(model: str, prompt: str) -> str:
+Sample = dict[str, float | int]  # {"temperature": t, "seed": s}: a sampled call's options
+
+
+def cassette_key(model: str, prompt: str, sample: Sample | None = None) -> str:
     r"""Return the lookup key of one expansion: sha256 of ``model + "\n" + prompt``.
+
+    A call with sampling options (``sample``: its ``temperature`` and ``seed``) has them
+    appended, so each candidate of one prompt has its own key; a call without has the key
+    it always had (older cassettes replay unchanged).
 
     >>> cassette_key("m", "p")[:12]
     'de175578803a'
+    >>> cassette_key("m", "p", {"temperature": 0.7, "seed": 1}) != cassette_key("m", "p")
+    True
     """
-    return hashlib.sha256(f"{model}\n{prompt}".encode()).hexdigest()
+    text = f"{model}\n{prompt}"
+    if sample:
+        text += "\n[sampled " + json.dumps(sample, sort_keys=True) + "]"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sample_of(temperature: float | None, seed: int | None) -> Sample | None:
+    """The sampling options a call's key and entry record (None: a plain call).
+
+    >>> sample_of(None, None), sample_of(0.7, 2)
+    (None, {'temperature': 0.7, 'seed': 2})
+    """
+    got = {k: v for k, v in (("temperature", temperature), ("seed", seed)) if v is not None}
+    return got or None
 
 
 _SECTION = re.compile(r"^Primitives\b[^\n]*:[ \t]*\n((?:- [^\n]*\n?)+)", re.M | re.I)
@@ -52,9 +76,9 @@ def primitive_lines(prompt: str) -> dict[str, str]:
             if (m := _PRIMITIVE.match(line))}
 
 
-def loose_key(model: str, prompt: str) -> str:
+def loose_key(model: str, prompt: str, sample: Sample | None = None) -> str:
     """The key of a prompt with its primitive listing left out (see :class:`CassetteLLM`)."""
-    return cassette_key(model, _SECTION.sub("Primitives:\n", prompt, count=1))
+    return cassette_key(model, _SECTION.sub("Primitives:\n", prompt, count=1), sample)
 
 
 class CassetteLLM:
@@ -78,6 +102,10 @@ class CassetteLLM:
     The file is ``{"version", "fixed": {id: text}, "entries": [{"key", "placeholder",
     "model", "fixed", "prompt", "reply", "usage"}]}``: the fixed prompt part, the same for
     every expansion of a run, is stored once under ``fixed`` and entries hold the rest.
+    A call asked with a per-call ``temperature`` or ``seed`` (sampling's candidates) is
+    keyed with them and its entry has ``"sample": {"temperature", "seed"}``: candidate
+    ``i`` of a prompt replays its own reply; calls without them keep their old keys. The
+    options are passed on to the live model.
     Only prompts, replies and token counts are written, never headers; any value of the
     ``SECRET_ENVS`` variables found in the text is replaced by ``<redacted>``. Writes are
     atomic (temporary file, then rename). A replayed call sets ``last_usage`` to the
@@ -101,6 +129,11 @@ class CassetteLLM:
     or edited. The model might have answered differently given the new listing, but a
     replay reproduces the recorded run, it does not predict a new one. Such hits are
     counted in ``loose_hits``. ``strict=True`` turns this off.
+
+    **Threads.** Not ``thread_safe`` (prefetching, whose unused calls would be recorded,
+    asks it one call at a time), but ``concurrent_calls`` when replaying or when the live
+    model is thread-safe: calls whose replies are all used (sampling's candidates, each under
+    its own key) may be asked at once; lookups and recordings are serialised by a lock.
 
     Examples
     --------
@@ -137,6 +170,7 @@ class CassetteLLM:
         self._fixed: dict[str, str] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._recorded_model: tuple[int, str] | None = None
+        self._lock = threading.RLock()
         self.load()
 
     @property
@@ -152,6 +186,16 @@ class CassetteLLM:
             self._recorded_model = (len(self._entries),
                                     models.pop() if len(models) == 1 else "unknown")
         return self._recorded_model[1]  # cached: this runs on every call
+
+    @property
+    def takes_sampling(self) -> bool:
+        """True when replaying, or when the live model takes per-call sampling options."""
+        return self.mode == "replay" or self.inner is None or _takes_sampling(self.inner)
+
+    @property
+    def concurrent_calls(self) -> bool:
+        """True when several calls may be asked at once (see the class docstring)."""
+        return self.mode == "replay" or self.inner is None or asks_together(self.inner)
 
     def __repr__(self) -> str:
         return (f"CassetteLLM({self.inner!r}, {str(self.path)!r}, mode={self.mode!r}, "
@@ -187,7 +231,8 @@ class CassetteLLM:
         return self._fixed.get(entry.get("fixed") or "", "") + str(entry.get("prompt", ""))
 
     def _index(self, entry: dict[str, Any]) -> None:
-        key = loose_key(str(entry.get("model", "")), self._full_prompt(entry))
+        key = loose_key(str(entry.get("model", "")), self._full_prompt(entry),
+                        entry.get("sample"))
         keys = self._loose.setdefault(key, [])
         if entry["key"] not in keys:
             keys.append(entry["key"])
@@ -221,38 +266,46 @@ class CassetteLLM:
         return reply.text
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
-                depth: int | None = None) -> Reply:
+                depth: int | None = None, temperature: float | None = None,
+                seed: int | None = None) -> Reply:
         """The recorded :class:`Reply` for ``prompt``, or the live one (then recorded).
 
         A miss is counted in ``misses`` and its placeholder appended to ``missed`` whether
-        or not a live model then answers it.
+        or not a live model then answers it. ``temperature`` and ``seed`` are part of the
+        key when given (see the class docstring) and go to the live model.
         """
         model = self._model_for(depth)
-        key = cassette_key(model, prompt)
-        entry = self._entries.get(key)
-        if entry is None and self.mode != "record" and not self.strict:
-            entry = self._loose_match(model, prompt)
-        if entry is not None and self.mode != "record":
-            self.hits += 1
+        sample = sample_of(temperature, seed)
+        key = cassette_key(model, prompt, sample)
+        name = placeholder_name(prompt)
+        with self._lock:
+            entry = None if self.mode == "record" else self._entries.get(key)
+            if entry is None and self.mode != "record" and not self.strict:
+                entry = self._loose_match(model, prompt, sample)
+            if entry is not None:
+                self.hits += 1
+            elif self.mode != "record":
+                self.misses += 1
+                self.missed.append(name)
+        if entry is not None:
             if on_text is not None:
                 on_text(entry["reply"])
             return _replayed(entry, model)
-        name = placeholder_name(prompt)
-        if self.mode != "record":
-            self.misses += 1
-            self.missed.append(name)
         if self.inner is None or self.mode == "replay":
             raise CassetteMissError(
                 f"cassette {str(self.path)!r} has no reply for placeholder {name!r} "
                 f"(model {model!r}; record it with mode 'auto' and a live model)",
                 placeholder=name)
-        reply = ask(self.inner, prompt, on_text=on_text, depth=depth)
-        self._record(key, model, prompt, reply.text, name, reply.usage)
+        reply = ask(self.inner, prompt, on_text=on_text, depth=depth, temperature=temperature,
+                    seed=seed)
+        with self._lock:
+            self._record(key, model, prompt, reply.text, name, reply.usage, sample)
         return reply
 
-    def _loose_match(self, model: str, prompt: str) -> dict[str, Any] | None:
+    def _loose_match(self, model: str, prompt: str,
+                     sample: Sample | None = None) -> dict[str, Any] | None:
         """The one entry that matches ``prompt`` but for primitives its reply does not use."""
-        candidates = self._loose.get(loose_key(model, prompt), [])
+        candidates = self._loose.get(loose_key(model, prompt, sample), [])
         if len(candidates) != 1:
             return None
         entry = self._entries[candidates[0]]
@@ -292,7 +345,7 @@ class CassetteLLM:
         return self.model
 
     def _record(self, key: str, model: str, prompt: str, reply: str, name: str | None,
-                usage: dict[str, Any] | None) -> None:
+                usage: dict[str, Any] | None, sample: Sample | None = None) -> None:
         fixed = getattr(prompt, "fixed", "") or ""
         fixed_id = None
         if fixed and prompt.startswith(fixed):
@@ -304,6 +357,8 @@ class CassetteLLM:
             "prompt": str(prompt), "reply": reply,
             "usage": {k: int(usage[k]) for k in _USAGE_KEYS if k in (usage or {})},
         }
+        if sample:
+            self._entries[key]["sample"] = dict(sample)
         self._index(self._entries[key])
         self.recorded += 1
         self.save()

@@ -28,8 +28,9 @@ class ChatCall:
     last_stop_reason: str | None
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
-                depth: int | None = None) -> Reply:  # pragma: no cover - the backend's own
-        """Answer ``prompt`` (each backend defines it)."""
+                depth: int | None = None, temperature: float | None = None,
+                seed: int | None = None) -> Reply:  # pragma: no cover - the backend's own
+        """Answer ``prompt`` (each backend defines it; ``temperature``/``seed``: this call's)."""
         raise NotImplementedError
 
     def __call__(self, prompt: str) -> str:

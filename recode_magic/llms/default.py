@@ -18,13 +18,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from .base import DEFAULT_MODEL
+from .base import DEFAULT_MODEL, KEY_ENV
 from .local import DEFAULT_LOCAL, INSTALL_HINT, PREFIX, available, is_path
 from .weights import cache_dir, spec_for
 
 __all__ = ["pick_default", "missing_key_hint", "KEY_ENV", "LOCAL_ENV"]
 
-KEY_ENV = "ANTHROPIC_API_KEY"
 LOCAL_ENV = "RECODE_MAGIC_LOCAL_MODEL"
 
 

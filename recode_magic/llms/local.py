@@ -252,19 +252,30 @@ class LocalLLM(ChatCall):
                                            threads=self.threads, parallel=self.parallel)
             return self._server
 
-    def request(self, prompt: str) -> dict[str, Any]:
-        """The chat-completions request for ``prompt`` (streamed, with usage)."""
+    def request(self, prompt: str, *, temperature: float | None = None,
+                seed: int | None = None) -> dict[str, Any]:
+        """The chat-completions request for ``prompt`` (streamed, with usage).
+
+        ``temperature`` overrides the backend's for this request; ``seed`` is llama.cpp's
+        sampling seed (the same seed and prompt give the same reply on one slot).
+        """
         req: dict[str, Any] = {"messages": chat_messages(prompt), "max_tokens": self.max_tokens,
-                               "temperature": self.temperature, "stream": True,
+                               "temperature": self.temperature if temperature is None
+                               else temperature, "stream": True,
                                "stream_options": {"include_usage": True}}
+        if seed is not None:
+            req["seed"] = seed
         if self.grammar is not False:
             req.update(constraint_fields("gbnf", self.grammar))
             req["stop"] = [STOP]
         return req
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
-                depth: int | None = None) -> Reply:
+                depth: int | None = None, temperature: float | None = None,
+                seed: int | None = None) -> Reply:
         """Answer ``prompt``; ``on_text`` gets the text so far, on the calling thread.
+
+        ``temperature`` and ``seed`` apply to this call only (see :meth:`request`).
 
         Raises
         ------
@@ -274,8 +285,10 @@ class LocalLLM(ChatCall):
             llama.cpp refused the request (e.g. the prompt is longer than the context).
         """
         server = self.get_server()
-        self.calls += 1
-        state = self._generate(server, self.request(prompt), on_text)
+        with self._lock:
+            self.calls += 1
+        state = self._generate(server, self.request(prompt, temperature=temperature,
+                                                    seed=seed), on_text)
         if state.crash is not None:
             raise LLMError(f"local model {self.name}: {one_line(str(state.crash))}",
                            model=self.model) from state.crash

@@ -122,15 +122,23 @@ class OpenAICompatLLM(ChatCall):
                                          max_retries=self.max_retries, timeout=self.timeout)
         return self._client
 
-    def request(self, prompt: str, *, constrained: bool = True) -> dict[str, Any]:
-        """Build the keyword arguments for ``client.chat.completions.create``."""
+    def request(self, prompt: str, *, constrained: bool = True,
+                temperature: float | None = None, seed: int | None = None) -> dict[str, Any]:
+        """Build the keyword arguments for ``client.chat.completions.create``.
+
+        ``temperature`` (this call's, else the backend's) and ``seed`` are sent when given
+        (llama.cpp, vLLM, Ollama and OpenAI all read ``seed``).
+        """
         kwargs: dict[str, Any] = {"model": self.model, "messages": chat_messages(prompt),
                                   "stream": True,
                                   "stream_options": {"include_usage": True}}
         if self.max_tokens is not None:
             kwargs["max_tokens"] = self.max_tokens
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
+        temperature = self.temperature if temperature is None else temperature
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        if seed is not None:
+            kwargs["seed"] = seed
         dialect = self.dialect if constrained else None
         if dialect == "json":
             kwargs.update(constraint_fields(dialect, self.grammar))
@@ -141,22 +149,28 @@ class OpenAICompatLLM(ChatCall):
         return kwargs
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
-                depth: int | None = None) -> Reply:
-        """Send ``prompt``, stream the text to ``on_text``; the :class:`Reply` with its usage."""
+                depth: int | None = None, temperature: float | None = None,
+                seed: int | None = None) -> Reply:
+        """Send ``prompt``, stream the text to ``on_text``; the :class:`Reply` with its usage.
+
+        ``temperature`` and ``seed`` apply to this call only (see :meth:`request`).
+        """
         client = self._get_client()
         import openai
 
-        self.calls += 1
+        with self._lock:  # concurrent calls (prefetch, sampling) all counted
+            self.calls += 1
         dialect, note = self.dialect, {}
+        sampling = {"temperature": temperature, "seed": seed}
         try:
             try:
                 text, usage, finish, pieces, cut = self._exchange(
-                    client, self.request(prompt), on_text)
+                    client, self.request(prompt, **sampling), on_text)
             except openai.APIStatusError as exc:
                 if dialect is None or not _about_constraint(exc):
                     raise
                 text, usage, finish, pieces, cut = self._exchange(
-                    client, self.request(prompt, constrained=False), on_text)
+                    client, self.request(prompt, constrained=False, **sampling), on_text)
                 self.grammar_rejected = f"{exc.status_code}: {_detail(exc)}"
                 dialect, note = None, {"grammar_rejected": 1}
         except openai.APIError as exc:

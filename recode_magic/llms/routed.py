@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .base import Reply, ask, is_thread_safe
+from .base import takes_sampling as _takes_sampling
 
 __all__ = ["RoutedLLM", "parse_routes"]
 
@@ -73,6 +74,11 @@ class RoutedLLM:
         """True when every routed model is."""
         return all(is_thread_safe(llm) for llm in self.routes.values())
 
+    @property
+    def takes_sampling(self) -> bool:
+        """True when every routed model takes per-call sampling options."""
+        return all(_takes_sampling(llm) for llm in self.routes.values())
+
     def pick(self, depth: int | None) -> LLMLike:
         """The model for a node at ``depth`` (``None``: the root's)."""
         i = bisect.bisect_right(self._depths, max(depth or 0, 0)) - 1
@@ -84,9 +90,14 @@ class RoutedLLM:
         return str(getattr(llm, "model", None) or getattr(llm, "__name__", type(llm).__name__))
 
     def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
-                depth: int | None = None) -> Reply:
-        """Ask the model routed to ``depth``; the :class:`Reply` names it."""
-        reply = ask(self.pick(depth), prompt, on_text=on_text, depth=depth)
+                depth: int | None = None, temperature: float | None = None,
+                seed: int | None = None) -> Reply:
+        """Ask the model routed to ``depth``; the :class:`Reply` names it.
+
+        ``temperature`` and ``seed`` go to that model if it takes them (:func:`ask`).
+        """
+        reply = ask(self.pick(depth), prompt, on_text=on_text, depth=depth,
+                    temperature=temperature, seed=seed)
         if reply.model is None:
             reply = Reply(reply.text, reply.usage, self.model_at(depth), reply.stop_reason)
         return reply

@@ -1,0 +1,192 @@
+"""Sample, run, choose (issue 21 lever 2) through the public API: ReCode(..., samples=k).
+
+The models here are hand-written fakes (no recorded replies): a backend that answers by the
+per-call seed it is given, one that is thread-safe and can only answer when the candidates
+are asked at once, and the cassette recording and replaying such candidates.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from recode_magic import ReCode
+from recode_magic.engine import sampling
+from recode_magic.llms import CassetteLLM, Reply, ScriptedLLM
+from recode_magic.llms.cassette import cassette_key
+
+ROWS = [{"region": "north", "amount": 3}, {"region": "south", "amount": 5},
+        {"region": "north", "amount": 7}, {"region": "east", "amount": 1}]
+
+
+def reply(code: str) -> str:
+    return f"<think>t</think><execute>{code}</execute>"
+
+
+WRONG = reply("answer = len(sales) + 1")
+RIGHT = reply("answer = sum(1 for _ in sales)")
+ALSO_RIGHT = reply("answer = len(sales)")
+FAILS = reply("answer = sales[0]['amout']")
+
+
+class BySeed:
+    """A backend with per-call sampling options; the reply is chosen by the seed.
+
+    ``replies[None]`` answers a call with no seed (candidate 1, and repairs); ``replies[s]``
+    the candidate with seed ``s``. Every call is kept as ``(prompt, temperature, seed)``.
+    """
+
+    model = "by-seed"
+
+    def __init__(self, replies: dict[int | None, str]):
+        self.replies = replies
+        self.calls: list[tuple[str, float | None, int | None]] = []
+        self.lock = threading.Lock()
+
+    def respond(self, prompt, *, on_text=None, depth=None, temperature=None, seed=None):
+        with self.lock:
+            self.calls.append((str(prompt), temperature, seed))
+        return Reply(self.answer(prompt, seed), {"input_tokens": 10, "output_tokens": 5,
+                                                 "source": "server"}, self.model, "stop")
+
+    def __call__(self, prompt):
+        return self.respond(prompt).text
+
+    def answer(self, prompt, seed):
+        return self.replies[seed]
+
+
+def run_count(llm, samples=3, **kw):
+    ns: dict = {}
+    run = ReCode(llm, ns, samples=samples, **kw).run("count the rows", inputs={"sales": ROWS},
+                                                       output="answer")
+    return run, ns
+
+
+def test_candidates_are_the_same_prompt_at_a_temperature_and_agreement_wins():
+    llm = BySeed({None: WRONG, 1: RIGHT, 2: ALSO_RIGHT})
+    run, ns = run_count(llm)
+    assert run.status == "done" and ns["answer"] == 4
+    assert run.llm_calls == 3 and run.nodes()[0].llm_calls == 3
+    (first, t1, s1), *more = llm.calls
+    assert (t1, s1) == (None, None)  # candidate 1 at the backend's own temperature
+    assert [(t, s) for _, t, s in more] == [(sampling.TEMPERATURE, 1), (sampling.TEMPERATURE, 2)]
+    assert all(p == first for p, _, _ in more)  # the same prompt, no note added
+    node = run.nodes()[0]
+    sample = node.attempts[-1]
+    assert sample["kind"] == "sample" and sample["on"] == "first"
+    assert sample["chosen"] == 2 and sample["agree"] == 2 and sample["candidates"] == 3
+    assert sample["temperature"] == sampling.TEMPERATURE and sample["seeds"] == [1, 2]
+    assert sample["concurrent"] is False and sample["wall_s"] >= sample["ask_s"] >= 0
+    assert "sum(1 for _ in sales)" in node.code and node.reply == RIGHT
+    assert node.usage["input_tokens"] == 30  # the candidates' calls are counted on the node
+    assert not any("per-call temperature" in w for w in run.warnings)
+
+
+def test_nothing_agrees_keeps_the_first_that_ran():
+    llm = BySeed({None: WRONG, 1: FAILS, 2: reply("answer = 99")})
+    run, ns = run_count(llm)
+    assert run.status == "done" and ns["answer"] == 5
+    assert run.nodes()[0].attempts[-1]["chosen"] == 1
+
+
+class Together(BySeed):
+    """Thread-safe; a sampled call waits until all ``n`` candidates are being asked at once.
+
+    Asked one after the other, the first candidate would wait alone and the barrier break:
+    the run could not end ``done``.
+    """
+
+    thread_safe = True
+
+    def __init__(self, replies, n):
+        super().__init__(replies)
+        self.barrier = threading.Barrier(n, timeout=20)
+        self.threads: set[str] = set()
+
+    def answer(self, prompt, seed):
+        if seed is not None:
+            self.threads.add(threading.current_thread().name)
+            self.barrier.wait()
+        return super().answer(prompt, seed)
+
+
+def test_a_thread_safe_model_is_asked_the_candidates_concurrently():
+    llm = Together({None: WRONG, 1: RIGHT, 2: ALSO_RIGHT, 3: FAILS}, n=3)
+    run, ns = run_count(llm, samples=4)
+    assert run.status == "done" and ns["answer"] == 4 and run.llm_calls == 4
+    assert len(llm.threads) == 3 and threading.current_thread().name not in llm.threads
+    sample = run.nodes()[0].attempts[-1]
+    assert sample["concurrent"] is True and sample["chosen"] == 2 and sample["agree"] == 2
+
+
+def test_a_model_without_temperature_is_asked_the_same_way_and_said_so():
+    llm = ScriptedLLM({"solve": [WRONG, RIGHT, ALSO_RIGHT]})
+    run, ns = run_count(llm)
+    assert run.status == "done" and ns["answer"] == 4 and run.llm_calls == 3
+    assert llm.calls[1] == llm.calls[0] == llm.calls[2]
+    assert sum("takes no per-call temperature" in w for w in run.warnings) == 1
+
+
+def test_a_cassette_over_a_model_without_temperature_says_so(tmp_path):
+    llm = CassetteLLM(ScriptedLLM({"solve": [WRONG, RIGHT, ALSO_RIGHT]}), tmp_path / "c.json")
+    run, ns = run_count(llm)
+    assert run.status == "done" and ns["answer"] == 4 and llm.recorded == 3
+    assert any("takes no per-call temperature" in w for w in run.warnings)
+    assert not run.nodes()[0].attempts[-1]["concurrent"]
+
+
+def test_a_failing_candidate_call_gets_no_vote_and_the_run_goes_on():
+    llm = ScriptedLLM({"solve": [RIGHT, ALSO_RIGHT]})  # no reply left for candidate 3
+    run, ns = run_count(llm)
+    assert run.status == "done" and ns["answer"] == 4 and run.llm_calls == 2
+    sample = run.nodes()[0].attempts[-1]
+    assert sample["results"][2] == "no usable code" and sample["agree"] == 2
+
+
+def test_a_step_that_fails_is_sampled_again_from_its_plain_prompt():
+    """Round 1: every candidate fails. The repair's answer fails too, a fresh sample runs."""
+
+    class Repair(BySeed):
+        def answer(self, prompt, seed):
+            if seed is None and "could not be used" in prompt:
+                return FAILS  # the repair, shown the error, writes the same mistake
+            return super().answer(prompt, seed)
+
+    llm = Repair({None: FAILS, 1: FAILS, 2: FAILS, 3: WRONG, 4: RIGHT})
+    run, ns = run_count(llm, max_retry=1)
+    assert run.status == "done" and ns["answer"] == 5  # 3 and 4 disagree: the earliest ran
+    node = run.nodes()[0]
+    first, again = [a for a in node.attempts if a["kind"] == "sample"]
+    assert first["on"] == "first" and first["seeds"] == [1, 2] and first["agree"] == 0
+    assert again["on"] == "repair" and again["seeds"] == [3, 4] and again["chosen"] == 2
+    repair_prompt = next(p for p, t, s in llm.calls if s is None and "could not be used" in p)
+    fresh = [p for p, t, s in llm.calls if s in (3, 4)]
+    assert fresh == [llm.calls[0][0]] * 2 and fresh[0] in repair_prompt  # no error shown
+    assert run.llm_calls == 6
+
+
+def test_samples_stop_at_max_calls():
+    llm = BySeed({None: WRONG, 1: RIGHT, 2: ALSO_RIGHT, 3: RIGHT})
+    run, ns = run_count(llm, samples=4, max_calls=2)
+    assert run.status == "done" and run.llm_calls == 2
+    assert run.nodes()[0].attempts[-1]["seeds"] == [1]
+
+
+def test_cassette_records_each_candidate_under_its_own_key_and_replays_it(tmp_path):
+    path = tmp_path / "sampled.json"
+    live = Together({None: WRONG, 1: RIGHT, 2: ALSO_RIGHT}, n=2)
+    recorder = CassetteLLM(live, path, mode="auto")
+    assert recorder.concurrent_calls and not getattr(recorder, "thread_safe", False)
+    run, ns = run_count(recorder)
+    assert run.status == "done" and ns["answer"] == 4 and recorder.recorded == 3
+    assert run.nodes()[0].attempts[-1]["concurrent"] is True
+    entries = recorder.entries()
+    plain = [e for e in entries if "sample" not in e]
+    assert len(plain) == 1 and plain[0]["key"] == cassette_key("by-seed", plain[0]["prompt"])
+    assert sorted(e["sample"]["seed"] for e in entries if "sample" in e) == [1, 2]
+
+    replay = CassetteLLM(None, path, mode="replay")
+    again, ns2 = run_count(replay)
+    assert again.status == "done" and ns2["answer"] == 4 and replay.hits == 3
+    assert replay.misses == 0 and len(live.calls) == 3
+    assert [a["chosen"] for a in again.nodes()[0].attempts if a["kind"] == "sample"] == [2]
