@@ -45,21 +45,21 @@ class Spend:
         if usage.get("replayed"):
             self.replayed += 1
             return  # a cassette replay bills nothing
+        if len(usage) == 1 and "source" in usage:  # no figures (a scripted model, ...)
+            self._estimated(model, estimate_tokens(prompt), estimate_tokens(text))
+            return
         billed = {k: int(v) for k in USAGE_KEYS if (v := usage.get(k))
-                  and isinstance(v, (int, float)) and not isinstance(v, bool)
-                  } if len(usage) > 1 or "source" not in usage else {}  # no figures at all
-        if not billed or usage.get("source") == "estimate":
-            self.estimated += 1
+                  and isinstance(v, (int, float)) and not isinstance(v, bool)}
         if not billed:
-            billed = {"input_tokens": estimate_tokens(prompt),
-                      "output_tokens": estimate_tokens(text)}
+            self._estimated(model, estimate_tokens(prompt), estimate_tokens(text))
+            return
+        if usage.get("source") == "estimate":
+            self.estimated += 1
         output = billed.get("output_tokens", 0)
         self.tokens += sum(billed.values())
         self.output_tokens += output
         self.input_tokens += sum(billed.values()) - output
-        if model not in self._prices:  # looked up once per model (a call costs ~10 us)
-            self._prices[model] = price_for(model)
-        price = self._prices[model]
+        price = self._price(model)
         if price is None:
             self.unpriced.add(model or "unknown")
         else:
@@ -67,3 +67,23 @@ class Spend:
                          + billed.get("output_tokens", 0) * price.output
                          + billed.get("cache_creation_input_tokens", 0) * price.cache_write
                          + billed.get("cache_read_input_tokens", 0) * price.cache_read) / 1e6
+
+    def _estimated(self, model: str | None, input_tokens: int, output_tokens: int) -> None:
+        """Count a call whose tokens were estimated (what :meth:`add` does, in short)."""
+        self.estimated += 1
+        self.tokens += input_tokens + output_tokens
+        self.output_tokens += output_tokens
+        self.input_tokens += input_tokens
+        price = self._price(model)
+        if price is None:
+            self.unpriced.add(model or "unknown")
+        else:
+            self.usd += (input_tokens * price.input + output_tokens * price.output) / 1e6
+
+    def _price(self, model: str | None) -> Any:
+        """The model's price (None: unknown), looked up once per model (~10 us a lookup)."""
+        try:
+            return self._prices[model]
+        except KeyError:
+            price = self._prices[model] = price_for(model)
+            return price

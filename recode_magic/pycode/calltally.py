@@ -51,9 +51,10 @@ class CallTally:
 
     def reset(self) -> None:
         """Forget the calls counted so far (the wrappers stay): the next block starts at 0."""
-        self.counts.clear()
-        self.recent.clear()
-        self.last.clear()
+        if self.counts:  # a call counted is in all three
+            self.counts.clear()
+            self.recent.clear()
+            self.last.clear()
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` counting its calls under ``name``."""
@@ -73,6 +74,8 @@ class CallTally:
         """
         # plain functions only: a class or a callable object must stay itself
         # (`isinstance(p, Point)`, `robot.speed` in the same statement)
+        if not names:
+            return _NOTHING
         swapped = {}
         for n in names:
             fn = ns.get(n)
@@ -120,9 +123,11 @@ class CallTally:
         recent = self.recent
         if not recent:
             return []
+        fixed = _FIXED
         for _, args, kwargs, result in recent:
-            if not (_fixed(result) and all(map(_fixed, args))
-                    and all(map(_fixed, kwargs.values()))):
+            if not ((type(result) in fixed or _fixed(result))
+                    and all(type(a) in fixed or _fixed(a) for a in args)
+                    and (not kwargs or all(map(_fixed, kwargs.values())))):
                 return self.answers(limit)
         return Answers(tuple(recent), limit)
 
@@ -175,6 +180,9 @@ class _Watching:
         for n, (fn, wrapper) in self.swapped.items():
             if ns.get(n) is wrapper:
                 ns[n] = fn
+
+
+_NOTHING = _Watching({}, {})  # a statement calling no primitive: nothing to swap
 
 
 def _plain_function(value: Any) -> bool:

@@ -97,7 +97,7 @@ class Placeholder:
                 + ",".join(str(k.arg) for k in call.keywords))
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     """One top-level statement with its source; compiled when first run.
 
@@ -159,9 +159,15 @@ def split_blocks(tree: ast.Module, source: str, filename: str = "<recode>") -> l
     """
     lines = _LINE.findall(source) if "\n" in source or "\r" in source else [source]
     ascii_ = source.isascii()  # column offsets are then character offsets too
-    blocks = [Block.of(stmt, _segment(lines, stmt, ascii_) or ast.unparse(stmt), filename)
-              for stmt in tree.body]
-    check = [b for b in blocks if not b.facts.compiles]  # type: ignore[union-attr]
+    blocks = []
+    check = []  # the statements that may fail to compile
+    for stmt in tree.body:
+        facts = scan(stmt)
+        block = Block(stmt, _segment(lines, stmt, ascii_) or ast.unparse(stmt), facts.calls,
+                      facts.binds, None, filename, None, facts)
+        blocks.append(block)
+        if not facts.compiles:
+            check.append(block)
     if not check:
         return blocks
     with warnings.catch_warnings():
@@ -225,13 +231,19 @@ def find_placeholder(block: Block, known: Callable[[str], bool], *,
     unknown call inside) is a compound placeholder; ``later``: names read by the statements
     after it, to choose its targets. A ``def`` calling an unknown name is a FormatError.
     """
-    binds = block.binds
-    unknown = [n for n in block.calls if n not in binds and not known(n)]
-    if not unknown:
-        return None
-    if len(unknown) > 1:
+    binds, calls, cached = block.binds, block.calls, block.placeholder
+    if len(calls) == 1:  # the commonest statement: one call by name
+        (name,) = calls
+        if name in binds or known(name):
+            return None
+        if cached is not None and not cached.compound and cached.name == name:
+            return cached
+        unknown = [name]
+    else:
+        unknown = [n for n in calls if n not in binds and not known(n)]
+        if not unknown:
+            return None
         unknown.sort()
-    cached = block.placeholder
     if cached is not None and unknown == ([*cached.inner] if cached.compound
                                           else [cached.name]):
         return cached

@@ -1,0 +1,133 @@
+"""The per-node path's shortcuts (issue 24) give what the general path gives.
+
+No timing here (speed is measured in ``benchmarks/``): each shortcut is checked against the
+general code it skips, and through the public API where a user could see a difference.
+"""
+
+from __future__ import annotations
+
+import ast
+import pickle
+
+import pytest
+
+from recode_magic import ReCode, ScriptedLLM, load_run
+from recode_magic.pycode import code as C
+from recode_magic.pycode.calltally import Answers, CallTally
+from recode_magic.pycode.namespace import describe_primitive
+from recode_magic.runs.node import Step
+
+
+def X(code: str) -> str:
+    return f"<think>t</think><execute>{code}</execute>"
+
+
+KNOWN = frozenset({"act", "len", "print", "x", "items"})
+
+
+@pytest.mark.parametrize("code", [
+    "v = step_1()", "x5 = act(5)", "a, b = split_it(x, 'y', k=items)", "report(x, sep=', ')",
+    "v: int = count_it(items)", "v = act(step_two(x))", "v = step(a.b())", "a = b = make()",
+    "x.y = make_it(1)", "v = make(*items)", "v = make(**items)", "x = x_again(x)",
+    "print(len(find_it(items)))", "for i in items:\n    step(i)", "def f(a):\n    return a",
+])
+def test_the_quick_placeholder_is_the_general_paths(code):
+    """``[targets =] name(...)``: same placeholder as hoisting then find_placeholder."""
+    def known(n: str) -> bool:
+        return n in KNOWN
+
+    tree = C.parse_code(code)
+    (block,) = C.split_blocks(tree, code)
+    quick = C._quick_placeholder(block, known)
+    parts = C._hoisted(block, known, lambda base: base + "_new")
+    general = (C.find_placeholder(parts[0], known)
+               if len(parts) == 1 and not isinstance(block.stmt, ast.FunctionDef) else False)
+    if quick is False:  # not that shape: the general path decides
+        return
+    assert general is not False
+    if quick is None:
+        assert general is None
+    else:
+        assert general is not None and not general.compound
+        assert (quick.name, quick.targets, quick.call) == (general.name, general.targets,
+                                                           general.call)
+
+
+def test_a_cached_placeholder_is_checked_again_when_its_name_became_known():
+    block = C.plan_blocks("v = make_it(1)", lambda n: False)[0]
+    assert block.placeholder is not None
+    assert C.find_placeholder(block, lambda n: False) is block.placeholder
+    assert C.find_placeholder(block, lambda n: n == "make_it") is None  # bound meanwhile
+
+
+def test_answers_of_a_list_a_later_statement_changes_show_it_as_it_was_answered():
+    def fetch(n):
+        """Fetch n items."""
+        return list(range(n))
+
+    ns = {"fetch": fetch}
+    llm = ScriptedLLM({"solve": X("rows = fetch(2)\nrows.append(9)\ntotal = fetch(1)")})
+    run = ReCode(llm, namespace=ns).run("t", output="total")
+    assert run.status == "done", run.error
+    steps = run.root.steps
+    assert steps[0].answers == ["fetch(2) -> [0, 1]"]  # not [0, 1, 9]: formatted at once
+    assert steps[2].answers == ["fetch(1) -> [0]"]
+
+
+def test_answers_formatted_later_read_and_save_the_same(tmp_path):
+    def act(command, times=1):
+        """Do one action."""
+        return f"done: {command}" if times == 1 else (command, times)
+
+    llm = ScriptedLLM({"solve": X("a = act('go east')\nb = act('wait', times=2)")})
+    path = tmp_path / "run.json"
+    run = ReCode(llm, namespace={"act": act}, save_path=str(path)).run("t")
+    assert run.status == "done", run.error
+    answers = [s.answers for s in run.root.steps]
+    assert answers == [["act('go east') -> 'done: go east'"],
+                       ["act('wait', times=2) -> ('wait', 2)"]]
+    assert [s.answers for s in load_run(str(path)).root.steps] == answers
+    again = pickle.loads(pickle.dumps(run.root.steps))
+    assert [s.answers for s in again] == answers
+
+
+def test_a_step_holds_answers_as_a_list_or_as_calls_to_format():
+    calls = Answers((("act", (1,), {"k": "v"}, None),))
+    step = Step(code="act(1, k='v')", answers=calls)  # type: ignore[arg-type]
+    assert step == Step(code="act(1, k='v')", answers=["act(1, k='v') -> None"])
+    assert step.to_dict()["answers"] == ["act(1, k='v') -> None"]
+    assert Step(code="x").answers == [] and Step(code="x").answers is not Step("x").answers
+
+
+def test_pending_formats_at_once_what_may_change():
+    tally = CallTally()
+    ns = {"get": lambda: {"a": 1}, "num": lambda: 3}
+    with tally.watching(ns, ["get"]):
+        ns["get"]()
+    assert tally.pending() == ["get() -> {'a': 1}"]  # a dict: text now
+    tally.reset()
+    with tally.watching(ns, ["num"]):
+        ns["num"]()
+    pending = tally.pending()
+    assert isinstance(pending, Answers) and pending.texts() == ["num() -> 3"]
+    tally.reset()
+    assert tally.pending() == []
+
+
+def test_a_primitive_redefined_is_described_anew():
+    def make(default):
+        def act(x, n=default):
+            """Act."""
+            return x
+        return act
+
+    assert describe_primitive("act", make(1)) == "act(x, n=1) -- Act."
+    assert describe_primitive("act", make(2)) == "act(x, n=2) -- Act."  # same code
+    assert describe_primitive("act", make([1])) == "act(x, n=[1]) -- Act."
+    listed = make([])
+    assert describe_primitive("act", listed) == "act(x, n=[]) -- Act."
+    listed.__defaults__[0].append(5)  # a default changed in place: read again
+    assert describe_primitive("act", listed) == "act(x, n=[5]) -- Act."
+    fn = make(1)
+    fn.__annotations__["x"] = int
+    assert describe_primitive("act", fn) == "act(x: int, n=1) -- Act."
