@@ -26,12 +26,27 @@ class _UsageFallback:
         self.on_text = None
         self.last_usage: dict[str, int] | None = None
 
+    @property
+    def thread_safe(self) -> bool:
+        """As the wrapped backend (its calls keep nothing on it; neither does respond)."""
+        return bool(getattr(self.inner, "thread_safe", False))
+
     def __call__(self, prompt: str) -> str:
         self.inner.on_text = self.on_text
         reply = self.inner(prompt)
         self.last_usage = self.inner.last_usage or {
             "input_tokens": _count_tokens(self.base_url, prompt),
             "output_tokens": _count_tokens(self.base_url, reply), "estimated": 1}
+        return reply
+
+    def respond(self, prompt: str, **kw: Any) -> Any:
+        """The backend's rich call (per-call temperature/seed pass through), usage filled in."""
+        reply = self.inner.respond(prompt, **kw)
+        if not any(reply.usage.get(k) for k in ("input_tokens", "output_tokens",
+                                                 "cache_read_input_tokens")):
+            reply.usage.update({"input_tokens": _count_tokens(self.base_url, prompt),
+                                "output_tokens": _count_tokens(self.base_url, reply.text),
+                                "estimated": 1})
         return reply
 
 
