@@ -25,12 +25,13 @@ __all__ = ["parse", "compile_ast", "AST_LOCK"]
 
 _FIXED = sys.version_info >= (3, 12, 1) or (3, 11, 8) <= sys.version_info < (3, 12)
 AST_LOCK: Any = nullcontext() if _FIXED else threading.RLock()
+_ONLY_AST = ast.PyCF_ONLY_AST
 
 
 def parse(source: str, filename: str = "<unknown>", mode: str = "exec") -> Any:
     """:func:`ast.parse`, safe to call from several threads."""
-    with AST_LOCK:
-        return ast.parse(source, filename=filename, mode=mode)
+    with AST_LOCK:  # what ast.parse does, without its Python frame
+        return compile(source, filename, mode, _ONLY_AST, True)  # inherit no __future__
 
 
 def compile_ast(tree: ast.AST, filename: str, mode: str) -> CodeType:
