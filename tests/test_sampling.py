@@ -89,6 +89,25 @@ def test_nothing_agrees_keeps_the_first_that_ran():
     assert run.nodes()[0].attempts[-1]["chosen"] == 1
 
 
+def test_a_candidate_in_the_wrong_form_or_calling_a_primitive_gets_no_vote():
+    moved: list[str] = []
+
+    def move(d: str) -> str:
+        """Move one cell."""
+        moved.append(d)
+        return d
+
+    template = "<think>One or two short sentences</think>python solve(task)"
+    llm = BySeed({None: RIGHT, 1: template, 2: reply("move('east')\nanswer = 4")})
+    ns: dict = {"move": move}
+    run = ReCode(llm, ns, samples=3).run("count the rows", inputs={"sales": ROWS},
+                                         output="answer")
+    assert run.status == "done" and ns["answer"] == 4 and moved == []  # never run, even on a copy
+    sample = run.nodes()[0].attempts[-1]
+    assert sample["results"][1:] == ["no usable code", "no usable code"]
+    assert sample["chosen"] == 1 and sample["agree"] == 1
+
+
 class Together(BySeed):
     """Thread-safe; a sampled call waits until all ``n`` candidates are being asked at once.
 
@@ -140,7 +159,8 @@ def test_a_failing_candidate_call_gets_no_vote_and_the_run_goes_on():
     run, ns = run_count(llm)
     assert run.status == "done" and ns["answer"] == 4 and run.llm_calls == 2
     sample = run.nodes()[0].attempts[-1]
-    assert sample["results"][2] == "no usable code" and sample["agree"] == 2
+    assert sample["results"][2].startswith("call failed: ScriptedLLM ran out of replies")
+    assert sample["agree"] == 2 and sample["codes"][2] == ""
 
 
 def test_a_step_that_fails_is_sampled_again_from_its_plain_prompt():

@@ -211,45 +211,32 @@ def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block],
     Asks up to ``samples - 1`` more candidates (see the module docstring); a candidate the
     model could not write in the right form, or whose call failed, gets no vote.
     """
-    node, s, llm = frame.node, x.settings, x.state.llm
+    node, s = frame.node, x.settings
     started = time.perf_counter()
     prompt = _plain_prompt(x, node)
     n = _how_many(x, run, prompt, node.depth)
     if n <= 0:
         return blocks
-    if not takes_sampling(llm):
+    if not takes_sampling(x.state.llm):
         note = (f"samples={s.samples}: the model takes no per-call temperature, so its "
                 f"candidates are the same prompt asked again (they may all be the same)")
         if note not in run.warnings:
             run.warnings.append(note)
     done = sum(a.get("kind") == "sample" for a in node.attempts)
     seeds = [done * (s.samples - 1) + i for i in range(1, n + 1)]
-    timeout = min(s.timeout or _SCRATCH_TIMEOUT, _SCRATCH_TIMEOUT)
-    pool, futures = _start(llm, prompt, node.depth, seeds)
-    cands: list[Candidate] = [(node.code or "", blocks,
-                               _result(blocks, x.ns, node.targets, timeout))]
-    replies = _replies(llm, prompt, node.depth, seeds, pool, futures)
-    asked = time.perf_counter() - started
-    texts: list[str] = [node.reply or ""]
-    for reply in replies:
-        if isinstance(reply, Exception):
-            cands.append(("", [], None))
-            texts.append(f"call failed: {one_line(str(reply))}")
-            continue
-        _count(x, run, node, prompt, reply)
-        texts.append(reply.text)
-        cands.append(_candidate(x, frame, reply.text, timeout))
+    cands, texts, together, asked = _gather(x, run, frame, blocks, prompt, seeds)
     pick = _pick(cands)
-    code, chosen, _ = cands[pick]
+    code, chosen, result = cands[pick]
     votes = Counter(r for _, _, r in cands if r is not None)
     node.attempts.append({
         "kind": "sample", "on": "first" if feedback is None else "repair",
         "candidates": len(cands), "chosen": pick + 1,
-        "agree": votes.get(cands[pick][2], 0) if cands[pick][2] else 0,
-        "results": [(r or ("failed or empty" if b else "no usable code"))[:200]
-                    for _, b, r in cands],
+        "agree": votes[result] if result is not None else 0,
+        "results": [(r or ("failed or empty" if b else t if t.startswith(_CALL_FAILED)
+                          else "no usable code"))[:200]
+                    for (_, b, r), t in zip(cands, texts, strict=True)],
         "codes": [c[:2000] for c, _, _ in cands], "temperature": TEMPERATURE,
-        "seeds": seeds, "concurrent": pool is not None, "ask_s": round(asked, 3),
+        "seeds": seeds, "concurrent": together, "ask_s": round(asked, 3),
         "wall_s": round(time.perf_counter() - started, 3)})
     if pick:
         node.reply = texts[pick]
@@ -258,6 +245,40 @@ def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block],
         chosen = x.plan(frame, code)  # again: its source is what tracebacks show
     x.emit("node", run, node)
     return chosen
+
+
+_CALL_FAILED = "call failed: "
+
+
+def _gather(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block], prompt: str,
+            seeds: list[int]) -> tuple[list[Candidate], list[str], bool, float]:
+    """Run every candidate on its scratch copy; also their texts, concurrency, ask seconds.
+
+    The seconds are the wall time until the last candidate's reply was in.
+    """
+    node, llm, s = frame.node, x.state.llm, x.settings
+    timeout = min(s.timeout or _SCRATCH_TIMEOUT, _SCRATCH_TIMEOUT)
+    started = time.perf_counter()
+    pool, futures = _start(llm, prompt, node.depth, seeds)
+    try:
+        cands: list[Candidate] = [(node.code or "", blocks,
+                                   _result(blocks, x.ns, node.targets, timeout))]
+    except BaseException:  # Ctrl-C while candidate 1 ran: do not wait for the others
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    replies = _replies(llm, prompt, node.depth, seeds, pool, futures)
+    asked = time.perf_counter() - started
+    texts: list[str] = [node.reply or ""]
+    for reply in replies:
+        if isinstance(reply, Exception):
+            cands.append(("", [], None))
+            texts.append(_CALL_FAILED + one_line(str(reply)))
+            continue
+        _count(x, run, node, prompt, reply)
+        texts.append(reply.text)
+        cands.append(_candidate(x, frame, reply.text, timeout))
+    return cands, texts, pool is not None, asked
 
 
 def _candidate(x: Expander, frame: Frame, text: str, timeout: float) -> Candidate:

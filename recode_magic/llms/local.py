@@ -18,8 +18,9 @@ The request
     prompt as the system message (llama.cpp keeps its tokens between calls: they come
     back as ``cache_read_input_tokens``), the reply shape forced by the GBNF grammar of
     :mod:`recode_magic.llms.constrain`, a stop at ``</execute>`` (put back), temperature 0
-    by default. Token counts are llama.cpp's own (``usage["source"] == "server"``); the
-    price is 0 (``%recode cost``).
+    by default (a call may ask for another, and a seed: sampling's candidates). Token
+    counts are llama.cpp's own (``usage["source"] == "server"``); the price is 0
+    (``%recode cost``).
 Streaming and Ctrl-C
     The request streams into a callback on llama.cpp's thread, which only collects the
     pieces. The calling thread waits in short steps and passes the text so far to
