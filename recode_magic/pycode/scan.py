@@ -174,16 +174,13 @@ def _call_facts(stmt: ast.Assign | ast.Expr) -> Facts | None:
             return None
     key = (type(stmt), tup, len(names) > len(binds) + 1, const, bool(keywords))
     kinds = _KINDS.get(key) or _kinds(key)
-    dunder = False
-    for x in names:
-        if x[:2] == "__":
-            dunder = True
-            break
-    count = (3 + len(args) + 2 * len(keywords) + len(binds)  # stmt, call, func
-             + (sum(type(t) is _Tuple for t in stmt.targets) if tup else 0))  # type: ignore[union-attr]
-    odd = bool(keywords) and _odd_keywords(keywords)
-    return Facts(frozenset((fname,)), frozenset(binds), 1, frozenset(names), dunder,
-                 not odd and not dunder and count <= MAX_SAFE_NODES, True, False, kinds, True)
+    dunder = "__" in "".join(names) and any(x.startswith("__") for x in names)
+    count = 3 + len(args) + 2 * len(keywords) + len(binds)  # stmt, call, func
+    if tup:
+        count += sum(type(t) is _Tuple for t in stmt.targets)  # type: ignore[union-attr]
+    ok = not dunder and count <= MAX_SAFE_NODES and not (keywords and _odd_keywords(keywords))
+    return Facts(frozenset((fname,)), frozenset(binds), 1, frozenset(names), dunder, ok, True,
+                 False, kinds, True)
 
 
 def _walk(stmt: ast.AST) -> Facts:
