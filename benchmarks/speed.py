@@ -6,7 +6,8 @@ benchmarks`` runs them as its ``reference_trees`` and ``shared_keyword`` section
 - :func:`reference_trees`: our engine and the reference implementation on the reference's
   tree shapes (chains of 9/99/499 nodes, fans of 33/333/1,000), a zero-latency scripted
   model, CPU time per node (``time.process_time``: the machine is shared and noisy), each
-  tree's two engines measured back to back in one run, best of a few repeats.
+  tree's two engines measured back to back in one run, best of repeats (ours 30, 10 or 5
+  by size; the reference 5, once for its fans of 333 and 1,000: seconds to minutes each).
 - :func:`shared_keyword`: a fan of 8 siblings sharing a keyword name (``r0 = part_0(n=0)``
   ... ``r7 = part_7(n=7)``) through the real Anthropic SDK against the loopback fake
   Messages API (``tests/fakeapi.py``) answering 0.5 s after each request, sequential
@@ -59,10 +60,12 @@ def reference_trees(path: str | None, quick: bool = False) -> list[dict[str, Any
     for shape, n in TREES:
         if quick and n > 100:
             continue
-        repeat = 5 if n < 500 else 3
+        # best of more repeats for the small trees: one run of a few ms meets more of the
+        # machine's noise (other work, a model server) than the spread of the engine itself
+        repeat = 30 if n < 100 else 10 if n < 500 else 5
         row: dict[str, Any] = {"shape": shape, "nodes": n}
         if path:  # the reference's fan is quadratic (its prompt holds the whole tree)
-            ref = _reference_seconds(path, shape, n, 1 if n * (shape == "fan") > 300 else 3)
+            ref = _reference_seconds(path, shape, n, 1 if n * (shape == "fan") > 300 else 5)
             row["reference_ms"] = (None if ref.get("error") or "seconds" not in ref
                                    else round(1000 * ref["seconds"] / n, 4))
             row["reference_error"] = ref.get("error")
