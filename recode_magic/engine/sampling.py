@@ -24,9 +24,11 @@ is asked the same way and answers as it always does (said once in ``run.warnings
 
 The choice: each candidate's result is the repr of the step's targets after its code ran on
 a scratch copy; a candidate that failed, timed out or left a target empty (the result check)
-gets no vote. The result most candidates agree on wins, ties going to the earliest; when
-nothing ran, candidate 1 is kept (it runs for real and fails as before). The winner is run
-for real by the machine as any code is. The attempt ``{"kind": "sample", ...}`` records
+gets no vote. The result most candidates agree on wins, ties going to the earliest: when no
+two agree, that is the earliest candidate that ran (candidate 1 if it did; code that fails
+is wrong for sure, code that runs may be right, as in CodeT and S*); when nothing ran,
+candidate 1 is kept (it runs for real and fails as before, then is repaired). The winner
+is run for real by the machine as any code is. The attempt ``{"kind": "sample", ...}`` records
 what each candidate gave, the temperature, whether they were asked concurrently, and the
 wall seconds of asking (``ask_s``) and of the whole sampling (``wall_s``).
 """
