@@ -9,6 +9,7 @@ example's primitive. The scripted replies are hand-written.
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from pathlib import Path
@@ -258,3 +259,60 @@ def test_steps_asked_ahead_get_the_same_prompt_with_its_example():
     stats = run.meta["prefetch_stats"]
     assert stats["prefetched"] == stats["used"] == 2 and stats["wasted"] == 0
     assert all("crates_per_crop" in p for p in llm.calls)
+
+
+# -- steps of earlier runs in the session ----------------------------------------------------
+
+def _letters_run(ns: dict[str, Any], text: str, **kw: Any) -> tuple[Any, ScriptedLLM]:
+    code = f"answer = {{}}\nfor word in {text}.split():\n" \
+           f"    answer[word[0]] = answer.get(word[0], 0) + 1"
+    llm = ScriptedLLM({"solve": reply(code, "Count by first letter.")})
+    for name in ("word", "k", "answer"):  # left by the run before (a new run may not rebind)
+        ns.pop(name, None)
+    run = ReCode(llm, ns, **kw).run(f"Count how many words of `{text}` start with each "
+                                    f"letter; store {{letter: count}} in `answer`.",
+                                    inputs={text: "a bee an"}, output="answer")
+    return run, llm
+
+
+def test_a_step_done_in_an_earlier_run_of_the_session_is_offered_when_nearest():
+    ns: dict[str, Any] = {}
+    earlier, _ = _letters_run(ns, "poem")  # kept alive here (the magic keeps every run)
+    assert earlier.status == "done"
+    run, llm = _letters_run(ns, "song", examples=True)
+    assert run.status == "done", run.error
+    prompt = llm.calls[0]
+    assert ("Another example, near your step (done earlier in this session; its step and "
+            "variables are not yours):\nTask:\nCount how many words of `poem`") in prompt
+    assert "- poem (str): 'a bee an'\n<think>Count by first letter.</think>" in prompt
+    # a run in another namespace is not this session's
+    _, other = _letters_run({}, "song", examples=True)
+    assert "done earlier in this session" not in other.calls[0]
+    # a run nobody keeps is forgotten (and only the runs of earlier steps count)
+    del earlier, run
+    gc.collect()
+    _, again = _letters_run(ns, "song", examples=True)
+    assert "done earlier in this session" not in again.calls[0]
+
+
+def test_an_earlier_step_calling_what_no_longer_exists_is_not_offered():
+    ns: dict[str, Any] = {}
+
+    def first_letter(word):
+        """The first letter of a word."""
+        return word[0]
+
+    ns["first_letter"] = first_letter
+    llm = ScriptedLLM({"solve": reply("answer = {}\nfor word in poem.split():\n"
+                                      "    k = first_letter(word)\n"
+                                      "    answer[k] = answer.get(k, 0) + 1")})
+    earlier = ReCode(llm, ns, tools=["first_letter"]).run(
+        "Count how many words of `poem` start with each letter; store {letter: count} in "
+        "`answer`.", inputs={"poem": "a bee an"}, output="answer")
+    assert earlier.status == "done"
+    seen = _letters_run(ns, "song", examples=True)[1]
+    assert "done earlier in this session" in seen.calls[0]
+    del ns["first_letter"]
+    gc.collect()  # the `song` run just made is gone: only the `poem` run is earlier
+    gone = _letters_run(ns, "song", examples=True)[1]
+    assert "done earlier in this session" not in gone.calls[0]

@@ -20,7 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Example", "Tool", "LIBRARY"]
+__all__ = ["Example", "Tool", "LIBRARY", "SESSION"]
+
+#: The family of an example taken from an earlier run of the session (:mod:`.session`).
+SESSION = "session"
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +49,8 @@ class Example:
 
     ``call`` is ``solve(task)`` for a whole task (its text shown above it, as the engine shows
     a root) or a placeholder line ``out = name(inputs)``; ``words`` are extra words for the
-    nearest-example score (the family's vocabulary), never shown.
+    nearest-example score (the family's vocabulary), never shown; ``shown`` the variable
+    lines as a prompt showed them, for a step of an earlier run (whose values are gone).
     """
 
     family: str
@@ -59,6 +63,7 @@ class Example:
     tools: Mapping[str, Tool] = field(default_factory=dict)
     calls: tuple[tuple[str, Any], ...] = ()
     words: str = ""
+    shown: tuple[str, ...] = ()
 
 
 _GRAPH_WORDS = ("graph neighbour neighbor node edge link search breadth bfs visit queue reach "

@@ -2,16 +2,21 @@
 
 The score is written by hand on purpose (a dozen lines; a library such as scikit-learn would be
 a heavy dependency for fifteen short documents): words are lowercase letter runs (so
-``next_stops`` gives ``next`` and ``stops``), a trailing plural ``s`` is dropped, and short or
-common words are left out. Each example is a document (its task, placeholder, variable names,
-primitives, thought and family words); the step is the query (the task text, the
-placeholder's call and name, its variables' lines, the run's primitives with their first
-docstring line). A word weighs ``tf * idf`` with ``idf = 1 + ln((n + 1) / (df + 1))`` over the
-``n`` documents, and the score is the cosine of the two vectors: 0 (no word shared) to 1.
-Words no example has are ignored, so a step far from every family scores low and gets none.
+``next_stops`` gives ``next`` and ``stop``), a trailing plural ``s`` is dropped, and one-letter
+and common words are left out. Each example is a document (its task, placeholder, variable
+names, primitives, thought and family words); the step is the query (the task text, the
+placeholder's call, its variables' names, types and dict keys -- not their values, which are
+data -- and the run's primitives with their first docstring line). A word weighs
+``(1 + ln tf) * idf`` with ``idf = 1 + ln((n + 1) / (df + 1))`` over the ``n`` documents, and
+the score is the cosine of the two vectors: 0 (no word shared) to 1. Words no example has are
+ignored; an example needs a cosine of :data:`MIN_SCORE` and :data:`MIN_SHARED` distinct shared
+words, so a step far from every family gets none (one shared word such as ``room`` or
+``item`` is no family).
 
-An example is never offered when one of its names (its primitives, its placeholder) is a
-real name of the run: "its primitives exist only in this example" must stay true
+The documents are the built-in library (:mod:`.examples`) and the steps that ended done in
+earlier runs of the same namespace (:mod:`.session`), ranked together. An example is never
+offered when one of its own names (its primitives, its placeholder) is a real name of the
+run or a name of the step's call: "its primitives exist only in this example" must stay true
 (:func:`own_names` gives the names the engine then refuses if the model calls them).
 """
 
@@ -22,11 +27,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
-from .examples import LIBRARY, Example
+from .examples import LIBRARY, SESSION, Example
 
 __all__ = ["Scored", "nearest", "render", "words", "MIN_SCORE", "own_names", "offer", "MIN_SHARED",
-           "INSTEAD", "without_shots",
+           "INSTEAD", "without_shots", "Step",
            "query_text"]
 
 #: Below this cosine an example is not offered (a step of no family gets none). Chosen so
@@ -45,9 +51,20 @@ _STOP = frozenset(
     "just sorted".split())
 _WORD = re.compile(r"[a-z]+")
 _CALLED = re.compile(r"(\w+)\(")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _DICT_KEY = re.compile(r"'(\w+)':")
 
 Scored = tuple[float, Example]
+
+
+class Step(NamedTuple):
+    """What a step is matched on (:func:`query_text`): its task, call, variables, primitives."""
+
+    task: str | None
+    call: str
+    variables: Sequence[str]
+    primitives: Sequence[str]
+
 
 #: ``examples=INSTEAD``: the nearest example replaces the fixed few-shots (when one is near).
 INSTEAD = "instead"
@@ -70,7 +87,9 @@ def words(text: str) -> list[str]:
 
 def _document(ex: Example) -> str:
     tools = " ".join(f"{t.signature} {t.doc}" for t in ex.tools.values())
-    return " ".join([ex.task, ex.call, " ".join(ex.inputs), tools, ex.thought, ex.words])
+    shown = query_text(None, "", ex.shown, ())  # an earlier step's variables, as a query's
+    return " ".join([ex.task, ex.call, " ".join(ex.inputs), shown, tools, ex.thought,
+                     ex.words])
 
 
 @functools.lru_cache(maxsize=4)
@@ -128,9 +147,15 @@ def own_names(ex: Example) -> frozenset[str]:
     >>> sorted(own_names(LIBRARY[1]))
     ['forwards_to', 'servers_reached']
     """
+    if ex.family == SESSION:  # it called real functions only; its step may be called again
+        return frozenset()
+    step = _step_name(ex)
+    return frozenset(({step} if step != "solve" else set()) | set(ex.tools))
+
+
+def _step_name(ex: Example) -> str:
     head = _CALLED.search(ex.call)
-    step = {head.group(1)} if head and head.group(1) != "solve" else set()
-    return frozenset(step | set(ex.tools))
+    return head.group(1) if head else ""
 
 
 def render(ex: Example, head: str = "Another example, near your step") -> str:
@@ -149,15 +174,17 @@ def render(ex: Example, head: str = "Another example, near your step") -> str:
         ", ".join(f"`{n}`" for n in names)
     own = (f" (its primitives {said} exist only in this example)" if len(names) > 1 else
            f" (its primitive {said} exists only in this example)" if names else
-           " (its step and variables are not yours)")
+           " (done earlier in this session; its step and variables are not yours)"
+           if ex.family == SESSION else " (its step and variables are not yours)")
     lines = [f"{head}{own}:"]
-    if ex.call == "solve(task)":
+    if _step_name(ex) == "solve":
         lines += ["Task:", ex.task]
     call = (f"solve({', '.join(['task', *ex.inputs])})" if ex.call == "solve(task)"
             else ex.call)  # a root's call passes its inputs, as the engine writes it
     lines += [f"Placeholder: {call}", "Variables:"]
     shown = [*(["- task (str): the task text above"] if ex.call == "solve(task)" else []),
-             *(f"- {n} ({type(v).__name__}): {v!r}" for n, v in ex.inputs.items())]
+             *(f"- {n} ({type(v).__name__}): {v!r}" for n, v in ex.inputs.items()),
+             *ex.shown]
     lines += shown or ["(none)"]
     if names:
         lines += ["Its primitives:", *(f"- {ex.tools[n].signature} -- {ex.tools[n].doc}"
@@ -166,13 +193,20 @@ def render(ex: Example, head: str = "Another example, near your step") -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def offer(query: str, k: int, taken: Callable[[str], bool], *,
-          instead: bool = False) -> tuple[str, frozenset[str]]:
-    """The prompt text of the ``k`` nearest examples ("" for none) and their own names.
+def offer(step: Step, setting: int | str, known: Callable[[str], bool],
+          session: tuple[Example, ...] = ()) -> tuple[str, frozenset[str]]:
+    """The prompt text of the examples nearest to ``step`` ("" for none) and their own names.
 
-    ``instead``: they replace the fixed few-shots (headed "Example", not "Another example").
+    ``setting``: how many (the ``examples`` setting; :data:`INSTEAD` is one, headed
+    "Example": it replaces the fixed few-shots). ``known(name)``: the name exists in the
+    run. ``session``: steps of earlier runs (:func:`~.session.done_steps`), ranked with the
+    built-in library. An example is skipped if one of its own names is known or is a name
+    of the step's call.
     """
-    chosen = nearest(query, k, taken=taken)
+    instead = setting == INSTEAD
+    here = set(_IDENTIFIER.findall(step.call))
+    chosen = nearest(query_text(*step), 1 if instead else int(setting),
+                     library=LIBRARY + session, taken=lambda n: n in here or known(n))
     head = "Example, near your step" if instead else "Another example, near your step"
     names: frozenset[str] = frozenset()
     for _, ex in chosen:
