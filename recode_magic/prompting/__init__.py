@@ -1,4 +1,4 @@
 """What the model is told (rules, examples, feedback) and how its replies are read."""
 
 # the folder's modules (imported one by one where used; none is imported here)
-__all__ = ["feedback", "prompts", "reply"]
+__all__ = ["examples", "feedback", "nearest", "prompts", "reply", "session"]
