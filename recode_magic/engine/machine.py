@@ -184,7 +184,8 @@ class Machine(Repairs, Reentry):
         node = frame.node
         node.status, node.started = NodeStatus.RUNNING, node.started or time.time()
         self.emit("node", self.run, node)
-        self.save()  # a started node is on disk before its code runs
+        if self.state.settings.save_path:
+            self.save()  # a started node is on disk before its code runs
         blocks = self.blocks_for(frame)
         if blocks is None:
             return
@@ -192,7 +193,8 @@ class Machine(Repairs, Reentry):
             self.finish(NodeStatus.SKIPPED)
             return
         frame.blocks = blocks
-        self.ask_ahead(frame, frame.pc)
+        if self.x.prefetch is not None:
+            self.ask_ahead(frame, frame.pc)
 
     def blocks_for(self, frame: Frame) -> list[C.Block] | None:
         """The node's code from the model, planned (None: no usable code, node failed)."""
@@ -297,11 +299,13 @@ class Machine(Repairs, Reentry):
     def finish(self, status: NodeStatus) -> None:
         """Pop the top frame with ``status``; its parent goes on after the placeholder."""
         frame = self.state.pop()
-        self.restore(frame)
+        if frame.shadowed or frame.keywords:
+            self.restore(frame)
         node = frame.node
         node.status, node.ended = status, time.time()
         self.emit("node", self.run, node)
-        self.save()
+        if self.state.settings.save_path:
+            self.save()
         if self.state.frames:
             parent = self.state.frames[-1]
             block = parent.child_block
