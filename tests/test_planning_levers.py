@@ -227,6 +227,19 @@ def test_after_an_action_the_rest_of_the_step_is_written_from_the_worlds_answer(
     assert "act('open chest')" in llm.calls[1].split("The rest of your plan")[1]
 
 
+def test_a_command_naming_things_never_seen_is_refused_before_it_is_sent():
+    ns, sent = _world()
+    llm = ScriptedLLM({"solve": [reply("act('go east')\nact('open chest')"),
+                                 reply("act('open wooden chest')"), reply("act('open box')")]})
+    run = ReCode(llm, ns).run("Go east and open what you find.")
+    assert run.status == "done" and sent == ["go east", "open box"]
+    assert "`act('open wooden chest')` names 'wooden', 'chest'" in llm.calls[2]
+    ns, sent = _world()
+    off = ScriptedLLM({"solve": [reply("act('open wooden chest')"), reply("act('go east')")]})
+    ReCode(off, ns, ground=False, world_answers=False).run("Go east.")
+    assert sent == ["open wooden chest"]
+
+
 def test_a_repeated_action_with_the_same_answer_is_pointed_out():
     ns, sent = _world()
     llm = ScriptedLLM({"solve": [reply("act('go east')\nact('x')"),

@@ -8,6 +8,8 @@ Seen in Qwen2.5-Coder-1.5B transcripts of the task suite (README "Evaluation"):
   variable's preview (values wrong, rows missing) instead of using the variable;
 - guessed keys: a ``KeyError`` repaired with ``.get(k, None)`` and then failing on None;
   ``stock_at('north', 'bolt')`` where the task says *bolts*;
+- worlds told about things that are not there: ``act("open wooden chest")`` (the words of the
+  ``act`` docstring's example) in a game whose room holds a box, three times;
 - primitives called with the wrong arguments (``lights("study")`` for a ``lights()`` that
   only reads, where ``switch(room, on)`` was the one to call), repaired the same way twice.
 
@@ -27,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["loop_problem", "copied_variable", "lookup_shapes", "shape_of", "LOOKUP_ERRORS",
-           "unknown_key", "call_hint"]
+           "unknown_key", "call_hint", "unseen_words"]
 
 #: Error lines whose repair is told what the variables of the statement hold.
 LOOKUP_ERRORS = ("KeyError", "IndexError", "string indices must be integers",
@@ -295,3 +297,57 @@ def call_hint(statement: str | None, error: str, lines: Mapping[str, str]) -> st
         return ""
     order = list(dict.fromkeys([*called, *lines]))[:8]
     return "How the primitives are called: " + "; ".join(f"`{lines[n]}`" for n in order) + "."
+
+
+#: Words a command may use without having been seen (glue and compass directions); its
+#: verb (first word) is free too.
+_GLUE = frozenset("a an the to from with on onto in into at of up down and then north south "
+                  "east west northeast northwest southeast southwest".split())
+
+
+def _seen(word: str, known: set[str]) -> bool:
+    forms = {word, word + "s", word + "es", word[:-1] if word.endswith("s") else word,
+             word[:-2] if word.endswith("es") else word}
+    return not forms.isdisjoint(known)
+
+
+def unseen_words(tree: ast.AST, actions: Iterable[str], known: str) -> str | None:
+    """One line about the next command to a world if it names unseen things, else None.
+
+    Only the first call of an action primitive in the code is checked: the commands after
+    it are written before the world answered it, and with ``world_answers`` the rest of the
+    step is asked for again from that answer (and checked then). Its literal command is read
+    word by word, the first word (the verb) and small glue words aside: every other word
+    must occur in ``known`` (the task, what the world answered so far, the variables' text).
+    A small model copies the nouns of a docstring's examples into worlds that do not have
+    them.
+
+    >>> tree = ast.parse('act("open wooden chest")\\nact("go east")')
+    >>> print(unseen_words(tree, ["act"], "Go to the east, then open the box."))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    `act('open wooden chest')` names 'wooden', 'chest': nothing you were told about
+    (the task, what the world answered) has them; name only what you have seen.
+    >>> unseen_words(ast.parse('act("open boxes")'), ["act"], "open the box") is None
+    True
+    >>> unseen_words(ast.parse('act("go east")\\nact("open chest")'), ["act"], "east") is None
+    True
+    """
+    actions = set(actions)
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name) and n.func.id in actions),
+                   key=lambda n: (n.lineno, n.col_offset))
+    if not calls:
+        return None
+    first = calls[0]
+    arg = first.args[0] if first.args else None
+    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+        return None
+    words = set(re.findall(r"[a-z]+", known.lower()))
+    said = re.findall(r"[a-z]+", arg.value.lower())[1:]
+    new = [w for w in dict.fromkeys(said) if w not in _GLUE and len(w) > 2
+           and not _seen(w, words)]
+    if not new:
+        return None
+    return (f"`{first.func.id}({arg.value!r})` names {', '.join(repr(w) for w in new)}: "
+            f"nothing you were told about (the task, what the world answered) has them; "
+            f"name only what you have seen.")
