@@ -5,17 +5,18 @@ from __future__ import annotations
 import ast
 import dataclasses
 import linecache
-import re
 from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import FormatError, PolicyError, StepFailed
 from ..llms.base import ask, merge_usage
+from ..prompting.examples import Example
 from ..prompting.feedback import reask_feedback
-from ..prompting.nearest import INSTEAD, offer, query_text, without_shots
+from ..prompting.nearest import INSTEAD, Step, offer, without_shots
 from ..prompting.prompts import Prompt, build_prompt
 from ..prompting.reply import parse_reply
+from ..prompting.session import done_steps, earlier_runs, remember
 from ..pycode import code as C
 from ..pycode.limits import short_repr
 from ..pycode.namespace import ACTION_ATTR, describe_primitive, preview, variable_lines
@@ -61,8 +62,10 @@ class Expander:
         self.inputs: tuple[str, ...] = ()
         #: a decomposition is being asked for: only placeholder lines are usable
         self.plan_only = False
-        #: the run's primitives as the prompt lists them (matched to the worked examples)
+        #: the run's primitives as the prompt lists them, and the steps of earlier runs in
+        #: the namespace: both matched to the worked examples (``examples`` setting)
         self.tool_lines: tuple[str, ...] | None = None
+        self.session: tuple[Example, ...] = ()
 
     def known(self, name: str) -> bool:
         """True for a name the code may call as it is (bound, or a builtin)."""
@@ -88,6 +91,7 @@ class Expander:
             At the model-call limit, or when the user rejects the code (``--confirm``).
         """
         node, s = frame.node, self.settings
+        remember(run)  # a later run in this namespace may show its done steps (examples)
         variables, task = self.shown(run, frame)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
         fixed, shown = self.examples(node.call, variables)
@@ -156,29 +160,23 @@ class Expander:
     def examples(self, call: str, variables: Sequence[str]) -> tuple[str, str]:
         """The fixed part of the step's prompt, and the worked examples nearest to the step.
 
-        ``("<the run's fixed part>", "")`` when the ``examples`` setting is off or no
-        example is near enough; with ``examples="instead"`` a near example replaces the
-        fixed few-shots. The names that exist only in the examples shown join
+        ``(the run's fixed part, "")`` when the ``examples`` setting is off or no example is
+        near (:func:`recode_magic.prompting.nearest.offer`); ``examples="instead"`` drops the
+        fixed few-shots for a near one. The names that exist only in the examples shown join
         ``state.example_names`` (a call of one is refused).
         """
         fixed, k = self.state.fixed, self.settings.examples
         if not k:
             return fixed, ""
-        if self.tool_lines is None:
+        if self.tool_lines is None:  # once per run: the primitives, the earlier runs' steps
             self.tool_lines = tuple(describe_primitive(n, self.ns[n])
                                     for n in sorted(self.state.primitives) if n in self.ns)
+            self.session = done_steps(earlier_runs(self.ns, self.state), self.known)
         task = self.ns.get("task")
-        here = set(_IDENTIFIER.findall(call))  # the step's own names are no example's
-
-        def taken(name: str) -> bool:
-            return name in here or self.known(name)
-
-        instead = k == INSTEAD
-        text, names = offer(query_text(task if isinstance(task, str) else None, call,
-                                       variables, self.tool_lines),
-                            1 if instead else int(k), taken, instead=instead)
+        text, names = offer(Step(task if isinstance(task, str) else None, call, variables,
+                                 self.tool_lines), k, self.known, self.session)
         self.state.example_names |= names
-        if text and instead:
+        if text and k == INSTEAD:
             return without_shots(fixed, self.settings.few_shots), text
         return fixed, text
 
@@ -369,7 +367,6 @@ def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
         run.warnings.append(note)
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 PLAN_REWRITES = 1  # a plan is asked for twice at most (small models rarely fix one)
 _EXAMPLE_STEPS = frozenset({"pick_rows", "summarize_rows"})
 PLAN_EXAMPLE = ("A plan looks like this (names and variables of your own step):\n<execute>\n"
