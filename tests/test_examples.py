@@ -90,6 +90,9 @@ def test_the_library_is_small_and_covers_each_family():
     assert families == {"graph", "join", "group", "parse", "intervals", "world", "inventory"}
     for ex in LIBRARY:  # shown whole in a prompt: a few hundred tokens at most
         assert len(render(ex)) < 1400, ex.task
+        # `answer` is the usual output name of a user's task: an example that used it for a
+        # reply was copied by the 1.5B model (`answer = turn(key)` left the world's reply)
+        assert not re.search(r"\banswer\b", ex.code), ex.task
 
 
 def test_the_examples_are_not_the_evaluation_tasks():

@@ -77,13 +77,13 @@ _RIDES = Example(
     "'museum'? Use `next_stops`. Store the number in `rides` and the stations on the way "
     "(both ends included) in `route`.",
     "solve(task)", {},
-    "Breadth-first search from 'quay', remembering where each station was reached from; "
-    "then walk back from 'museum'.",
-    'prev = {"quay": None}\nqueue = ["quay"]\nfor station in queue:\n'
-    "    for nxt in next_stops(station):\n        if nxt not in prev:\n"
-    "            prev[nxt] = station\n            queue.append(nxt)\n"
-    'route = ["museum"]\nwhile prev[route[0]] is not None:\n'
-    "    route.insert(0, prev[route[0]])\nrides = len(route) - 1",
+    "Breadth-first search from 'quay': each station gets its number of rides and the "
+    "station it was reached from; then I walk back from 'museum' for the route.",
+    'dist = {"quay": 0}\nprev = {"quay": None}\nqueue = ["quay"]\nfor station in queue:\n'
+    "    for nxt in next_stops(station):\n        if nxt not in dist:\n"
+    "            dist[nxt] = dist[station] + 1\n            prev[nxt] = station\n"
+    '            queue.append(nxt)\nrides = dist["museum"]\nroute = ["museum"]\n'
+    "while prev[route[0]] is not None:\n    route.insert(0, prev[route[0]])",
     {"rides": 3, "route": ["quay", "market", "park", "museum"]},
     {"next_stops": Tool("next_stops(station)", "The stations one ride away (a list of names).",
                         {"quay": ["bridge", "market"], "bridge": ["quay", "tower"],
@@ -274,8 +274,8 @@ _LOCKER = Example(
     "solve(task)", {"codes": ["1234", "7777", "0451", "9999"]},
     "Each answer says whether the code worked, so I read it after every try and stop at the "
     "first that opens.",
-    "opened_with = None\nfor code in codes:\n    answer = dial(code)\n"
-    "    print(code, answer)\n    if \"opens\" in answer.lower():\n"
+    "opened_with = None\nfor code in codes:\n    said = dial(code)\n"
+    "    print(code, said)\n    if \"open\" in said.lower():\n"
     "        opened_with = code\n        break",
     {"opened_with": "0451"},
     {"dial": Tool("dial(code)", "Enter a code on the locker; answers what happened.",
@@ -289,11 +289,11 @@ _SHED = Example(
     "solve(task)", {},
     "I act, then read what the world answered before the next action: only a locked door "
     "needs the key.",
-    'answer = do("open shed door")\nprint(answer)\nif "locked" in answer.lower():\n'
+    'said = do("open shed door")\nprint(said)\nif "locked" in said.lower():\n'
     '    print(do("take brass key from hook"))\n'
-    '    print(do("unlock shed door with brass key"))\n    answer = do("open shed door")\n'
-    "    print(answer)",
-    {"answer": "You open the shed door."},
+    '    print(do("unlock shed door with brass key"))\n    said = do("open shed door")\n'
+    "    print(said)",
+    {"said": "You open the shed door."},
     {"do": Tool("do(command)", "Do one thing in the game; answers what you see.",
                 {"open shed door": ("The shed door is locked.", "You open the shed door."),
                  "take brass key from hook": ("You take the brass key.",),
