@@ -63,8 +63,9 @@ def run_example(ex: Example) -> tuple[Any, dict[str, Any], list[tuple[str, Any]]
     return run, ns, calls
 
 
-@pytest.mark.parametrize("ex", LIBRARY, ids=lambda ex: f"{ex.family}-{sorted(ex.expect)[0]}")
+@pytest.mark.parametrize("ex", LIBRARY, ids=[f"{i}-{ex.family}" for i, ex in enumerate(LIBRARY)])
 def test_every_example_leaves_what_it_promises_on_its_own_data(ex):
+    assert ex.expect or ex.calls  # something to check
     run, ns, calls = run_example(ex)
     assert run.status == "done", run.error
     assert {k: ns.get(k) for k in ex.expect} == dict(ex.expect)

@@ -303,6 +303,26 @@ _SHED = Example(
            ("do", "unlock shed door with brass key"), ("do", "open shed door")),
     words=f"{_WORLD_WORDS} go take open unlock key door room look text")
 
+_BEDS = Example(
+    "world", "Water every garden bed whose moisture is under 30 %: 2 litres when it is under "
+    "15 %, else 1 litre. Water no other bed.",
+    "solve(task)", {},
+    "The robot's listing gives the exact bed names; I read each bed's moisture, then act "
+    "only where the task says.",
+    "for bed in beds():\n    level = moisture(bed)\n    if level < 15:\n"
+    "        print(water(bed, 2))\n    elif level < 30:\n        print(water(bed, 1))",
+    {},
+    {"beds": Tool("beds()", "The names of the garden beds.",
+                  {(): ["herbs", "tomatoes", "roses", "beans"]}),
+     "moisture": Tool("moisture(bed)", "The moisture of a bed, in %.",
+                      {"herbs": 12, "tomatoes": 45, "roses": 22, "beans": 30}),
+     "water": Tool("water(bed, litres)", "Water a bed with some litres; answers what it did.",
+                   {("herbs", 2): "herbs: 2 l", ("roses", 1): "roses: 1 l"})},
+    calls=(("beds", ()), ("moisture", "herbs"), ("water", ("herbs", 2)),
+           ("moisture", "tomatoes"), ("moisture", "roses"), ("water", ("roses", 1)),
+           ("moisture", "beans")),
+    words=f"{_WORLD_WORDS} robot each every only state check rooms lights switch move")
+
 _BATTERIES = Example(
     "inventory", "Order 3 packs of AA batteries and 1 torch. Use the exact item names that "
     "`catalogue()` lists.",
@@ -343,5 +363,5 @@ _SCREWS = Example(
 
 #: The built-in library, in a fixed order (ties in the nearest-example score go to the first).
 LIBRARY: tuple[Example, ...] = (_RIDES, _SINKS, _ISLANDS, _SEATS, _TRIPS, _ROLES, _BADGES,
-                                _CRATES, _CLASHES, _GAP, _TERMS, _LOCKER, _SHED, _BATTERIES,
-                                _SCREWS)
+                                _CRATES, _CLASHES, _GAP, _TERMS, _LOCKER, _SHED, _BEDS,
+                                _BATTERIES, _SCREWS)

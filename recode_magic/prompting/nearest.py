@@ -1,7 +1,7 @@
 """The worked example nearest to a step: a TF-IDF word score, and the example as prompt text.
 
 The score is written by hand on purpose (a dozen lines; a library such as scikit-learn would be
-a heavy dependency for fifteen short documents): words are lowercase letter runs (so
+a heavy dependency for sixteen short documents): words are lowercase letter runs (so
 ``next_stops`` gives ``next`` and ``stop``), a trailing plural ``s`` is dropped, and one-letter
 and common words are left out. Each example is a document (its task, placeholder, variable
 names, primitives, thought and family words); the step is the query (the task text, the
