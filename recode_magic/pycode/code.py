@@ -265,6 +265,7 @@ def find_placeholder(block: Block, known: Callable[[str], bool], *,
                        inner=tuple(unknown))
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text; the root's is asked each run
 def is_compound_call(call: str) -> bool:
     """True when a node's call text is a whole statement, not ``[targets =] name(...)``.
 
