@@ -11,15 +11,14 @@ from typing import Any
 
 from ..errors import FormatError, PolicyError, StepFailed
 from ..llms.base import ask, merge_usage
-from ..prompting.examples import Example
 from ..prompting.feedback import reask_feedback
-from ..prompting.nearest import INSTEAD, Step, offer, without_shots
+from ..prompting.nearest import Nearby
 from ..prompting.prompts import Prompt, build_prompt
 from ..prompting.reply import parse_reply
-from ..prompting.session import done_steps, earlier_runs, remember
+from ..prompting.session import remember
 from ..pycode import code as C
 from ..pycode.limits import short_repr
-from ..pycode.namespace import ACTION_ATTR, describe_primitive, preview, variable_lines
+from ..pycode.namespace import ACTION_ATTR, preview, variable_lines
 from ..pycode.policy import check_code
 from ..pycode.wrap import AWAIT, OBSERVE, run_coroutine, wrap_calls
 from ..runs.status import RunStatus
@@ -62,10 +61,8 @@ class Expander:
         self.inputs: tuple[str, ...] = ()
         #: a decomposition is being asked for: only placeholder lines are usable
         self.plan_only = False
-        #: the run's primitives as the prompt lists them, and the steps of earlier runs in
-        #: the namespace: both matched to the worked examples (``examples`` setting)
-        self.tool_lines: tuple[str, ...] | None = None
-        self.session: tuple[Example, ...] = ()
+        #: what the steps are matched to for the worked examples (read once, when asked)
+        self.nearby: Nearby | None = None
 
     def known(self, name: str) -> bool:
         """True for a name the code may call as it is (bound, or a builtin)."""
@@ -158,26 +155,14 @@ class Expander:
                             examples=shown)
 
     def examples(self, call: str, variables: Sequence[str]) -> tuple[str, str]:
-        """The fixed part of the step's prompt, and the worked examples nearest to the step.
-
-        ``(the run's fixed part, "")`` when the ``examples`` setting is off or no example is
-        near (:func:`recode_magic.prompting.nearest.offer`); ``examples="instead"`` drops the
-        fixed few-shots for a near one. The names that exist only in the examples shown join
-        ``state.example_names`` (a call of one is refused).
-        """
-        fixed, k = self.state.fixed, self.settings.examples
-        if not k:
-            return fixed, ""
-        if self.tool_lines is None:  # once per run: the primitives, the earlier runs' steps
-            self.tool_lines = tuple(describe_primitive(n, self.ns[n])
-                                    for n in sorted(self.state.primitives) if n in self.ns)
-            self.session = done_steps(earlier_runs(self.ns, self.state), self.known)
-        task = self.ns.get("task")
-        text, names = offer(Step(task if isinstance(task, str) else None, call, variables,
-                                 self.tool_lines), k, self.known, self.session)
+        """A step's fixed prompt part and worked examples (``examples``; prompting/nearest)."""
+        if not self.settings.examples:
+            return self.state.fixed, ""
+        if self.nearby is None:
+            self.nearby = Nearby.of(self.ns, self.state.primitives, self.state, self.known)
+        fixed, text, names = self.nearby.for_step(self.settings, self.state.fixed,
+                                                  self.ns.get("task"), call, variables, self.known)
         self.state.example_names |= names
-        if text and k == INSTEAD:
-            return without_shots(fixed, self.settings.few_shots), text
         return fixed, text
 
     def _confirm(self, node: Node, code: str, blocks: list[C.Block],

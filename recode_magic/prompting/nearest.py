@@ -26,13 +26,16 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+from ..pycode.namespace import describe_primitive
 from .examples import LIBRARY, SESSION, Example
+from .session import done_steps, earlier_runs
 
 __all__ = ["Scored", "nearest", "render", "words", "MIN_SCORE", "own_names", "offer", "MIN_SHARED",
-           "INSTEAD", "without_shots", "Step",
+           "INSTEAD", "without_shots", "Step", "Nearby",
            "query_text"]
 
 #: Below this cosine an example is not offered (a step of no family gets none). Chosen so
@@ -239,3 +242,38 @@ def without_shots(fixed: str, few_shots: str) -> str:
     if not few_shots or not fixed.endswith(tail):
         return fixed
     return f"{fixed[:-len(tail)]}\n"
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """What one run's steps are matched against, read once per run.
+
+    ``primitives``: the run's primitives as the prompt lists them; ``session``: the steps of
+    earlier runs in its namespace (:func:`~.session.done_steps`).
+    """
+
+    primitives: tuple[str, ...]
+    session: tuple[Example, ...]
+
+    @classmethod
+    def of(cls, namespace: dict[str, Any], primitives: Iterable[str], state: Any,
+           known: Callable[[str], bool]) -> Nearby:
+        """Read them for the run of ``state`` (its namespace, its primitives' names)."""
+        return cls(tuple(describe_primitive(n, namespace[n]) for n in sorted(primitives)
+                         if n in namespace),
+                   done_steps(earlier_runs(namespace, state), known))
+
+    def for_step(self, settings: Any, fixed: str, task: Any, call: str,
+                 variables: Sequence[str],
+                 known: Callable[[str], bool]) -> tuple[str, str, frozenset[str]]:
+        """The step's fixed part, its examples' text and their own names (:func:`offer`).
+
+        ``settings``: the run's (``examples``, ``few_shots``). With ``examples`` :data:`INSTEAD`
+        and an example near, the fixed part loses the few-shots. The engine refuses a call of
+        one of the names (they exist only in the examples).
+        """
+        step = Step(task if isinstance(task, str) else None, call, variables, self.primitives)
+        text, names = offer(step, settings.examples, known, self.session)
+        if text and settings.examples == INSTEAD:
+            fixed = without_shots(fixed, settings.few_shots)
+        return fixed, text, names
