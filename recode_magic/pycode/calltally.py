@@ -58,12 +58,14 @@ class CallTally:
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` counting its calls under ``name``."""
+        counts, last, recent = self.counts, self.last, self.recent  # reset() clears in place
+
         @functools.wraps(fn)
         def counted(*args: Any, **kwargs: Any) -> Any:
-            self.counts[name] = self.counts.get(name, 0) + 1
+            counts[name] = counts.get(name, 0) + 1
             result = fn(*args, **kwargs)
-            self.last[name] = (args, kwargs, result)
-            self.recent.append((name, args, kwargs, result))
+            last[name] = (args, kwargs, result)
+            recent.append((name, args, kwargs, result))
             return result
         return counted
 
@@ -138,7 +140,7 @@ class CallTally:
         return _call(name, args, kwargs, result, 60)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is made several times slower
 class Answers:
     """The last calls of a statement and their results, formatted by :meth:`texts`.
 
@@ -164,7 +166,7 @@ def _fixed(value: Any) -> bool:
                            and all(type(v) in _FIXED for v in value))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Watching:
     """Puts ``swapped`` wrappers into ``ns`` on entry, the originals back on exit."""
 
