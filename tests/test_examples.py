@@ -123,6 +123,8 @@ def test_the_examples_are_not_the_evaluation_tasks():
     ("Two meetings overlap when their HH:MM times overlap: list the conflicting pairs",
      "intervals"),
     ("Keep calling `step()` and read each answer until it says the door is open", "world"),
+    ("Which rooms can be reached from the porch through `exits`?\nexits(room) -- The rooms "
+     "one door away from a room.", "graph"),
     ("Order 2 rolls of tape; item names must be exactly those of `stock_list()`",
      "inventory"),
 ])

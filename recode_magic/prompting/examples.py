@@ -67,7 +67,7 @@ class Example:
 
 
 _GRAPH_WORDS = ("graph neighbour neighbor node edge link search breadth bfs visit queue reach "
-                "through follow")
+                "through follow away adjacent connected exit door path map")
 _TIME_WORDS = "time hour minute schedule calendar interval start end slot busy free"
 _WORLD_WORDS = "world robot game action act command answer observation reply try until"
 _STOCK_WORDS = "inventory stock item order cart warehouse exact name listing catalogue"

@@ -2,16 +2,16 @@
 
 The score is written by hand on purpose (a dozen lines; a library such as scikit-learn would be
 a heavy dependency for sixteen short documents): words are lowercase letter runs (so
-``next_stops`` gives ``next`` and ``stop``), a trailing plural ``s`` is dropped, and one-letter
-and common words are left out. Each example is a document (its task, placeholder, variable
-names, primitives, thought and family words); the step is the query (the task text, the
-placeholder's call, its variables' names, types and dict keys -- not their values, which are
-data -- and the run's primitives with their first docstring line). A word weighs
-``(1 + ln tf) * idf`` with ``idf = 1 + ln((n + 1) / (df + 1))`` over the ``n`` documents, and
-the score is the cosine of the two vectors: 0 (no word shared) to 1. Words no example has are
-ignored; an example needs a cosine of :data:`MIN_SCORE` and :data:`MIN_SHARED` distinct shared
-words, so a step far from every family gets none (one shared word such as ``room`` or
-``item`` is no family).
+``next_stops`` gives ``next`` and ``stop``), a plural ``s`` and an ``able``/``ing``/``ed``
+ending are dropped, and one-letter and common words are left out. Each example is a document
+(its task, placeholder, variable names, primitives, thought and family words); the step is the
+query (the task text, the placeholder's call, its variables' names, types and dict keys -- not
+their values, which are data -- and the run's primitives with their first docstring line). A
+word weighs ``(1 + ln tf) * idf`` with ``idf = 1 + ln((n + 1) / (df + 1))`` over the ``n``
+documents, and the score is the cosine of the two vectors: 0 (no word shared) to 1. Words no
+example has are ignored; an example needs a cosine of :data:`MIN_SCORE` and :data:`MIN_SHARED`
+distinct shared words, so a step far from every family gets none (one shared word such as
+``room`` or ``item`` is no family).
 
 The documents are the built-in library (:mod:`.examples`) and the steps that ended done in
 earlier runs of the same namespace (:mod:`.session`), ranked together. An example is never
@@ -53,6 +53,7 @@ _STOP = frozenset(
     "no so do we me my up can only need them they these those must should will would also "
     "just sorted".split())
 _WORD = re.compile(r"[a-z]+")
+_SUFFIXES = ("able", "ing", "ed")  # reachable, reaching, reached: reach
 _CALLED = re.compile(r"(\w+)\(")
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _DICT_KEY = re.compile(r"'(\w+)':")
@@ -74,15 +75,23 @@ INSTEAD = "instead"
 
 
 def words(text: str) -> list[str]:
-    """The words of ``text`` the score counts.
+    """The words of ``text`` the score counts, each cut to a crude stem.
 
     >>> words("How many next_stops to the Museums? Store it in `rides`.")
     ['many', 'next', 'stop', 'museum', 'ride']
+    >>> words("reached, reachable, following, locked")
+    ['reach', 'reach', 'follow', 'lock']
     """
     out = []
     for w in _WORD.findall(text.lower()):
+        if w in _STOP:
+            continue
         if w.endswith("s") and len(w) > 3 and not w.endswith("ss"):
             w = w[:-1]
+        for suffix in _SUFFIXES:
+            if w.endswith(suffix) and len(w) - len(suffix) >= 4:
+                w = w[:-len(suffix)]
+                break
         if len(w) > 1 and w not in _STOP:
             out.append(w)
     return out
