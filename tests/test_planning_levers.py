@@ -240,6 +240,31 @@ def test_a_command_naming_things_never_seen_is_refused_before_it_is_sent():
     assert sent == ["open wooden chest"]
 
 
+class _Stubborn:
+    """Answers a refused reply at temperature 0, a usable one only when sampled."""
+
+    model = "stubborn"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[float | None, int | None]] = []
+
+    def respond(self, prompt: str, *, on_text=None, depth=None, temperature=None, seed=None):
+        from recode_magic.llms.base import Reply
+        self.asked.append((temperature, seed))
+        return Reply(reply("act('open box')") if temperature else reply("import os"))
+
+    def __call__(self, prompt: str) -> str:
+        return self.respond(prompt).text
+
+
+def test_the_same_refused_answer_twice_is_asked_again_at_a_temperature():
+    ns, sent = _world()
+    llm = _Stubborn()
+    run = ReCode(llm, ns).run("Open the box.")
+    assert run.status == "done" and sent == ["open box"]
+    assert llm.asked == [(None, None), (None, None), (0.7, 2)]
+
+
 def test_a_repeated_action_with_the_same_answer_is_pointed_out():
     ns, sent = _world()
     llm = ScriptedLLM({"solve": [reply("act('go east')\nact('x')"),

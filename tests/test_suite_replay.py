@@ -68,11 +68,12 @@ def test_task_replays_to_the_recorded_outcome(key):
     assert row.get("answer") == rec.get("answer")
 
 
-# issue 21's levers, recorded with them on (labels r21-*, 7 Dec 2026, xllamacpp): a literal
-# re-typing `titles` refused twice (text_slugs, Qwen2.5-Coder-0.5B-Instruct); a repair told the
+# issue 21's levers, recorded with them on (7 Dec 2026, xllamacpp): samples=4, three candidates
+# at temperature 0.7 asked together, the agreed result kept (text_log_errors, r22-samples,
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M); a repair told the
 # shapes of `meeting` and `answer`, then a decomposition whose copied example plan is refused
 # (sched_conflicts, 0.5B); a 1.5B run (Q4_K_M) with a rejected reply (robot_goto)
-LEVER_REPLAYS = [("r21-05-levers2", "text_slugs@1"), ("r21-05-levers3", "sched_conflicts@1"),
+LEVER_REPLAYS = [("r22-samples", "text_log_errors@1"), ("r21-05-levers3", "sched_conflicts@1"),
                  ("r21-levers3", "robot_goto@1")]
 
 

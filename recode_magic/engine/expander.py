@@ -24,10 +24,10 @@ from ..pycode.wrap import AWAIT, OBSERVE, run_coroutine, wrap_calls
 from ..runs.status import RunStatus
 from ..runs.tree import Node, RunData
 from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
-from .guards import copied_variable, loop_problem, unseen_words
+from .guards import copied_variable, loop_problem, unseen_words, world_seen
 from .prefetch import Prefetcher
 from .runstate import Frame, RunState, Stop
-from .sampling import choose, sampleable
+from .sampling import TEMPERATURE, choose, sampleable
 
 __all__ = ["Expander", "NoUsableCode", "AWAIT", "OBSERVE", "run_coroutine"]
 
@@ -93,6 +93,7 @@ class Expander:
         compound = frame.placeholder.compound if frame.placeholder is not None else None
         fixed, shown = self.examples(node.call, variables)
         hint, last, previous = None, "", ""
+        refused: list[str] = []
         for attempt in range((PLAN_REWRITES if self.plan_only else s.max_rewrite) + 1):
             if hint and self.plan_only:  # the re-ask's "no new functions" would contradict
                 hint = f"{hint}\nYour answer (attempt {attempt}) was code, not a plan."
@@ -101,7 +102,10 @@ class Expander:
             text = "\n".join(p for p in (feedback, hint) if p) or None
             prompt = build_prompt(fixed, node.call, variables, name=node.name,
                                   feedback=text, compound=compound, task=task, examples=shown)
-            reply = self.ask(run, node, prompt)
+            # the same refused answer twice: at temperature 0 it would come a third time
+            warm = len(refused) > 1 and refused[-1] == refused[-2]
+            reply = self.ask(run, node, prompt, **({"temperature": TEMPERATURE, "seed": attempt}
+                                                   if warm else {}))
             previous = reply.strip()[:2000]
             try:
                 thought, code = parse_reply(reply)
@@ -110,6 +114,7 @@ class Expander:
                 blocks = self.plan(frame, code)
             except FormatError as exc:
                 last = str(exc)
+                refused.append(previous)
                 node.attempts.append({"kind": "rewrite", "reply": reply[:20_000],
                                       "error": last})
                 hint = (exc.hint if isinstance(exc, PolicyError)
@@ -251,29 +256,22 @@ class Expander:
                               f"preview may be cut): use the variable `{name}` instead")
 
     def guard_world(self, frame: Frame, blocks: list[C.Block]) -> None:
-        """Refuse a command to an action primitive that names unseen things (``ground``).
-
-        What counts as seen: the task, the text variables of the step and every answer the
-        run's primitive calls gave so far (:func:`~recode_magic.engine.guards.unseen_words`).
-        """
+        """Refuse a command to an action primitive that names unseen things (``ground``)."""
         ns = self.ns
         actions = {n for n in self.state.primitives if getattr(ns.get(n), ACTION_ATTR, False)}
         if not (self.settings.ground and actions and any(b.calls & actions for b in blocks)):
             return
-        root = frame.node
-        while root.parent is not None:
-            root = root.parent
-        seen = [a for n in root.walk() for st in n.steps for a in st.answers]
-        seen += [v for k in ("task", *self.inputs) if isinstance(v := ns.get(k), str)]
-        tree = ast.Module(body=[b.stmt for b in blocks], type_ignores=[])
-        why = unseen_words(tree, actions, "\n".join(seen))
+        texts = [v for k in ("task", *self.inputs) if isinstance(v := ns.get(k), str)]
+        why = unseen_words(ast.Module(body=[b.stmt for b in blocks], type_ignores=[]),
+                           actions, world_seen(frame.node, texts))
         if why:
             raise FormatError(why)
 
-    def ask(self, run: RunData, node: Node, prompt: Prompt) -> str:
+    def ask(self, run: RunData, node: Node, prompt: Prompt, **sampling: Any) -> str:
         """Ask the model once, through :func:`~recode_magic.llms.base.ask`.
 
-        Counted on the run and the node; the streamed text goes to ``node.reply_partial``.
+        Counted on the run and the node; the streamed text goes to ``node.reply_partial``;
+        ``sampling``: this call's ``temperature``/``seed``.
         """
         s = self.settings
         if run.llm_calls >= s.max_calls:
@@ -293,7 +291,8 @@ class Expander:
         if reply is not None:  # asked ahead with this very prompt
             on_text(reply.text)
         else:
-            reply = ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node)
+            reply = ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node,
+                        **sampling)
         run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
         node.llm_calls += 1
         merge_usage(node.usage, reply.usage)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["loop_problem", "copied_variable", "lookup_shapes", "shape_of", "LOOKUP_ERRORS",
-           "unknown_key", "call_hint", "unseen_words"]
+           "unknown_key", "call_hint", "unseen_words", "world_seen"]
 
 #: Error lines whose repair is told what the variables of the statement hold.
 LOOKUP_ERRORS = ("KeyError", "IndexError", "string indices must be integers",
@@ -351,3 +351,15 @@ def unseen_words(tree: ast.AST, actions: Iterable[str], known: str) -> str | Non
     return (f"`{first.func.id}({arg.value!r})` names {', '.join(repr(w) for w in new)}: "
             f"nothing you were told about (the task, what the world answered) has them; "
             f"name only what you have seen.")
+
+
+def world_seen(node: Any, texts: Iterable[str]) -> str:
+    """What a world command may name: ``texts`` and every answer of ``node``'s run so far.
+
+    ``texts`` are the task and the step's text variables; the answers are those of every
+    primitive call of the run (its nodes' steps).
+    """
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    return "\n".join([*texts, *(a for n in root.walk() for st in n.steps for a in st.answers)])
