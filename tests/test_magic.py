@@ -82,6 +82,25 @@ def test_config_trait_sets_default_depth(ip):
         ip.run_line_magic("config", "ReCodeMagics.max_depth = 10")
 
 
+def test_config_levers_reach_every_run_and_a_bad_one_is_one_line(ip):
+    from recode_magic import ScriptedLLM
+
+    reply = "<execute>answer = len(rows)</execute>"
+    ip.user_ns["lever_llm"] = llm = ScriptedLLM({"solve": [reply] * 3})
+    ip.user_ns["rows"] = [1, 2, 3]
+    ip.run_line_magic("config", "ReCodeMagics.levers = {'samples': 3}")
+    try:
+        cell(ip, "--llm lever_llm -o answer --in rows", "count the rows")
+        assert ip.user_ns["answer"] == 3 and len(llm.calls) == 3  # two more candidates
+        assert ip.user_ns["_recode"].meta["samples"] == 3
+        ip.run_line_magic("config", "ReCodeMagics.levers = {'sample': 3}")
+        with pytest.raises(UsageError, match="unknown setting 'sample'") as info:
+            cell(ip, "--llm lever_llm -o answer --in rows", "count the rows")
+        assert "\n" not in str(info.value)
+    finally:
+        ip.run_line_magic("config", "ReCodeMagics.levers = {}")
+
+
 def test_no_run_yet_and_unknown_subcommand(ip):
     with pytest.raises(UsageError, match="must be one of") as info:
         ip.run_line_magic("recode", "nonsense")

@@ -109,8 +109,9 @@ class ReCodeMagics(Magics):
     budget = Unicode("", help="Default --budget of every run: dollars ('0.50') or tokens "
                      "('20000tok'); empty: no budget.").tag(config=True)
     check_results = Bool(True, help="Re-plan a step once when it ran without an error but "
-                         "left the result its caller expects (e.g. the -o variable) None or "
-                         "empty.").tag(config=True)
+                         "left the result its caller expects None or empty.").tag(config=True)
+    levers = Dict(default_value={}, help="Planning levers of every run (issue 21), e.g. "
+                  "{'samples': 4, 'examples': True}: README 'Evaluation'.").tag(config=True)
     confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the front-end "
                                    "to show the buttons before asking in a text prompt "
                                    "instead.").tag(config=True)
@@ -321,7 +322,7 @@ class ReCodeMagics(Magics):
                       trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
                       max_calls=self.max_calls, confirm=confirm, save_path=save,
                       repr_limit=self.repr_limit, rebindable=dict(self._created),
-                      check_results=self.check_results,
+                      check_results=self.check_results, **self.levers,
                       **parse_budget(args.budget if args.budget is not None else self.budget))
 
     def _llm(self, args: Any) -> Callable[[str], str]:
