@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
+from IPython.terminal.interactiveshell import TerminalInteractiveShell
 
 HERE = Path(__file__).resolve().parent
 CASSETTES = HERE / "cassettes"
@@ -46,7 +46,7 @@ def test_replayed_local_run_gives_the_answer(path, monkeypatch, tmp_path, capsys
     assert data["note"].startswith("Recorded from a real model") and "Qwen2.5-Coder" in data["note"]
     model = {e["model"] for e in data["entries"]}
     assert len(model) == 1 and model.pop().startswith("local:qwen2.5-coder-")
-    sh = InteractiveShell.instance()
+    sh = TerminalInteractiveShell.instance()  # the class start_ipython() makes (test_magic)
     sh.run_line_magic("load_ext", "recode_magic")
     sh.run_line_magic("config", "ReCodeMagics.widget = False")
     sh.run_line_magic("config", "ReCodeMagics.save_dir = ''")
