@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
+from traitlets import HasTraits
 
+from ..engine.recode import LEVERS
 from ..runs.run import Run
 
 __all__ = ["names_list", "one_line", "cannot_write", "cassette_counts", "cassette_note",
-           "check_variable", "stop_line", "MISSING"]
+           "check_levers", "check_variable", "stop_line", "MISSING"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
 MISSING: Any = object()
@@ -80,6 +82,32 @@ def check_variable(name: str | None, option: str) -> None:
     """Refuse an option value that is not a variable name."""
     if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
         raise UsageError(f"{option} needs a variable name, got {name!r}")
+
+
+def check_levers(magics: HasTraits) -> dict[str, Any]:
+    """``magics.levers`` if every name is a planning lever, else a one-line ``UsageError``.
+
+    A setting the magic passes itself (``max_depth``, ``trust``, ...) would reach ``ReCode``
+    twice (a ``TypeError``), another keyword of ``ReCode`` would pass unchecked; one of the
+    magic's own settings is named in the message.
+
+    >>> from traitlets import Dict, HasTraits, Int
+    >>> class M(HasTraits):
+    ...     levers, max_depth = Dict({"max_depth": 3}), Int(10)
+    >>> check_levers(M())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    IPython.core.error.UsageError: ReCodeMagics.levers: unknown setting 'max_depth' (...); \
+it is a setting of its own: %config ReCodeMagics.max_depth = ...
+    """
+    levers: dict[str, Any] = magics.levers
+    bad = sorted(set(levers) - LEVERS, key=str)
+    if not bad:
+        return levers
+    own = (f"; it is a setting of its own: %config ReCodeMagics.{bad[0]} = ..."
+           if isinstance(bad[0], str) and magics.has_trait(bad[0]) else "")
+    raise UsageError(f"ReCodeMagics.levers: unknown setting {bad[0]!r} (planning levers: "
+                     f"{', '.join(sorted(LEVERS))}){own}")
 
 
 def stop_line(run: Run) -> str:

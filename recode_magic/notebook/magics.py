@@ -35,6 +35,7 @@ from .checks import (
     cannot_write,
     cassette_counts,
     cassette_note,
+    check_levers,
     check_variable,
     names_list,
     one_line,
@@ -112,9 +113,8 @@ class ReCodeMagics(Magics):
                          "left the result its caller expects None or empty.").tag(config=True)
     levers = Dict(default_value={}, help="Planning levers of every run (issue 21), e.g. "
                   "{'samples': 4, 'examples': True}: README 'Evaluation'.").tag(config=True)
-    confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the front-end "
-                                   "to show the buttons before asking in a text prompt "
-                                   "instead.").tag(config=True)
+    confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the buttons to "
+                                   "show before asking in a text prompt.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
@@ -322,7 +322,7 @@ class ReCodeMagics(Magics):
                       trust=self.trust or args.trust, allowed_imports=self.allowed_imports,
                       max_calls=self.max_calls, confirm=confirm, save_path=save,
                       repr_limit=self.repr_limit, rebindable=dict(self._created),
-                      check_results=self.check_results, **self.levers,
+                      check_results=self.check_results, **check_levers(self),
                       **parse_budget(args.budget if args.budget is not None else self.budget))
 
     def _llm(self, args: Any) -> Callable[[str], str]:
