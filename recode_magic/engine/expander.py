@@ -118,7 +118,7 @@ class Expander:
                 node.attempts.append({"kind": "rewrite", "reply": reply[:20_000],
                                       "error": last})
                 hint = (exc.hint if isinstance(exc, PolicyError)
-                        else f"{last}. Fix it and answer again in the same format.")
+                        else f"{last.rstrip('.')}. Fix it and answer again in the same format.")
                 self.emit("node", run, node)
                 continue
             code, blocks = self._confirm(node, code, blocks, frame)
