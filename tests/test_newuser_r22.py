@@ -179,3 +179,27 @@ def test_ctrl_c_while_candidates_are_asked_ends_the_run_interrupted(kernel):
     res = kernel.execute("%recode resume", timeout=30)
     assert res.error is None, res.stderr
     assert kernel.value("(_recode.status, answer)") == ("done", 6)
+
+
+TRIPWIRES = r'''
+class Tripwire(list):
+    """Hand-written: a list that counts how often it is deep-copied."""
+    copies = 0
+    def __deepcopy__(self, memo):
+        type(self).copies += 1
+        return Tripwire(self)
+class Unrelated(Tripwire):
+    copies = 0
+tally = Tripwire([1, 2, 3])
+history = Unrelated(range(10))  # a notebook's big table the step never reads
+sum_llm = ScriptedLLM({"solve": [X("answer = sum(tally)")] * 3})
+'''
+
+
+def test_sampling_copies_only_the_variables_a_candidate_reads(kernel):
+    kernel.execute(TRIPWIRES + "%config ReCodeMagics.levers = {'samples': 3}")
+    res = kernel.execute("%%recode --llm sum_llm -o answer\nadd up the tally")
+    assert res.error is None, res.error
+    # each of the 3 candidates ran on its own copy of `tally`; none copied `history`
+    assert kernel.value("(answer, _recode.status, Tripwire.copies, Unrelated.copies)") == (
+        6, "done", 3, 0)
