@@ -203,3 +203,25 @@ def test_sampling_copies_only_the_variables_a_candidate_reads(kernel):
     # each of the 3 candidates ran on its own copy of `tally`; none copied `history`
     assert kernel.value("(answer, _recode.status, Tripwire.copies, Unrelated.copies)") == (
         6, "done", 3, 0)
+
+
+BATCH = r'''
+def batch_setup(task):
+    return {"rows": task["rows"]}
+def batch_check(task, run):
+    return run.status == "done" and run.meta["samples"] == 2 and run.meta["ground"] is False
+batch_tasks = [{"id": "b1", "task": "count the rows", "rows": [1, 2]}]
+batch_llm = ScriptedLLM({"solve": [X("answer = len(rows)")] * 2})
+'''
+
+
+def test_batch_runs_get_the_levers_too(kernel, tmp_path):
+    kernel.execute(BATCH + "%config ReCodeMagics.levers = {'samples': 2, 'ground': False}")
+    line = (f"%recode batch batch_tasks --setup batch_setup --llm batch_llm --check "
+            f"batch_check --cassette none --out {tmp_path / 'b'} -o table")
+    res = kernel.execute(line)
+    assert res.error is None, res.stderr
+    assert kernel.value("[bool(r['solved']) for r in (table.to_dict('records') if "
+                        "hasattr(table, 'to_dict') else table)]") == [True]
+    kernel.execute("%config ReCodeMagics.levers = {'max_calls': 3}")
+    assert "%config ReCodeMagics.max_calls" in usage_error(kernel.execute(line))

@@ -18,7 +18,7 @@ The handler (registered as the ``batch`` row of :mod:`recode_magic.notebook.comm
 ``magics`` is the :class:`~recode_magic.notebook.magics.ReCodeMagics` instance (its ``shell``
 and settings: ``model``, ``models``, ``budget``, ``base_url``, ``max_depth``, ``max_retry``,
 ``max_rewrite``, ``max_calls``, ``timeout``, ``trust``, ``allowed_imports``, ``repr_limit``,
-``save_dir``);
+``check_results``, ``levers``, ``save_dir``);
 ``argv`` is the list of words after ``batch`` (a string is split like a shell line).
 """
 
@@ -36,6 +36,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..batch.many import BatchProgress, run_many, task_ids
 from ..errors import MissingDependencyError
+from .checks import check_levers
 from .commands import parse_budget
 
 __all__ = ["batch_command", "register", "USAGE", "HELP"]
@@ -207,6 +208,7 @@ def _prepare(magics: Any, args: Any, ns: dict[str, Any]) -> tuple[Any, dict[str,
                "max_rewrite": magics.max_rewrite, "max_calls": magics.max_calls,
                "timeout": magics.timeout or None, "trust": magics.trust,
                "allowed_imports": magics.allowed_imports, "repr_limit": magics.repr_limit,
+               "check_results": magics.check_results, **check_levers(magics),
                **parse_budget(args.budget if args.budget is not None else magics.budget)}
     return tasks, {"setup": setup, "llm": _model(magics, args, ns), "workers": args.workers,
                    "check": check, "out_dir": out, "cassette": cassette,
