@@ -213,6 +213,10 @@ def shape_of(value: Any, limit: int = 12) -> str:
     return f"a {type(value).__name__}: {repr(value)[:80]}"
 
 
+def _last_line(error: str) -> str:
+    return error.strip().splitlines()[-1] if error.strip() else ""
+
+
 def lookup_shapes(statement: str | None, ns: Mapping[str, Any], error: str,
                   skip: Iterable[str] = ()) -> str:
     """What the variables indexed in ``statement`` hold ('' if none, or not a lookup error).
@@ -222,7 +226,7 @@ def lookup_shapes(statement: str | None, ns: Mapping[str, Any], error: str,
     >>> print(lookup_shapes("t = stock['bolt']", {"stock": {"bolts": 4}}, "KeyError: 'bolt'"))
     What the variables hold: `stock` is a dict with keys ['bolts'].
     """
-    last = error.strip().splitlines()[-1] if error.strip() else ""
+    last = _last_line(error)
     if not statement or not any(k in last for k in LOOKUP_ERRORS):
         return ""
     try:
@@ -240,10 +244,6 @@ def lookup_shapes(statement: str | None, ns: Mapping[str, Any], error: str,
         return ""
     parts = [f"`{n}` is {shape_of(ns[n])}" for n in seen[:4]]
     return "What the variables hold: " + "; ".join(parts) + "."
-
-
-def _last_line(error: str) -> str:
-    return error.strip().splitlines()[-1] if error.strip() else ""
 
 
 def unknown_key(error: str, task: str) -> str:
