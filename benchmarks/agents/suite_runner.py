@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -49,6 +50,12 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="routed row (issue 21): 'DEPTH:MODEL@BASE_URL', e.g. "
                          "'1:qwen2.5-coder-0.5b@http://127.0.0.1:8094/v1': nodes from that "
                          "depth on are asked to the second model (the root keeps --model)")
+    ap.add_argument("--extend", default="",
+                    help="paired ablation: start each item's cassette from this label's "
+                         "cassette for the same item and repeat, replay its calls and ask "
+                         "the live model only for prompts it lacks (a lever that adds calls "
+                         "is then compared on the same first answers; wall seconds then "
+                         "count only the new calls)")
     ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
     ap.add_argument("--resume", action="store_true",
                     help="skip items already in the results for this label and repeat "
@@ -193,6 +200,7 @@ def run_suite(args: argparse.Namespace) -> None:
                   "caps": suites.CAPS, "model": args.model, "engine": origin,
                   "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
                   "transport": args.transport, "route": getattr(args, "route", ""),
+                  "extends": getattr(args, "extend", ""),
                   "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         for rep in range(1, args.repeat + 1):
             for item in items:
@@ -224,10 +232,15 @@ def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: 
 
     cassette = evalstore.CASSETTES / label / args.suite / f"{key}.json"
     cassette.unlink(missing_ok=True)
+    base = evalstore.CASSETTES / args.extend / args.suite / f"{key}.json"
+    if getattr(args, "extend", "") and base.exists():
+        cassette.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(base, cassette)
     started = time.perf_counter()
     if agent == "recode":
-        llm = CassetteLLM(_live(args, llm_kw), cassette, mode="record",  # routed: keyed
-                          model=None if getattr(args, "route", "") else args.model)  # by depth
+        llm = CassetteLLM(_live(args, llm_kw), cassette,  # routed: keyed by depth
+                          mode="auto" if getattr(args, "extend", "") else "record",
+                          model=None if getattr(args, "route", "") else args.model)
         row = (suites.run_task(item, llm, engine_kw, output=args.output) if args.suite == "tasks"
                else _play_recode(args, item, llm, engine_kw))
     elif agent == "react" and args.suite == "textworld":
