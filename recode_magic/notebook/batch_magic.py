@@ -25,7 +25,6 @@ and settings: ``model``, ``models``, ``budget``, ``base_url``, ``max_depth``, ``
 from __future__ import annotations
 
 import math
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -36,7 +35,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..batch.many import BatchProgress, run_many, task_ids
 from ..errors import MissingDependencyError
-from .checks import check_levers
+from .checks import cannot_write, check_levers
 from .commands import parse_budget
 
 __all__ = ["batch_command", "register", "USAGE", "HELP"]
@@ -203,7 +202,9 @@ def _prepare(magics: Any, args: Any, ns: dict[str, Any]) -> tuple[Any, dict[str,
     if max_depth < 0:
         raise UsageError(f"--max-depth must be >= 0, got {max_depth}")
     out = args.out or str(Path(magics.save_dir or ".recode") / f"batch-{args.tasks}")
-    _writable(out)
+    why = cannot_write(Path(out).expanduser(), folder=True)
+    if why:
+        raise UsageError(f"--out {out!r} cannot be written: {why}")
     options = {"max_depth": max_depth, "max_retry": magics.max_retry,
                "max_rewrite": magics.max_rewrite, "max_calls": magics.max_calls,
                "timeout": magics.timeout or None, "trust": magics.trust,
@@ -239,18 +240,6 @@ def _model(magics: Any, args: Any, ns: dict[str, Any]) -> Any:
     make_llm(spec, namespace=ns, base_url=magics.base_url or None,
              default_model=magics.model)  # raises ConfigError for an unknown model
     return spec
-
-
-def _writable(out: str) -> None:
-    """Refuse an output folder that cannot be created or written (before any task)."""
-    folder = Path(out).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".recode-probe-{os.getpid()}"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"--out {out!r} cannot be written: {exc.strerror or exc}") from None
 
 
 def register() -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keyword
-import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,23 +36,31 @@ def one_line(exc: BaseException) -> str:
 def cannot_write(path: Path, *, folder: bool) -> str | None:
     """Why ``path`` (a folder to create, or a file to write) cannot be written, or None.
 
+    Tried, not guessed: a temporary file is made and removed at once in the folder that
+    would receive the writes (``path`` for an existing folder, else the nearest existing
+    folder above it: a cassette or a tree is written beside its target, then renamed), so
+    root, read-only file systems and ACLs answer truly (``os.access`` says yes to root
+    everywhere). Nothing is created: no folder, no file. The one check of ``save_dir``,
+    ``--cassette`` and ``%recode batch --out``.
+
     >>> cannot_write(Path("/etc/hostname/runs"), folder=True)
     "'/etc/hostname' is a file, not a folder"
+    >>> cannot_write(Path("/proc/recode-runs"), folder=True)  # doctest: +ELLIPSIS
+    "cannot create files in '/proc' (...)"
     """
-    if path.exists():
-        if folder != path.is_dir():
-            return f"{str(path)!r} is a {'file' if folder else 'folder'}, not a " \
-                   f"{'folder' if folder else 'file'}"
-        if not os.access(path, os.W_OK):
-            return f"{str(path)!r} is not writable"
-        return None
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"{str(parent)!r} is a file, not a folder"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot create files in {str(parent)!r}"
+    if path.exists() and folder != path.is_dir():
+        return f"{str(path)!r} is a {'file' if folder else 'folder'}, not a " \
+               f"{'folder' if folder else 'file'}"
+    where = path if folder else path.parent
+    while not where.exists():
+        where = where.parent
+    if not where.is_dir():
+        return f"{str(where)!r} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=where, prefix=".recode-probe-"):
+            pass
+    except OSError as exc:
+        return f"cannot create files in {str(where)!r} ({exc.strerror or exc})"
     return None
 
 
