@@ -239,3 +239,38 @@ def test_resample_stops_at_max_calls():
                   sampling.RESAMPLE_SEED + 1: RIGHT})
     run, _ = run_count(llm, resample=True, max_calls=4)
     assert run.llm_calls == 4 and run.nodes()[0].attempts[-1]["resampled"] == 1
+
+
+def test_a_step_calling_only_pure_primitives_is_sampled_and_others_are_not():
+    from recode_magic import primitive
+    from recode_magic.errors import ConfigError
+
+    calls: list[str] = []
+
+    @primitive(pure=True)
+    def amount(row: dict) -> int:
+        """The amount of a sale."""
+        calls.append("amount")
+        return row["amount"]
+
+    def log(msg: str) -> None:
+        """Write a line to the log."""
+        calls.append("log")
+
+    pure_right = reply("answer = sum(amount(r) for r in sales)")
+    llm = BySeed({None: reply("answer = sum(amount(r) for r in sales) + 1"), 1: pure_right,
+                  2: pure_right})
+    ns: dict = {"amount": amount, "log": log}
+    run = ReCode(llm, ns, samples=3).run("total", inputs={"sales": ROWS}, output="answer")
+    assert run.status == "done" and ns["answer"] == 16 and run.llm_calls == 3
+    assert run.nodes()[0].attempts[-1]["kind"] == "sample"
+    llm = BySeed({None: reply("log('x')\nanswer = 1")})
+    ns = {"amount": amount, "log": log}
+    run = ReCode(llm, ns, samples=3).run("total", inputs={"sales": ROWS}, output="answer")
+    assert run.llm_calls == 1  # an unmarked primitive may act on the world: asked once
+    try:
+        primitive(pure=True, action=True)
+    except ConfigError as exc:
+        assert "only reads" in str(exc)
+    else:
+        raise AssertionError("pure and action together should be refused")

@@ -51,6 +51,7 @@ from ..prompting.prompts import Prompt
 from ..prompting.reply import parse_reply
 from ..pycode import code as C
 from ..pycode.limits import block_timeout, capture_output, short_repr
+from ..pycode.namespace import PURE_ATTR
 from .budget import Projection, model_at, over_budget, project
 from .resultcheck import is_empty
 from .runstate import Frame
@@ -96,6 +97,8 @@ def sampleable(x: Expander, frame: Frame, blocks: list[C.Block],
                feedback: str | None = None) -> bool:
     """True for flat code with targets to compare that calls no primitive or user function.
 
+    A primitive marked ``@primitive(pure=True)`` (it only reads) does not count.
+
     Only for code that is the whole step (nothing of it ran before): its first answer, or
     with ``feedback`` a repair or re-plan that starts the step over (a pure step that
     failed or left its result empty).
@@ -107,10 +110,17 @@ def sampleable(x: Expander, frame: Frame, blocks: list[C.Block],
     for b in blocks:
         if b.placeholder is not None:
             return False
-        if any(n in st.primitives or (n in st.before and callable(x.ns.get(n)))
+        if any((n in st.primitives and not _pure(n, x.ns.get(n), st))
+               or (n not in st.primitives and n in st.before and callable(x.ns.get(n)))
                for n in b.calls):
             return False
     return True
+
+
+def _pure(name: str, fn: Any, st: RunState) -> bool:
+    """A primitive marked ``@primitive(pure=True)`` (neither async nor checked: run as is)."""
+    return (getattr(fn, PURE_ATTR, False) is True and name not in st.async_primitives
+            and name not in st.checks)
 
 
 def _reads(blocks: list[C.Block]) -> set[str]:

@@ -10,23 +10,24 @@ from typing import Any, TypeVar, overload
 from ..errors import ConfigError, UnknownToolError
 
 __all__ = ["primitive", "discover_primitives", "describe_primitive", "variable_lines", "preview",
-           "UnknownToolError", "CHECK_ATTR"]
+           "UnknownToolError", "CHECK_ATTR", "ACTION_ATTR", "PURE_ATTR"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MARK = "__recode_primitive__"
 CHECK_ATTR = "__recode_check__"
 ACTION_ATTR = "__recode_action__"
+PURE_ATTR = "__recode_pure__"
 
 
 @overload
 def primitive(fn: F, /) -> F: ...
 @overload
 def primitive(*, check: Callable[[Any], Any] | None = None,
-              action: bool = False) -> Callable[[F], F]: ...
+              action: bool = False, pure: bool = False) -> Callable[[F], F]: ...
 
 
 def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = None,
-              action: bool = False) -> F | Callable[[F], F]:
+              action: bool = False, pure: bool = False) -> F | Callable[[F], F]:
     """Mark a callable as a primitive so it is listed in the prompt wherever it was defined.
 
     ``@primitive`` or ``@primitive(check=...)``: ``check(result)`` returning ``True`` or a
@@ -35,6 +36,9 @@ def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = No
     :class:`~recode_magic.errors.StepFailed`). ``action=True``: the primitive acts on a world
     that answers (a game's ``act``); after a statement that calls it, the rest of the step
     is written again from what it answered (``Settings.world_answers``, issue 21).
+    ``pure=True``: the primitive only reads (a lookup: calling it changes nothing), so a
+    step that calls no other primitive may be sampled, each candidate run on a scratch copy
+    (``Settings.samples``); the engine takes your word for it.
 
     >>> @primitive
     ... def beep(): "Make a sound."
@@ -47,6 +51,8 @@ def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = No
     """
     if check is not None and not callable(check):
         raise ConfigError(f"check must be a callable check(result), got {check!r}")
+    if pure and (action or check is not None):
+        raise ConfigError("a pure primitive only reads: it cannot be an action or have a check")
 
     def mark(f: F) -> F:
         try:
@@ -55,6 +61,8 @@ def primitive(fn: F | None = None, /, *, check: Callable[[Any], Any] | None = No
                 setattr(f, CHECK_ATTR, check)
             if action:
                 setattr(f, ACTION_ATTR, True)
+            if pure:
+                setattr(f, PURE_ATTR, True)
         except (AttributeError, TypeError):  # e.g. a builtin: nothing to mark, still usable
             pass
         return f
