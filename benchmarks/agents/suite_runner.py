@@ -56,6 +56,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                          "the live model only for prompts it lacks (a lever that adds calls "
                          "is then compared on the same first answers; wall seconds then "
                          "count only the new calls)")
+    ap.add_argument("--mark-pure", action="store_true",
+                    help="tasks: mark the read-only primitives (tasks_world.READ_ONLY) "
+                         "@primitive(pure=True), so steps calling them may be sampled")
     ap.add_argument("--repeat", type=int, default=1, help="run each item N times")
     ap.add_argument("--resume", action="store_true",
                     help="skip items already in the results for this label and repeat "
@@ -201,6 +204,7 @@ def run_suite(args: argparse.Namespace) -> None:
                   "llm_defaults": {"max_tokens": 512, "temperature": 0.0},
                   "transport": args.transport, "route": getattr(args, "route", ""),
                   "extends": getattr(args, "extend", ""),
+                  "mark_pure": bool(getattr(args, "mark_pure", False)),
                   "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         for rep in range(1, args.repeat + 1):
             for item in items:
@@ -241,7 +245,9 @@ def _run_item(args: argparse.Namespace, agent: str, label: str, key: str, item: 
         llm = CassetteLLM(_live(args, llm_kw), cassette,  # routed: keyed by depth
                           mode="auto" if getattr(args, "extend", "") else "record",
                           model=None if getattr(args, "route", "") else args.model)
-        row = (suites.run_task(item, llm, engine_kw, output=args.output) if args.suite == "tasks"
+        row = (suites.run_task(item, llm, engine_kw, output=args.output,
+                               mark_pure=getattr(args, "mark_pure", False))
+               if args.suite == "tasks"
                else _play_recode(args, item, llm, engine_kw))
     elif agent == "react" and args.suite == "textworld":
         try:

@@ -86,15 +86,21 @@ def run_summary(run: Any, wall: float) -> dict[str, Any]:
 
 
 def run_task(task: Any, llm: Callable[[str], str], engine_kw: Mapping[str, Any] | None = None,
-             *, output: bool = False) -> dict[str, Any]:
+             *, output: bool = False, mark_pure: bool = False) -> dict[str, Any]:
     """Run one suite task with a fresh namespace; the row says whether ``task.check`` passed.
 
     ``output``: pass ``output="answer"`` (``%%recode -o answer``) when the task stores its
-    result in `answer`.
+    result in `answer`. ``mark_pure``: mark the task's read-only primitives
+    (``tasks_world.READ_ONLY``) ``@primitive(pure=True)`` as their author would.
     """
-    from recode_magic import ReCode
+    from tasks_world import READ_ONLY
+
+    from recode_magic import ReCode, primitive
 
     ns = task.setup()
+    if mark_pure:
+        for name in READ_ONLY & ns.keys():
+            ns[name] = primitive(pure=True)(ns[name])
     engine = ReCode(llm, ns, **{**CAPS, **(engine_kw or {})})
     started = time.perf_counter()
     crash = None

@@ -11,7 +11,12 @@ from typing import Any
 
 from task_types import Task, answer_is
 
-__all__ = ["DATA_TASKS", "ROBOT_TASKS", "INVENTORY_TASKS", "GRAPH_TASKS"]
+__all__ = ["DATA_TASKS", "ROBOT_TASKS", "INVENTORY_TASKS", "GRAPH_TASKS", "READ_ONLY"]
+
+#: The suite's primitives that only read (a user would mark them ``@primitive(pure=True)``;
+#: ``run_eval.py --mark-pure`` does, issue 21).
+READ_ONLY = frozenset({"position", "look", "rooms", "is_dirty", "get_stock", "list_orders",
+                       "stock_at", "neighbors", "links", "friends"})
 
 # -- data ------------------------------------------------------------------------------------
 
