@@ -21,7 +21,7 @@ from ..runs.tree import Alternative, Node, RunData
 
 __all__ = ["Snapshot", "snapshot_namespace", "watch", "record_snapshot", "assigned_names",
            "rollback", "fork", "alternatives", "switch", "find_node", "placeholder_of",
-           "COPY_LIMIT", "Event"]
+           "COPY_LIMIT", "Event", "restitch"]
 
 #: Lists, dicts and sets with more items than this are not copied (not rolled back).
 COPY_LIMIT = 100
@@ -207,11 +207,44 @@ def switch(run: RunData, node: Node | str, alternative: str) -> Alternative:
     current = next(a for a in node.alternatives if a.node is node)
     current.cost_usd = _cost(run, current)
     version = target.node
+    old = node.stdout
     current.node = _detach(node)
     _attach(node, version)
     target.node = node
+    restitch(node, old)
     run.reset_nodes(run.root)
     return target
+
+
+# -- the output ancestors hold ---------------------------------------------------------------
+def _stitched(parent: Node, child: Node, text: str) -> str:
+    """``parent``'s output as the engine writes it, with ``text`` as ``child``'s.
+
+    Its statements' output in order, a placeholder's being its child node's whole output.
+    """
+    outs = {c.id: c.stdout for c in parent.children}
+    outs[child.id] = text
+    return "".join(outs.get(s.child or "", "") if s.kind == "placeholder" else s.stdout
+                   for s in parent.steps)
+
+
+def restitch(node: Node, old: str) -> None:
+    """Give ``node``'s ancestors its new output in place of ``old`` (after a fork or switch).
+
+    The engine copies a node's output into its parent's when it ends (and so up to the
+    root), so a re-run or a switch leaves every ancestor showing the old version's. An
+    ancestor whose output is not the engine's stitching (a loaded ``recode.plan.v1``) is
+    left as it is; one already holding the new output (the re-run went on through it, as
+    ``resume`` does) too.
+    """
+    child, new = node, node.stdout
+    while child.parent is not None and old != new:
+        parent = child.parent
+        was, now = parent.stdout, _stitched(parent, child, new)
+        if was == now or was != _stitched(parent, child, old):
+            return
+        parent.stdout = now
+        child, old, new = parent, was, now
 
 
 # -- finding nodes ----------------------------------------------------------------------------

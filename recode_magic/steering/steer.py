@@ -72,6 +72,7 @@ from .forks import (
     fork,
     placeholder_of,
     record_snapshot,
+    restitch,
     rollback,
     snapshot_namespace,
     switch,
@@ -102,6 +103,7 @@ class _Before:
     alternative: str  # id of the version current before the re-run ("a0" if never forked)
     values: dict[str, Any]  # the namespace's values of the names the subtree assigned
     names: frozenset[str]  # those names
+    stdout: str  # the node's output (its ancestors hold it too: restitch)
     ancestors: list[tuple[Node, NodeStatus, str | None]]  # status and error of each
 
     @classmethod
@@ -114,7 +116,7 @@ class _Before:
             ancestors.append((up, up.status, up.error))
             up = up.parent
         return cls(run.status, run.error, run.ended, node.status, current,
-                   {n: ns[n] for n in names if n in ns}, names, ancestors)
+                   {n: ns[n] for n in names if n in ns}, names, node.stdout, ancestors)
 
     def put_back(self, run: Run, node: Node) -> None:
         """Keep the failed version as an alternative; make the previous one current again."""
@@ -244,6 +246,7 @@ def _rerun(run: Run, node: Node, *, label: str, code: str | None, feedback: str 
         if before.node_status == NodeStatus.DONE and node.status != NodeStatus.DONE:
             before.put_back(run, node)
             saved = list(state.frames)
+        restitch(node, before.stdout)  # the ancestors show the new version's output
         if created is not None:  # what ReCode.created records: a later run may rebind them
             created.update(machine.created())
         if not work.frames:  # the re-run finished: an older unfinished stack is kept
