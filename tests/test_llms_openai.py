@@ -244,3 +244,19 @@ def test_busy_tokenizer_is_given_up_for_a_while(llamacpp, monkeypatch):
     assert llm._tokenizer.count("some text") is None  # timed out
     before = len(llamacpp.requests)
     assert llm._tokenizer.count("more text") is None and len(llamacpp.requests) == before
+
+
+def test_a_plan_request_is_sampled_under_the_plan_grammar(llamacpp):
+    from recode_magic.llms.constrain import PLAN_GBNF
+    from recode_magic.prompting.feedback import decompose_feedback
+    from recode_magic.prompting.prompts import build_prompt
+
+    feedback = decompose_feedback("x = f(", "SyntaxError: bad", [], ["answer"], restart=True)
+    plan = build_prompt(FIXED, "step(x)", ["- x (int): 1"], feedback=feedback)
+    assert plan.shape == "plan" and prompt().shape == "code"
+    llm = local(llamacpp)
+    ask(llm, plan)
+    ask(llm, prompt())
+    ask(local(llamacpp, grammar='root ::= "x"'), plan)  # a user's grammar wins
+    first, second, custom = (r["body"]["grammar"] for r in llamacpp.model_requests())
+    assert (first, second, custom) == (PLAN_GBNF, GBNF, 'root ::= "x"')

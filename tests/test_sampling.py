@@ -274,3 +274,34 @@ def test_a_step_calling_only_pure_primitives_is_sampled_and_others_are_not():
         assert "only reads" in str(exc)
     else:
         raise AssertionError("pure and action together should be refused")
+
+
+class Planner(BySeed):
+    """Candidates that all disagree, then a plan when asked for one, then its two steps."""
+
+    def answer(self, prompt, seed):
+        self.shapes.append(getattr(prompt, "shape", None))
+        if "Answer with only lines" in prompt:
+            return reply("n = count_rows(sales)\nanswer = same_number(n)")
+        if "Placeholder: n = count_rows(sales)" in prompt:
+            return reply("n = len(sales)")
+        if "Placeholder: answer = same_number(n)" in prompt:
+            return reply("answer = n")
+        return {None: WRONG, 1: reply("answer = 99"), 2: reply("answer = 7")}[seed]
+
+
+def test_candidates_that_all_disagree_make_the_step_a_plan_under_the_plan_shape():
+    llm = Planner({})
+    llm.shapes = []
+    run, ns = run_count(llm, decompose=True)
+    assert run.status == "done" and ns["answer"] == 4
+    root = run.nodes()[0]
+    assert [a["kind"] for a in root.attempts] == ["sample", "decompose"]
+    assert "3 programs written for this step gave 3 different results" in \
+        root.attempts[-1]["error"]
+    assert [c.name for c in root.children] == ["count_rows", "same_number"]
+    assert llm.shapes.count("plan") == 1  # only the plan request asks for the plan shape
+    llm = Planner({})
+    llm.shapes = []
+    run, ns = run_count(llm)  # decompose off: the first that ran is kept, as before
+    assert ns["answer"] == 5 and not run.nodes()[0].children

@@ -24,7 +24,7 @@ from ..pycode import code as C
 from ..pycode.limits import short_repr
 from ..pycode.namespace import ACTION_ATTR, describe_primitive
 from ..runs.status import NodeStatus, RunStatus
-from ..runs.tree import Step
+from ..runs.tree import Node, Step
 from .expander import NoUsableCode
 from .guards import call_hint, lookup_shapes, unknown_key
 from .part import MachinePart
@@ -91,6 +91,8 @@ class Repairs(MachinePart):
               and (empty := first_empty(self.ns, node.targets)) is not None
               and self.decompose(frame, f"`{empty}` is still empty after the step ran "
                                         f"(= {short_repr(self.ns[empty], 60)})")):
+            return
+        elif _pure(frame) and (why := _unsure(node)) and self.decompose(frame, why):
             return
         else:
             self.finish(NodeStatus.DONE)
@@ -275,6 +277,28 @@ def _pure(frame: Frame) -> bool:
     Such a node can be asked for again whole and run from its start (repairs, result check).
     """
     return not frame.outside and all(st.kind == "code" for st in frame.node.steps)
+
+
+def _unsure(node: Node) -> str:
+    """Why the model's sampled programs for ``node`` were no answer ("" when they were).
+
+    Candidates for the step that gave as many results as there were programs that ran
+    (no two agree, at least three ran): the step is decomposed like one that failed
+    (``decompose`` on; ADaPT-style, issue 21). The programs ran without an error, so the
+    reason says they disagreed rather than pointing at one.
+    """
+    sample = next((a for a in reversed(node.attempts) if a.get("kind") == "sample"), None)
+    if sample is None or sample.get("agree", 0) >= 2:
+        return ""
+    ran = [r for r in sample.get("results", ())
+           if r not in _NO_RESULT and not r.startswith("call failed: ")]
+    if len(ran) < 3:
+        return ""
+    return (f"ValueError: {len(ran)} programs written for this step gave {len(set(ran))} "
+            f"different results; it is too much for one program")
+
+
+_NO_RESULT = frozenset({"failed or empty", "no usable code"})
 
 
 def _ran_with_answers(frame: Frame) -> list[str]:

@@ -39,8 +39,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["THINK_MAX", "GBNF", "REGEX", "JSON_SCHEMA", "DIALECTS", "STOP", "dialect_for",
-           "constraint_fields", "from_json", "close_execute"]
+__all__ = ["THINK_MAX", "GBNF", "PLAN_GBNF", "REGEX", "JSON_SCHEMA", "DIALECTS", "STOP",
+           "dialect_for", "constraint_fields", "from_json", "close_execute"]
 
 THINK_MAX = 1200  # characters of thought (about 300 tokens)
 STOP = "</execute>"
@@ -49,6 +49,20 @@ GBNF = (f'root  ::= "<think>" think "</think>" sep "<execute>" code "</execute>"
         f"think ::= [^<]{{0,{THINK_MAX}}}\n"
         "sep   ::= [ \\n]{0,2}\n"
         'code  ::= ([^<] | "<" [^/])*')
+#: The shape of a decomposition's answer (issue 21, ``decompose``): 2 to 4 lines
+#: ``out = new_step(inputs)`` and nothing else. A 1.5B model asked for a plan in words
+#: answers with code; under this grammar it writes the plan (the expander still checks that
+#: each line calls a new step).
+PLAN_GBNF = ('root  ::= "<think>" think "</think>" sep "<execute>\\n" step step step? step? '
+             '"</execute>"\n'
+             "think ::= [^<]{0,600}\n"
+             "sep   ::= [ \\n]{0,2}\n"
+             'step  ::= names " = " name "(" args? ")\\n"\n'
+             'names ::= name (", " name)*\n'
+             'args  ::= arg (", " arg)*\n'
+             'arg   ::= (name "=")? value\n'
+             """value ::= name | [0-9]+ | "'" [^'\\n]{0,60} "'"\n"""
+             "name  ::= [a-zA-Z_] [a-zA-Z0-9_]{0,40}")
 REGEX = rf"<think>[^<]{{0,{THINK_MAX}}}</think>[ \n]{{0,2}}<execute>([^<]|<[^/])*</execute>"
 JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -94,17 +108,25 @@ def dialect_for(grammar: bool | str, server: str | None, base_url: str | None) -
     return _SERVER_DIALECT.get(server, "gbnf")
 
 
-def constraint_fields(dialect: str, grammar: bool | str) -> dict[str, Any]:
+def constraint_fields(dialect: str, grammar: bool | str, shape: str = "code"
+                      ) -> dict[str, Any]:
     """The request fields of ``dialect``: the built-in constraint, or ``grammar`` if text.
+
+    ``shape``: ``"plan"`` (a prompt that asks for a decomposition,
+    :attr:`~recode_magic.prompting.prompts.Prompt.shape`) is sampled under
+    :data:`PLAN_GBNF` with the ``gbnf`` dialect and the built-in grammar; the other
+    dialects and a custom grammar keep the code shape.
 
     >>> constraint_fields("regex", "auto")["structured_outputs"]["regex"] == REGEX
     True
     >>> constraint_fields("gbnf", 'root ::= "x"')
     {'grammar': 'root ::= "x"'}
+    >>> constraint_fields("gbnf", "auto", "plan")["grammar"] == PLAN_GBNF
+    True
     """
     custom = grammar if isinstance(grammar, str) and grammar != "auto" else None
     if dialect == "gbnf":
-        return {"grammar": custom or GBNF}
+        return {"grammar": custom or (PLAN_GBNF if shape == "plan" else GBNF)}
     if dialect == "regex":
         return {"structured_outputs": {"regex": custom or REGEX}}
     schema = json.loads(custom) if custom else JSON_SCHEMA

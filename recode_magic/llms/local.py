@@ -266,8 +266,8 @@ class LocalLLM(ChatCall):
                                "stream_options": {"include_usage": True}}
         if seed is not None:
             req["seed"] = seed
-        if self.grammar is not False:
-            req.update(constraint_fields("gbnf", self.grammar))
+        if self.grammar is not False:  # a prompt asking for a plan carries shape "plan"
+            req.update(constraint_fields("gbnf", self.grammar, getattr(prompt, "shape", "code")))
             req["stop"] = [STOP]
         return req
 

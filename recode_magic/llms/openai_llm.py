@@ -127,7 +127,8 @@ class OpenAICompatLLM(ChatCall):
         """Build the keyword arguments for ``client.chat.completions.create``.
 
         ``temperature`` (this call's, else the backend's) and ``seed`` are sent when given
-        (llama.cpp, vLLM, Ollama and OpenAI all read ``seed``).
+        (llama.cpp, vLLM, Ollama and OpenAI all read ``seed``). A prompt whose ``shape`` is
+        ``"plan"`` is constrained to a plan (:data:`~.constrain.PLAN_GBNF`, ``gbnf`` only).
         """
         kwargs: dict[str, Any] = {"model": self.model, "messages": chat_messages(prompt),
                                   "stream": True,
@@ -142,8 +143,9 @@ class OpenAICompatLLM(ChatCall):
         dialect = self.dialect if constrained else None
         if dialect == "json":
             kwargs.update(constraint_fields(dialect, self.grammar))
-        elif dialect is not None:
-            kwargs["extra_body"] = constraint_fields(dialect, self.grammar)
+        elif dialect is not None:  # a prompt asking for a plan carries shape "plan"
+            kwargs["extra_body"] = constraint_fields(dialect, self.grammar,
+                                                     getattr(prompt, "shape", "code"))
         if self.grammar is not False and dialect != "json":
             kwargs["stop"] = [STOP]
         return kwargs

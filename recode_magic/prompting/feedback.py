@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from ..pycode.astlock import parse
 
 __all__ = ["repair_feedback", "restart_feedback", "reask_feedback", "replan_feedback",
-           "decompose_feedback", "heard_feedback",
+           "decompose_feedback", "heard_feedback", "PLAN_ASK",
            "result_feedback", "ERROR_HINTS"]
 
 
@@ -273,6 +273,11 @@ def result_feedback(code: str, name: str, value: str | None, *, restart: bool,
             f"{todo}, and assign `{name}`.")
 
 
+#: The words of a decomposition request; a prompt that holds them is sampled as a plan
+#: (:attr:`~recode_magic.prompting.prompts.Prompt.shape`, a grammar where the model has one).
+PLAN_ASK = "Answer with only lines `result = new_step_name(inputs)`"
+
+
 def decompose_feedback(code: str, error: str, ran: Sequence[str], targets: Sequence[str],
                        *, restart: bool) -> str:
     """What a decomposition asks (issue 21): the flat code failed, write a plan of sub-steps.
@@ -293,7 +298,7 @@ def decompose_feedback(code: str, error: str, ran: Sequence[str], targets: Seque
                  if targets else "")
     return (f"{done}Your code for this step failed: {last}\n"
             f"Do not write that code again. Split {what} into 2 to 4 smaller steps instead. "
-            f"Answer with only lines `result = new_step_name(inputs)`, one per line: each "
+            f"{PLAN_ASK}, one per line: each "
             f"calls a NEW function whose name says what it does (it does not exist yet; each "
             f"is written later on its own, with the variables you pass it).{last_line}\n"
             f"For example (use the names and variables of your own step):\n<execute>\n"

@@ -26,6 +26,7 @@ from ..pycode.astlock import parse
 from ..pycode.code import is_compound_call
 from .feedback import (
     ERROR_HINTS,
+    PLAN_ASK,
     reask_feedback,
     repair_feedback,
     replan_feedback,
@@ -127,12 +128,16 @@ class Prompt(str):
     fixed: str
     dynamic: str
     placeholder: str
+    #: ``"code"``, or ``"plan"`` for a prompt that asks for a decomposition (a backend with a
+    #: grammar samples the reply under :data:`~recode_magic.llms.constrain.PLAN_GBNF`).
+    shape: str
 
     @classmethod
-    def join(cls, fixed: str, dynamic: str, placeholder: str = "") -> Prompt:
+    def join(cls, fixed: str, dynamic: str, placeholder: str = "", shape: str = "code"
+             ) -> Prompt:
         """Build the prompt ``fixed + dynamic`` that remembers both parts."""
         p = cls(fixed + dynamic)
-        p.fixed, p.dynamic, p.placeholder = fixed, dynamic, placeholder
+        p.fixed, p.dynamic, p.placeholder, p.shape = fixed, dynamic, placeholder, shape
         return p
 
 
@@ -179,4 +184,5 @@ def build_prompt(fixed: str, call: str, variables: list[str], *, name: str = "",
         dynamic = f"Now your turn\n{head}Placeholder: {call}\nVariables:\n{var_text}\n"
     if feedback:
         dynamic += f"\nYour previous answer for this placeholder could not be used:\n{feedback}\n"
-    return Prompt.join(fixed, examples + dynamic, name)
+    return Prompt.join(fixed, examples + dynamic, name,
+                       "plan" if feedback and PLAN_ASK in feedback else "code")
