@@ -312,7 +312,7 @@ def test_rebinding_builtins_leaves_the_kernel_working(kernel):
     kernel.execute("%%recode --llm shadow\nbreak the builtins")
     assert kernel.value("_recode.status") == "error"  # refused by the policy
     res = kernel.execute("%%recode --llm shadow --trust\nbreak the builtins, trusted")
-    assert "print" in res.stderr  # the warning: removed at the end of the run
+    assert "print" in res.stdout  # the warning (a note): removed at the end of the run
     assert kernel.execute("print('still works')").stdout == "still works\n"
     assert kernel.value("len([1, 2])") == 2
 

@@ -2,7 +2,7 @@
 
 Defects a new user still hit (round of 2026-12-07), each checked where the user looks:
 the one writability check (save_dir, --cassette, batch --out); the output an ancestor
-shows after a re-run of one of its nodes; ...
+shows after a re-run of one of its nodes; a run's warnings as one note line each, once; ...
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ KERNEL_SETUP = '''\
 from recode_magic import ScriptedLLM
 X = lambda code: f"<think>plan</think><execute>{code}</execute>"
 llm = ScriptedLLM({"solve": X("a = 1")})
+pure = ScriptedLLM({"solve": X("x = 3\\ny = twice(x)"), "twice": X("y = x * 2")})
+two_blocks = ScriptedLLM({"solve": X("x = 3\\ny = twice(x)") + X("z = 0"),
+                          "twice": X("y = x * 2")})
 two_tries = ScriptedLLM({"solve": X("x = step(2)\\nprint('root says', x)"),
                          "step": [X("print('first try')\\nx = 1"),
                                   X("print('second try')\\nx = 2")]})
@@ -87,3 +90,30 @@ def test_every_ancestor_and_the_widget_follow_a_regenerate_and_a_switch():
     regenerate(run, leaf)            # fails: the previous version stays current, its output too
     assert run.status == "done" and leaf.current == "a0"
     assert outputs() == ["r0\nm0\nv1\nr1 2\n", "m0\nv1\n", "v1\n"]
+
+
+# -- 4. warnings: one note line each, said once ----------------------------------------------
+@pytest.mark.kernel
+def test_a_run_warning_is_one_note_line_said_once(kernel):
+    """samples=4 with a model that takes no temperature: one ``recode: warning:`` line on
+    stdout (a note, as the others: no pink stderr box); a resume does not say it again."""
+    assert kernel.execute("%config ReCodeMagics.levers = {'samples': 4}").status == "ok"
+    try:
+        res = kernel.execute("%%recode --llm pure\ntwice three")
+    finally:
+        kernel.execute("%config ReCodeMagics.levers = {}")
+    assert res.status == "ok", res.error
+    assert kernel.value("_recode.status") == "done"
+    notes = [ln for ln in res.stdout.splitlines() if "warning" in ln]
+    assert notes == ["recode: warning: samples=4: the model takes no per-call temperature, so "
+                     "its candidates are the same prompt asked again (they may all be the "
+                     "same)"], res.stdout
+    assert res.lines == [], res.stderr
+    # a run stopped by the depth limit, then resumed: its warning is said by the first cell
+    res = kernel.execute("%%recode --llm two_blocks --max-depth 0 --no-widget\ntwice three")
+    assert res.stdout.count("recode: warning: the reply for `solve` had 2 <execute>") == 1
+    assert res.lines[0].startswith("recode: run limit: depth limit"), res.stderr
+    res = kernel.execute("%recode resume --max-depth 3")
+    assert res.status == "ok", res.error
+    assert kernel.value("(_recode.status, y)") == ("done", 6)
+    assert "warning" not in res.stdout + res.stderr, (res.stdout, res.stderr)

@@ -188,7 +188,7 @@ def test_confirm_applies_to_a_rerun(kernel):
         res = kernel.execute("%recode edit make_tea --from mine --confirm", stdin=["n"])
         assert "wants to run:\ncup = pour('cup', water)" in res.stdout
         # the rejected edit is kept as an alternative; the finished version stays current
-        assert "rejected by the user" in res.stderr and "kept as alternative" in res.stderr
+        assert "rejected by the user" in res.stdout and "kept as alternative" in res.stdout
         assert kernel.value("_recode.status") == "done"
     finally:
         kernel.execute("%config ReCodeMagics.widget = True")

@@ -332,6 +332,8 @@ def _load(magics: ReCodeMagics, argv: list[str]) -> Any:
         raise UsageError(f"cannot load {args.path!r}: a saved run is a JSON object, this file "
                          f"holds a {type(data).__name__}")
     run = load_run(data)
+    from .notes import said_all
+    said_all(run)  # its warnings were said when it ran: a resume says only new ones
     magics.remember(run)
     return magics.show_run(run)
 

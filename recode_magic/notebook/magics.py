@@ -42,6 +42,7 @@ from .checks import (
     stop_line,
 )
 from .commands import parse_budget
+from .notes import say, say_warnings
 
 __all__ = ["ReCodeMagics"]
 
@@ -382,11 +383,10 @@ class ReCodeMagics(Magics):
         self._created.update(engine.created)
         self._created.pop("_recode", None)  # set by the magic during the run, not by the code
         self.remember(run)
-        for note in run.warnings:
-            print(f"recode: warning: {note}", file=sys.stderr)
+        say_warnings(run)  # notes (stdout), each once: a resume says only its new ones
         note = cassette_note(engine.llm, *cassette)
         if note:
-            print(f"recode: {note}")  # what the cassette did: a note (stdout)
+            say(note)  # what the cassette did
         if run.status != "done":
             print(stop_line(run), file=sys.stderr)
 

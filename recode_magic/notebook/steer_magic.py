@@ -23,7 +23,6 @@ the handler of its details-pane buttons (``regenerate``, ``edit``, ``switch``, `
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from ..errors import ConfigError, ResumeError
 from ..steering import steer
 from ..steering.compare import Comparison, compare
 from ..steering.promote import promote_source
+from .notes import say_warnings
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runs.run import Run
@@ -80,7 +80,6 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     # a note on stdout, flushed: the same stream as the primitives' prints, so it comes first
     print(f"recode: re-running `{node.name}` (node {node.id}): {steer.RERUN_WARNING}",
           flush=True)
-    before = len(run.warnings)
     created: dict[str, Any] = {}
     with magics.task_bound(run.task):
         action(run, node, created=created, **kwargs)
@@ -90,8 +89,7 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     # shown when it ends: a saved notebook's static view is then the new tree (nbval does not
     # replay display updates); a widget clicked in follows the re-run live instead
     display_run(run, widget=None if magics.widget else False, static=True)  # no dead widget
-    for note in run.warnings[before:]:
-        print(f"recode: warning: {note}", file=sys.stderr)  # as after a run (magics._finish)
+    say_warnings(run)  # as after a run (magics._finish): notes, each once
     alt = next((a for a in node.alternatives if a.node is node), None)
     if alt is not None and alt is not node.alternatives[-1]:
         return  # the re-run failed and the previous version stayed current (said above)
