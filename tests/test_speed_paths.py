@@ -131,3 +131,104 @@ def test_a_primitive_redefined_is_described_anew():
     fn = make(1)
     fn.__annotations__["x"] = int
     assert describe_primitive("act", fn) == "act(x: int, n=1) -- Act."
+
+
+# -- fifth pass: a one-line call statement without the parser, a plain reply without regexes
+
+_ATOMS = ["x", "y1", "_a", "k", "None", "True", "if", "match", "_", "__debug__", "__x", "0",
+          "7", "01", "123456789012345678", "1234567890123456789", "1.5", "1e3", "0x1", "1_0",
+          "'a b'", "''", '""', "\"x'y\"", "'#)'", "'a\"b'", "'\\n'", "'\\t'", "'\t'", "-1",
+          "[1]", "f(x)", "a.b", "é", "'é'", "b'x'", "f'x'", "u'x'", "'a' 'b'", "x=1"]
+
+
+def _quick_cases(n: int = 4000) -> list[str]:
+    import random
+
+    rnd = random.Random(24)
+    cases = ["v = step_1()", "x0 = act(0)", "r0 = part_0(n=0)", "print('done')",
+             "v = f(x, k=1, s='a b')", "f(k=x)", "v = f(1, 'a', \"b\")", "f(a, b=\"#)\")",
+             "v = f(a=1, a=2)", "v = f(a=1, b)", "v = f(a, )", "v = f(a,)", "v = f( a)",
+             "v = f(a)  # c", "v = f(a);", "v = f(a)\nw = g(v)", "v = f(\ta)", "\tv = f(a)"]
+    for _ in range(n):
+        args = []
+        for _ in range(rnd.randrange(0, 4)):
+            a = rnd.choice(_ATOMS if rnd.random() < 0.3 else _ATOMS[:3] + _ATOMS[11:13])
+            if rnd.random() < 0.4:
+                a = rnd.choice(["k", "n", "if", "__x", "k "]) + rnd.choice(["=", " = ", "=="]) + a
+            args.append(a)
+        sep = rnd.choice([",", " ,", ",  "]) if rnd.random() < 0.1 else ", "
+        body = sep.join(args) + (rnd.choice([",", ", "]) if rnd.random() < 0.05 else "")
+        head = rnd.choice(["", "v = ", "v = ", "v  = ", "v=", "a, b = ", "None = ", "x.y = ",
+                           "__debug__ = ", "case = ", "x1 = "])
+        fn = rnd.choice(["f", "step_1", "print", "None", "if", "_f", "__f", "f.g", "match"])
+        tail = rnd.choice(['', ' ', '  # c', ';'])
+        if rnd.random() < 0.6:  # the shape itself, with varied arguments
+            head, fn, tail = rnd.choice(["", "v = ", "x1 = "]), rnd.choice(["f", "_f2"]), ""
+        cases.append(f"{head}{fn}({body}){tail}")
+    return cases
+
+
+def test_a_quick_tree_is_what_the_parser_builds():
+    """Same nodes, fields, positions; None (parsed as before) for anything else."""
+    from recode_magic.pycode.quickparse import quick_tree
+
+    built = 0
+    for code in _quick_cases():
+        quick = quick_tree(code)
+        try:
+            parsed = ast.parse(code)
+        except (SyntaxError, ValueError):
+            assert quick is None, code
+            continue
+        if quick is not None:
+            built += 1
+            assert (ast.dump(quick, include_attributes=True)
+                    == ast.dump(parsed, include_attributes=True)), code
+    assert built > 500  # the shape is common enough in the cases to be tested
+
+
+def test_a_quick_tree_compiles_and_plans_as_a_parsed_one():
+    code = "v = make_it(x, 2, s='a', n=k)"
+    blocks = C.plan_blocks(code, lambda n: n in {"x", "k"})
+    (block,) = blocks
+    assert block.placeholder is not None and block.placeholder.name == "make_it"
+    assert block.placeholder.signature == "make_it" + ast.dump(ast.Tuple(elts=[
+        ast.parse(a, mode="eval").body for a in ("x", "2", "'a'", "k")])) + "s,n"
+    ns = {"make_it": lambda *a, **k: (a, k), "x": 1, "k": 3}
+    exec(compile(C.parse_code(code), "<t>", "exec"), ns)  # noqa: S102 - the test's own code
+    assert ns["v"] == ((1, 2), {"s": "a", "n": 3})
+
+
+def _reply_cases(n: int = 4000) -> list[str]:
+    import random
+
+    rnd = random.Random(5)
+    parts = ["<think>", "</think>", "<execute>", "</execute>", "<THINK>", "</Think>",
+             "<EXECUTE>", "</execute >", "```python\n", "```", "x = 1", "v = step_1()", " ",
+             "\n", "\t", "  y = 2\n", "plan", "a < b", "`", "\\n", "é", ""]
+    cases = ["<think>t</think><execute>v = step_1()</execute>",
+             "<think> t </think><execute>\nv = f()\n</execute> more <execute>x</execute>",
+             "<think>t</think><execute>  v = f()</execute>", "<think></think><execute></execute>"]
+    for _ in range(n):
+        if rnd.random() < 0.7:
+            plain = parts if rnd.random() < 0.3 else parts[10:13] + parts[16:17]
+            cases.append(f"<think>{rnd.choice(plain)}{rnd.choice(plain)}</think><execute>"
+                         f"{rnd.choice(plain)}{rnd.choice(plain)}{rnd.choice(plain)}"
+                         f"</execute>{rnd.choice(parts)}")
+        else:
+            cases.append("".join(rnd.choice(parts) for _ in range(rnd.randrange(1, 8))))
+    return cases
+
+
+def test_a_plain_reply_is_read_as_the_regular_expressions_read_it():
+    from recode_magic.prompting import reply as R
+
+    read = 0
+    for text in _reply_cases():
+        quick = R._plain(text)
+        if quick is None:
+            continue
+        read += 1
+        assert quick == R._general(text), text
+    assert read > 200
+    assert R.parse_reply("<think> t </think><execute>v = f()  </execute>") == ("t", "v = f()")

@@ -44,6 +44,12 @@ def parse_reply(reply: str) -> tuple[str, str]:
         raise FormatError(f"reply is {len(reply):,} characters (limit {MAX_REPLY_CHARS:,}); "
                           f"write a short plan and leave details to placeholders",
                           reply=reply[:2000])
+    quick = _plain(reply)
+    return quick if quick is not None else _general(reply)
+
+
+def _general(reply: str) -> tuple[str, str]:
+    """What :func:`parse_reply` does, for any reply (checked text, under the size limit)."""
     think = _THINK.search(reply)
     thought = think.group(1).strip() if think else ""
     # several <execute> blocks: the first one counts (what a stop sequence at </execute>
@@ -62,3 +68,25 @@ def parse_reply(reply: str) -> tuple[str, str]:
                               reply=reply, hint=_NO_CODE_HINT)
         code = fenced.group(1)
     return thought, textwrap.dedent(code).strip("\n").rstrip()
+
+
+def _plain(reply: str) -> tuple[str, str] | None:
+    """:func:`parse_reply` of ``<think>T</think><execute>C</execute>...`` read by position.
+
+    Only when no ``<`` stands in ``T`` or ``C`` (so no other tag, in any case, comes first),
+    ``C`` holds no fence and is one line not starting with a space or tab (``dedent`` would
+    leave it as it is); None for anything else (the regular expressions read it).
+    """
+    if not reply.startswith("<think>"):
+        return None
+    end = reply.find("</think>", 7)
+    if end < 0 or not reply.startswith("<execute>", end + 8) or "<" in reply[7:end]:
+        return None
+    start = end + 17
+    close = reply.find("</execute>", start)
+    if close < 0:
+        return None
+    code = reply[start:close]
+    if "<" in code or "`" in code or "\n" in code or code[:1] in (" ", "\t"):
+        return None
+    return reply[7:end].strip(), code.strip("\n").rstrip()

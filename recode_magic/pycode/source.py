@@ -12,6 +12,7 @@ import warnings
 
 from ..errors import FormatError
 from .astlock import parse
+from .quickparse import quick_tree
 
 __all__ = ["parse_code", "syntax_error"]
 
@@ -30,6 +31,9 @@ def parse_code(code: str, filename: str = "<recode>") -> ast.Module:
     Traceback (most recent call last):
     recode_magic.errors.FormatError: line 2: `def f` is not allowed here (write a def only at ...
     """
+    quick = quick_tree(code)  # `x = name(args)` on one line: built without the parser
+    if quick is not None:
+        return quick
     try:
         if _MAY_WARN.search(code) is None:  # no filter to set up (it costs as much again)
             tree = parse(code, filename=filename)
