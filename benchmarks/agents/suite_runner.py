@@ -56,6 +56,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                          "the live model only for prompts it lacks (a lever that adds calls "
                          "is then compared on the same first answers; wall seconds then "
                          "count only the new calls)")
+    ap.add_argument("--act-doc", choices=("game", "generic"), default="game",
+                    help="textworld: act's docstring: the game harness's (example objects) "
+                         "or suites.GENERIC_ACT_DOC (command shapes with capitals)")
     ap.add_argument("--mark-pure", action="store_true",
                     help="tasks: mark the read-only primitives (tasks_world.READ_ONLY) "
                          "@primitive(pure=True), so steps calling them may be sampled")
@@ -205,6 +208,7 @@ def run_suite(args: argparse.Namespace) -> None:
                   "transport": args.transport, "route": getattr(args, "route", ""),
                   "extends": getattr(args, "extend", ""),
                   "mark_pure": bool(getattr(args, "mark_pure", False)),
+                  "act_doc": getattr(args, "act_doc", "game"),
                   "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         for rep in range(1, args.repeat + 1):
             for item in items:
@@ -270,8 +274,10 @@ def _play_recode(args: argparse.Namespace, g: dict[str, Any], llm: Any,
     game = Game(str(Path(args.games_dir) / g["path"]))
     try:
         game.reset()
-        row = suites.run_textworld_recode(game, llm, engine_kw, act_check=args.act_check,
-                                          act_action=getattr(args, "act_action", False))
+        row = suites.run_textworld_recode(
+            game, llm, engine_kw, act_check=args.act_check,
+            act_action=getattr(args, "act_action", False),
+            act_doc=suites.GENERIC_ACT_DOC if getattr(args, "act_doc", "") == "generic" else "")
         row["objective"] = game.objective
     finally:
         game.close()

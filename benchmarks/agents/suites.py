@@ -131,19 +131,33 @@ def tw_task_text(objective: str, first_room: str) -> str:
     return f"{objective}\n\nFirst observation:\n{first_room}"
 
 
+#: ``act``'s docstring with the shapes of commands instead of example objects
+#: (``--act-doc generic``): with the concrete one a 1.5B model sent ``open wooden chest``,
+#: the docstring's example, in a room with a box, four times.
+GENERIC_ACT_DOC = ("Send one text command to the game and return what it says. A command is "
+                   "a verb and the names the game used for things you have seen, e.g. "
+                   "act('go east'), act('take KEY from SHELF'), act('open BOX'), "
+                   "act('unlock BOX with KEY'), act('put THING on TABLE'), "
+                   "act('insert THING into BOX') (the capitals stand for those names).")
+
+
 def run_textworld_recode(game: Any, llm: Callable[[str], str],
                          engine_kw: Mapping[str, Any] | None = None, *,
-                         act_check: bool = False, act_action: bool = False) -> dict[str, Any]:
+                         act_check: bool = False, act_action: bool = False,
+                         act_doc: str = "") -> dict[str, Any]:
     """Play ``game`` (already reset) with only ``act`` in the namespace; a results row.
 
     ``act_check``: ``act`` is marked ``@primitive(check=refused)`` as a user would, so a
     command the game refuses ("That's not a verb I recognise.") makes the engine re-plan.
+    ``act_doc``: ``act``'s docstring in place of the one of ``tw_game`` ("" keeps it).
     """
     from tw_game import primitives, refused
 
     from recode_magic import ReCode, primitive
 
     act = primitives(game)["act"]
+    if act_doc:
+        act.__doc__ = act_doc
     if act_check or act_action:  # marked as a user would (issue 21: action=True, no check)
         act = primitive(check=refused if act_check else None, action=act_action)(act)
     ns: dict[str, Any] = {"act": act}
