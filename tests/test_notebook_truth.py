@@ -2,12 +2,14 @@
 
 Defects a new user still hit (round of 2026-12-07), each checked where the user looks:
 the one writability check (save_dir, --cassette, batch --out); the output an ancestor
-shows after a re-run of one of its nodes; a run's warnings as one note line each, once; ...
+shows after a re-run of one of its nodes; a run's warnings as one note line each, once;
+the live clock stands still while a --confirm box waits for you; ...
 """
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from kernel_helper import usage_error
@@ -117,3 +119,32 @@ def test_a_run_warning_is_one_note_line_said_once(kernel):
     assert res.status == "ok", res.error
     assert kernel.value("(_recode.status, y)") == ("done", 6)
     assert "warning" not in res.stdout + res.stderr, (res.stdout, res.stderr)
+
+
+# -- 1. the live clock leaves out the wait for a --confirm decision --------------------------
+def test_the_live_clock_leaves_out_the_time_a_confirm_box_waited(monkeypatch):
+    """Two boxes, each answered after 1 s: what a view holds when the second box opens (and
+    while it waits) is the run's busy time, not the 1 s the first box waited (it was)."""
+    from test_widget import View, capture
+
+    from recode_magic.notebook import confirm as confirm_mod
+    from recode_magic.notebook.widget import ReCodeWidget
+
+    widget = ReCodeWidget(trailing=False, keyframes=())
+    sent = capture(widget)
+    shown: list[float] = []
+
+    def user_thinks(node, code, cost, render_timeout):  # the box, answered after 1 s
+        view = View({"seq": 0, "run": {}, "nodes": []}).feed(sent)
+        shown.append(view.run["elapsed"])
+        time.sleep(1.0)
+        return code
+
+    monkeypatch.setattr(confirm_mod, "_ask_with_buttons", user_thinks)
+    llm = ScriptedLLM({"solve": X("x = twice(3)"), "twice": X("x = 3 * 2")})
+    engine = ReCode(llm, confirm=confirm_mod.confirm_with_buttons)
+    widget.attach(engine)
+    run = engine.run("twice three")
+    assert run.status == "done" and run.elapsed >= 2.0        # the wall clock counts both
+    assert len(shown) == 2 and shown[1] < 0.5, shown            # the view did not
+    assert View({"seq": 0, "run": {}, "nodes": []}).feed(sent).run["elapsed"] < 0.5

@@ -104,8 +104,9 @@ def busy_seconds(run: Run, nodes: list[Node]) -> float:
     """Seconds the run was at work: the union of its nodes' [started, ended] spans.
 
     A run steered later (Regenerate, Edit) ends again, minutes after it started; the time
-    between is idle, not the run's; so is the time a ``--confirm`` box waited for you.
-    Falls back to ``run.elapsed`` without node times.
+    between is idle, not the run's; so is the time a ``--confirm`` box waited (or waits,
+    while the run goes on: the clock stands still) for you. A node still running counts
+    until now. Falls back to ``run.elapsed`` without node times.
     """
     now = time.time()
     last = run.ended or now  # a node the run stopped in has no end of its own
@@ -118,7 +119,9 @@ def busy_seconds(run: Run, nodes: list[Node]) -> float:
 
 
 def shown_elapsed(run: Run, nodes: list[Node] | None = None) -> float:
-    """The seconds a view's header shows: ``run.elapsed`` while it runs, else busy time."""
-    if str(run.status) in ("running", "pending"):
-        return run.elapsed
+    """The seconds a view's header shows: :func:`busy_seconds`, while it runs too.
+
+    A live view counts on from it until the next update (``static/tree.js``), except while a
+    ``--confirm`` box waits: then the clock stands still.
+    """
     return busy_seconds(run, run.nodes() if nodes is None else nodes)

@@ -66,8 +66,8 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
 def run_json(run: Run, nodes: list[Node]) -> dict[str, Any]:
     """The run-level fields a view shows (header, counts, progress); texts clipped.
 
-    ``elapsed`` of an ended run is :func:`~.marks.busy_seconds` (idle time between steering
-    actions and waits for a ``--confirm`` decision are not counted).
+    ``elapsed`` is :func:`~.marks.busy_seconds`, also while the run goes on (idle time
+    between steering actions and waits for a ``--confirm`` decision are not counted).
     """
     counts: dict[str, int] = {}
     for n in nodes:

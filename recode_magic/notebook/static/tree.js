@@ -71,7 +71,9 @@ function apply(obj, d) {
 function storeOf(model) {
   let s = STORES.get(model);
   if (s) return s;
-  s = { seq: -1, run: {}, byId: new Map(), listeners: new Set(), asked: 0, patches: 0, gaps: 0 };
+  // at: when run.elapsed arrived (this page's clock): the header counts on from it
+  s = { seq: -1, run: {}, byId: new Map(), listeners: new Set(), asked: 0, patches: 0, gaps: 0,
+    at: performance.now() };
   const emit = (info) => { for (const f of s.listeners) f(info); };
   const load = (snap) => {
     if (typeof snap === "string") snap = snap ? JSON.parse(snap) : null;  // the trait is text
@@ -80,6 +82,7 @@ function storeOf(model) {
     s.run = snap.run || {};
     s.byId = new Map((snap.nodes || []).map((n) => [n.id, n]));
     s.asked = 0;
+    s.at = performance.now();
     return true;
   };
   const onMsg = (msg) => {
@@ -96,6 +99,7 @@ function storeOf(model) {
     s.seq = msg.seq;
     s.patches++;
     s.run = apply(s.run, msg.run);
+    s.at = performance.now();  // every patch is the state as of now: run.elapsed too
     for (const [id, d] of Object.entries(msg.nodes || {})) s.byId.set(id, apply(s.byId.get(id), d));
     for (const id of msg.drop || []) s.byId.delete(id);
     emit({});
@@ -255,8 +259,10 @@ function render({ model, el }) {
     $(".rc-task").textContent = task;
     $(".rc-task").title = run.task || "";
     const n = run.n || 0, finished = (c.done || 0) + (c.error || 0) + (c.skipped || 0) + (c.stub || 0);
+    // the kernel's busy time (no idle time, no wait for a --confirm decision), counted on
+    // since it arrived; while a box waits for you the clock stands still
     let elapsed = run.elapsed;
-    if (status === "running" && run.started && !waiting) elapsed = Date.now() / 1000 - run.started;
+    if (status === "running" && elapsed != null && !waiting) elapsed += (performance.now() - store.at) / 1000;
     const live = status === "running" || status === "pending";
     const progress = live ? [`${c.expanded || 0} expanded`, `${(c.pending || 0) + (c.running || 0)} pending`]
       : [`${c.done || 0} done`];
