@@ -8,6 +8,7 @@ are asked at once, and the cassette recording and replaying such candidates.
 from __future__ import annotations
 
 import threading
+import time
 
 from recode_magic import ReCode
 from recode_magic.engine import sampling
@@ -305,3 +306,26 @@ def test_candidates_that_all_disagree_make_the_step_a_plan_under_the_plan_shape(
     llm.shapes = []
     run, ns = run_count(llm)  # decompose off: the first that ran is kept, as before
     assert ns["answer"] == 5 and not run.nodes()[0].children
+
+
+class Interrupted(BySeed):
+    """Thread-safe; candidate 1's call is Ctrl-C, the others answer a moment later."""
+
+    thread_safe = True
+
+    def answer(self, prompt, seed):
+        if seed == 1:
+            raise KeyboardInterrupt
+        if seed is not None:
+            time.sleep(0.3)
+        return super().answer(prompt, seed)
+
+
+def test_candidates_answering_after_ctrl_c_are_still_counted():
+    llm = Interrupted({None: WRONG, 2: RIGHT, 3: ALSO_RIGHT})
+    run, _ = run_count(llm, samples=4)
+    assert run.status == "interrupted"
+    deadline = time.monotonic() + 5
+    while run.llm_calls < 3 and time.monotonic() < deadline:  # the two late answers
+        time.sleep(0.05)
+    assert run.llm_calls == 3 and run.nodes()[0].usage["input_tokens"] == 30

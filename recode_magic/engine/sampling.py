@@ -42,6 +42,7 @@ import concurrent.futures as cf
 import copy
 import time
 from collections import Counter
+from collections.abc import Callable
 from types import CodeType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -216,9 +217,13 @@ def _start(llm: Any, prompt: str, depth: int, seeds: list[int]
 
 
 def _replies(llm: Any, prompt: str, depth: int, seeds: list[int],
-             pool: cf.ThreadPoolExecutor | None,
-             futures: list[cf.Future[Reply]]) -> list[Reply | Exception]:
-    """Each candidate's reply, in seed order; a call that failed gives its error."""
+             pool: cf.ThreadPoolExecutor | None, futures: list[cf.Future[Reply]],
+             late: Callable[[Reply], None]) -> list[Reply | Exception]:
+    """Each candidate's reply, in seed order; a call that failed gives its error.
+
+    Ctrl-C while waiting: the calls already sent are not waited for, but each one that
+    still answers is passed to ``late`` (counted: the tokens were spent).
+    """
     out: list[Reply | Exception] = []
     try:
         for i, seed in enumerate(seeds):
@@ -227,6 +232,11 @@ def _replies(llm: Any, prompt: str, depth: int, seeds: list[int],
                            ask(llm, prompt, depth=depth, temperature=TEMPERATURE, seed=seed))
             except (LLMError, NoReplyError) as exc:  # in the attempt; candidate 1 stands
                 out.append(exc)
+    except BaseException:
+        for f in futures[len(out):]:
+            f.add_done_callback(lambda f: None if f.cancelled() or f.exception() is not None
+                                else late(f.result()))
+        raise
     finally:
         if pool is not None:  # Ctrl-C: do not wait for the calls still running
             pool.shutdown(wait=False, cancel_futures=True)
@@ -317,7 +327,8 @@ def _gather(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block], prom
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         raise
-    replies = _replies(llm, prompt, node.depth, seeds, pool, futures)
+    replies = _replies(llm, prompt, node.depth, seeds, pool, futures,
+                       lambda reply: _count(x, run, node, prompt, reply))
     asked = time.perf_counter() - started
     for reply in replies:
         if isinstance(reply, Exception):
