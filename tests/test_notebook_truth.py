@@ -3,7 +3,8 @@
 Defects a new user still hit (round of 2026-12-07), each checked where the user looks:
 the one writability check (save_dir, --cassette, batch --out); the output an ancestor
 shows after a re-run of one of its nodes; a run's warnings as one note line each, once;
-the live clock stands still while a --confirm box waits for you; ...
+the live clock stands still while a --confirm box waits for you; a new user's first
+mistakes (an option that is a lever or a setting, a huge cell, Ctrl-C) each one clear line.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ llm = ScriptedLLM({"solve": X("a = 1")})
 pure = ScriptedLLM({"solve": X("x = 3\\ny = twice(x)"), "twice": X("y = x * 2")})
 two_blocks = ScriptedLLM({"solve": X("x = 3\\ny = twice(x)") + X("z = 0"),
                           "twice": X("y = x * 2")})
+mine = {"keep": [1, 2]}
+def slow(n):
+    """Take a while."""
+    import time
+    time.sleep(30)
+    return n
+sleepy = ScriptedLLM({"solve": X("a = 2\\nb = slow(a)\\nc = 9")})
 two_tries = ScriptedLLM({"solve": X("x = step(2)\\nprint('root says', x)"),
                          "step": [X("print('first try')\\nx = 1"),
                                   X("print('second try')\\nx = 2")]})
@@ -148,3 +156,34 @@ def test_the_live_clock_leaves_out_the_time_a_confirm_box_waited(monkeypatch):
     assert run.status == "done" and run.elapsed >= 2.0        # the wall clock counts both
     assert len(shown) == 2 and shown[1] < 0.5, shown            # the view did not
     assert View({"seq": 0, "run": {}, "nodes": []}).feed(sent).run["elapsed"] < 0.5
+
+
+# -- 5. a new user's first mistakes: one clear line each, nothing lost -------------------------
+@pytest.mark.kernel
+@pytest.mark.parametrize(("line", "says"), [
+    ("--samples 4", "unrecognized arguments: --samples 4 (samples is a planning lever: "
+                    "%config ReCodeMagics.levers = {'samples': ...})"),
+    ("--max-calls 9", "unrecognized arguments: --max-calls 9 (max_calls is a setting: "
+                      "%config ReCodeMagics.max_calls = ...)"),
+    ("--bogus", "unrecognized arguments: --bogus"),
+])
+def test_an_option_that_lives_elsewhere_says_where(kernel, line, says):
+    res = kernel.execute(f"%%recode --llm llm {line}\nset a")
+    assert usage_error(res) == f"UsageError: {says}"
+
+
+@pytest.mark.kernel
+def test_a_huge_cell_and_ctrl_c_each_say_one_line_and_lose_nothing(kernel):
+    res = kernel.execute("%%recode --llm llm\n" + "Add 2 and 3. " * 8000)   # 104 KB
+    assert res.status == "ok" and res.lines == [], res.stderr
+    notes = [ln for ln in res.stdout.splitlines() if ln.startswith("recode: ")]
+    assert notes == ["recode: warning: the task is 103999 characters long; prompts show its "
+                     "first 4000 (raise it with ReCode(task_limit=N))"], res.stdout
+    assert kernel.value("(_recode.status, len(_recode.task))") == ("done", 103999)
+    res = kernel.execute("%%recode --llm sleepy\nslowly", interrupt_after=3, timeout=60)
+    assert res.status == "ok", res.error
+    assert res.lines == ["recode: run interrupted at `solve` (KeyboardInterrupt); %recode "
+                         "resume continues"], res.stderr
+    assert kernel.value("(_recode.status, _recode.task, a, mine)") == (
+        "interrupted", "slowly", 2, {"keep": [1, 2]})
+    assert kernel.value("'b' in globals() or 'c' in globals()") is False

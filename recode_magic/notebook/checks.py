@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ from traitlets import HasTraits
 from ..engine.recode import LEVERS
 from ..runs.run import Run
 
-__all__ = ["names_list", "one_line", "cannot_write", "cassette_counts", "cassette_note",
-           "check_levers", "check_variable", "stop_line", "MISSING"]
+__all__ = ["names_list", "one_line", "option_hint", "cannot_write", "cassette_counts",
+           "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
 MISSING: Any = object()
@@ -31,6 +32,29 @@ def one_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     return lines[-1] if isinstance(exc, UsageError) else " ".join(lines)
+
+
+def option_hint(line: str, magics: HasTraits) -> str:
+    """``line`` with where an unknown option lives when it is a lever or a setting.
+
+    >>> from traitlets import HasTraits, Int
+    >>> class M(HasTraits):
+    ...     max_calls = Int(300).tag(config=True)
+    >>> option_hint("unrecognized arguments: --samples 4", M())
+    "unrecognized arguments: --samples 4 (samples is a planning lever: %config \
+ReCodeMagics.levers = {'samples': ...})"
+    >>> option_hint("unrecognized arguments: --max-calls 9", M())
+    'unrecognized arguments: --max-calls 9 (max_calls is a setting: %config \
+ReCodeMagics.max_calls = ...)'
+    """
+    found = re.match(r"unrecognized arguments: --?([A-Za-z][\w-]*)", line)
+    name = found.group(1).replace("-", "_") if found else ""
+    if name in LEVERS:
+        return (f"{line} ({name} is a planning lever: %config ReCodeMagics.levers = "
+                f"{{{name!r}: ...}})")
+    if name and magics.has_trait(name) and magics.trait_metadata(name, "config"):
+        return f"{line} ({name} is a setting: %config ReCodeMagics.{name} = ...)"
+    return line
 
 
 def cannot_write(path: Path, *, folder: bool) -> str | None:
@@ -124,6 +148,9 @@ def stop_line(run: Run) -> str:
     >>> run = Run("t"); run.status, run.error = "limit", "token budget: ... (budget_tokens=9)"
     >>> stop_line(run)
     'recode: run limit: token budget: ... (budget_tokens=9); %recode resume --budget B continues'
+    >>> run.status, run.error = "interrupted", "interrupted (KeyboardInterrupt)"
+    >>> stop_line(run)
+    'recode: run interrupted (KeyboardInterrupt); %recode resume continues'
     """
     where = next((n for n in reversed(run.nodes()) if n.error), None)
     at = f" at `{where.name}`" if where is not None else ""
@@ -136,4 +163,6 @@ def stop_line(run: Run) -> str:
                 if "max_calls" in error else "; %recode resume continues")
     if run.status == "error" and run.state is not None and run.state.frames:
         hint = "; fix the cause, then %recode resume continues"
+    if run.status == "interrupted" and error.startswith("interrupted ("):
+        return f"recode: run interrupted{at} {error[len('interrupted '):]}{hint}"  # once
     return f"recode: run {run.status}{at}: {error}{hint}"

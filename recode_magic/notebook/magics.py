@@ -39,6 +39,7 @@ from .checks import (
     check_variable,
     names_list,
     one_line,
+    option_hint,
     stop_line,
 )
 from .commands import parse_budget
@@ -137,7 +138,7 @@ class ReCodeMagics(Magics):
         try:
             return entry(*args)
         except (RecodeError, UsageError) as exc:
-            raise UsageError(one_line(exc)) from None
+            raise UsageError(option_hint(one_line(exc), self)) from None
 
     # -- %%recode ---------------------------------------------------------------------------
     @magic_arguments()
@@ -384,9 +385,7 @@ class ReCodeMagics(Magics):
         self._created.pop("_recode", None)  # set by the magic during the run, not by the code
         self.remember(run)
         say_warnings(run)  # notes (stdout), each once: a resume says only its new ones
-        note = cassette_note(engine.llm, *cassette)
-        if note:
-            say(note)  # what the cassette did
+        say(cassette_note(engine.llm, *cassette))  # what the cassette did, if worth a note
         if run.status != "done":
             print(stop_line(run), file=sys.stderr)
 

@@ -29,9 +29,10 @@ def flat(text: str) -> str:
     return " ".join(ln.strip() for ln in text.splitlines() if ln.strip())
 
 
-def say(text: str) -> None:
-    """Print the note ``text`` as one ``recode: ...`` line on stdout (flushed)."""
-    print(f"recode: {flat(text)}", flush=True)
+def say(text: str | None) -> None:
+    """Print the note ``text`` as one ``recode: ...`` line on stdout (flushed); None: nothing."""
+    if text:
+        print(f"recode: {flat(text)}", flush=True)
 
 
 def say_warnings(run: Run) -> None:
