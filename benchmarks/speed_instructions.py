@@ -5,10 +5,14 @@
 On a shared, loaded machine CPU time per node moves by 10-50% from one minute to the next;
 the number of instructions a run executes does not (within 0.01% from run to run). Each
 tree is run in a child process under ``valgrind --tool=cachegrind``, once with one measured
-run and once with three (both after two warm-up runs, the same hash seed), and the
-difference is divided by twice the node count: imports and warm-up cancel out. ``--root``
+run and once with 1 + k (both after two warm-up runs, the same hash seed; k runs make about
+2,000 nodes: 20 of a chain of 99, 4 of 499), and the difference is divided by the k runs'
+nodes: imports and warm-up cancel out. The objects alive before the measured runs are
+frozen (``gc.freeze``): the collector's work on the run's own objects is counted, not
+whether a full collection of the interpreter's whole heap fell into one run or the other
+(without both, one commit's chain of 99 measured 265k and 365k a node). ``--root``
 measures another checkout of the package (an A/B of two commits). Slow (valgrind runs
-Python about 50 times slower): ~25 s a tree of a few hundred nodes.
+Python about 50 times slower): ~30 s a tree.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ _CHILD = (
     "    engine = ReCode(make({n}), namespace=primitives(), max_depth={n} + 5,\n"
     "                    max_calls=BIG, max_nodes=BIG)\n"
     "    assert engine.run('benchmark').status == 'done'\n"
-    "once(); once(); gc.collect()\n"
+    "once(); once(); gc.collect(); gc.freeze()\n"
     "for _ in range({k}): once()\n")
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+NODES = 2000  # nodes measured per tree (the runs of a small tree vary more)
 
 
 def _instructions(root: str, shape: str, n: int, k: int) -> int:
@@ -51,7 +56,9 @@ def _instructions(root: str, shape: str, n: int, k: int) -> int:
 
 def per_node(root: str, shape: str, n: int) -> int:
     """Instructions one node of the ``shape`` tree of ``n`` nodes costs the engine at ``root``."""
-    return (_instructions(root, shape, n, 3) - _instructions(root, shape, n, 1)) // (2 * n)
+    runs = max(2, round(NODES / n))  # about NODES nodes measured, whatever the tree's size
+    return ((_instructions(root, shape, n, 1 + runs) - _instructions(root, shape, n, 1))
+            // (runs * n))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import dataclasses
-import linecache
 from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,13 +15,12 @@ from ..prompting.reply import parse_reply
 from ..prompting.session import remember
 from ..pycode import code as C
 from ..pycode.limits import short_repr
-from ..pycode.namespace import ACTION_ATTR, preview, variable_lines
-from ..pycode.policy import check_code
-from ..pycode.wrap import AWAIT, OBSERVE, run_coroutine, wrap_calls
+from ..pycode.namespace import preview, variable_lines
+from ..pycode.wrap import AWAIT, OBSERVE, run_coroutine
 from ..runs.status import RunStatus
 from ..runs.tree import Node, RunData
 from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
-from .guards import copied_variable, loop_problem, unseen_words, world_seen
+from .planner import PLAN_REWRITES, Planner
 from .prefetch import Prefetcher
 from .runstate import Frame, RunState, Stop
 from .sampling import TEMPERATURE, choose, sampleable
@@ -39,7 +35,7 @@ class NoUsableCode(Exception):  # noqa: N818 - internal signal, its message is t
     """The model gave no usable code within ``max_rewrite`` re-asks."""
 
 
-class Expander:
+class Expander(Planner):
     """Build prompts, ask the model, parse and check its code for the node on top of the stack.
 
     Parameters
@@ -63,10 +59,7 @@ class Expander:
         self.plan_only = False
         #: what the steps are matched to for the worked examples (read once, when asked)
         self.nearby: Nearby | None = None
-
-    def known(self, name: str) -> bool:
-        """True for a name the code may call as it is (bound, or a builtin)."""
-        return name in self.ns or name in C.BUILTIN_NAMES
+        self.remembered: RunData | None = None  # the run :func:`remember` was given
 
     def summary(self, value: Any) -> str:
         """A variable's value for the prompt (the task text is kept longer)."""
@@ -88,7 +81,9 @@ class Expander:
             At the model-call limit, or when the user rejects the code (``--confirm``).
         """
         node, s = frame.node, self.settings
-        remember(run)  # a later run in this namespace may show its done steps (examples)
+        if run is not self.remembered:  # a later run in this namespace may show its done
+            remember(run)  # steps (examples); held weakly, once is enough
+            self.remembered = run
         variables, task = self.shown(run, frame)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
         fixed, shown = self.examples(node.call, variables)
@@ -137,7 +132,7 @@ class Expander:
         The root shows its task as text above its call, not only as a ``repr``.
         """
         names = frame.variables or ["task", *run.inputs]
-        self.inputs = tuple(n for n in names if n != "task")
+        self.inputs = tuple([n for n in names if n != "task"])
         task = self.ns.get("task") if frame.placeholder is None else None
         if not isinstance(task, str):
             return variable_lines(names, self.ns, self.summary), None
@@ -183,89 +178,6 @@ class Expander:
         if approved != code:
             return approved, self.plan(frame, approved)
         return code, blocks
-
-    def plan(self, frame: Frame, code: str) -> list[C.Block]:
-        """Split ``code`` into blocks, find placeholders, apply the policy (FormatError)."""
-        node, state = frame.node, self.state
-        # shown as <recode:id:name:attempt> in tracebacks (limits.user_traceback drops the
-        # per-run token); linecache is global, so the key must be unique across runs in
-        # threads (two batch tasks have nodes with the same id and name)
-        filename = f"<recode:{node.id}:{node.name}:{len(node.attempts)}@{state.token}>"
-        blocks = C.plan_blocks(code, self.known, filename=filename,
-                               recursive=state.repeats_ancestor, step=node.call)
-        self.guard(blocks)
-        self.guard_world(frame, blocks)
-        if self.plan_only:
-            _check_plan(blocks)
-        for block in blocks:
-            ph = block.placeholder
-            dead = sorted(block.calls & frame.unwritable.keys())
-            if dead and not any(self.known(n) for n in dead):
-                raise FormatError(
-                    f"`{dead[0]}` could not be written ({frame.unwritable[dead[0]][:300]}): do "
-                    f"not call it again; write what it does here, with the primitives and "
-                    f"builtins", reply=code)
-            leaked = sorted((block.calls & state.example_names) - {node.name})
-            if leaked and not any(self.known(n) for n in leaked):
-                here = ", ".join(f"`{p}`" for p in sorted(state.primitives)) or "none"
-                raise FormatError(
-                    f"`{leaked[0]}` is a function of the examples, not of this task: it does "
-                    f"not exist here; the primitives here are {here} (use them, builtins and "
-                    f"the variables)", reply=code)
-            if ph is not None and ph.name == node.name:
-                raise FormatError(
-                    f"`{ph.name}` is the step you are expanding: do not call it again, with any "
-                    f"arguments; write this step with the primitives, or split it into "
-                    f"different, more specific placeholders", reply=code)
-        if not self.settings.trust:
-            for block in blocks:
-                check_code(block.stmt, protected=state.protected, facts=block.facts,
-                           allowed_imports=self.settings.allowed_imports, namespace=self.ns)
-        wrap = state.async_primitives | frozenset(state.checks)
-        if wrap:
-            blocks = [dataclasses.replace(b, stmt=wrap_calls(b.stmt, state.async_primitives,
-                                                             frozenset(state.checks)),
-                                          _code=None)
-                      if b.placeholder is None and b.calls & wrap else b for b in blocks]
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        state.sources[filename] = code  # the machine drops them from linecache at the end
-        return blocks
-
-    def guard(self, blocks: list[C.Block]) -> None:
-        """Refuse code with a loop that never runs or never ends, or that re-types a variable.
-
-        Raises
-        ------
-        FormatError
-            One line for the model (:mod:`recode_magic.engine.guards`).
-        """
-        s = self.settings
-        if not (s.loop_guards or s.ground):
-            return
-        tree = ast.Module(body=[b.stmt for b in blocks], type_ignores=[])
-        loops = [b.stmt for b in blocks  # what loop_problem looks at: range() calls, while
-                 if b.facts is None or "range" in b.calls or ast.While in b.facts.kinds]
-        why = (loop_problem(ast.Module(body=loops, type_ignores=[]))
-               if s.loop_guards and loops else None)
-        if why:
-            raise FormatError(why)
-        copied = copied_variable(tree, self.ns, self.inputs) if s.ground else None
-        if copied:
-            name, line = copied
-            raise FormatError(f"line {line} re-types the value of the variable `{name}` (its "
-                              f"preview may be cut): use the variable `{name}` instead")
-
-    def guard_world(self, frame: Frame, blocks: list[C.Block]) -> None:
-        """Refuse a command to an action primitive that names unseen things (``ground``)."""
-        ns = self.ns
-        actions = {n for n in self.state.primitives if getattr(ns.get(n), ACTION_ATTR, False)}
-        if not (self.settings.ground and actions and any(b.calls & actions for b in blocks)):
-            return
-        texts = [v for k in ("task", *self.inputs) if isinstance(v := ns.get(k), str)]
-        why = unseen_words(ast.Module(body=[b.stmt for b in blocks], type_ignores=[]),
-                           actions, world_seen(frame.node, texts))
-        if why:
-            raise FormatError(why)
 
     def ask(self, run: RunData, node: Node, prompt: Prompt, **sampling: Any) -> str:
         """Ask the model once, through :func:`~recode_magic.llms.base.ask`.
@@ -345,32 +257,12 @@ class Expander:
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
     """Say once per node when a reply held several ``<execute>`` blocks (the first ran)."""
     count = reply.count("<execute>")
+    if count < 2:
+        return
     note = (f"the reply for `{name}` had {count} <execute> blocks: only the first ran (as "
             f"with a stop sequence at </execute>)")
-    if count > 1 and note not in run.warnings:
+    if note not in run.warnings:
         run.warnings.append(note)
-
-
-PLAN_REWRITES = 1  # a plan is asked for twice at most (small models rarely fix one)
-_EXAMPLE_STEPS = frozenset({"pick_rows", "summarize_rows"})
-PLAN_EXAMPLE = ("A plan looks like this (names and variables of your own step):\n<execute>\n"
-                "rows = pick_rows(data)\nresult = summarize_rows(rows)\n</execute>")
-
-
-def _check_plan(blocks: list[C.Block]) -> None:
-    """Refuse a decomposition that is not 2+ lines ``x = new_step(inputs)`` (FormatError)."""
-    code = [b.source for b in blocks if b.placeholder is None
-            and not isinstance(b.stmt, (ast.Import, ast.ImportFrom))]  # imports: harmless
-    if code:
-        raise FormatError(f"a plan has only lines `result = new_step(inputs)` calling new "
-                          f"functions; this line is code: {code[0].strip()[:120]}. {PLAN_EXAMPLE}")
-    copied = sorted({b.placeholder.name for b in blocks if b.placeholder} & _EXAMPLE_STEPS)
-    if copied:
-        raise FormatError(f"`{copied[0]}` is the example's name: name each sub-step after what "
-                          f"it does in this step, and pass it this step's variables")
-    if sum(b.placeholder is not None for b in blocks) < 2:
-        raise FormatError("a plan needs at least 2 lines `result = new_step(inputs)`, each a "
-                          "smaller part of the step")
 
 
 def cut_task(task: str, limit: int, warnings: list[str]) -> str:

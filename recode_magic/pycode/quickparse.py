@@ -91,11 +91,16 @@ def quick_tree(code: str) -> ast.Module | None:
             return None
         if sep == ", " and pos >= end:  # a trailing ", " before ")"
             return None
-    n = len(code)
-    call = _at(_Call(_at(_Name(fname, _LOAD), start, start + len(fname)), args, keywords),
-               start, n)
+    n, stop = len(code), start + len(fname)
+    func = _Name(fname, _LOAD)
+    func.lineno, func.col_offset, func.end_lineno, func.end_col_offset = 1, start, 1, stop
+    call = _Call(func, args, keywords)
+    call.lineno, call.col_offset, call.end_lineno, call.end_col_offset = 1, start, 1, n
     if target is None:
-        stmt: ast.stmt = _at(ast.Expr(call), 0, n)  # type: ignore[assignment]
+        stmt: ast.stmt = ast.Expr(call)
     else:
-        stmt = _at(ast.Assign([_at(_Name(target, _STORE), 0, len(target))], call, None), 0, n)  # type: ignore[assignment]
+        name = _Name(target, _STORE)
+        name.lineno, name.col_offset, name.end_lineno, name.end_col_offset = 1, 0, 1, len(target)
+        stmt = ast.Assign([name], call, None)
+    stmt.lineno, stmt.col_offset, stmt.end_lineno, stmt.end_col_offset = 1, 0, 1, n
     return ast.Module([stmt], [])
