@@ -33,6 +33,8 @@ def slow(n):
     time.sleep(30)
     return n
 sleepy = ScriptedLLM({"solve": X("a = 2\\nb = slow(a)\\nc = 9")})
+retry_slow = ScriptedLLM({"solve": X("r = step(2)\\nprint(r)"),
+                          "step": [X("r = 2 + 3"), X("r = slow(3)"), X("r = 1 + 1")]})
 two_tries = ScriptedLLM({"solve": X("x = step(2)\\nprint('root says', x)"),
                          "step": [X("print('first try')\\nx = 1"),
                                   X("print('second try')\\nx = 2")]})
@@ -187,3 +189,21 @@ def test_a_huge_cell_and_ctrl_c_each_say_one_line_and_lose_nothing(kernel):
     assert kernel.value("(_recode.status, _recode.task, a, mine)") == (
         "interrupted", "slowly", 2, {"keep": [1, 2]})
     assert kernel.value("'b' in globals() or 'c' in globals()") is False
+
+
+@pytest.mark.kernel
+def test_ctrl_c_during_a_regenerate_keeps_the_old_version_and_says_interrupted(kernel):
+    """The re-run stopped half-way is kept as an alternative that reads ``interrupted`` (it
+    read ``running``, in the note: 're-run of `step` ended running: interrupted here')."""
+    assert kernel.execute("%%recode --llm retry_slow --no-widget\nAdd").status == "ok"
+    res = kernel.execute("%recode regenerate step", interrupt_after=3, timeout=60)
+    assert res.status == "ok" and res.lines == [], (res.error, res.stderr)
+    assert ("recode: warning: re-run of `step` was interrupted; kept as alternative a1, the "
+            "previous version a0 stays current") in res.stdout, res.stdout
+    assert kernel.value("(_recode.status, r, mine)") == ("done", 5, {"keep": [1, 2]})
+    res = kernel.execute("%recode alternatives step")
+    rows = [ln.split()[:3] for ln in res.stdout.splitlines()[1:]]
+    assert rows == [["*", "a0", "done"], ["a1", "interrupted", "1"]], res.stdout
+    shown = kernel.value("[a['status'] for a in __import__('recode_magic.notebook.widget_state',"
+                         " fromlist=['_']).tree_json(_recode)['nodes'][1]['alternatives']]")
+    assert shown == ["done", "interrupted"]                 # the widget's alternatives table

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from ..runs.node import Node
     from ..runs.run import Run
 
-__all__ = ["Mark", "mark_node", "mark_of", "on_mark", "shown_status", "busy_seconds",
-           "shown_elapsed"]
+__all__ = ["Mark", "mark_node", "mark_of", "on_mark", "shown_status", "version_status",
+           "busy_seconds", "shown_elapsed"]
 
 
 @dataclass
@@ -76,6 +76,18 @@ def shown_status(node: Node, ended: bool) -> str:
         return mark.state
     status = str(node.status)
     return "interrupted" if ended and status == "running" else status
+
+
+def version_status(status: str, current: bool) -> str:
+    """The status a view shows for one of a node's versions (alternatives).
+
+    A version that is not the current one and stopped ``running`` or ``pending`` (a re-run
+    interrupted, then the previous version put back) can never go on: ``interrupted``.
+
+    >>> version_status("running", current=False), version_status("running", current=True)
+    ('interrupted', 'running')
+    """
+    return "interrupted" if not current and status in ("running", "pending") else status
 
 
 def _waits(node: Node, now: float) -> list[tuple[float, float]]:

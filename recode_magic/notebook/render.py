@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MissingDependencyError
 from ..pycode.limits import clip_text
 from ..runs.status import DISPLAY, RUN_ICONS, STATUS_ASCII, STATUS_COLORS, STATUS_ICONS
-from .marks import mark_of, shown_elapsed, shown_status
+from .marks import mark_of, shown_elapsed, shown_status, version_status
 
 if TYPE_CHECKING:
     import graphviz
@@ -82,7 +82,10 @@ def alternatives_json(node: Any, limit: int | None = None,
     if current is None:
         current = next((o["id"] for o, a in zip(out, alts, strict=True)
                         if _field(a, "current") is True), None)
-    return out, None if current is None else str(current)
+    current = None if current is None else str(current)
+    for o in out:  # a version stopped half-way and then put aside reads interrupted
+        o["status"] = version_status(o["status"], o["id"] == current)
+    return out, current
 
 
 def _alt_note(node: Node, ascii: bool) -> str:

@@ -32,6 +32,7 @@ from ..errors import ConfigError, ResumeError
 from ..steering import steer
 from ..steering.compare import Comparison, compare
 from ..steering.promote import promote_source
+from .marks import version_status
 from .notes import say_warnings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -176,7 +177,8 @@ def _alternatives(magics: ReCodeMagics, argv: list[str]) -> None:
     for a in node.alternatives:
         cost = "-" if a.cost_usd is None else f"${a.cost_usd:.4f}"
         mark = "*" if a.node is node else " "
-        print(f" {mark} {a.id:<4} {str(a.status):<8} {a.llm_calls:>3} calls {a.tokens:>7} "
+        status = version_status(str(a.status), a.node is node)
+        print(f" {mark} {a.id:<4} {status:<11} {a.llm_calls:>3} calls {a.tokens:>7} "
               f"tokens {cost:>9}  {a.label}")
 
 

@@ -123,7 +123,9 @@ class _Before:
         ns = run.namespace
         assert ns is not None and run.state is not None
         failed = next(a for a in node.alternatives if a.node is node)
-        why = one_line(node.error or run.error or str(node.status))
+        stopped = failed.status in (NodeStatus.RUNNING, NodeStatus.PENDING)  # interrupted
+        how = "was interrupted" if stopped else \
+            f"ended {failed.status}: {one_line(node.error or run.error or str(node.status))}"
         names = (self.names | assigned_names(node)) - run.state.protected
         switch(run, node, self.alternative)
         for name in names:
@@ -134,7 +136,7 @@ class _Before:
         for up, status, error in self.ancestors:
             up.status, up.error = status, error
         run.status, run.error, run.ended = self.status, self.error, self.ended
-        run.warnings.append(f"re-run of `{node.name}` ended {failed.status}: {why}; kept as "
+        run.warnings.append(f"re-run of `{node.name}` {how}; kept as "
                             f"alternative {failed.id}, the previous version {self.alternative} "
                             f"stays current (its variables and the run's status as before)")
 
