@@ -10,6 +10,7 @@ mistakes (an option that is a lever or a setting, a huge cell, Ctrl-C) each one 
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -33,6 +34,7 @@ def slow(n):
     time.sleep(30)
     return n
 sleepy = ScriptedLLM({"solve": X("a = 2\\nb = slow(a)\\nc = 9")})
+again = ScriptedLLM({"solve": X("a = 3")})
 retry_slow = ScriptedLLM({"solve": X("r = step(2)\\nprint(r)"),
                           "step": [X("r = 2 + 3"), X("r = slow(3)"), X("r = 1 + 1")]})
 two_tries = ScriptedLLM({"solve": X("x = step(2)\\nprint('root says', x)"),
@@ -207,3 +209,39 @@ def test_ctrl_c_during_a_regenerate_keeps_the_old_version_and_says_interrupted(k
     shown = kernel.value("[a['status'] for a in __import__('recode_magic.notebook.widget_state',"
                          " fromlist=['_']).tree_json(_recode)['nodes'][1]['alternatives']]")
     assert shown == ["done", "interrupted"]                 # the widget's alternatives table
+
+
+SLOW_TREE = """\
+import time
+import recode_magic.notebook.widget_static as _ws
+_html = _ws.render_html
+def _slow_html(run, *args, **kwargs):
+    if run.ended is not None:  # the static tree of an ended run
+        time.sleep(3)
+    return _html(run, *args, **kwargs)
+_ws.render_html = _slow_html
+"""
+
+
+@pytest.mark.kernel
+def test_a_second_ctrl_c_while_the_ended_run_is_drawn_is_one_line(kernel):
+    """Ctrl-C twice: the 2nd lands while the ended run's static tree is drawn (``dot``; made
+    3 s long here). It was a KeyboardInterrupt traceback, no stop line, and the names the run
+    bound were not recorded: the next run was refused to rebind ``a`` ('defined before the
+    run')."""
+    assert kernel.execute(SLOW_TREE).status == "ok"
+    kernel.execute("a = 0\ndel a")
+    second = threading.Timer(3.5, kernel.km.interrupt_kernel)
+    second.start()
+    try:
+        res = kernel.execute("%%recode --llm sleepy\nslowly", interrupt_after=2, timeout=60)
+    finally:
+        second.cancel()
+        kernel.execute("_ws.render_html = _html")
+    assert res.status == "ok", res.error
+    assert res.lines == ["recode: run interrupted at `solve` (KeyboardInterrupt); %recode "
+                         "resume continues"], res.stderr
+    assert kernel.value("(_recode.status, a, mine)") == ("interrupted", 2, {"keep": [1, 2]})
+    res = kernel.execute("%%recode --llm again --no-widget\nset a to 3")
+    assert res.status == "ok" and res.lines == [], res.stderr
+    assert kernel.value("(_recode.status, a)") == ("done", 3)

@@ -43,7 +43,7 @@ from .checks import (
     stop_line,
 )
 from .commands import parse_budget
-from .notes import say, say_warnings
+from .notes import ended_run, say, say_warnings
 
 __all__ = ["ReCodeMagics"]
 
@@ -215,7 +215,7 @@ class ReCodeMagics(Magics):
         cassette_entries = cassette_counts(engine.llm)
         self._follow(engine, widget)
         with self.task_bound(task, say=True):
-            run = engine.run(task, inputs=inputs, output=args.out)
+            run = ended_run(lambda: engine.run(task, inputs=inputs, output=args.out), self)
         self._finish(run, engine, cassette_entries)
 
     # -- %recode ----------------------------------------------------------------------------
@@ -264,7 +264,7 @@ class ReCodeMagics(Magics):
         self._follow(engine, self._widget_for(run), run)
         entries = cassette_counts(engine.llm)
         with self.task_bound(run.task):
-            run = engine.resume(run, max_depth=max_depth, **changes)
+            run = ended_run(lambda: engine.resume(run, max_depth=max_depth, **changes), self, run)
         self._finish(run, engine, entries)
 
     @contextlib.contextmanager

@@ -33,7 +33,7 @@ from ..steering import steer
 from ..steering.compare import Comparison, compare
 from ..steering.promote import promote_source
 from .marks import version_status
-from .notes import say_warnings
+from .notes import ended_run, say_warnings
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runs.run import Run
@@ -82,8 +82,8 @@ def _rerun(magics: ReCodeMagics, run: Run, node: Any, action: Any, **kwargs: Any
     print(f"recode: re-running `{node.name}` (node {node.id}): {steer.RERUN_WARNING}",
           flush=True)
     created: dict[str, Any] = {}
-    with magics.task_bound(run.task):
-        action(run, node, created=created, **kwargs)
+    with magics.task_bound(run.task):  # a 2nd Ctrl-C in the views after it ended: one line
+        ended_run(lambda: action(run, node, created=created, **kwargs), magics, run)
     # like _finish after a run: names the re-run bound stay rebindable by later runs
     getattr(magics, "_created", {}).update(created)
     magics.remember(run)
