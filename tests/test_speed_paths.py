@@ -232,3 +232,20 @@ def test_a_plain_reply_is_read_as_the_regular_expressions_read_it():
         assert quick == R._general(text), text
     assert read > 200
     assert R.parse_reply("<think> t </think><execute>v = f()  </execute>") == ("t", "v = f()")
+
+
+def test_a_one_line_block_is_what_splitting_the_parsed_reply_gives():
+    seen = 0
+    for code in _quick_cases(1500):
+        quick = C._one_line(code, "<f>")
+        if quick is None:
+            continue
+        seen += 1
+        (general,) = C.split_blocks(ast.parse(code), code, "<f>")
+        (block,) = quick
+        assert (ast.dump(block.stmt, include_attributes=True)
+                == ast.dump(general.stmt, include_attributes=True)), code
+        assert (block.source, block.calls, block.binds, block.filename, block.facts) == (
+            general.source, general.calls, general.binds, general.filename, general.facts)
+        assert block._code is None and block.placeholder is None
+    assert seen > 200

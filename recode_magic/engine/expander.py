@@ -94,7 +94,7 @@ class Expander(Planner):
                 hint = f"{hint}\nYour answer (attempt {attempt}) was code, not a plan."
             elif hint:  # show the unusable answer: at temperature 0 the same prompt repeats it
                 hint = reask_feedback(hint, previous, attempt)
-            text = "\n".join(p for p in (feedback, hint) if p) or None
+            text = f"{feedback}\n{hint}" if feedback and hint else feedback or hint or None
             prompt = build_prompt(fixed, node.call, variables, name=node.name,
                                   feedback=text, compound=compound, task=task, examples=shown)
             # the same refused answer twice: at temperature 0 it would come a third time
@@ -132,7 +132,8 @@ class Expander(Planner):
         The root shows its task as text above its call, not only as a ``repr``.
         """
         names = frame.variables or ["task", *run.inputs]
-        self.inputs = tuple([n for n in names if n != "task"])
+        self.inputs = (() if names == _TASK_ONLY  # a step with no arguments: no comprehension
+                       else tuple([n for n in names if n != "task"]))
         task = self.ns.get("task") if frame.placeholder is None else None
         if not isinstance(task, str):
             return variable_lines(names, self.ns, self.summary), None
@@ -252,6 +253,9 @@ class Expander(Planner):
             return result
 
         return {AWAIT: run_coroutine, OBSERVE: observe}
+
+
+_TASK_ONLY = ["task"]
 
 
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:

@@ -109,16 +109,21 @@ class Planner:
             One line for the model (:mod:`recode_magic.engine.guards`).
         """
         s = self.settings
-        if s.loop_guards:
-            loops = [b.stmt for b in blocks  # what loop_problem looks at: range() calls, while
-                     if b.facts is None or "range" in b.calls or ast.While in b.facts.kinds]
-            why = loop_problem(ast.Module(body=loops, type_ignores=[])) if loops else None
+        ground = s.ground and self.inputs  # no variable shown: nothing to re-type
+        loops: list[ast.stmt] = []  # the statements each guard reads (loops: no comprehension)
+        literal: list[ast.stmt] = []
+        for b in blocks:
+            facts = b.facts
+            if facts is None or "range" in b.calls or ast.While in facts.kinds:
+                loops.append(b.stmt)  # what loop_problem looks at: range() calls, while
+            if ground and (facts is None or facts.kinds & _LITERALS):
+                literal.append(b.stmt)  # ast.walk's order of the others is unchanged
+        if s.loop_guards and loops:
+            why = loop_problem(ast.Module(body=loops, type_ignores=[]))
             if why:
                 raise FormatError(why)
-        if not (s.ground and self.inputs):  # no variable shown: nothing to re-type
+        if not ground:
             return
-        # only statements holding a literal (ast.walk's order of the others is unchanged)
-        literal = [b.stmt for b in blocks if b.facts is None or b.facts.kinds & _LITERALS]
         copied = (copied_variable(ast.Module(body=literal, type_ignores=[]), self.ns,
                                   self.inputs) if literal else None)
         if copied:
@@ -129,7 +134,12 @@ class Planner:
     def guard_world(self, frame: Frame, blocks: list[C.Block]) -> None:
         """Refuse a command to an action primitive that names unseen things (``ground``)."""
         primitives = self.state.primitives  # an action is a primitive: none called, no action
-        if not (self.settings.ground and any(b.calls & primitives for b in blocks)):
+        if not self.settings.ground:
+            return
+        for b in blocks:  # a loop, not any(): no generator on the per-node path
+            if b.calls & primitives:
+                break
+        else:
             return
         ns = self.ns
         actions = {n for n in primitives if getattr(ns.get(n), ACTION_ATTR, False)}

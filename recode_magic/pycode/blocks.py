@@ -52,7 +52,9 @@ class Placeholder:
 
     def _names(self) -> tuple[str, ...]:
         names: dict[str, None] = {}
-        for n in [*self.call.args, *[k.value for k in self.call.keywords]]:
+        call = self.call
+        for n in (call.args if not call.keywords
+                  else [*call.args, *[k.value for k in call.keywords]]):
             if type(n) is ast.Name:  # the commonest arguments: a name or a literal
                 names.setdefault(n.id)
                 continue
@@ -61,7 +63,7 @@ class Placeholder:
             for sub in ast.walk(n):
                 if isinstance(sub, ast.Name):
                     names.setdefault(sub.id)
-        for k in self.call.keywords:
+        for k in call.keywords:
             if k.arg:
                 names.setdefault(k.arg)
         return tuple(names)

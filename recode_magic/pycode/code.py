@@ -32,6 +32,7 @@ from ..errors import FormatError
 from .astlock import parse
 from .blocks import Block, Placeholder, split_blocks
 from .nesting import compound_parts, hoist, loaded_names
+from .quickparse import quick_stmt
 from .scan import scan
 from .scan import simple_call as _simple
 from .scan import whole_call as _whole
@@ -135,22 +136,15 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
     >>> [b.source for b in plan_blocks("print(len(find(task)))", known=lambda n: n == "task")]
     ['find_result = find(task)', 'print(len(find_result))']
     """
-    tree = parse_code(code, filename)
-    blocks = split_blocks(tree, code, filename)
+    blocks = _one_line(code, filename)
+    if blocks is None:
+        blocks = split_blocks(parse_code(code, filename), code, filename)
     local: set[str] = set()
-    taken: set[str] = set()
 
     def is_known(name: str) -> bool:
         return name in local or name in BUILTIN_NAMES or known(name)
 
-    def fresh(base: str) -> str:
-        name, i = base, 1
-        while is_known(name) or name in taken:
-            i += 1
-            name = f"{base}_{i}"
-        taken.add(name)
-        return name
-
+    fresh: Callable[[str], str] | None = None  # made when a statement may be hoisted
     out: list[Block] = []
     for i, block in enumerate(blocks):
         quick = _quick_placeholder(block, is_known)
@@ -162,6 +156,8 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
             local |= block.binds
             out.append(block)
             continue
+        if fresh is None:
+            fresh = _namer(is_known)
         for part in _hoisted(block, is_known, fresh):
             later = None  # the last statement: all it assigns (the caller may read them)
             if (i + 1 < len(blocks) and not isinstance(part.stmt, ast.FunctionDef)
@@ -174,11 +170,43 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
                 raise FormatError(_self_call_message(ph), reply=code)
             local |= part.binds
             out.append(part)
-    if any(type(b.stmt) is ast.FunctionDef for b in out):
-        if step is not None:
-            out.extend(_call_own_def(out, step, filename))
-        _check_defs_used(out, code)
+    for b in out:  # a loop, not any(): no generator on the per-node path
+        if type(b.stmt) is ast.FunctionDef:
+            if step is not None:
+                out.extend(_call_own_def(out, step, filename))
+            _check_defs_used(out, code)
+            break
     return out
+
+
+def _namer(is_known: Callable[[str], bool]) -> Callable[[str], str]:
+    """``fresh(base)``: ``base``, else ``base_2``, ``base_3``... not known nor given before."""
+    taken: set[str] = set()
+
+    def fresh(base: str) -> str:
+        name, i = base, 1
+        while is_known(name) or name in taken:
+            i += 1
+            name = f"{base}_{i}"
+        taken.add(name)
+        return name
+
+    return fresh
+
+
+def _one_line(code: str, filename: str) -> list[Block] | None:
+    """What ``split_blocks(parse_code(code))`` gives for a one-line call statement (else None).
+
+    The statement is built without the parser (:mod:`~.quickparse`), its source is the
+    whole line, and it cannot fail to compile (else None: the general path checks it).
+    """
+    stmt = quick_stmt(code)
+    if stmt is None:
+        return None
+    facts = scan(stmt)
+    if not facts.compiles:
+        return None
+    return [Block(stmt, code, facts.calls, facts.binds, None, filename, None, facts)]
 
 
 def _quick_placeholder(block: Block,

@@ -28,7 +28,7 @@ import ast
 import keyword
 import re
 
-__all__ = ["quick_tree"]
+__all__ = ["quick_tree", "quick_stmt"]
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _LINE = re.compile(rf"(?:({_IDENT}) = )?({_IDENT})\(([ -~]*)\)")
@@ -52,6 +52,12 @@ def _ok(name: str) -> bool:
 
 def quick_tree(code: str) -> ast.Module | None:
     """``ast.parse(code)`` for a canonical one-line call statement, else None (see above)."""
+    stmt = quick_stmt(code)
+    return None if stmt is None else ast.Module([stmt], [])
+
+
+def quick_stmt(code: str) -> ast.stmt | None:
+    """The one statement of :func:`quick_tree` (``ast.parse(code).body[0]``), else None."""
     line = _LINE.fullmatch(code)
     if line is None:
         return None
@@ -103,4 +109,4 @@ def quick_tree(code: str) -> ast.Module | None:
         name.lineno, name.col_offset, name.end_lineno, name.end_col_offset = 1, 0, 1, len(target)
         stmt = ast.Assign([name], call, None)
     stmt.lineno, stmt.col_offset, stmt.end_lineno, stmt.end_col_offset = 1, 0, 1, n
-    return ast.Module([stmt], [])
+    return stmt
