@@ -245,3 +245,30 @@ def test_a_second_ctrl_c_while_the_ended_run_is_drawn_is_one_line(kernel):
     res = kernel.execute("%%recode --llm again --no-widget\nset a to 3")
     assert res.status == "ok" and res.lines == [], res.stderr
     assert kernel.value("(_recode.status, a)") == ("done", 3)
+
+
+BATCH = """\
+def batch_setup(task):
+    return {"slow": slow}
+slow_jobs = [{"id": "t0", "task": "slow two"}, {"id": "t1", "task": "slow two"}]
+batch_llm = ScriptedLLM({"solve": X("r = slow(2)")})
+"""
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_ctrl_c_in_a_batch_does_not_call_a_running_task_not_run(kernel, tmp_path):
+    """Ctrl-C while t0 runs (one worker) and t1 waits: t1 was not run, t0 was (its model was
+    called, its primitive runs on in its thread): its row said 'not run' too."""
+    assert kernel.execute(BATCH).status == "ok"
+    res = kernel.execute(f"%recode batch slow_jobs --setup batch_setup --llm batch_llm "
+                         f"--workers 1 --no-progress --out {tmp_path}/b -o tb",
+                         interrupt_after=3, timeout=90)
+    assert res.status == "ok" and res.lines == [], (res.error, res.stderr)
+    rows = kernel.value("[(r['task_id'], r['status'], r['error']) for r in "
+                        "tb.to_dict('records')]")
+    assert rows[0][:2] == ("t0", "interrupted") and rows[0][2].startswith(
+        "interrupted while it ran (it may still be running"), rows
+    assert rows[1][:2] == ("t1", "interrupted"), rows            # never started
+    assert "not run" in rows[1][2] or "cancelled" in rows[1][2], rows
+    assert "1 interrupted while running: their model calls are not counted" in res.stdout

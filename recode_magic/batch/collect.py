@@ -12,6 +12,7 @@ from typing import Any
 
 from .job import STOPS, run_job
 from .job import one_line as _one_line
+from .records import STILL_RUNNING
 from .records import fault_row as _fault_row
 from .records import write_text as _write
 
@@ -175,4 +176,7 @@ class Collector:
                 if f.done():
                     self.accept(futures[f], *self.outcome(f, futures[f]))
             except Exception:  # noqa: BLE001 - still running or failed: left interrupted
-                continue
+                pass
+            if futures[f] not in self.rows:  # it ran (it was not cancelled): not "not run"
+                self.rows[futures[f]] = {**_fault_row(futures[f], "interrupted", STILL_RUNNING),
+                                         "llm_calls": None}

@@ -10,12 +10,17 @@ from typing import Any
 
 from .job import ERROR_CHARS
 
-__all__ = ["COLUMNS", "load_results", "write_text", "read_row", "fault_row", "table"]
+__all__ = ["COLUMNS", "load_results", "write_text", "read_row", "fault_row", "table",
+           "STILL_RUNNING"]
 
 #: Columns of the results table, in order (``record`` columns of a TaskSetup follow).
 COLUMNS = ("task_id", "status", "solved", "llm_calls", "input_tokens", "output_tokens",
            "cache_write_tokens", "cache_read_tokens", "replayed_calls", "cost_usd", "depth",
            "nodes", "wall_s", "error", "tree", "cassette", "reused")
+
+#: The error of a task Ctrl-C found running that had not ended a grace period later.
+STILL_RUNNING = ("interrupted while it ran (it may still be running: in this kernel it stops "
+                 "at its next model call); re-run to resume")
 
 
 def write_text(path: Path, text: str) -> None:

@@ -34,6 +34,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..batch.many import BatchProgress, run_many, task_ids
+from ..batch.records import STILL_RUNNING
 from ..errors import MissingDependencyError
 from .checks import cannot_write, check_levers
 from .commands import parse_budget
@@ -142,6 +143,10 @@ def _summary(rows: list[dict[str, Any]], out: str) -> str:
         text += f"; {reused} reused from {out}"
     if by.get("interrupted"):
         text += "; run the same line again to resume"
+        going = sum(r.get("error") == STILL_RUNNING for r in rows)
+        if going:
+            text += (f" ({going} interrupted while running: their model calls are not counted "
+                     f"and they stop at their next one)")
     errors = [str(r.get("error")) for r in rows if r.get("status") == "error" and r.get("error")]
     if errors:  # why, in the same line: the most frequent error
         top = max(set(errors), key=errors.count)
