@@ -90,11 +90,16 @@ def version_status(status: str, current: bool) -> str:
     return "interrupted" if not current and status in ("running", "pending") else status
 
 
-def _waits(node: Node, now: float) -> list[tuple[float, float]]:
-    """``node``'s waits for a decision, the one going on included (until ``now``)."""
-    mark = _MARKS.get(node)
-    going = [(mark.since, now)] if mark is not None and mark.state == "waiting" else []
-    return _WAITS.get(node, []) + going
+def _waits(nodes: list[Node], now: float) -> list[tuple[float, float]]:
+    """The waits for a decision of ``nodes``, those going on included (until ``now``).
+
+    Walks the few marked nodes, not the tree: it runs on every update of a live view.
+    """
+    mine = {id(n) for n in nodes}
+    out = [w for node, waits in list(_WAITS.items()) if id(node) in mine for w in waits]
+    out += [(m.since, now) for node, m in list(_MARKS.items())
+            if m.state == "waiting" and id(node) in mine]
+    return out
 
 
 def _merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -125,7 +130,7 @@ def busy_seconds(run: Run, nodes: list[Node]) -> float:
     spans = _merged((n.started, n.ended or last) for n in nodes if n.started)
     if not spans:
         return run.elapsed
-    waits = _merged(w for n in nodes for w in _waits(n, min(last, now)))
+    waits = _merged(_waits(nodes, min(last, now)))
     idle = sum(max(0.0, min(b, d) - max(a, c)) for a, b in spans for c, d in waits)
     return max(0.0, sum(b - a for a, b in spans) - idle)
 
