@@ -247,6 +247,27 @@ def test_a_second_ctrl_c_while_the_ended_run_is_drawn_is_one_line(kernel):
     assert kernel.value("(_recode.status, a)") == ("done", 3)
 
 
+@pytest.mark.kernel
+def test_ctrl_c_while_the_new_run_is_first_drawn_ends_it_interrupted(kernel):
+    """Ctrl-C before the engine drove the run (the widget's first display; made 3 s long
+    here): it was a traceback and ``_recode`` stayed ``pending`` for ever."""
+    patch = SLOW_TREE.replace("if run.ended is not None:", "if str(run.status) == 'pending':")
+    assert kernel.execute(patch).status == "ok"
+    try:
+        res = kernel.execute("%%recode --llm again\nset a to 3", interrupt_after=1.5,
+                             timeout=60)
+    finally:
+        kernel.execute("_ws.render_html = _html")
+    assert res.status == "ok", res.error
+    assert res.lines == ["recode: run interrupted (KeyboardInterrupt); %recode resume "
+                         "continues"], res.stderr
+    assert kernel.value("(_recode.status, _recode.task, len(_recode.nodes()))") == (
+        "interrupted", "set a to 3", 1)
+    res = kernel.execute("%recode resume")
+    assert res.status == "ok" and res.lines == [], (res.error, res.stderr)
+    assert kernel.value("(_recode.status, a)") == ("done", 3)
+
+
 BATCH = """\
 def batch_setup(task):
     return {"slow": slow}

@@ -10,9 +10,12 @@ a ``%recode resume`` or a re-run says only the warnings it added.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ..runs.status import RunStatus
 
 if TYPE_CHECKING:
     from ..runs.run import Run
@@ -59,13 +62,19 @@ def ended_run(call: Callable[[], Run], magics: Any, run: Run | None = None) -> R
     lands there, after the run has ended. That run (``run``, else the one the cell started:
     ``magics.runs[-1]``) is returned then, so the cell says how it ended in one line with no
     traceback and the bookkeeping after it (what it bound, its warnings) is done; the live
-    view keeps its last state. A ``KeyboardInterrupt`` before the run ended propagates.
+    view keeps its last state. A Ctrl-C in the views' first display, before the engine
+    drove the run (still ``pending``, its root frame waiting), ends it ``interrupted``
+    there: ``%recode resume`` starts it. Any other ``KeyboardInterrupt`` propagates.
     """
     try:
         return call()
     except KeyboardInterrupt:
         if run is None and magics.runs and not magics.cell_without_run:
             run = magics.runs[-1]
+        if run is not None and run.status == RunStatus.PENDING and run.state is not None \
+                and run.state.frames and run.ended is None:  # never driven: nothing ran
+            run.status, run.error = RunStatus.INTERRUPTED, "interrupted (KeyboardInterrupt)"
+            run.ended = time.time()
         if run is None or run.ended is None or str(run.status) in ("running", "pending"):
             raise
         return run
