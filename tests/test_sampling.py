@@ -302,6 +302,8 @@ def test_candidates_that_all_disagree_make_the_step_a_plan_under_the_plan_shape(
         root.attempts[-1]["error"]
     assert [c.name for c in root.children] == ["count_rows", "same_number"]
     assert llm.shapes.count("plan") == 1  # only the plan request asks for the plan shape
+    child = next(p for p, _, _ in llm.calls if "Placeholder: n = count_rows(sales)" in p)
+    assert "Task:\ncount the rows\n(The placeholder below is one part of this task" in child
     llm = Planner({})
     llm.shapes = []
     run, ns = run_count(llm)  # decompose off: the first that ran is kept, as before

@@ -129,12 +129,18 @@ class Expander(Planner):
     def shown(self, run: RunData, frame: Frame) -> tuple[list[str], str | None]:
         """The variable lines of ``frame``'s prompt, and the root's task text (else None).
 
-        The root shows its task as text above its call, not only as a ``repr``.
+        The root shows its task as text above its call, not only as a ``repr``; so does a
+        sub-step of a decomposed node (``decompose``), with :data:`PART_NOTE` after it: its
+        call's name alone lost the task's details (a 1.5B model's ``join_slugs(slugs)``
+        cannot know the slugs are joined with ``-``).
         """
         names = frame.variables or ["task", *run.inputs]
         self.inputs = (() if names == _TASK_ONLY  # a step with no arguments: no comprehension
                        else tuple([n for n in names if n != "task"]))
-        task = self.ns.get("task") if frame.placeholder is None else None
+        part = frame.placeholder is not None and _in_plan(frame.node)
+        task = self.ns.get("task") if frame.placeholder is None or part else None
+        if isinstance(task, str) and part:  # a sub-step of a decomposition (issue 21)
+            task = f"{task}\n{PART_NOTE}"
         if not isinstance(task, str):
             return variable_lines(names, self.ns, self.summary), None
         return (["- task (str): the task text above",
@@ -256,6 +262,16 @@ class Expander(Planner):
 
 
 _TASK_ONLY = ["task"]
+
+
+#: Said under the task shown to a sub-step of a decomposition.
+PART_NOTE = "(The placeholder below is one part of this task: write only that part.)"
+
+
+def _in_plan(node: Node) -> bool:
+    """True when ``node``'s parent was decomposed into a plan (``node`` is one sub-step)."""
+    parent = node.parent
+    return parent is not None and any(a.get("kind") == "decompose" for a in parent.attempts)
 
 
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:

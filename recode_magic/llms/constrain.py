@@ -49,16 +49,19 @@ GBNF = (f'root  ::= "<think>" think "</think>" sep "<execute>" code "</execute>"
         f"think ::= [^<]{{0,{THINK_MAX}}}\n"
         "sep   ::= [ \\n]{0,2}\n"
         'code  ::= ([^<] | "<" [^/])*')
-#: The shape of a decomposition's answer (issue 21, ``decompose``): 2 to 4 lines
-#: ``out = new_step(inputs)`` and nothing else. A 1.5B model asked for a plan in words
-#: answers with code; under this grammar it writes the plan (the expander still checks that
-#: each line calls a new step).
+#: The shape of a decomposition's answer (issue 21, ``decompose``): a thought that starts
+#: "Smaller steps:", then 2 to 4 lines ``out = new_step(inputs)`` and nothing else, each
+#: calling a name with an underscore (no builtin has one: ``list(...)`` and ``sorted(...)``
+#: cannot pass for a step). A 1.5B model asked for a plan in words answers with code;
+#: under this grammar it writes the plan (the expander still checks each line calls a new
+#: step).
 PLAN_GBNF = ('root  ::= "<think>" think "</think>" sep "<execute>\\n" step step step? step? '
              '"</execute>"\n'
-             "think ::= [^<]{0,600}\n"
+             'think ::= "Smaller steps: " [^<]{0,400}\n'
              "sep   ::= [ \\n]{0,2}\n"
-             'step  ::= names " = " name "(" args? ")\\n"\n'
+             'step  ::= names " = " call "(" args? ")\\n"\n'
              'names ::= name (", " name)*\n'
+             'call  ::= [a-z] [a-z0-9]* "_" [a-z0-9_]{1,40}\n'
              'args  ::= arg (", " arg)*\n'
              'arg   ::= (name "=")? value\n'
              """value ::= name | [0-9]+ | "'" [^'\\n]{0,60} "'"\n"""
