@@ -4,7 +4,10 @@ Defects a new user still hit (round of 2026-12-07), each checked where the user 
 the one writability check (save_dir, --cassette, batch --out); the output an ancestor
 shows after a re-run of one of its nodes; a run's warnings as one note line each, once;
 the live clock stands still while a --confirm box waits for you; a new user's first
-mistakes (an option that is a lever or a setting, a huge cell, Ctrl-C) each one clear line.
+mistakes (an option that is a lever or a setting, a huge cell, Ctrl-C during a primitive, a
+regenerate, the first or the last drawing of the tree, a batch) each one clear line, with
+the run ended with a status, ``_recode`` current and the namespace intact.
+The tests share one kernel (``KERNEL_SETUP``); each also passes alone (``-k``).
 """
 
 from __future__ import annotations
