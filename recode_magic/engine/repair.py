@@ -283,7 +283,7 @@ def _unsure(node: Node) -> str:
     """Why the model's sampled programs for ``node`` were no answer ("" when they were).
 
     Candidates for the step that gave as many results as there were programs that ran
-    (no two agree, at least three ran): the step is decomposed like one that failed
+    (no two agree, at least two ran): the step is decomposed like one that failed
     (``decompose`` on; ADaPT-style, issue 21). The programs ran without an error, so the
     reason says they disagreed rather than pointing at one.
     """
@@ -292,7 +292,7 @@ def _unsure(node: Node) -> str:
         return ""
     ran = [r for r in sample.get("results", ())
            if r not in _NO_RESULT and not r.startswith("call failed: ")]
-    if len(ran) < 3:
+    if len(ran) < 2:
         return ""
     return (f"ValueError: {len(ran)} programs written for this step gave {len(set(ran))} "
             f"different results; it is too much for one program")

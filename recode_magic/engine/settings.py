@@ -66,7 +66,10 @@ class Settings:
     decompose : bool
         A node whose code still fails after its repairs, runs into the timeout, or leaves its
         result empty after the result check is asked once for a short plan of new named
-        sub-steps, each written on its own (:mod:`recode_magic.engine.repair`, issue 21).
+        sub-steps, each written on its own (:mod:`recode_magic.engine.repair`, issue 21);
+        with ``samples``, so is a pure step whose candidates all ran to different results.
+        The plan is sampled under a plan grammar where the backend has one, and each
+        sub-step is shown the task.
     samples : int
         Candidates asked for a step that touches nothing outside (no primitive, no child):
         each runs on a scratch copy of the variables and the result most of them agree on
