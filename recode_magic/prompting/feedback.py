@@ -38,7 +38,7 @@ def repair_feedback(ran: list[str], error: str, line: str | None) -> str:
     Write the code for the rest of this step, starting from the failed statement, fixing the cause.
     """
     done = "\n".join(ran) or "(nothing)"
-    last = error.strip().splitlines()[-1] if error.strip() else error
+    last = _last_line(error)
     tip = next((f"\nHint: {t}" for pattern, t in ERROR_HINTS if pattern.search(last)), "")
     return (f"These statements already ran (their variables are set; do not repeat them):\n"
             f"{done}\n"
@@ -65,7 +65,7 @@ def restart_feedback(code: str, error: str, line: str | None) -> str:
     Error: TypeError: no
     Write the whole step again, fixed (it runs again from its start).
     """
-    last = error.strip().splitlines()[-1] if error.strip() else error
+    last = _last_line(error)
     tip = next((f"\nHint: {t}" for pattern, t in ERROR_HINTS if pattern.search(last)), "")
     return (f"Your code:\n{code.strip()}\nfailed at this statement:\n{line or '?'}\n"
             f"Error: {last}{tip}\nWrite the whole step again, fixed (it runs again from its "
@@ -273,6 +273,16 @@ def result_feedback(code: str, name: str, value: str | None, *, restart: bool,
             f"{todo}, and assign `{name}`.")
 
 
+def _last_line(error: str) -> str:
+    """The last line of ``error`` (its ``Type: message``), or ``error`` itself when blank.
+
+    >>> _last_line("Traceback ...\\nKeyError: 'x'\\n"), _last_line("")
+    ("KeyError: 'x'", '')
+    """
+    text = error.strip()
+    return text.splitlines()[-1] if text else error
+
+
 #: The words of a decomposition request; a prompt that holds them is sampled as a plan
 #: (:attr:`~recode_magic.prompting.prompts.Prompt.shape`, a grammar where the model has one).
 PLAN_ASK = "Answer with only lines `result = new_step_name(inputs)`"
@@ -290,7 +300,7 @@ def decompose_feedback(code: str, error: str, ran: Sequence[str], targets: Seque
     Your code for this step failed: SyntaxError: bad
     Do not write that code again. Split the step into 2 to 4 smaller steps instead. ...
     """
-    last = error.strip().splitlines()[-1] if error.strip() else error
+    last = _last_line(error)
     done = ("These statements already ran (their effects happened; do not repeat them):\n"
             + "\n".join(ran) + "\n") if ran and not restart else ""
     what = "the rest of the step" if done else "the step"
