@@ -253,3 +253,32 @@ def test_a_stopped_run_gives_shadowed_values_back_and_resume_hides_them_again(ns
     ReCode.for_run(run).resume(run, max_depth=5)
     assert run.status == "done", run.error
     assert seen == [3, 5] and ns["limit"] == 5 and ns["r"] == 3
+
+
+def test_ctrl_c_in_a_run_start_subscriber_ends_the_run_interrupted_and_resumable():
+    def stop_at_start(event, run, node):
+        if event == "run_start":
+            raise KeyboardInterrupt
+
+    ns: dict = {}
+    engine = ReCode(ScriptedLLM({"solve": ["<think>t</think><execute>answer = 2</execute>"]}),
+                    ns, on_event=stop_at_start)
+    run = engine.run("two", output="answer")
+    assert run.status == "interrupted" and run.ended is not None and "answer" not in ns
+    assert "before the first step" in run.error
+    engine.unsubscribe()
+    engine.resume(run)
+    assert run.status == "done" and ns["answer"] == 2
+
+
+def test_a_failing_run_start_subscriber_raises_but_leaves_no_pending_run():
+    seen = []
+
+    def broken(event, run, node):
+        seen.append(run)
+        raise ValueError("bug in my subscriber")
+
+    engine = ReCode(ScriptedLLM({}), {}, on_event=broken)
+    with pytest.raises(ValueError, match="bug in my subscriber"):
+        engine.run("two")
+    assert seen[0].status == "error" and "run_start subscriber failed" in seen[0].error

@@ -18,7 +18,7 @@ from ..prompting.prompts import FEW_SHOTS, example_names, fixed_part
 from ..pycode.code import BUILTIN_NAMES
 from ..pycode.namespace import CHECK_ATTR, describe_primitive, discover_primitives
 from ..runs.run import Run
-from ..runs.status import NodeStatus
+from ..runs.status import NodeStatus, RunStatus
 from ..runs.tree import Node, RunData
 from .machine import SHADOWABLE_BUILTINS, Machine
 from .runstate import MISSING, ConfirmFn, Frame, RunState
@@ -195,7 +195,17 @@ class ReCode:
             async_primitives=frozenset(n for n, f in prims.items()
                                        if inspect.iscoroutinefunction(f)))
         run.started = time.time()
-        self._emit("run_start", run, None)
+        try:
+            self._emit("run_start", run, None)
+        except BaseException as exc:  # Ctrl-C (or a subscriber's bug) before the first step
+            stopped = isinstance(exc, KeyboardInterrupt)
+            run.status = RunStatus.INTERRUPTED if stopped else RunStatus.ERROR
+            run.error = ("interrupted (KeyboardInterrupt) before the first step" if stopped
+                         else f"run_start subscriber failed: {type(exc).__name__}: {exc}")
+            run.ended = time.time()  # never left pending; resume() starts it
+            if not stopped:
+                raise
+            return run
         return self._drive(run)
 
     def resume(self, run: Run, *, max_depth: int | None = None, **changes: Any) -> Run:
