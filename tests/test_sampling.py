@@ -213,35 +213,6 @@ def test_cassette_records_each_candidate_under_its_own_key_and_replays_it(tmp_pa
     assert [a["chosen"] for a in again.nodes()[0].attempts if a["kind"] == "sample"] == [2]
 
 
-def test_resample_asks_k_more_when_no_two_agree_and_chooses_among_all():
-    seeds = sampling.RESAMPLE_SEED
-    llm = BySeed({None: WRONG, 1: FAILS, 2: reply("answer = 99"),
-                  seeds + 1: RIGHT, seeds + 2: ALSO_RIGHT, seeds + 3: FAILS})
-    run, ns = run_count(llm, resample=True)
-    assert run.status == "done" and ns["answer"] == 4  # two of the second round agree
-    sample = run.nodes()[0].attempts[-1]
-    assert sample["candidates"] == 6 and sample["resampled"] == 3
-    assert sample["seeds"] == [1, 2, seeds + 1, seeds + 2, seeds + 3]
-    assert sample["chosen"] == 4 and sample["agree"] == 2
-    assert run.llm_calls == 6
-
-
-def test_resample_asks_nothing_more_when_two_agree_or_when_off():
-    llm = BySeed({None: WRONG, 1: RIGHT, 2: ALSO_RIGHT})
-    run, _ = run_count(llm, resample=True)
-    assert run.llm_calls == 3 and run.nodes()[0].attempts[-1]["resampled"] == 0
-    llm = BySeed({None: WRONG, 1: FAILS, 2: reply("answer = 99")})
-    run, ns = run_count(llm)  # resample off: as before
-    assert run.llm_calls == 3 and ns["answer"] == 5
-
-
-def test_resample_stops_at_max_calls():
-    llm = BySeed({None: WRONG, 1: FAILS, 2: reply("answer = 99"),
-                  sampling.RESAMPLE_SEED + 1: RIGHT})
-    run, _ = run_count(llm, resample=True, max_calls=4)
-    assert run.llm_calls == 4 and run.nodes()[0].attempts[-1]["resampled"] == 1
-
-
 def test_a_step_calling_only_pure_primitives_is_sampled_and_others_are_not():
     from recode_magic import primitive
     from recode_magic.errors import ConfigError

@@ -28,7 +28,7 @@ __all__ = ["ReCode", "Machine", "Event", "ConfirmFn", "TASK_LIMIT", "SHADOWABLE_
 
 #: Settings ``resume(run, **changes)`` may change for the rest of a run.
 #: Settings of the planning levers (issue 21), passed to ``ReCode(...)`` as keywords.
-LEVERS = frozenset({"decompose", "samples", "resample", "previews", "ground", "loop_guards",
+LEVERS = frozenset({"decompose", "samples", "previews", "ground", "loop_guards",
                     "world_answers", "task_limit", "examples"})
 
 RESUME_SETTINGS = frozenset({"max_calls", "budget_tokens", "budget_usd", "prefetch",
@@ -52,7 +52,7 @@ class ReCode:
         ``tools``, ``trust``, ``allowed_imports``, ``max_calls``, ``max_nodes``,
         ``few_shots``, ``stdout_cap``, ``repr_limit``, ``save_path``, ``replan``,
         ``prefetch``, ``budget_tokens``, ``budget_usd``, ``check_results`` and the planning
-        levers ``decompose``, ``samples``, ``resample``, ``previews``, ``ground``, ``loop_guards``,
+        levers ``decompose``, ``samples``, ``previews``, ``ground``, ``loop_guards``,
         ``world_answers``, ``task_limit``, ``examples``), or
         pass ``settings=Settings(...)``. Invalid values raise
         :class:`~recode_magic.errors.ConfigError` before any model call.

@@ -27,10 +27,7 @@ a scratch copy; a candidate that failed, timed out or left a target empty (the r
 gets no vote. The result most candidates agree on wins, ties going to the earliest: when no
 two agree, that is the earliest candidate that ran (candidate 1 if it did; code that fails
 is wrong for sure, code that runs may be right, as in CodeT and S*); when nothing ran,
-candidate 1 is kept (it runs for real and fails as before, then is repaired). With
-``resample`` on, a first round where no two candidates agree is followed by one more round of
-``k`` fresh candidates (seeds from :data:`RESAMPLE_SEED`), and the choice is made among all
-of them (adaptive sampling: more votes only where the model is unsure). The winner
+candidate 1 is kept (it runs for real and fails as before, then is repaired). The winner
 is run for real by the machine as any code is. The attempt ``{"kind": "sample", ...}`` records
 what each candidate gave, the temperature, whether they were asked concurrently, and the
 wall seconds of asking (``ask_s``) and of the whole sampling (``wall_s``).
@@ -62,17 +59,13 @@ if TYPE_CHECKING:
     from .runstate import RunState
     from .settings import Settings
 
-__all__ = ["choose", "sampleable", "TEMPERATURE", "RESAMPLE_SEED", "Expander"]
+__all__ = ["choose", "sampleable", "TEMPERATURE", "Expander"]
 
 #: Temperature of candidates 2..k. 0.6-0.8 is where code-sampling studies draw k of 4-10
 #: (Codex pass@k, CodeT, S*): lower, a 1.5B model's candidates are mostly the same program;
 #: higher, more of them break the reply format or the code. A module constant, not a
 #: setting: one knob (``samples``) for users; change it here to experiment.
 TEMPERATURE = 0.7
-
-#: Seeds of a ``resample`` round start here: apart from the seeds of the first round and of
-#: any repair's round (``done * (samples - 1) + i``), so no candidate is asked twice.
-RESAMPLE_SEED = 1000
 
 _SCRATCH_TIMEOUT = 10.0  # seconds per candidate statement (pure code: it should be quick)
 
@@ -192,11 +185,10 @@ def _plain_prompt(x: Expander, node: Node) -> Prompt:
     return Prompt.join(fixed, dynamic if cut < 0 else dynamic[:cut], node.name)
 
 
-def _how_many(x: Expander, run: RunData, prompt: str, depth: int,
-              want: int | None = None) -> int:
-    """Candidates 2..k (or ``want``) that fit ``max_calls`` and the budgets (0: none)."""
+def _how_many(x: Expander, run: RunData, prompt: str, depth: int) -> int:
+    """Candidates 2..k that fit the run's ``max_calls`` and budgets (0: sample none)."""
     s, llm = x.settings, x.state.llm
-    n = min(s.samples - 1 if want is None else want, s.max_calls - run.llm_calls)
+    n = min(s.samples - 1, s.max_calls - run.llm_calls)
     if n > 0 and (s.budget_tokens is not None or s.budget_usd is not None):
         call = project(llm, prompt, depth)
         while n > 0 and over_budget(s, x.state.spend, Projection(
@@ -274,12 +266,6 @@ def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block],
     done = sum(a.get("kind") == "sample" for a in node.attempts)
     seeds = [done * (s.samples - 1) + i for i in range(1, n + 1)]
     cands, texts, together, asked = _gather(x, run, frame, blocks, prompt, seeds)
-    more = (_how_many(x, run, prompt, node.depth, s.samples)
-            if s.resample and _unsure(cands) else 0)
-    if more:  # no two agree: k more candidates, seeds apart from any other round's
-        extra = [RESAMPLE_SEED + done * s.samples + i for i in range(1, more + 1)]
-        c2, t2, _, a2 = _gather(x, run, frame, [], prompt, extra, first=False)
-        cands, texts, seeds, asked = cands + c2, texts + t2, seeds + extra, asked + a2
     pick = _pick(cands)
     code, chosen, result = cands[pick]
     votes = Counter(r for _, _, r in cands if r is not None)
@@ -291,7 +277,7 @@ def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block],
                           else "no usable code"))[:200]
                     for (_, b, r), t in zip(cands, texts, strict=True)],
         "codes": [c[:2000] for c, _, _ in cands], "temperature": TEMPERATURE,
-        "seeds": seeds, "resampled": more, "concurrent": together, "ask_s": round(asked, 3),
+        "seeds": seeds, "concurrent": together, "ask_s": round(asked, 3),
         "wall_s": round(time.perf_counter() - started, 3)})
     if pick:
         node.reply = texts[pick]
@@ -306,23 +292,19 @@ _CALL_FAILED = "call failed: "
 
 
 def _gather(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block], prompt: str,
-            seeds: list[int], *, first: bool = True
-            ) -> tuple[list[Candidate], list[str], bool, float]:
+            seeds: list[int]) -> tuple[list[Candidate], list[str], bool, float]:
     """Run every candidate on its scratch copy; also their texts, concurrency, ask seconds.
 
-    ``first``: candidate 1 (the node's own answer, ``blocks``) is run too, while the others
-    are asked. The seconds are the wall time until the last candidate's reply was in.
+    Candidate 1 (the node's own answer, ``blocks``) runs while the others are asked. The
+    seconds are the wall time until the last candidate's reply was in.
     """
     node, llm, s = frame.node, x.state.llm, x.settings
     timeout = min(s.timeout or _SCRATCH_TIMEOUT, _SCRATCH_TIMEOUT)
     started = time.perf_counter()
     pool, futures = _start(llm, prompt, node.depth, seeds)
-    cands: list[Candidate] = []
-    texts: list[str] = []
     try:
-        if first:
-            cands.append((node.code or "", blocks, _result(blocks, x.ns, node.targets, timeout)))
-            texts.append(node.reply or "")
+        cands: list[Candidate] = [(node.code or "", blocks,
+                                   _result(blocks, x.ns, node.targets, timeout))]
     except BaseException:  # Ctrl-C while candidate 1 ran: do not wait for the others
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -330,6 +312,7 @@ def _gather(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block], prom
     replies = _replies(llm, prompt, node.depth, seeds, pool, futures,
                        lambda reply: _count(x, run, node, prompt, reply))
     asked = time.perf_counter() - started
+    texts: list[str] = [node.reply or ""]
     for reply in replies:
         if isinstance(reply, Exception):
             cands.append(("", [], None))
@@ -351,12 +334,6 @@ def _candidate(x: Expander, frame: Frame, text: str, timeout: float) -> Candidat
     if not sampleable(x, frame, blocks):
         return (code, [], None)
     return (code, blocks, _result(blocks, x.ns, frame.node.targets, timeout))
-
-
-def _unsure(cands: list[Candidate]) -> bool:
-    """True when no two candidates ran to the same result (``resample`` asks more)."""
-    votes = Counter(r for _, _, r in cands if r is not None)
-    return max(votes.values(), default=0) < 2
 
 
 def _pick(cands: list[Candidate]) -> int:

@@ -74,10 +74,6 @@ class Settings:
         Candidates asked for a step that touches nothing outside (no primitive, no child):
         each runs on a scratch copy of the variables and the result most of them agree on
         is kept (:mod:`recode_magic.engine.sampling`); 1 asks once.
-    resample : bool
-        With ``samples=k``: when no two of the k candidates agree, ask k more once and
-        choose among all 2k (adaptive sampling: a step the model is unsure of gets more
-        votes). Off by default (cassettes recorded without it ask fewer candidates).
     previews : bool
         A variable whose repr does not fit ``repr_limit`` is shown by its structure (length,
         keys, first rows or lines: :func:`recode_magic.pycode.namespace.preview`) instead of
@@ -138,7 +134,6 @@ class Settings:
     check_results: bool = True
     decompose: bool = False
     samples: int = 1
-    resample: bool = False
     previews: bool = False
     ground: bool = True
     loop_guards: bool = True
