@@ -184,6 +184,10 @@ def test_a_quick_tree_is_what_the_parser_builds():
             built += 1
             assert (ast.dump(quick, include_attributes=True)
                     == ast.dump(parsed, include_attributes=True)), code
+            # the same attributes in the same order (vars, copies and pickles see them)
+            assert ([list(vars(n)) for n in ast.walk(quick)]
+                    == [list(vars(n)) for n in ast.walk(parsed)]), code
+            assert ast.dump(pickle.loads(pickle.dumps(quick))) == ast.dump(parsed), code
     assert built > 500  # the shape is common enough in the cases to be tested
 
 

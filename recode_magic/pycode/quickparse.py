@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+from typing import Any
 
 __all__ = ["quick_tree", "quick_stmt"]
 
@@ -39,15 +40,95 @@ _RESERVED = frozenset([*keyword.kwlist, *keyword.softkwlist])
 _LOAD = ast.parse("x").body[0].value.ctx  # type: ignore[attr-defined]
 _STORE = ast.parse("x = 1").body[0].targets[0].ctx  # type: ignore[attr-defined]
 _Name, _Constant, _Call, _keyword = ast.Name, ast.Constant, ast.Call, ast.keyword
+_new = ast.AST.__new__
 
 
-def _at(node: ast.AST, start: int, end: int) -> ast.AST:
-    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = 1, start, 1, end
+def _node(cls: type, fields: dict[str, Any]) -> Any:
+    """A node of ``cls`` holding ``fields`` (in the parser's order: fields, then positions).
+
+    Set as a whole ``__dict__``: what the parser's nodes hold, at a third of the cost of the
+    constructor and four attribute stores.
+    """
+    node = _new(cls)
+    node.__dict__ = fields
     return node
+
+
+def _expr(cls: type, first: str, value: Any, second: str, other: Any, start: int,
+          end: int) -> Any:
+    return _node(cls, {first: value, second: other, "lineno": 1, "col_offset": start,
+                       "end_lineno": 1, "end_col_offset": end})
 
 
 def _ok(name: str) -> bool:
     return name not in _RESERVED and name[:2] != "__"
+
+
+def _plain_arguments(text: str, base: int) -> tuple[list[Any], list[Any]] | None:
+    """Arguments without quotes: names and integers, ``, ``-separated (None: not that)."""
+    args: list[Any] = []
+    keywords: list[Any] = []
+    at = base
+    for part in text.split(", "):
+        kw, eq, value = part.rpartition("=")
+        start = at + len(kw) + len(eq)
+        if value.isidentifier():  # ASCII here (the line's pattern)
+            if not _ok(value):
+                return None
+            node = _expr(_Name, "id", value, "ctx", _LOAD, start, start + len(value))
+        elif value.isdigit() and len(value) <= 18 and (value[0] != "0" or value == "0"):
+            node = _expr(_Constant, "value", int(value), "kind", None, start,
+                         start + len(value))
+        else:
+            return None
+        if eq:
+            if not (kw.isidentifier() and _ok(kw)) or any(k.arg == kw for k in keywords):
+                return None
+            keywords.append(_expr(_keyword, "arg", kw, "value", node, at, at + len(part)))
+        elif keywords:  # a positional argument after a keyword: the parser refuses it
+            return None
+        else:
+            args.append(node)
+        at += len(part) + 2
+    return args, keywords
+
+
+def _arguments(text: str, base: int) -> tuple[list[Any], list[Any]] | None:
+    """Arguments that may hold quoted strings, read with :data:`_ARG` (None: not that)."""
+    args: list[Any] = []
+    keywords: list[Any] = []
+    pos, end = 0, len(text)
+    while pos < end:
+        arg = _ARG.match(text, pos)
+        if arg is None:
+            return None
+        kw, name, number, single, double, sep = arg.groups()
+        at = base + arg.start(2 if name is not None else 3 if number is not None
+                              else 4 if single is not None else 5)
+        if name is not None:
+            if not _ok(name):
+                return None
+            value = _expr(_Name, "id", name, "ctx", _LOAD, at, at + len(name))
+        elif number is not None:
+            value = _expr(_Constant, "value", int(number), "kind", None, at, at + len(number))
+        else:
+            s = single if single is not None else double
+            value = _expr(_Constant, "value", s, "kind", None, at - 1, at + len(s) + 1)
+        if kw is not None:
+            if not _ok(kw) or any(k.arg == kw for k in keywords):
+                return None
+            keywords.append(_expr(_keyword, "arg", kw, "value", value, base + pos,
+                                  value.end_col_offset))
+        elif keywords:  # a positional argument after a keyword: the parser refuses it
+            return None
+        else:
+            args.append(value)
+        pos = arg.end()
+        if not sep and pos < end:
+            return None
+        if sep == ", " and pos >= end:  # a trailing ", " before ")"
+            return None
+    return args, keywords
 
 
 def quick_tree(code: str) -> ast.Module | None:
@@ -65,48 +146,23 @@ def quick_stmt(code: str) -> ast.stmt | None:
     if not _ok(fname) or (target is not None and not _ok(target)):
         return None
     start = line.start(2)
-    args: list[ast.expr] = []
-    keywords: list[ast.keyword] = []
-    pos, base, end = 0, line.start(3), len(text)
-    while pos < end:
-        arg = _ARG.match(text, pos)
-        if arg is None:
-            return None
-        kw, name, number, single, double, sep = arg.groups()
-        at = base + arg.start(2 if name is not None else 3 if number is not None
-                              else 4 if single is not None else 5)
-        if name is not None:
-            if not _ok(name):
-                return None
-            value: ast.expr = _at(_Name(name, _LOAD), at, at + len(name))  # type: ignore[assignment]
-        elif number is not None:
-            value = _at(_Constant(int(number), None), at, at + len(number))  # type: ignore[assignment]
-        else:
-            s = single if single is not None else double
-            value = _at(_Constant(s, None), at - 1, at + len(s) + 1)  # type: ignore[assignment]
-        if kw is not None:
-            if not _ok(kw) or any(k.arg == kw for k in keywords):
-                return None
-            keywords.append(_at(_keyword(kw, value), base + pos, value.end_col_offset))  # type: ignore[arg-type]
-        elif keywords:  # a positional argument after a keyword: the parser refuses it
-            return None
-        else:
-            args.append(value)
-        pos = arg.end()
-        if not sep and pos < end:
-            return None
-        if sep == ", " and pos >= end:  # a trailing ", " before ")"
-            return None
-    n, stop = len(code), start + len(fname)
-    func = _Name(fname, _LOAD)
-    func.lineno, func.col_offset, func.end_lineno, func.end_col_offset = 1, start, 1, stop
-    call = _Call(func, args, keywords)
-    call.lineno, call.col_offset, call.end_lineno, call.end_col_offset = 1, start, 1, n
-    if target is None:
-        stmt: ast.stmt = ast.Expr(call)
+    base = line.start(3)
+    if "'" in text or '"' in text:  # a string may hold ", ": read argument by argument
+        read = _arguments(text, base)
     else:
-        name = _Name(target, _STORE)
-        name.lineno, name.col_offset, name.end_lineno, name.end_col_offset = 1, 0, 1, len(target)
-        stmt = ast.Assign([name], call, None)
-    stmt.lineno, stmt.col_offset, stmt.end_lineno, stmt.end_col_offset = 1, 0, 1, n
+        read = _plain_arguments(text, base) if text else ([], [])
+    if read is None:
+        return None
+    args, keywords = read
+    n = len(code)
+    call = _node(_Call, {"func": _expr(_Name, "id", fname, "ctx", _LOAD, start,
+                                       start + len(fname)),
+                         "args": args, "keywords": keywords, "lineno": 1, "col_offset": start,
+                         "end_lineno": 1, "end_col_offset": n})
+    if target is None:
+        return _node(ast.Expr, {"value": call, "lineno": 1, "col_offset": 0, "end_lineno": 1,
+                                "end_col_offset": n})
+    stored = _expr(_Name, "id", target, "ctx", _STORE, 0, len(target))
+    stmt = _node(ast.Assign, {"targets": [stored], "value": call, "type_comment": None,
+                              "lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": n})
     return stmt
