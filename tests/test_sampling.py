@@ -307,3 +307,14 @@ def test_candidates_answering_after_ctrl_c_are_still_counted():
     time.sleep(0.4)
     assert llm.late >= 1 and run.llm_calls == 1 + llm.late
     assert run.nodes()[0].usage["input_tokens"] == 10 * run.llm_calls
+
+
+def test_equal_results_agree_whatever_their_order_or_dict_type():
+    llm = BySeed({None: reply("answer = {'north': 9}"),
+                  1: reply("answer = {'north': 10, 'south': 5, 'east': 1}"),
+                  2: reply("from collections import defaultdict\nanswer = defaultdict(int)\n"
+                           "for r in sales:\n    answer[r['region']] += r['amount']")})
+    run, ns = run_count(llm)
+    sample = run.nodes()[0].attempts[-1]
+    assert sample["agree"] == 2 and sample["chosen"] == 2  # a repr would give 1 vote each
+    assert ns["answer"] == {"north": 10, "south": 5, "east": 1}

@@ -39,7 +39,7 @@ import concurrent.futures as cf
 import copy
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import CodeType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -164,7 +164,44 @@ def _result(blocks: list[C.Block], ns: dict[str, Any], targets: list[str],
     values = [scratch.get(t) for t in targets]
     if any(t not in scratch or is_empty(v) for t, v in zip(targets, values, strict=True)):
         return None
-    return short_repr(tuple(values), 4000)
+    return _vote_key(tuple(values))
+
+
+def _vote_key(value: Any, limit: int = 4000) -> str:
+    """The text two candidates' results are compared by: equal values, equal texts.
+
+    A ``repr`` would set apart results that are equal: a ``defaultdict`` and the ``dict``
+    with the same items, two dicts filled in another order, two equal sets (seen: the one
+    right log count and its ``defaultdict`` twin got one vote each). Containers are written
+    with their items sorted (dicts, sets) and dict subclasses as dicts; lists and tuples
+    keep their order and type. Cut at ``limit`` characters, as the repr was; a result too
+    big to walk (more than 20,000 items) is its cut repr.
+
+    >>> from collections import defaultdict
+    >>> _vote_key({"b": 2, "a": [1, {3}]}) == _vote_key(defaultdict(int, a=[1, {3}], b=2))
+    True
+    >>> _vote_key(([1, 2],)) == _vote_key(((1, 2),))
+    False
+    """
+    budget = [20_000]
+
+    def text(v: Any) -> str:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise OverflowError
+        if isinstance(v, Mapping):
+            return "{" + ", ".join(sorted(f"{text(k)}: {text(x)}" for k, x in v.items())) + "}"
+        if isinstance(v, (set, frozenset)):
+            return "{" + ", ".join(sorted(text(x) for x in v)) + "}"
+        if isinstance(v, (list, tuple)):
+            inner = ", ".join(text(x) for x in v)
+            return f"[{inner}]" if isinstance(v, list) else f"({inner})"
+        return repr(v)
+
+    try:
+        return text(value)[:limit]
+    except Exception:  # noqa: BLE001 - too big or deep, or a repr that fails: as before
+        return short_repr(value, limit)
 
 
 #: Where :func:`~recode_magic.prompting.prompts.build_prompt` appends feedback to a prompt.
