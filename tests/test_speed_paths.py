@@ -253,3 +253,17 @@ def test_a_one_line_block_is_what_splitting_the_parsed_reply_gives():
             general.source, general.calls, general.binds, general.filename, general.facts)
         assert block._code is None and block.placeholder is None
     assert seen > 200
+
+
+def test_a_variable_line_kept_between_steps_follows_its_value():
+    """The prompt line of an unchanged str is kept; a rebound or mutable value is shown anew."""
+    llm = ScriptedLLM({
+        "solve": X("a = 'one'\nxs = [1]\nv = step_1(a, xs)\na = 'two'\nxs.append(2)\n"
+                   "w = step_2(a, xs)\nz = step_3(a, xs)"),
+        "step_1": X("v = 1"), "step_2": X("w = 2"), "step_3": X("z = task")})
+    run = ReCode(llm).run("the task")
+    assert run.status == "done", run.error
+    prompts = {n.name: n.prompt for n in run.nodes()}
+    assert "- a (str): 'one'\n- xs (list): [1]\n" in prompts["step_1"]
+    assert "- a (str): 'two'\n- xs (list): [1, 2]\n" in prompts["step_2"]
+    assert "- a (str): 'two'\n- xs (list): [1, 2]\n" in prompts["step_3"]

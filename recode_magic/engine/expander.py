@@ -60,6 +60,8 @@ class Expander(Planner):
         #: what the steps are matched to for the worked examples (read once, when asked)
         self.nearby: Nearby | None = None
         self.remembered: RunData | None = None  # the run :func:`remember` was given
+        #: name -> (value, it is the task, its prompt line) for immutable values (:meth:`lines`)
+        self.kept_lines: dict[str, tuple[Any, bool, str]] = {}
 
     def summary(self, value: Any) -> str:
         """A variable's value for the prompt (the task text is kept longer)."""
@@ -99,8 +101,8 @@ class Expander(Planner):
                                   feedback=text, compound=compound, task=task, examples=shown)
             # the same refused answer twice: at temperature 0 it would come a third time
             warm = len(refused) > 1 and refused[-1] == refused[-2]
-            reply = self.ask(run, node, prompt, **({"temperature": TEMPERATURE, "seed": attempt}
-                                                   if warm else {}))
+            reply = (self.ask(run, node, prompt, temperature=TEMPERATURE, seed=attempt)
+                     if warm else self.ask(run, node, prompt))
             previous = reply.strip()[:2000]
             try:
                 thought, code = parse_reply(reply)
@@ -142,10 +144,33 @@ class Expander(Planner):
         if isinstance(task, str) and part:  # a sub-step of a decomposition (issue 21)
             task = f"{task}\n{PART_NOTE}"
         if not isinstance(task, str):
-            return variable_lines(names, self.ns, self.summary), None
+            return self.lines(names), None
         return (["- task (str): the task text above",
-                 *variable_lines([n for n in names if n != "task"], self.ns, self.summary)],
+                 *self.lines([n for n in names if n != "task"])],
                 cut_task(task, self.settings.task_limit, run.warnings))
+
+    def lines(self, names: Sequence[str]) -> list[str]:
+        """``variable_lines(names, ns, summary)``, a line kept while its value cannot change.
+
+        A value of an immutable type (str, int, float, bool, None) that is still the very
+        object, and still is (or is not) the task, has the same line: the chain's steps
+        show the same task line at every node.
+        """
+        ns, kept, out = self.ns, self.kept_lines, []
+        task = ns.get("task")
+        for name in names:
+            if name not in ns:
+                continue
+            value = ns[name]
+            hit = kept.get(name)
+            if hit is not None and hit[0] is value and hit[1] is (value is task):
+                out.append(hit[2])
+                continue
+            (line,) = variable_lines((name,), ns, self.summary)
+            if type(value) in _IMMUTABLE:
+                kept[name] = (value, value is task, line)
+            out.append(line)
+        return out
 
     def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
                      keywords: Mapping[str, Any]) -> Prompt:
@@ -262,6 +287,7 @@ class Expander(Planner):
 
 
 _TASK_ONLY = ["task"]
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})  # a line kept while the object is
 
 
 #: Said under the task shown to a sub-step of a decomposition.
@@ -271,7 +297,9 @@ PART_NOTE = "(The placeholder below is one part of this task: write only that pa
 def _in_plan(node: Node) -> bool:
     """True when ``node``'s parent was decomposed into a plan (``node`` is one sub-step)."""
     parent = node.parent
-    return parent is not None and any(a.get("kind") == "decompose" for a in parent.attempts)
+    if parent is None or not parent.attempts:  # the common case: no generator made
+        return False
+    return any(a.get("kind") == "decompose" for a in parent.attempts)
 
 
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:

@@ -310,7 +310,7 @@ class Machine(Repairs, Reentry):
             parent = self.state.frames[-1]
             block = parent.child_block
             assert block is not None
-            parent.node.steps.append(Step(code=block.source, kind="placeholder", child=node.id))
+            parent.node.steps.append(Step(block.source, "placeholder", node.id))  # code,kind,child
             if node.stdout:
                 parent.node.stdout += node.stdout
             parent.ran.append(block.source)
