@@ -318,3 +318,22 @@ def test_equal_results_agree_whatever_their_order_or_dict_type():
     sample = run.nodes()[0].attempts[-1]
     assert sample["agree"] == 2 and sample["chosen"] == 2  # a repr would give 1 vote each
     assert ns["answer"] == {"north": 10, "south": 5, "east": 1}
+
+
+class BadPlanFirst(Planner):
+    """The first plan passes a name that does not exist; the second is right."""
+
+    def answer(self, prompt, seed):
+        if "Answer with only lines" in prompt and not self.refused:
+            self.refused.append(prompt)
+            return reply("n = count_rows(row1)\nanswer = same_number(n)")
+        return super().answer(prompt, seed)
+
+
+def test_a_plan_passing_a_name_that_does_not_exist_is_asked_again():
+    llm = BadPlanFirst({})
+    llm.shapes, llm.refused = [], []
+    run, ns = run_count(llm, decompose=True)
+    assert run.status == "done" and ns["answer"] == 4
+    rewrite = [a for a in run.nodes()[0].attempts if a["kind"] == "rewrite"]
+    assert rewrite and "`row1` is passed to a step but does not exist" in rewrite[0]["error"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import linecache
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import FormatError
@@ -63,7 +64,7 @@ class Planner:
         self.guard(blocks)
         self.guard_world(frame, blocks)
         if self.plan_only:
-            _check_plan(blocks)
+            _check_plan(blocks, self.known)
         unwritable, examples = frame.unwritable, state.example_names
         for block in blocks:
             ph = block.placeholder
@@ -152,8 +153,13 @@ class Planner:
             raise FormatError(why)
 
 
-def _check_plan(blocks: list[C.Block]) -> None:
-    """Refuse a decomposition that is not 2+ lines ``x = new_step(inputs)`` (FormatError)."""
+def _check_plan(blocks: list[C.Block], known: Callable[[str], bool]) -> None:
+    """Refuse a decomposition that is not 2+ lines ``x = new_step(inputs)`` (FormatError).
+
+    Each input a line passes must exist (``known``) or be assigned by an earlier line: under
+    the plan grammar a 1.5B model squeezed code into names (``defConflict_check1meeting1,
+    meeting2, answer = check_conflict(meeting1, meeting2)``).
+    """
     code = [b.source for b in blocks if b.placeholder is None
             and not isinstance(b.stmt, (ast.Import, ast.ImportFrom))]  # imports: harmless
     if code:
@@ -163,6 +169,24 @@ def _check_plan(blocks: list[C.Block]) -> None:
     if copied:
         raise FormatError(f"`{copied[0]}` is the example's name: name each sub-step after what "
                           f"it does in this step, and pass it this step's variables")
+    missing = _unbound_input(blocks, known)
+    if missing:
+        raise FormatError(f"`{missing}` is passed to a step but does not exist: pass this "
+                          f"step's variables, or what an earlier line of the plan assigns")
     if sum(b.placeholder is not None for b in blocks) < 2:
         raise FormatError("a plan needs at least 2 lines `result = new_step(inputs)`, each a "
                           "smaller part of the step")
+
+
+def _unbound_input(blocks: list[C.Block], known: Callable[[str], bool]) -> str | None:
+    """The first name a plan line passes that neither exists nor an earlier line assigns."""
+    bound: set[str] = set()
+    for b in blocks:
+        ph = b.placeholder
+        if ph is not None:
+            for arg in [*ph.call.args, *(k.value for k in ph.call.keywords)]:
+                for n in ast.walk(arg):
+                    if isinstance(n, ast.Name) and n.id not in bound and not known(n.id):
+                        return n.id
+        bound |= b.binds
+    return None
