@@ -74,8 +74,8 @@ class Planner:
                     f"`{dead[0]}` could not be written ({unwritable[dead[0]][:300]}): do "
                     f"not call it again; write what it does here, with the primitives and "
                     f"builtins", reply=code)
-            shared = block.calls & examples
-            leaked = sorted(shared - {node.name}) if shared else None
+            leaked = (None if block.calls.isdisjoint(examples)
+                      else sorted((block.calls & examples) - {node.name}))
             if leaked and not any(self.known(n) for n in leaked):
                 here = ", ".join(f"`{p}`" for p in sorted(state.primitives)) or "none"
                 raise FormatError(
@@ -117,7 +117,7 @@ class Planner:
             facts = b.facts
             if facts is None or "range" in b.calls or ast.While in facts.kinds:
                 loops.append(b.stmt)  # what loop_problem looks at: range() calls, while
-            if ground and (facts is None or facts.kinds & _LITERALS):
+            if ground and (facts is None or not facts.kinds.isdisjoint(_LITERALS)):
                 literal.append(b.stmt)  # ast.walk's order of the others is unchanged
         if s.loop_guards and loops:
             why = loop_problem(ast.Module(body=loops, type_ignores=[]))
@@ -138,7 +138,7 @@ class Planner:
         if not self.settings.ground:
             return
         for b in blocks:  # a loop, not any(): no generator on the per-node path
-            if b.calls & primitives:
+            if not b.calls.isdisjoint(primitives):
                 break
         else:
             return

@@ -227,7 +227,7 @@ def _quick_placeholder(block: Block,
     name = call.func.id  # type: ignore[attr-defined]
     if name in block.binds or is_known(name):
         return None
-    return Placeholder(name=name, targets=targets, call=call)
+    return Placeholder(name, targets, call)  # name, targets, call (positional: faster)
 
 
 def _call_own_def(blocks: list[Block], step: str, filename: str) -> list[Block]:

@@ -153,8 +153,8 @@ def _clearly_fine(facts: Facts, protected: Collection[str]) -> bool:
     forbidden or dunder name or attribute, no ``getattr`` & co, and nothing bound that is
     a builtin or protected (comprehension variables included: then the walk decides).
     """
-    if not facts.plain or facts.dunder or facts.names & _QUICK_REFUSED \
-            or facts.binds & BUILTIN_NAMES:
+    if not facts.plain or facts.dunder or not facts.names.isdisjoint(_QUICK_REFUSED) \
+            or not facts.binds.isdisjoint(BUILTIN_NAMES):  # isdisjoint: no set made
         return False
     for name in facts.binds:
         if name in protected:
