@@ -118,7 +118,8 @@ class Expander(Planner):
                         else f"{last.rstrip('.')}. Fix it and answer again in the same format.")
                 self.emit("node", run, node)
                 continue
-            code, blocks = self._confirm(node, code, blocks, frame)
+            if self.state.confirm is not None:
+                code, blocks = self._confirm(node, code, blocks, frame)
             node.thought, node.reply = thought, reply
             node.code = "\n".join([*frame.ran, code]) if frame.ran else code
             self.emit("node", run, node)

@@ -230,7 +230,7 @@ class Machine(Repairs, Reentry):
         frame.child_block = block
         parent.status = NodeStatus.EXPANDED
         self.emit("node", run, parent)
-        self.state.push(Frame(child, placeholder=ph, variables=C.placeholder_variables(ph),
+        self.state.push(Frame(child, placeholder=ph, variables=list(ph.variables),
                               shadowed=shadowed,
                               keywords={k: self.ns[k] for k in shadowed} if shadowed else {}))
         self.emit("node", run, child)

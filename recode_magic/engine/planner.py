@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import FormatError
 from ..pycode import code as C
 from ..pycode.namespace import ACTION_ATTR
-from ..pycode.policy import check_code
+from ..pycode.policy import check_code, clearly_fine
 from ..pycode.wrap import wrap_calls
 from .guards import copied_variable, loop_problem, unseen_words, world_seen
 from .runstate import Frame, RunState
@@ -88,9 +88,11 @@ class Planner:
                     f"arguments; write this step with the primitives, or split it into "
                     f"different, more specific placeholders", reply=code)
         if not self.settings.trust:
+            protected = state.protected  # a frozenset: what check_code would ask first
             for block in blocks:
-                check_code(block.stmt, protected=state.protected, facts=block.facts,
-                           allowed_imports=self.settings.allowed_imports, namespace=self.ns)
+                if block.facts is None or not clearly_fine(block.facts, protected):
+                    check_code(block.stmt, protected=protected, facts=block.facts,
+                               allowed_imports=self.settings.allowed_imports, namespace=self.ns)
         if state.async_primitives or state.checks:
             wrap = state.async_primitives | frozenset(state.checks)
             blocks = [dataclasses.replace(b, stmt=wrap_calls(b.stmt, state.async_primitives,

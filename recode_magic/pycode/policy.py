@@ -75,7 +75,8 @@ from typing import Any
 from ..errors import PolicyError
 from .scan import Facts
 
-__all__ = ["DEFAULT_ALLOWED_IMPORTS", "FORBIDDEN_BUILTINS", "BUILTIN_NAMES", "check_code"]
+__all__ = ["DEFAULT_ALLOWED_IMPORTS", "FORBIDDEN_BUILTINS", "BUILTIN_NAMES", "check_code",
+           "clearly_fine"]
 
 #: Standard-library modules with no file, process, network or interpreter access: pure
 #: computation, text, dates and data structures. ``time`` is in (``time.sleep`` is bounded by
@@ -141,13 +142,16 @@ def check_code(
         On the first violation in source order; ``.rule`` is the rule id.
     """
     protected = _as_set(protected)
-    if facts is not None and _clearly_fine(facts, protected):
+    if facts is not None and clearly_fine(facts, protected):
         return
     _PolicyVisitor(protected, _as_set(allowed_imports), namespace).visit(tree)
 
 
-def _clearly_fine(facts: Facts, protected: Collection[str]) -> bool:
+def clearly_fine(facts: Facts, protected: Collection[str]) -> bool:
     """True when no rule can refuse the code ``facts`` describes (else walk it).
+
+    What :func:`check_code` asks first; ``protected`` a set, frozenset or mapping (a caller
+    asking before :func:`check_code`, on the per-node path, skips the call when it is true).
 
     Only names, attributes and calls are checked beyond node kinds (``facts.plain``): no
     forbidden or dunder name or attribute, no ``getattr`` & co, and nothing bound that is
