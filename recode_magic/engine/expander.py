@@ -88,7 +88,8 @@ class Expander(Planner):
             self.remembered = run
         variables, task = self.shown(run, frame)
         compound = frame.placeholder.compound if frame.placeholder is not None else None
-        fixed, shown = self.examples(node.call, variables)
+        fixed, shown = (self.examples(node.call, variables) if s.examples
+                        else (self.state.fixed, ""))
         hint, last, previous = None, "", ""
         refused: list[str] = []
         for attempt in range((PLAN_REWRITES if self.plan_only else s.max_rewrite) + 1):
@@ -103,13 +104,13 @@ class Expander(Planner):
             warm = len(refused) > 1 and refused[-1] == refused[-2]
             reply = (self.ask(run, node, prompt, temperature=TEMPERATURE, seed=attempt)
                      if warm else self.ask(run, node, prompt))
-            previous = reply.strip()[:2000]
+            code = None
             try:
                 thought, code = parse_reply(reply)
                 _note_extra_blocks(run, node.name, reply)
-                previous = code[:2000]
                 blocks = self.plan(frame, code)
-            except FormatError as exc:
+            except FormatError as exc:  # shown again: the code, or the reply it is not in
+                previous = (reply.strip() if code is None else code)[:2000]
                 last = str(exc)
                 refused.append(previous)
                 node.attempts.append({"kind": "rewrite", "reply": reply[:20_000],
