@@ -107,7 +107,8 @@ class Expander(Planner):
             code = None
             try:
                 thought, code = parse_reply(reply)
-                _note_extra_blocks(run, node.name, reply)
+                if reply.count("<execute>") > 1:
+                    _note_extra_blocks(run, node.name, reply)
                 blocks = self.plan(frame, code)
             except FormatError as exc:  # shown again: the code, or the reply it is not in
                 previous = (reply.strip() if code is None else code)[:2000]

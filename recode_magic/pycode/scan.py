@@ -245,6 +245,11 @@ def _walk(stmt: ast.AST) -> Facts:
 
 def simple_call(stmt: ast.stmt) -> tuple[ast.Call, list[str]] | None:
     """``(call, targets)`` when ``stmt`` is ``name(...)`` or ``targets = name(...)``."""
+    if type(stmt) is _Assign:  # the commonest, `x = name(...)`, read by type (no isinstance)
+        first, call = stmt.targets, stmt.value  # type: ignore[attr-defined]
+        if (len(first) == 1 and type(first[0]) is _Name and type(call) is _Call
+                and type(call.func) is _Name):
+            return call, [first[0].id]
     value: ast.expr | None = None
     targets: list[str] | None = []
     if isinstance(stmt, ast.Expr):
