@@ -267,3 +267,14 @@ def test_a_variable_line_kept_between_steps_follows_its_value():
     assert "- a (str): 'one'\n- xs (list): [1]\n" in prompts["step_1"]
     assert "- a (str): 'two'\n- xs (list): [1, 2]\n" in prompts["step_2"]
     assert "- a (str): 'two'\n- xs (list): [1, 2]\n" in prompts["step_3"]
+
+
+def test_the_frame_fields_push_child_passes_by_position_keep_their_order():
+    from dataclasses import fields
+
+    from recode_magic.engine.runstate import Frame
+
+    assert [f.name for f in fields(Frame)][:10] == [
+        "node", "blocks", "pc", "retries", "child_block", "ran", "placeholder", "variables",
+        "shadowed", "keywords"]
+    assert [f.default for f in fields(Frame)][1:5] == [None, 0, 0, None]

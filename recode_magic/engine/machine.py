@@ -230,9 +230,10 @@ class Machine(Repairs, Reentry):
         frame.child_block = block
         parent.status = NodeStatus.EXPANDED
         self.emit("node", run, parent)
-        self.state.push(Frame(child, placeholder=ph, variables=list(ph.variables),
-                              shadowed=shadowed,
-                              keywords={k: self.ns[k] for k in shadowed} if shadowed else {}))
+        # positional (faster): node, blocks, pc, retries, child_block, ran, placeholder,
+        # variables, shadowed, keywords (tests/test_speed_paths.py checks the order)
+        self.state.push(Frame(child, None, 0, 0, None, [], ph, list(ph.variables), shadowed,
+                              {k: self.ns[k] for k in shadowed} if shadowed else {}))
         self.emit("node", run, child)
 
     def exec_block(self, frame: Frame, block: C.Block) -> None:
