@@ -30,8 +30,9 @@ from .guards import call_hint, lookup_shapes, unknown_key
 from .part import MachinePart
 from .resultcheck import first_empty
 from .runstate import Frame, Stop
+from .sampling import ran_to_results
 
-__all__ = ["Repairs", "one_line", "DECOMPOSE_DEPTH"]
+__all__ = ["Repairs", "one_line", "DECOMPOSE_DEPTH", "END_ASKS"]
 
 #: How many times a node is asked, after its plan ran to its end with an action's answer,
 #: whether it is done (each answer that is not ``pass`` runs, then may be asked again).
@@ -300,15 +301,11 @@ def _unsure(node: Node) -> str:
     sample = next((a for a in reversed(node.attempts) if a.get("kind") == "sample"), None)
     if sample is None or sample.get("agree", 0) >= 2:
         return ""
-    ran = [r for r in sample.get("results", ())
-           if r not in _NO_RESULT and not r.startswith("call failed: ")]
+    ran = ran_to_results(sample)
     if len(ran) < 2:
         return ""
     return (f"ValueError: {len(ran)} programs written for this step gave {len(set(ran))} "
             f"different results; it is too much for one program")
-
-
-_NO_RESULT = frozenset({"failed or empty", "no usable code"})
 
 
 def _ran_with_answers(frame: Frame) -> list[str]:

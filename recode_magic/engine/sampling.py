@@ -59,7 +59,8 @@ if TYPE_CHECKING:
     from .runstate import RunState
     from .settings import Settings
 
-__all__ = ["choose", "sampleable", "TEMPERATURE", "Expander"]
+__all__ = ["choose", "sampleable", "ran_to_results", "TEMPERATURE", "FAILED", "UNUSABLE",
+           "Expander"]
 
 #: Temperature of candidates 2..k. 0.6-0.8 is where code-sampling studies draw k of 4-10
 #: (Codex pass@k, CodeT, S*): lower, a 1.5B model's candidates are mostly the same program;
@@ -310,8 +311,8 @@ def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block],
         "kind": "sample", "on": "first" if feedback is None else "repair",
         "candidates": len(cands), "chosen": pick + 1,
         "agree": votes[result] if result is not None else 0,
-        "results": [(r or ("failed or empty" if b else t if t.startswith(_CALL_FAILED)
-                          else "no usable code"))[:200]
+        "results": [(r or (FAILED if b else t if t.startswith(_CALL_FAILED)
+                          else UNUSABLE))[:200]
                     for (_, b, r), t in zip(cands, texts, strict=True)],
         "codes": [c[:2000] for c, _, _ in cands], "temperature": TEMPERATURE,
         "seeds": seeds, "concurrent": together, "ask_s": round(asked, 3),
@@ -326,6 +327,14 @@ def choose(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block],
 
 
 _CALL_FAILED = "call failed: "
+#: What the attempt's ``results`` say of a candidate that ran to no result / was not usable.
+FAILED, UNUSABLE = "failed or empty", "no usable code"
+
+
+def ran_to_results(attempt: dict[str, Any]) -> list[str]:
+    """The results of a ``sample`` attempt's candidates that ran to one (vote texts)."""
+    return [r for r in attempt.get("results", ())
+            if r not in (FAILED, UNUSABLE) and not r.startswith(_CALL_FAILED)]
 
 
 def _gather(x: Expander, run: RunData, frame: Frame, blocks: list[C.Block], prompt: str,
