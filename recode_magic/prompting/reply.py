@@ -89,4 +89,4 @@ def _plain(reply: str) -> tuple[str, str] | None:
     code = reply[start:close]
     if "<" in code or "`" in code or "\n" in code or code[:1] in (" ", "\t"):
         return None
-    return reply[7:end].strip(), code.strip("\n").rstrip()
+    return reply[7:end].strip(), code.rstrip()  # no newline in it: strip("\n") is a no-op

@@ -40,6 +40,7 @@ _RESERVED = frozenset([*keyword.kwlist, *keyword.softkwlist])
 _LOAD = ast.parse("x").body[0].value.ctx  # type: ignore[attr-defined]
 _STORE = ast.parse("x = 1").body[0].targets[0].ctx  # type: ignore[attr-defined]
 _Name, _Constant, _Call, _keyword = ast.Name, ast.Constant, ast.Call, ast.keyword
+_Assign = ast.Assign
 _new = ast.AST.__new__
 
 
@@ -143,26 +144,30 @@ def quick_stmt(code: str) -> ast.stmt | None:
     if line is None:
         return None
     target, fname, text = line.groups()
-    if not _ok(fname) or (target is not None and not _ok(target)):
+    if fname in _RESERVED or fname[:2] == "__" or (target is not None and not _ok(target)):
         return None
-    start = line.start(2)
-    base = line.start(3)
+    start = 0 if target is None else len(target) + 3  # `target = ` before the name
+    stop = start + len(fname)  # `(` right after it
     if "'" in text or '"' in text:  # a string may hold ", ": read argument by argument
-        read = _arguments(text, base)
+        read = _arguments(text, stop + 1)
     else:
-        read = _plain_arguments(text, base) if text else ([], [])
+        read = _plain_arguments(text, stop + 1) if text else ([], [])
     if read is None:
         return None
-    args, keywords = read
     n = len(code)
-    call = _node(_Call, {"func": _expr(_Name, "id", fname, "ctx", _LOAD, start,
-                                       start + len(fname)),
-                         "args": args, "keywords": keywords, "lineno": 1, "col_offset": start,
-                         "end_lineno": 1, "end_col_offset": n})
+    func = _new(_Name)  # the nodes as _node makes them, written out (the per-node path)
+    func.__dict__ = {"id": fname, "ctx": _LOAD, "lineno": 1, "col_offset": start,
+                     "end_lineno": 1, "end_col_offset": stop}
+    call = _new(_Call)
+    call.__dict__ = {"func": func, "args": read[0], "keywords": read[1], "lineno": 1,
+                     "col_offset": start, "end_lineno": 1, "end_col_offset": n}
     if target is None:
         return _node(ast.Expr, {"value": call, "lineno": 1, "col_offset": 0, "end_lineno": 1,
                                 "end_col_offset": n})
-    stored = _expr(_Name, "id", target, "ctx", _STORE, 0, len(target))
-    stmt = _node(ast.Assign, {"targets": [stored], "value": call, "type_comment": None,
-                              "lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": n})
+    stored = _new(_Name)
+    stored.__dict__ = {"id": target, "ctx": _STORE, "lineno": 1, "col_offset": 0,
+                       "end_lineno": 1, "end_col_offset": start - 3}
+    stmt = _new(_Assign)
+    stmt.__dict__ = {"targets": [stored], "value": call, "type_comment": None, "lineno": 1,
+                     "col_offset": 0, "end_lineno": 1, "end_col_offset": n}
     return stmt
