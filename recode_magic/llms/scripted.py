@@ -49,7 +49,8 @@ class ScriptedLLM:
     def __call__(self, prompt: str) -> str:
         """Return the scripted reply for the placeholder ``prompt`` asks to expand."""
         self.calls.append(prompt)
-        name = placeholder_name(prompt)
+        name = getattr(prompt, "placeholder", "")  # what placeholder_name reads first
+        name = str(name) if name else placeholder_name(prompt)
         if name is None or name not in self.replies:
             known = ", ".join(sorted(self.replies)) or "none"
             raise NoReplyError(
