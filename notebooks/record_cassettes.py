@@ -10,8 +10,8 @@ default model, so every reply is stored under the exact key (model + full prompt
 unmodified notebook sends. The cassette then gets a top-level ``note`` saying the replies were
 written by hand.
 
-``text_world_agent`` and ``local_model`` (in ``REAL_MODEL``) replay replies recorded from a
-real model: they are never re-recorded here, only executed.
+``text_world_agent``, ``local_model`` and ``planning_levers`` (in ``REAL_MODEL``) replay
+replies recorded from a real model: they are never re-recorded here, only executed.
 
 Then the notebook itself is executed as it is (no ``--llm``, ``ANTHROPIC_API_KEY`` removed from
 the environment, so every reply must come from the cassette) and saved with its outputs; the
@@ -95,11 +95,12 @@ NOTEBOOKS: dict[str, dict[str, dict]] = {
 # Notebooks whose cassettes hold replies RECORDED FROM A REAL MODEL (their cassette's "note"
 # names the model, quantisation and date): never re-recorded here, only executed (replayed).
 # To re-record one, delete its cassette and execute the notebook with the model server up.
-REAL_MODEL = ("text_world_agent", "local_model")
+REAL_MODEL = ("text_world_agent", "local_model", "planning_levers")
 
 
 # --------------------------------------------------------------------------- machinery
-ALL = ["quickstart", "teaching_granularity", "batch", "text_world_agent", "local_model"]
+ALL = ["quickstart", "teaching_granularity", "batch", "text_world_agent", "local_model",
+       "planning_levers"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _CASSETTE = re.compile(r"--cassette\s+(\S+)")
 

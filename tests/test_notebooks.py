@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["quickstart", "teaching_granularity", "batch", "text_world_agent", "local_model"]
+NAMES = ["quickstart", "teaching_granularity", "batch", "text_world_agent", "local_model",
+         "planning_levers"]
 REAL = re.compile(r"recorded from a real model", re.I)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SECRET = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9]{20,}")
