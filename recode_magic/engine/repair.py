@@ -88,19 +88,30 @@ class Repairs(MachinePart):
             self.fail(f"NameError: `{stale[0]}` was never assigned by `{node.name}` (it "
                       f"keeps the value it had before the run)",
                       frame.ran[-1] if frame.ran else node.call)
-        elif check and _pure(frame) and (empty := first_empty(self.ns, node.targets)) is not None:
-            # only a node that called no primitive: a None from a side-effecting primitive
-            # (`r = move(...)`) is no sign of a mistake, and asking again would repeat it
-            self.recheck(frame, empty)
-        elif (st.settings.check_results and _pure(frame)
-              and (empty := first_empty(self.ns, node.targets)) is not None
-              and self.decompose(frame, f"`{empty}` is still empty after the step ran "
-                                        f"(= {short_repr(self.ns[empty], 60)})")):
-            return
-        elif _pure(frame) and (why := _unsure(node)) and self.decompose(frame, why):
-            return
-        else:
+        elif not (_pure(frame) and self.second_look(frame, check)):
             self.finish(NodeStatus.DONE)
+
+    def second_look(self, frame: Frame, check: bool) -> bool:
+        """A pure node that ran to its end: ask for it again if it looks wrong (True).
+
+        Only a node that called no primitive: a None from a side-effecting primitive
+        (`r = move(...)`) is no sign of a mistake, and asking again would repeat it. Its
+        result empty: re-planned once (``check``), then decomposed; its sampled programs
+        all disagreeing: decomposed (``decompose``).
+        """
+        node, s = frame.node, self.state.settings
+        empty = first_empty(self.ns, node.targets) if s.check_results else None
+        if empty is not None and check:
+            self.recheck(frame, empty)
+            return True
+        if not s.decompose:
+            return False
+        if empty is not None and self.decompose(
+                frame, f"`{empty}` is still empty after the step ran "
+                       f"(= {short_repr(self.ns[empty], 60)})"):
+            return True
+        why = _unsure(node)
+        return bool(why) and self.decompose(frame, why)
 
     def recheck(self, frame: Frame, name: str) -> None:
         """Re-plan a node that left its result ``name`` unset or empty (once: :mod:`.resultcheck`).
