@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from traitlets import HasTraits
+from traitlets import HasTraits, TraitError
+from traitlets.config import Config
 
 from ..engine.recode import LEVERS
 from ..runs.run import Run
 
 __all__ = ["names_list", "one_line", "option_hint", "cannot_write", "cassette_counts",
-           "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING"]
+           "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING",
+           "OneLineConfig"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
 MISSING: Any = object()
@@ -166,3 +170,47 @@ def stop_line(run: Run) -> str:
     if run.status == "interrupted" and error.startswith("interrupted ("):
         return f"recode: run interrupted{at} {error[len('interrupted '):]}{hint}"  # once
     return f"recode: run {run.status}{at}: {error}{hint}"
+
+
+_BAD_VALUE = re.compile(r"The '(\w+)' trait of an? \w+ instance expected (.+?)\.?$")
+
+
+class OneLineConfig:
+    """``%config`` mistakes as one line on stderr: a value of the wrong type, an unknown name.
+
+    IPython's ``%config`` logs a value's ``TraitError`` on the root logger (``ERROR:root:The
+    'max_depth' trait of a ReCodeMagics instance expected an int, ...``) and traitlets warns of
+    an unknown name with a ``UserWarning`` that points into IPython's source. Both are caught
+    in traitlets' public ``update_config``, which ``%config`` calls, and said in one line;
+    the setting keeps its value. Other warnings pass through unchanged. A mixin, put before
+    the ``Configurable`` it serves.
+
+    >>> from traitlets import Int
+    >>> from traitlets.config import Configurable
+    >>> class M(OneLineConfig, Configurable):
+    ...     max_depth = Int(10).tag(config=True)
+    >>> m = M()
+    >>> m.update_config(Config({"M": {"max_depth": "deep"}}))  # doctest: +SKIP
+    M.max_depth expects an int, not the str 'deep'; it stays 10
+    >>> m.max_depth
+    10
+    """
+
+    def update_config(self, config: Config) -> None:
+        """Load ``config`` as traitlets does, saying a wrong value or unknown name in one line."""
+        cls = type(self).__name__
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                super().update_config(config)  # type: ignore[misc]
+            except TraitError as exc:
+                found = _BAD_VALUE.match(" ".join(str(exc).split()))
+                line = (f"{cls}.{found.group(1)} expects {found.group(2)}; it stays "
+                        f"{getattr(self, found.group(1))!r}" if found else f"{cls}: {exc}")
+                print(line, file=sys.stderr)
+        for w in caught:
+            text = " ".join(str(w.message).split())
+            if w.category is UserWarning and text.startswith("Config option `"):
+                print(text, file=sys.stderr)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

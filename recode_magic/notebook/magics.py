@@ -32,6 +32,7 @@ from ..runs.run import Run
 from . import commands
 from .checks import (
     MISSING,
+    OneLineConfig,
     cannot_write,
     cassette_counts,
     cassette_note,
@@ -68,7 +69,7 @@ Examples
 
 
 @magics_class
-class ReCodeMagics(Magics):
+class ReCodeMagics(OneLineConfig, Magics):
     """ReCode in the kernel: the model writes code that calls your functions.
 
     Configure defaults with ``%config ReCodeMagics.<name> = value`` or in
