@@ -40,7 +40,7 @@ pytestmark = pytest.mark.browser
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
 #: the notebooks run here
-NAMES = ["quickstart", "teaching_granularity", "text_world_agent"]
+NAMES = ["quickstart", "teaching_granularity", "text_world_agent", "planning_levers"]
 #: first line of the text view the magic shows with (and under) its widget
 _RUN_LINE = re.compile(r"ReCode run: (\w+) ·")
 
