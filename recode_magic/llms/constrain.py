@@ -54,16 +54,16 @@ GBNF = (f'root  ::= "<think>" think "</think>" sep "<execute>" code "</execute>"
 #: calling a name with an underscore (no builtin has one: ``list(...)`` and ``sorted(...)``
 #: cannot pass for a step). A 1.5B model asked for a plan in words answers with code;
 #: under this grammar it writes the plan (the expander still checks each line calls a new
-#: step). Names, numbers and strings are bounded: unbounded, a plan once ran a number to
-#: the 512-token cap.
+#: step). Names, numbers, strings, targets (3) and inputs (6) are bounded: unbounded, plans
+#: ran a number, and "logging, logging, ..." as targets, to the 512-token cap.
 PLAN_GBNF = ('root  ::= "<think>" think "</think>" sep "<execute>\\n" step step step? step? '
              '"</execute>"\n'
              'think ::= "Smaller steps: " [^<]{0,400}\n'
              "sep   ::= [ \\n]{0,2}\n"
              'step  ::= names " = " call "(" args? ")\\n"\n'
-             'names ::= name (", " name)*\n'
+             'names ::= name (", " name){0,2}\n'
              'call  ::= [a-z] [a-z0-9]* "_" [a-z0-9_]{1,40}\n'
-             'args  ::= arg (", " arg)*\n'
+             'args  ::= arg (", " arg){0,5}\n'
              'arg   ::= (name "=")? value\n'
              """value ::= name | [0-9]{1,9} | "'" [^'\\n]{0,60} "'"\n"""
              "name  ::= [a-zA-Z_] [a-zA-Z0-9_]{0,30}")
