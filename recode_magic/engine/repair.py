@@ -32,11 +32,7 @@ from .resultcheck import first_empty
 from .runstate import Frame, Stop
 from .sampling import ran_to_results
 
-__all__ = ["Repairs", "one_line", "DECOMPOSE_DEPTH", "END_ASKS"]
-
-#: How many times a node is asked, after its plan ran to its end with an action's answer,
-#: whether it is done (each answer that is not ``pass`` runs, then may be asked again).
-END_ASKS = 6
+__all__ = ["Repairs", "one_line", "DECOMPOSE_DEPTH"]
 
 #: Nodes deeper than this are not decomposed (each sub-step may be decomposed in turn).
 DECOMPOSE_DEPTH = 2
@@ -262,28 +258,22 @@ class Repairs(MachinePart):
     def heard(self, frame: Frame, step: Step) -> bool:
         """After an action's statement ran: ask for the rest of the step from its answer.
 
-        Only for primitives marked ``@primitive(action=True)``. With statements left, the
-        plan written before the world answered is shown, to keep or change; after the last
-        one, the model is asked whether the step is done (``pass``) or what is still
-        needed (a game's last command may have been refused: "That's not a verb I
-        recognise." ended TextWorld plans ``done``), at most :data:`END_ASKS` times a node.
-        True: the rest was replaced (or the model gave nothing usable: the plan goes on as
-        written, False).
+        Only for primitives marked ``@primitive(action=True)`` and when statements are left
+        (the plan written before the world answered is shown, to keep or change). True: the
+        rest was replaced (or the model gave nothing usable: the plan goes on as written,
+        False).
         """
         s, node = self.state.settings, frame.node
         blocks = frame.blocks or []
-        end = frame.pc >= len(blocks)
-        if not s.world_answers or not any(
+        if not s.world_answers or frame.pc >= len(blocks) or not any(
                 getattr(self.ns.get(n), ACTION_ATTR, False) for n in step.primitives):
-            return False
-        if end and sum(bool(a.get("end")) for a in node.attempts) >= END_ASKS:
             return False
         again = any(st is not step and st.code == step.code and st.answers == step.answers
                     and st.error is None for st in node.steps)
         feedback = heard_feedback(_ran_with_answers(frame), [b.source for b in blocks[frame.pc:]],
                                   repeated=step.code if again else None)
         node.attempts.append({"kind": "observe", "error": step.answers[-1][:300]
-                              if step.answers else "", "end": end})
+                              if step.answers else ""})
         try:
             new = self.x.expand(self.run, frame, feedback=feedback)
         except NoUsableCode:

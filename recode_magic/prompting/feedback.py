@@ -326,21 +326,10 @@ def heard_feedback(ran: Sequence[str], rest: Sequence[str], *, repeated: str | N
     The rest of your plan, written before the world answered, was:
     act('take key')
     Write the rest of this step from here, using what the world answered: keep that plan ...
-    >>> print(heard_feedback(["act('eat key')", "# act('eat key') -> 'That is not a verb.'"],
-    ...                      [], repeated=None))  # doctest: +ELLIPSIS
-    These statements already ran; the comments say what the world answered:
-    act('eat key')
-    # act('eat key') -> 'That is not a verb.'
-    Your plan has run to its end. Read what the world answered: if this step is done, ...
     """
     again = (f"`{repeated.strip()}` was sent before and got the same answer: do something "
              f"else.\n" if repeated else "")
-    head = ("These statements already ran; the comments say what the world answered:\n"
-            + "\n".join(ran) + "\n")
-    if not rest:  # the plan ran to its end: done, or what is still needed
-        return (f"{head}{again}Your plan has run to its end. Read what the world answered: if "
-                f"this step is done, answer with only `pass`; if not (a command was refused "
-                f"or something is still missing), write what is still needed.")
-    return (f"{head}The rest of your plan, written before the world answered, was:\n"
-            + "\n".join(rest) + f"\n{again}Write the rest of this step from here, "
+    return ("These statements already ran; the comments say what the world answered:\n"
+            + "\n".join(ran) + "\nThe rest of your plan, written before the world answered, "
+            "was:\n" + "\n".join(rest) + f"\n{again}Write the rest of this step from here, "
             "using what the world answered: keep that plan if it still fits, change it if not.")
