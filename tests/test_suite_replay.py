@@ -72,9 +72,14 @@ def test_task_replays_to_the_recorded_outcome(key):
 # at temperature 0.7 asked together, the agreed result kept (text_log_errors, r22-samples,
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M); a repair told the
 # shapes of `meeting` and `answer`, then a decomposition whose copied example plan is refused
-# (sched_conflicts, 0.5B); a 1.5B run (Q4_K_M) with a rejected reply (robot_goto)
+# (sched_conflicts, 0.5B); a 1.5B run (Q4_K_M) with a rejected reply (robot_goto); third
+# sitting (1.5B Q4_K_M): candidates calling `links`, marked @primitive(pure=True), voting
+# (graph_dead_ends, r23-pure), and a step whose candidates all disagreed, decomposed under the
+# plan grammar into a 4-node tree (sum_order_amounts, filter_customers_by_total_spent,
+# sorted_customers_by_name) that solved the task (data_join_spend, r23-decompose3)
 LEVER_REPLAYS = [("r22-samples", "text_log_errors@1"), ("r21-05-levers3", "sched_conflicts@1"),
-                 ("r21-levers3", "robot_goto@1")]
+                 ("r21-levers3", "robot_goto@1"), ("r23-pure", "graph_dead_ends@1"),
+                 ("r23-decompose3", "data_join_spend@2")]
 
 
 @pytest.mark.parametrize(("label", "key"), LEVER_REPLAYS)
@@ -82,7 +87,8 @@ def test_lever_replays_to_the_recorded_outcome(label, key):
     config, rec = _recorded("tasks", key, label)
     llm = _replay(AGENTS / rec["cassette"])
     row = suites.run_task(tasks_suite.by_id(rec["task"]), llm, config["engine_kw"],
-                          output=config.get("output", False))
+                          output=config.get("output", False),
+                          mark_pure=config.get("mark_pure", False))
     _assert_same(llm, row, rec)
     assert row["format_errors"] == rec["format_errors"]
     assert [[a.get("kind") for a in n["attempts"]] for n in row["tree"]] == \
