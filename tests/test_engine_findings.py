@@ -265,7 +265,7 @@ def test_ctrl_c_in_a_run_start_subscriber_ends_the_run_interrupted_and_resumable
                     ns, on_event=stop_at_start)
     run = engine.run("two", output="answer")
     assert run.status == "interrupted" and run.ended is not None and "answer" not in ns
-    assert "before the first step" in run.error
+    assert run.error == "interrupted (KeyboardInterrupt)" and run.root.status == "pending"
     engine.unsubscribe()
     engine.resume(run)
     assert run.status == "done" and ns["answer"] == 2

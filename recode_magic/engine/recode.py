@@ -200,7 +200,7 @@ class ReCode:
         except BaseException as exc:  # Ctrl-C (or a subscriber's bug) before the first step
             stopped = isinstance(exc, KeyboardInterrupt)
             run.status = RunStatus.INTERRUPTED if stopped else RunStatus.ERROR
-            run.error = ("interrupted (KeyboardInterrupt) before the first step" if stopped
+            run.error = ("interrupted (KeyboardInterrupt)" if stopped  # as the machine says
                          else f"run_start subscriber failed: {type(exc).__name__}: {exc}")
             run.ended = time.time()  # never left pending; resume() starts it
             if not stopped:
