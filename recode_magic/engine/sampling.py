@@ -105,14 +105,14 @@ def sampleable(x: Expander, frame: Frame, blocks: list[C.Block],
     for b in blocks:
         if b.placeholder is not None:
             return False
-        if any((n in st.primitives and not _pure(n, x.ns.get(n), st))
+        if any((n in st.primitives and not _reads_only(n, x.ns.get(n), st))
                or (n not in st.primitives and n in st.before and callable(x.ns.get(n)))
                for n in b.calls):
             return False
     return True
 
 
-def _pure(name: str, fn: Any, st: RunState) -> bool:
+def _reads_only(name: str, fn: Any, st: RunState) -> bool:
     """A primitive marked ``@primitive(pure=True)`` (neither async nor checked: run as is)."""
     return (getattr(fn, PURE_ATTR, False) is True and name not in st.async_primitives
             and name not in st.checks)
