@@ -46,7 +46,8 @@ class Spend:
             self.replayed += 1
             return  # a cassette replay bills nothing
         if len(usage) == 1 and "source" in usage:  # no figures (a scripted model, ...)
-            self._estimated(model, estimate_tokens(prompt), estimate_tokens(text))
+            # estimate_tokens of both, inline (the per-node path of a plain callable)
+            self._estimated(model, -(-len(prompt) // 4), -(-len(text) // 4))
             return
         billed = {k: int(v) for k in USAGE_KEYS if (v := usage.get(k))
                   and isinstance(v, (int, float)) and not isinstance(v, bool)}

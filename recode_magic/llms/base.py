@@ -149,18 +149,23 @@ def ask(llm: Callable[[str], str], prompt: str, *, on_text: OnText | None = None
         if not isinstance(reply, Reply):  # a user's `respond` returning text
             reply = Reply(_text(reply), {"source": "none"}, getattr(llm, "model", None))
         return reply
-    legacy = hasattr(llm, "on_text")
-    before = getattr(llm, "on_text", None)
-    if legacy:
+    if hasattr(llm, "on_text"):  # a legacy streaming backend: set for this call only
+        before = llm.on_text  # type: ignore[attr-defined]
         llm.on_text = on_text  # type: ignore[attr-defined]
-    try:
-        text = _text(llm(prompt))
-    finally:
-        if legacy:
+        try:
+            text = llm(prompt)
+        finally:
             llm.on_text = before  # type: ignore[attr-defined]
+    else:
+        text = llm(prompt)
+    if type(text) is not str:
+        text = _text(text)
     usage = getattr(llm, "last_usage", None)
-    usage = dict(usage) if isinstance(usage, Mapping) else {}
-    usage.setdefault("source", "none" if not usage else "server")
+    if usage is None:  # the common case for a plain callable (no ABC check needed)
+        usage = {"source": "none"}
+    else:
+        usage = dict(usage) if isinstance(usage, Mapping) else {}
+        usage.setdefault("source", "none" if not usage else "server")
     return Reply(text, usage, _model(llm), getattr(llm, "last_stop_reason", None))
 
 

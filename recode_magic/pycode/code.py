@@ -32,7 +32,7 @@ from ..errors import FormatError
 from .astlock import parse
 from .blocks import Block, Placeholder, split_blocks
 from .nesting import compound_parts, hoist, loaded_names
-from .quickparse import quick_stmt
+from .quickparse import quick_line
 from .scan import scan
 from .scan import simple_call as _simple
 from .scan import whole_call as _whole
@@ -200,10 +200,10 @@ def _one_line(code: str, filename: str) -> list[Block] | None:
     The statement is built without the parser (:mod:`~.quickparse`), its source is the
     whole line, and it cannot fail to compile (else None: the general path checks it).
     """
-    stmt = quick_stmt(code)
-    if stmt is None:
+    read = quick_line(code)
+    if read is None:
         return None
-    facts = scan(stmt)
+    stmt, facts = read
     if not facts.compiles:
         return None
     return [Block(stmt, code, facts.calls, facts.binds, None, filename, None, facts)]

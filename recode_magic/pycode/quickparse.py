@@ -29,7 +29,10 @@ import keyword
 import re
 from typing import Any
 
-__all__ = ["quick_tree", "quick_stmt"]
+from .scan import Facts, line_facts
+
+__all__ = ["quick_tree", "quick_stmt", "quick_line"]
+
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _LINE = re.compile(rf"(?:({_IDENT}) = )?({_IDENT})\(([ -~]*)\)")
@@ -140,6 +143,12 @@ def quick_tree(code: str) -> ast.Module | None:
 
 def quick_stmt(code: str) -> ast.stmt | None:
     """The one statement of :func:`quick_tree` (``ast.parse(code).body[0]``), else None."""
+    read = quick_line(code)
+    return None if read is None else read[0]
+
+
+def quick_line(code: str) -> tuple[ast.stmt, Facts] | None:
+    """:func:`quick_stmt` and its :func:`~.scan.scan` facts (read from the line), else None."""
     line = _LINE.fullmatch(code)
     if line is None:
         return None
@@ -154,20 +163,25 @@ def quick_stmt(code: str) -> ast.stmt | None:
         read = _plain_arguments(text, stop + 1) if text else ([], [])
     if read is None:
         return None
+    args, keywords = read
+    values = [*args, *[k.value for k in keywords]] if keywords else args
+    names = [v.id for v in values if type(v) is _Name]
+    facts = line_facts(fname, target, names, len(names) < len(values), len(args),
+                       len(keywords))
     n = len(code)
     func = _new(_Name)  # the nodes as _node makes them, written out (the per-node path)
     func.__dict__ = {"id": fname, "ctx": _LOAD, "lineno": 1, "col_offset": start,
                      "end_lineno": 1, "end_col_offset": stop}
     call = _new(_Call)
-    call.__dict__ = {"func": func, "args": read[0], "keywords": read[1], "lineno": 1,
+    call.__dict__ = {"func": func, "args": args, "keywords": keywords, "lineno": 1,
                      "col_offset": start, "end_lineno": 1, "end_col_offset": n}
     if target is None:
         return _node(ast.Expr, {"value": call, "lineno": 1, "col_offset": 0, "end_lineno": 1,
-                                "end_col_offset": n})
+                                "end_col_offset": n}), facts
     stored = _new(_Name)
     stored.__dict__ = {"id": target, "ctx": _STORE, "lineno": 1, "col_offset": 0,
                        "end_lineno": 1, "end_col_offset": start - 3}
     stmt = _new(_Assign)
     stmt.__dict__ = {"targets": [stored], "value": call, "type_comment": None, "lineno": 1,
                      "col_offset": 0, "end_lineno": 1, "end_col_offset": n}
-    return stmt
+    return stmt, facts

@@ -23,7 +23,8 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Facts", "scan", "simple_call", "whole_call", "target_names", "MAX_SAFE_NODES"]
+__all__ = ["Facts", "scan", "line_facts", "simple_call", "whole_call", "target_names",
+           "MAX_SAFE_NODES"]
 
 #: Statements and expressions that compile whenever they parse (at module level), apart
 #: from the few cases :func:`scan` checks by name (``__debug__``, a repeated keyword).
@@ -181,6 +182,28 @@ def _call_facts(stmt: ast.Assign | ast.Expr) -> Facts | None:
     ok = not dunder and count <= MAX_SAFE_NODES and not (keywords and _odd_keywords(keywords))
     return Facts(frozenset((fname,)), frozenset(binds), 1, frozenset(names), dunder, ok, True,
                  False, kinds, True)
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def line_facts(fname: str, target: str | None, names: list[str], const: bool, args: int,
+               keywords: int) -> Facts:
+    """The facts :func:`scan` finds for a checked one-line ``[target = ]fname(args)``.
+
+    For :mod:`~.quickparse`, which has read the line: no name in it starts with ``__``, no
+    keyword is given twice; ``names``: the names passed (as arguments or keyword values),
+    ``const``: a literal is passed, ``args``/``keywords``: how many of each. (Checked
+    against :func:`scan` on generated lines in ``tests/test_speed_paths.py``.)
+    """
+    stmt = _Assign if target is not None else ast.Expr
+    key = (stmt, False, bool(names), const, keywords > 0)
+    kinds = _KINDS.get(key) or _kinds(key)
+    binds = frozenset((target,)) if target is not None else _NO_NAMES
+    every = (fname, target, *names) if target is not None else (fname, *names)
+    size = 3 + args + 2 * keywords + (target is not None)  # as _call_facts counts them
+    return Facts(frozenset((fname,)), binds, 1, frozenset(every), False,
+                 size <= MAX_SAFE_NODES, True, False, kinds, True)
 
 
 def _walk(stmt: ast.AST) -> Facts:

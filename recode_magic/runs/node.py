@@ -92,7 +92,7 @@ class Step:
                    answers=list(d.get("answers", [])))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Node:
     """A placeholder call and its expansion.
 
