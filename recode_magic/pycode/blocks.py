@@ -10,7 +10,6 @@ finds the placeholders.
 from __future__ import annotations
 
 import ast
-import functools
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ __all__ = ["Block", "Placeholder", "split_blocks"]
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # ast's line breaks only
 
 
-@dataclass
+@dataclass(slots=True)
 class Placeholder:
     """A placeholder statement: ``targets = name(args)``.
 
@@ -42,6 +41,7 @@ class Placeholder:
     compound: bool = False
     inner: tuple[str, ...] = ()
     _variables: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    _signature: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -68,13 +68,15 @@ class Placeholder:
                 names.setdefault(k.arg)
         return tuple(names)
 
-    @functools.cached_property
+    @property
     def signature(self) -> str:
         """Name and arguments, to spot a call of itself with the same arguments."""
-        call = self.call
-        return (self.name + ast.dump(ast.Tuple(elts=[*call.args,
-                                                     *[k.value for k in call.keywords]]))
+        if self._signature is None:
+            call = self.call
+            self._signature = (self.name + ast.dump(ast.Tuple(
+                elts=[*call.args, *[k.value for k in call.keywords]]))
                 + ",".join(str(k.arg) for k in call.keywords))
+        return self._signature
 
 
 @dataclass(slots=True)

@@ -137,6 +137,13 @@ def plan_blocks(code: str, known: Callable[[str], bool], *, filename: str = "<re
     ['find_result = find(task)', 'print(len(find_result))']
     """
     blocks = _one_line(code, filename)
+    quick = _quick_placeholder(blocks[0], known) if blocks is not None else False
+    if quick is not False:  # `[target = ]name(args)` (quickparse): nothing to hoist, no def
+        ph = blocks[0].placeholder = quick  # type: ignore[index]
+        if ph is not None and ((forbidden_signatures and ph.signature in forbidden_signatures)
+                               or (recursive is not None and recursive(ph))):
+            raise FormatError(_self_call_message(ph), reply=code)
+        return blocks  # type: ignore[return-value]
     if blocks is None:
         blocks = split_blocks(parse_code(code, filename), code, filename)
     local: set[str] = set()
@@ -225,7 +232,7 @@ def _quick_placeholder(block: Block,
         return False
     call, targets = simple
     name = call.func.id  # type: ignore[attr-defined]
-    if name in block.binds or is_known(name):
+    if name in block.binds or name in BUILTIN_NAMES or is_known(name):
         return None
     return Placeholder(name, targets, call)  # name, targets, call (positional: faster)
 
