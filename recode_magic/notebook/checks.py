@@ -7,6 +7,7 @@ import re
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ from traitlets import HasTraits, TraitError
 from traitlets.config import Config
 
 from ..engine.recode import LEVERS
+from ..llms.base import DEFAULT_MODEL
 from ..runs.run import Run
 
 __all__ = ["names_list", "one_line", "option_hint", "cannot_write", "cassette_counts",
            "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING",
-           "OneLineConfig"]
+           "OneLineConfig", "backend_options", "configured_model", "config_line"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
 MISSING: Any = object()
@@ -146,6 +148,31 @@ it is a setting of its own: %config ReCodeMagics.max_depth = ...
                      f"{', '.join(sorted(LEVERS))}){own}")
 
 
+def backend_options(magics: Any) -> dict[str, Any]:
+    """What the magic passes to the model backends it builds, from its settings.
+
+    ``grammar`` and ``model_dir`` always; ``temperature`` and ``max_tokens`` when set (None
+    leaves each backend its own default, and a backend of the user's its own signature).
+
+    >>> from types import SimpleNamespace as S
+    >>> backend_options(S(grammar="off", model_dir="", temperature=None, max_tokens=256))
+    {'grammar': False, 'model_dir': None, 'max_tokens': 256}
+    """
+    options: dict[str, Any] = {
+        "grammar": {"on": True, "off": False}.get(magics.grammar, magics.grammar),
+        "model_dir": magics.model_dir or None}
+    for name in ("temperature", "max_tokens"):
+        if getattr(magics, name) is not None:
+            options[name] = getattr(magics, name)
+    return options
+
+
+def configured_model(magics: Any) -> str | None:
+    """The model the user set (``%config``, ``ipython_config.py``), or None if unset."""
+    configured = "ReCodeMagics" in magics.config and "model" in magics.config["ReCodeMagics"]
+    return str(magics.model) if configured or magics.model != DEFAULT_MODEL else None
+
+
 def stop_line(run: Run) -> str:
     """The one line said when a run did not end ``done``: where, why, and how to go on.
 
@@ -173,6 +200,34 @@ def stop_line(run: Run) -> str:
 
 
 _BAD_VALUE = re.compile(r"The '(\w+)' trait of an? \w+ instance expected (.+?)\.?$")
+_OUT_OF_RANGE = re.compile(r"The value of the '(\w+)' trait of an? \w+ instance should not be "
+                           r"(less|greater) than (\S+), but a value of (.+) was specified\.?$")
+_BAD_KEY = re.compile(r"Keys of the '(\w+)' trait of an? \w+ instance must be (.+?), but a "
+                      r"value of (.+?) <class '\w+'> was specified\.?$")
+
+
+def config_line(cls: str, text: str, current: Callable[[str], Any]) -> str:
+    """The one line for traitlets' message of a refused ``%config`` value, saying what stays.
+
+    >>> config_line("M", "The value of the 'max_tokens' trait of a M instance should not be "
+    ...             "less than 1, but a value of 0 was specified", lambda name: None)
+    'M.max_tokens must be >= 1, not 0; it stays None'
+    >>> config_line("M", "Keys of the 'models' trait of a M instance must be an int, but a "
+    ...             "value of 'a' <class 'str'> was specified.", lambda name: {})
+    "M.models: keys must be depths (an int), not 'a'; it stays {}"
+    """
+    text = " ".join(text.split())
+    if found := _BAD_VALUE.match(text):
+        name, says = found.group(1), f" expects {found.group(2)}"
+    elif found := _OUT_OF_RANGE.match(text):
+        name, op = found.group(1), ">=" if found.group(2) == "less" else "<="
+        says = f" must be {op} {found.group(3)}, not {found.group(4)}"
+    elif found := _BAD_KEY.match(text):
+        name, says = found.group(1), f": keys must be depths ({found.group(2)}), not " \
+                                     f"{found.group(3)}"
+    else:
+        return f"{cls}: {text}"
+    return f"{cls}.{name}{says}; it stays {current(name)!r}"
 
 
 class OneLineConfig:
@@ -204,10 +259,8 @@ class OneLineConfig:
             try:
                 super().update_config(config)  # type: ignore[misc]
             except TraitError as exc:
-                found = _BAD_VALUE.match(" ".join(str(exc).split()))
-                line = (f"{cls}.{found.group(1)} expects {found.group(2)}; it stays "
-                        f"{getattr(self, found.group(1))!r}" if found else f"{cls}: {exc}")
-                print(line, file=sys.stderr)
+                print(config_line(cls, str(exc), lambda name: getattr(self, name)),
+                      file=sys.stderr)
         for w in caught:
             text = " ".join(str(w.message).split())
             if w.category is UserWarning and text.startswith("Config option `"):

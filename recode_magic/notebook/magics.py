@@ -33,11 +33,13 @@ from . import commands
 from .checks import (
     MISSING,
     OneLineConfig,
+    backend_options,
     cannot_write,
     cassette_counts,
     cassette_note,
     check_levers,
     check_variable,
+    configured_model,
     names_list,
     one_line,
     option_hint,
@@ -94,6 +96,8 @@ class ReCodeMagics(OneLineConfig, Magics):
     temperature = Float(None, allow_none=True, help="Sampling temperature sent to model "
                         "backends (None: the server's default; 0 for repeatable plans from "
                         "a local model).").tag(config=True)
+    max_tokens = Int(None, allow_none=True, min=1, help="Longest model reply, in tokens (None: "
+                     "the backend's own: 512 embedded, 4096 server or Claude).").tag(config=True)
     max_depth = Int(10, help="Placeholders at this depth are not expanded.").tag(config=True)
     max_retry = Int(2, help="Repairs of a node after a runtime error.").tag(config=True)
     max_rewrite = Int(3, help="Re-asks for an unusable reply.").tag(config=True)
@@ -338,24 +342,17 @@ class ReCodeMagics(OneLineConfig, Magics):
             why = cannot_write(Path(cassette).expanduser(), folder=False)
             if why:
                 raise UsageError(f"--cassette: {why}")
-        grammar: bool | str = {"on": True, "off": False}.get(self.grammar, self.grammar)
         spec: Any = args.llm if args.llm is not None else (dict(self.models) or None)
-        default, self._default_note = pick_default(self._configured_model(),
+        default, self._default_note = pick_default(configured_model(self),
                                                    model_dir=self.model_dir or None)
         # backends read the key on their first live call: a cassette hit needs none
         llm = make_llm(spec, namespace=self.shell.user_ns, cassette=cassette or None,
                        mode="replay" if args.replay_only else "auto",
-                       base_url=self.base_url or None, grammar=grammar,
-                       default_model=default, model_dir=self.model_dir or None,
-                       **({} if self.temperature is None else {"temperature": self.temperature}))
+                       base_url=self.base_url or None, default_model=default,
+                       **backend_options(self))
         if spec is not None or getattr(getattr(llm, "inner", llm), "model", None) != default:
             self._default_note = None  # not the embedded default (or a pure cassette replay)
         return llm
-
-    def _configured_model(self) -> str | None:
-        """The model the user set (``%config``, ``ipython_config.py``), or None if unset."""
-        configured = "ReCodeMagics" in self.config and "model" in self.config["ReCodeMagics"]
-        return self.model if configured or self.model != DEFAULT_MODEL else None
 
     def _follow(self, engine: ReCode, widget: bool, run: Run | None = None) -> None:
         """Remember the run as soon as it starts and show it (widget, or text at the end).

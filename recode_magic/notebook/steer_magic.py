@@ -32,6 +32,7 @@ from ..errors import ConfigError, ResumeError
 from ..steering import steer
 from ..steering.compare import Comparison, compare
 from ..steering.promote import promote_source
+from .checks import backend_options
 from .marks import version_status
 from .notes import ended_run, say_warnings
 
@@ -108,7 +109,8 @@ def _regenerate(magics: ReCodeMagics, argv: list[str]) -> None:
     if args.llm:
         from ..llms import make_llm
         llm = make_llm(args.llm, namespace=magics.shell.user_ns,
-                       base_url=magics.base_url or None, default_model=magics.model)
+                       base_url=magics.base_url or None, default_model=magics.model,
+                       **backend_options(magics))
     _rerun(magics, run, _need(args.node, "a NODE (id or name)", "regenerate"),
            steer.regenerate, hint=args.hint, llm=llm, confirm=_confirm(magics, args.confirm))
 

@@ -1,0 +1,70 @@
+"""``%config ReCodeMagics`` settings as a notebook user sets them, in a real kernel.
+
+``max_tokens`` reaches the model server the magic builds; a bad value is one line and the
+setting keeps its value.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fakeapi import TEST_KEY
+from kernel_helper import usage_error
+
+pytestmark = pytest.mark.kernel
+
+KERNEL_SETUP = rf'''
+import os
+os.environ["OPENAI_API_KEY"] = "{TEST_KEY}"  # the fake server's key
+%load_ext recode_magic
+%config ReCodeMagics.widget = False
+%config ReCodeMagics.save_dir = ""
+'''
+
+
+def asked_max_tokens(kernel, api, line: str = "--llm openai:fake") -> list:
+    """Run one cell against the fake OpenAI-compatible server; the max_tokens it was sent."""
+    api.requests.clear()
+    kernel.execute(f"%config ReCodeMagics.base_url = {api.url + '/v1'!r}")
+    try:
+        res = kernel.execute(f"%%recode {line}\nSet a to 1.", timeout=120)
+    finally:
+        kernel.execute('%config ReCodeMagics.base_url = ""')
+    assert kernel.value("str(_recode.status)") == "done", res.stderr
+    return [r["body"].get("max_tokens") for r in api.model_requests()]
+
+
+def test_max_tokens_reaches_the_server_and_none_gives_the_backend_default(kernel, api):
+    res = kernel.execute("%config ReCodeMagics.max_tokens = 64")
+    assert res.status == "ok" and not res.stderr, res.stderr
+    assert set(asked_max_tokens(kernel, api)) == {64}
+    kernel.execute("%config ReCodeMagics.max_tokens = None")
+    assert set(asked_max_tokens(kernel, api)) == {4096}  # OpenAICompatLLM's own default
+
+
+def test_max_tokens_reaches_every_route(kernel, api):
+    kernel.execute("%config ReCodeMagics.max_tokens = 96")
+    try:
+        sent = asked_max_tokens(kernel, api, '--llm "openai:fake, 1:openai:other"')
+    finally:
+        kernel.execute("%config ReCodeMagics.max_tokens = None")
+    assert set(sent) == {96}
+
+
+@pytest.mark.parametrize("value, says", [
+    ("0", "ReCodeMagics.max_tokens must be >= 1, not 0; it stays 128"),
+    ("'many'", "ReCodeMagics.max_tokens expects an int, not the str 'many'; it stays 128"),
+])
+def test_a_bad_max_tokens_is_one_line_and_the_setting_stays(kernel, value, says):
+    kernel.execute("%config ReCodeMagics.max_tokens = 128")
+    res = kernel.execute(f"%config ReCodeMagics.max_tokens = {value}")
+    assert res.status == "ok" and res.error is None
+    assert res.stderr.strip() == says
+    assert kernel.value("get_ipython().magics_manager.registry['ReCodeMagics'].max_tokens") \
+        == 128
+    kernel.execute("%config ReCodeMagics.max_tokens = None")
+
+
+def test_max_tokens_as_a_flag_points_to_the_setting(kernel):
+    res = kernel.execute("%%recode --max-tokens 100\nSet a.")
+    assert usage_error(res).endswith(
+        "(max_tokens is a setting: %config ReCodeMagics.max_tokens = ...)")
