@@ -18,6 +18,8 @@ os.environ["OPENAI_API_KEY"] = "{TEST_KEY}"  # the fake server's key
 %load_ext recode_magic
 %config ReCodeMagics.widget = False
 %config ReCodeMagics.save_dir = ""
+from recode_magic import ScriptedLLM
+sl = ScriptedLLM({{"solve": "<execute>a = 1</execute>"}})
 '''
 
 
@@ -68,3 +70,24 @@ def test_max_tokens_as_a_flag_points_to_the_setting(kernel):
     res = kernel.execute("%%recode --max-tokens 100\nSet a.")
     assert usage_error(res).endswith(
         "(max_tokens is a setting: %config ReCodeMagics.max_tokens = ...)")
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("max_depth", "-3", "ReCodeMagics.max_depth must be >= 0, not -3; it stays 10"),
+    ("max_calls", "0", "ReCodeMagics.max_calls must be >= 1, not 0; it stays 300"),
+    ("max_retry", "-1", "ReCodeMagics.max_retry must be >= 0, not -1; it stays 2"),
+    ("timeout", "-5", "ReCodeMagics.timeout must be >= 0.0, not -5.0; it stays 60.0"),
+    ("repr_limit", "0", "ReCodeMagics.repr_limit must be >= 1, not 0; it stays 200"),
+    ("temperature", "-1", "ReCodeMagics.temperature must be >= 0.0, not -1.0; it stays None"),
+    ("models", "{'a': 'b'}",
+     "ReCodeMagics.models: keys must be depths (an int), not 'a'; it stays {}"),
+])
+def test_a_value_out_of_range_is_refused_by_config_in_one_line(kernel, name, value, says):
+    """Was accepted silently, then every run failed on it (naming --max-depth, a flag the
+    user never gave) until they found the setting again."""
+    res = kernel.execute(f"%config ReCodeMagics.{name} = {value}")
+    assert res.status == "ok" and res.error is None
+    assert res.stderr.strip() == says
+    res = kernel.execute('%%recode --llm sl -o a\nSet a to 1.')
+    assert res.status == "ok" and not res.stderr, res.stderr
+    assert kernel.value("a") == 1

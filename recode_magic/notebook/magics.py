@@ -93,16 +93,17 @@ class ReCodeMagics(OneLineConfig, Magics):
     grammar = Unicode("auto", help="Constrained decoding for OpenAI-compatible servers: "
                       "'auto' (on for local servers that accept it), 'on', 'off', or a GBNF "
                       "grammar.").tag(config=True)
-    temperature = Float(None, allow_none=True, help="Sampling temperature sent to model "
+    temperature = Float(None, allow_none=True, min=0.0, help="Sampling temperature sent to model "
                         "backends (None: the server's default; 0 for repeatable plans from "
                         "a local model).").tag(config=True)
     max_tokens = Int(None, allow_none=True, min=1, help="Longest model reply, in tokens (None: "
                      "the backend's own: 512 embedded, 4096 server or Claude).").tag(config=True)
-    max_depth = Int(10, help="Placeholders at this depth are not expanded.").tag(config=True)
-    max_retry = Int(2, help="Repairs of a node after a runtime error.").tag(config=True)
-    max_rewrite = Int(3, help="Re-asks for an unusable reply.").tag(config=True)
-    max_calls = Int(300, help="Model calls per run.").tag(config=True)
-    timeout = Float(60.0, help="Seconds per block of generated code (0: none).").tag(config=True)
+    max_depth = Int(10, min=0, help="Placeholders at this depth are not expanded.").tag(config=True)
+    max_retry = Int(2, min=0, help="Repairs of a node after a runtime error.").tag(config=True)
+    max_rewrite = Int(3, min=0, help="Re-asks for an unusable reply.").tag(config=True)
+    max_calls = Int(300, min=1, help="Model calls per run.").tag(config=True)
+    timeout = Float(60.0, min=0.0, help="Seconds per block of generated code (0: "
+                    "none).").tag(config=True)
     cassette = Unicode("", help="Default cassette file for model replies.").tag(config=True)
     widget = Bool(True, help="Show the live widget (False: text tree).").tag(config=True)
     trust = Bool(False, help="Lift the guarded policy (imports, dunders, exec, "
@@ -110,7 +111,7 @@ class ReCodeMagics(OneLineConfig, Magics):
     allowed_imports = List(Unicode(), default_value=None, allow_none=True,
                            help="Modules generated code may import (None: the built-in "
                            "allow-list).").tag(config=True)
-    repr_limit = Int(200, help="Characters of each variable's value shown to the model "
+    repr_limit = Int(200, min=1, help="Characters of each variable's value shown to the model "
                      "(the task text keeps up to 4000).").tag(config=True)
     save_dir = Unicode(".recode", help="Folder where each run's tree is saved after every "
                        "node (empty: don't save).").tag(config=True)
@@ -120,8 +121,9 @@ class ReCodeMagics(OneLineConfig, Magics):
                          "left the result its caller expects None or empty.").tag(config=True)
     levers = Dict(default_value={}, help="Planning levers of every run (issue 21), e.g. "
                   "{'samples': 4, 'examples': True}: README 'Evaluation'.").tag(config=True)
-    confirm_render_timeout = Float(10.0, help="--confirm: seconds to wait for the buttons to "
-                                   "show before asking in a text prompt.").tag(config=True)
+    confirm_render_timeout = Float(10.0, min=0.0, help="--confirm: seconds to wait for the "
+                                   "buttons to show before asking in a text prompt."
+                                   ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
