@@ -10,7 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from recode_magic import ReCode
+import pytest
+
+from recode_magic import ReCode, primitive
 from recode_magic.engine import sampling
 from recode_magic.llms import CassetteLLM, Reply, ScriptedLLM
 from recode_magic.llms.cassette import cassette_key
@@ -337,3 +339,45 @@ def test_a_plan_passing_a_name_that_does_not_exist_is_asked_again():
     assert run.status == "done" and ns["answer"] == 4
     rewrite = [a for a in run.nodes()[0].attempts if a["kind"] == "rewrite"]
     assert rewrite and "`row1` is passed to a step but does not exist" in rewrite[0]["error"]
+
+
+class PressedOnce(BySeed):
+    """Ctrl-C once, in candidate 2's model call (``where="model"``)."""
+
+    def __init__(self, replies, where):
+        super().__init__(replies)
+        self.where = where
+
+    def answer(self, prompt, seed):
+        if self.where == "model" and seed == 1:
+            self.where = "pressed"
+            raise KeyboardInterrupt
+        return super().answer(prompt, seed)
+
+
+@pytest.mark.parametrize("where", ["model", "candidate"])
+def test_ctrl_c_while_candidates_are_sampled_leaves_the_step_interrupted(where):
+    """Ctrl-C in a candidate's model call, or in a read-only primitive a candidate runs: the
+    step read ``running`` in the saved tree of the ended run; ``interrupted`` now, and the
+    run resumes."""
+    pressed = [where == "candidate"]
+
+    @primitive(pure=True)
+    def look(rows: list) -> int:
+        """Count the rows (reads only)."""
+        if pressed and pressed.pop():
+            raise KeyboardInterrupt
+        return len(rows)
+
+    llm = PressedOnce({None: RIGHT, 1: reply("answer = look(sales)"), 2: ALSO_RIGHT}, where)
+    ns: dict = {"look": look}
+    engine = ReCode(llm, ns, samples=3)
+    run = engine.run("count the rows", inputs={"sales": ROWS}, output="answer")
+    assert (run.status, run.error) == ("interrupted", "interrupted (KeyboardInterrupt)")
+    node = run.to_dict()["nodes"]["0"]
+    assert (node["state"], node["error"]) == ("interrupted",
+                                              "stopped here: interrupted (KeyboardInterrupt)")
+    engine.resume(run)
+    assert run.status == "done" and ns["answer"] == 4
+    node = run.to_dict()["nodes"]["0"]
+    assert node["state"] == "done" and node.get("error") is None

@@ -67,6 +67,8 @@ class Machine(Repairs, Reentry):
             run.warnings.append(note)
         self.x.prefetch = Prefetcher(state.llm, workers) if workers else None
         try:
+            for node in state.going_on():  # a resumed run: its stack reads as it goes on
+                self.emit("node", run, node)
             while state.frames:
                 self.step()
             run.status = RunStatus.DONE
@@ -74,8 +76,6 @@ class Machine(Repairs, Reentry):
             run.status, run.error = RunStatus(stop.status), str(stop)
         except KeyboardInterrupt:
             run.status, run.error = RunStatus.INTERRUPTED, "interrupted (KeyboardInterrupt)"
-            if state.frames:
-                state.frames[-1].node.error = "interrupted here"
         except BaseException as exc:  # noqa: BLE001 - a model backend's error, SystemExit...
             run.status, run.error = RunStatus.ERROR, one_line(describe_exception(exc))
             if state.frames:  # shown as failed; resume() sets it back to pending
@@ -84,6 +84,7 @@ class Machine(Repairs, Reentry):
         finally:
             if run.status == RunStatus.RUNNING:  # never left running
                 run.status, run.error = RunStatus.INTERRUPTED, run.error or "stopped"
+            state.stopped(run.error or str(run.status))  # no node left running (views, file)
             self.cleanup()
             self.end_prefetch()
             for filename in state.sources:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..pycode import code as C
+from ..runs.status import NodeStatus
 from ..runs.tree import Node
 from .settings import Settings
 from .spend import Spend
@@ -110,3 +111,41 @@ class RunState:
             return False
         return any(f.placeholder is not None and f.placeholder.name == ph.name
                    and f.placeholder.signature == ph.signature for f in self.frames)
+
+    def stopped(self, why: str) -> list[Node]:
+        """Mark the unfinished nodes on the stack ``interrupted`` (the run stopped); those.
+
+        The top node (the one worked on) says ``why`` in its error; one that already ended
+        ``error`` or ``stub`` (an error, the depth limit) keeps it. The nodes below it waited
+        for their child. :meth:`going_on` sets them back when the run goes on.
+        """
+        changed = [f.node for f in self.frames if f.node.status in _UNFINISHED]
+        for node in changed:
+            node.status = NodeStatus.INTERRUPTED
+        if changed and changed[-1] is self.frames[-1].node:
+            changed[-1].error = f"stopped here: {why}"
+        return changed
+
+    def going_on(self) -> list[Node]:
+        """Set the stack's nodes back to where the run left them (a resume); those changed.
+
+        What :meth:`stopped` marked ``interrupted``: the top node ``running`` (``pending``
+        when its code was never laid out), the nodes below ``expanded`` (they wait for their
+        child). A top node whose code was laid out and that reads ``pending`` (``resume``
+        sets a failed one back) runs on: ``running``.
+        """
+        changed = []
+        for i, frame in enumerate(self.frames):
+            node, top = frame.node, i == len(self.frames) - 1
+            if node.status == NodeStatus.INTERRUPTED:
+                node.error = None
+            elif not (top and node.status == NodeStatus.PENDING and frame.blocks is not None):
+                continue
+            node.status = (NodeStatus.EXPANDED if not top else NodeStatus.PENDING
+                           if frame.blocks is None else NodeStatus.RUNNING)
+            changed.append(node)
+        return changed
+
+
+#: What a node on the stack reads while the run goes on (``expanded``: below the top).
+_UNFINISHED = (NodeStatus.RUNNING, NodeStatus.EXPANDED, NodeStatus.PENDING)

@@ -16,7 +16,13 @@ __all__ = ["NodeStatus", "RunStatus", "TO_V1", "FROM_V1", "NODE_STATUSES", "RUN_
 
 
 class NodeStatus(str, Enum):
-    """Where a node is: ``pending`` → ``running`` → ``expanded``/``done`` (or error...)."""
+    """Where a node is: ``pending`` → ``running`` → ``expanded``/``done`` (or error...).
+
+    A run that stops (a limit, Ctrl-C, a rejected step, an error outside the node's code)
+    leaves the nodes on its stack ``interrupted``: the one it worked on (its error says why;
+    ``stub`` at the depth limit, ``error`` for an error) and the ancestors waiting for it;
+    ``resume`` sets them back to ``running``/``expanded``.
+    """
 
     PENDING = "pending"
     RUNNING = "running"
@@ -25,6 +31,7 @@ class NodeStatus(str, Enum):
     ERROR = "error"
     SKIPPED = "skipped"     # the model gave no code
     STUB = "stub"           # not expanded: the depth limit
+    INTERRUPTED = "interrupted"  # unfinished when the run stopped (resume goes on with it)
 
     def __str__(self) -> str:
         return self.value
@@ -57,7 +64,7 @@ RUN_STATUSES = tuple(s.value for s in RunStatus)
 TO_V1: dict[str, str] = {
     NodeStatus.PENDING: "PENDING", NodeStatus.RUNNING: "PENDING",
     NodeStatus.EXPANDED: "PENDING", NodeStatus.DONE: "COMPLETED", NodeStatus.STUB: "STUB",
-    NodeStatus.ERROR: "ERROR", NodeStatus.SKIPPED: "SKIP",
+    NodeStatus.ERROR: "ERROR", NodeStatus.SKIPPED: "SKIP", NodeStatus.INTERRUPTED: "PENDING",
 }
 FROM_V1: dict[str, NodeStatus] = {
     "PENDING": NodeStatus.PENDING, "COMPLETED": NodeStatus.DONE, "STUB": NodeStatus.STUB,
@@ -68,16 +75,16 @@ FROM_V1: dict[str, NodeStatus] = {
 #: How each status is drawn: icons, their ASCII variant, colours (every view shares them).
 STATUS_ICONS = {
     "pending": "○", "running": "▶", "expanded": "◐", "done": "✔", "error": "✘",
-    "skipped": "⊘", "stub": "…",
+    "skipped": "⊘", "stub": "…", "interrupted": "■",
 }
 STATUS_ASCII = {
     "pending": "[ ]", "running": "[>]", "expanded": "[~]", "done": "[x]", "error": "[!]",
-    "skipped": "[-]", "stub": "[.]",
+    "skipped": "[-]", "stub": "[.]", "interrupted": "[#]",
 }
 #: Fill colours shared by the HTML view, the graph and (by name) the widget's CSS.
 STATUS_COLORS = {
     "pending": "#9e9e9e", "running": "#1e88e5", "expanded": "#fb8c00", "done": "#43a047",
-    "error": "#e53935", "skipped": "#bdbdbd", "stub": "#8e24aa",
+    "error": "#e53935", "skipped": "#bdbdbd", "stub": "#8e24aa", "interrupted": "#e53935",
 }
 RUN_ICONS = {"pending": "○", "running": "▶", "done": "✔", "error": "✘", "limit": "…",
              "interrupted": "■"}

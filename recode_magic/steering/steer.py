@@ -123,9 +123,12 @@ class _Before:
         ns = run.namespace
         assert ns is not None and run.state is not None
         failed = next(a for a in node.alternatives if a.node is node)
-        stopped = failed.status in (NodeStatus.RUNNING, NodeStatus.PENDING)  # interrupted
-        how = "was interrupted" if stopped else \
-            f"ended {failed.status}: {one_line(node.error or run.error or str(node.status))}"
+        why = one_line(run.error or str(run.status))
+        how = (("was interrupted" if why.startswith("interrupted (") else f"stopped: {why}")
+               if failed.status in (NodeStatus.INTERRUPTED, NodeStatus.RUNNING,
+                                    NodeStatus.PENDING)  # unfinished when the re-run stopped
+               else f"ended {failed.status}: "
+                    f"{one_line(node.error or run.error or str(node.status))}")
         names = (self.names | assigned_names(node)) - run.state.protected
         switch(run, node, self.alternative)
         for name in names:
