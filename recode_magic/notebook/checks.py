@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import shlex
 import sys
 import tempfile
 import warnings
@@ -21,7 +22,8 @@ from ..runs.run import Run
 
 __all__ = ["names_list", "one_line", "option_hint", "cannot_write", "cassette_counts",
            "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING",
-           "OneLineConfig", "backend_options", "configured_model", "config_line"]
+           "OneLineConfig", "backend_options", "configured_model", "config_line",
+           "no_run_line"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
 MISSING: Any = object()
@@ -171,6 +173,28 @@ def configured_model(magics: Any) -> str | None:
     """The model the user set (``%config``, ``ipython_config.py``), or None if unset."""
     configured = "ReCodeMagics" in magics.config and "model" in magics.config["ReCodeMagics"]
     return str(magics.model) if configured or magics.model != DEFAULT_MODEL else None
+
+
+def no_run_line(save_dir: str) -> str:
+    """What ``%recode`` says when this kernel has no run yet: the last saved tree, if any.
+
+    After a restart (a dead kernel) the runs are gone from memory but their trees are in
+    ``save_dir``: the line names the newest one to load.
+
+    >>> no_run_line("")
+    'no recode run yet: run a %%recode cell first'
+    """
+    line = "no recode run yet: run a %%recode cell first"
+    folder = Path(save_dir).expanduser() if save_dir else None
+    if folder is None or not folder.is_dir():
+        return line
+    saved = [p for p in folder.glob("run-*.json") if p.is_file()]
+    if not saved:
+        return line
+    last = max(saved, key=lambda p: p.stat().st_mtime)
+    return (f"no recode run in this kernel yet: run a %%recode cell, or %recode load "
+            f"{shlex.quote(str(Path(save_dir) / last.name))} (the newest of {len(saved)} "
+            f"saved in {save_dir!r}, e.g. before a restart)")
 
 
 def stop_line(run: Run) -> str:

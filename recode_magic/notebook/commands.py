@@ -44,6 +44,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..errors import ConfigError
+from .checks import no_run_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runs.run import Run
@@ -281,6 +282,7 @@ def _cost(magics: ReCodeMagics, argv: list[str]) -> None:
 
     args = _parse("cost", argv, (("--runs",), {"action": "store_true"}))
     if args.runs:  # the fixed prompt read from the provider's cache, run after run
+        magics.pick_run()  # none yet: the one line, not a table of zeros
         print(format_cache_across_runs(magics.runs))
         return
     run = magics.pick_run(args.n)
@@ -306,6 +308,8 @@ def _resume(magics: ReCodeMagics, argv: list[str]) -> None:
 
 def _list(magics: ReCodeMagics, argv: list[str]) -> None:
     _parse("list", argv, which=False)
+    if not magics.runs:
+        print(no_run_line(magics.save_dir))
     for i, run in enumerate(magics.runs):
         print(f"{i}: {run.status:<11} {len(run.nodes()):>4} nodes  "  # saved notebooks show it
               f"{run.llm_calls:>3} calls  {run.task[:60]!r}")

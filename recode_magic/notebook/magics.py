@@ -41,6 +41,7 @@ from .checks import (
     check_variable,
     configured_model,
     names_list,
+    no_run_line,
     one_line,
     option_hint,
     stop_line,
@@ -234,7 +235,7 @@ class ReCodeMagics(OneLineConfig, Magics):
     def pick_run(self, n: int | None = None) -> Run:
         """Run ``n`` of this session (0 = first), or the last one; ``UsageError`` if none."""
         if not self.runs:
-            raise UsageError("no recode run yet: run a %%recode cell first")
+            raise UsageError(no_run_line(self.save_dir))
         try:
             return self.runs[-1 if n is None else n]
         except IndexError:
