@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import Priced
 from conftest import reply as X
 
@@ -162,3 +163,35 @@ def test_a_regenerate_stopped_by_a_limit_says_why_and_keeps_the_old_version():
     one = run.nodes()[1]
     assert [(a.id, str(a.status)) for a in one.alternatives] == [("a0", "done"),
                                                                    ("a1", "interrupted")]
+
+
+@pytest.mark.parametrize("at", ["parent expanded", "child done"])
+def test_a_subscriber_raising_between_parent_and_child_leaves_one_child_run_once(at):
+    """A subscriber raising (or Ctrl-C) on the parent's ``expanded`` event left a child that
+    was never pushed, ``pending`` forever in the saved tree (a second one made on resume); on
+    the child's ``done`` event, the parent had not moved past the call: resume ran the child
+    again (its primitives twice, one more model call)."""
+    log: list[int] = []
+
+    def act(x: int) -> int:
+        """Act on the world."""
+        log.append(x)
+        return x
+
+    armed = [True]
+
+    def fragile(event, run, node):
+        if event == "node" and node is not None and armed and (
+                (node.name, str(node.status)) == ("solve", "expanded") if at == "parent expanded"
+                else (node.name, str(node.status)) == ("one", "done")):
+            armed.pop()
+            raise RuntimeError("widget bug")
+
+    llm = ScriptedLLM({"solve": X("a = one()\nb = act(2)"), "one": X("a = act(1)")})
+    engine = ReCode(llm, namespace={"act": act}, on_event=fragile)
+    run = engine.run("t")
+    assert (run.status, run.error) == ("error", "RuntimeError: widget bug")
+    assert "pending" not in {s for _, s, _ in states(run)}, states(run)
+    engine.resume(run)
+    assert run.status == "done" and log == [1, 2] and len(llm.calls) == 2
+    assert states(run) == [("solve", "done", None), ("one", "done", None)]

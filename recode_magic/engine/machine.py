@@ -230,11 +230,11 @@ class Machine(Repairs, Reentry):
         child = run.new_node(ph.name, block.source, parent=parent, targets=ph.targets)
         frame.child_block = block
         parent.status = NodeStatus.EXPANDED
-        self.emit("node", run, parent)
         # positional (faster): node, blocks, pc, retries, child_block, ran, placeholder,
         # variables, shadowed, keywords (tests/test_speed_paths.py checks the order)
         self.state.push(Frame(child, None, 0, 0, None, [], ph, list(ph.variables), shadowed,
                               {k: self.ns[k] for k in shadowed} if shadowed else {}))
+        self.emit("node", run, parent)  # after the push: a subscriber raising orphans no child
         self.emit("node", run, child)
 
     def exec_block(self, frame: Frame, block: C.Block) -> None:
@@ -305,11 +305,8 @@ class Machine(Repairs, Reentry):
             self.restore(frame)
         node = frame.node
         node.status, node.ended = status, time.time()
-        self.emit("node", self.run, node)
-        if self.state.settings.save_path:
-            self.save()
-        if self.state.frames:
-            parent = self.state.frames[-1]
+        parent = self.state.frames[-1] if self.state.frames else None
+        if parent is not None:  # before the events: a subscriber raising never runs it twice
             block = parent.child_block
             assert block is not None
             parent.node.steps.append(Step(block.source, "placeholder", node.id))  # code,kind,child
@@ -319,6 +316,10 @@ class Machine(Repairs, Reentry):
             parent.child_block = None
             parent.pc += 1
             parent.node.status = NodeStatus.RUNNING
+        self.emit("node", self.run, node)
+        if self.state.settings.save_path:
+            self.save()
+        if parent is not None:
             self.emit("node", self.run, parent.node)
 
     def calls_outside(self, step: Step, block: C.Block) -> bool:
