@@ -195,3 +195,23 @@ def test_a_subscriber_raising_between_parent_and_child_leaves_one_child_run_once
     engine.resume(run)
     assert run.status == "done" and log == [1, 2] and len(llm.calls) == 2
     assert states(run) == [("solve", "done", None), ("one", "done", None)]
+
+
+def test_a_tree_saved_while_the_run_went_on_loads_with_no_node_expanded(tmp_path):
+    """The file of a run whose kernel died: the node that ran reads ``error`` (it may have
+    ended the process) and its ancestors ``interrupted`` (they read ``expanded``, "its code
+    is running", in a run that had ended)."""
+    path, copy = tmp_path / "run.json", tmp_path / "dead.json"
+
+    def snap() -> int:
+        """Copy the saved tree (as a kernel dying now would leave it)."""
+        copy.write_bytes(path.read_bytes())
+        return 1
+
+    llm = ScriptedLLM({"solve": X("a = one()"), "one": X("a = inner()"),
+                       "inner": X("a = snap()")})
+    assert ReCode(llm, {"snap": snap}, save_path=str(path)).run("t").status == "done"
+    dead = load_run(copy)
+    assert str(dead.status) == "interrupted" and "kernel died" in dead.error
+    assert [(n.name, str(n.status)) for n in dead.nodes()] == [
+        ("solve", "interrupted"), ("one", "interrupted"), ("inner", "error")]
