@@ -229,17 +229,20 @@ class Expander(Planner):
                 raise Stop(RunStatus.LIMIT, reason)
         node.prompt = str(prompt)
         node.reply_partial = ""
-
-        def on_text(text: str) -> None:
-            node.reply_partial = text
-            self.emit("stream", run, node)
-
         reply = self.prefetch.take(prompt) if self.prefetch is not None else None
         if reply is not None:  # asked ahead with this very prompt
-            on_text(reply.text)
+            node.reply_partial = reply.text
+            self.emit("stream", run, node)
         else:
-            reply = ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node,
-                        **sampling)
+            def on_text(text: str) -> None:
+                node.reply_partial = text
+                self.emit("stream", run, node)
+
+            # no `**sampling` when there is none: an empty one costs a dict merge per node
+            reply = (ask(self.state.llm, prompt, on_text=on_text, depth=node.depth, node=node,
+                         **sampling) if sampling
+                     else ask(self.state.llm, prompt, on_text=on_text, depth=node.depth,
+                              node=node))
         run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
         node.llm_calls += 1
         merge_usage(node.usage, reply.usage)

@@ -15,8 +15,10 @@ from ..llms.pricing import price_for
 
 __all__ = ["Spend"]
 
+_UNSEEN = object()  # a model whose price was not looked up yet
 
-@dataclass
+
+@dataclass(slots=True)
 class Spend:
     """Tokens and dollars the answered calls of a run cost (wasted prefetches included).
 
@@ -42,13 +44,13 @@ class Spend:
     def add(self, usage: Mapping[str, Any], model: str | None, prompt: str, text: str) -> None:
         """Count one answered call (``usage`` as :class:`~recode_magic.llms.base.Reply` has)."""
         self.calls += 1
-        if usage.get("replayed"):
-            self.replayed += 1
-            return  # a cassette replay bills nothing
         if len(usage) == 1 and "source" in usage:  # no figures (a scripted model, ...)
             # estimate_tokens of both, inline (the per-node path of a plain callable)
             self._estimated(model, -(-len(prompt) // 4), -(-len(text) // 4))
             return
+        if usage.get("replayed"):
+            self.replayed += 1
+            return  # a cassette replay bills nothing
         billed = {k: int(v) for k in USAGE_KEYS if (v := usage.get(k))
                   and isinstance(v, (int, float)) and not isinstance(v, bool)}
         if not billed:
@@ -75,7 +77,9 @@ class Spend:
         self.tokens += input_tokens + output_tokens
         self.output_tokens += output_tokens
         self.input_tokens += input_tokens
-        price = self._price(model)
+        price = self._prices.get(model, _UNSEEN)  # what _price does, without the call
+        if price is _UNSEEN:
+            price = self._price(model)
         if price is None:
             self.unpriced.add(model or "unknown")
         else:
