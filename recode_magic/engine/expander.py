@@ -139,11 +139,13 @@ class Expander(Planner):
         call's name alone lost the task's details (a 1.5B model's ``join_slugs(slugs)``
         cannot know the slugs are joined with ``-``).
         """
-        names = frame.variables or ["task", *run.inputs]
-        self.inputs = (() if names == _TASK_ONLY  # a step with no arguments: no comprehension
+        names = frame.variables or (["task", *run.inputs] if run.inputs else _TASK_ONLY)
+        self.inputs = (() if names is _TASK_ONLY  # a step with no arguments: no comprehension
                        else tuple([n for n in names if n != "task"]))
         part = frame.placeholder is not None and _in_plan(frame.node)
-        task = self.ns.get("task") if frame.placeholder is None or part else None
+        if frame.placeholder is not None and not part:  # the commonest step: no task text
+            return self.lines(names), None
+        task = self.ns.get("task")
         if isinstance(task, str) and part:  # a sub-step of a decomposition (issue 21)
             task = f"{task}\n{PART_NOTE}"
         if not isinstance(task, str):
@@ -292,7 +294,7 @@ class Expander(Planner):
         return {AWAIT: run_coroutine, OBSERVE: observe}
 
 
-_TASK_ONLY = ["task"]
+_TASK_ONLY = ("task",)  # shared: never mutated
 _IMMUTABLE = frozenset({str, int, float, bool, type(None)})  # a line kept while the object is
 
 

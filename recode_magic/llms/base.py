@@ -183,6 +183,9 @@ def ask(llm: Callable[[str], str], prompt: str, *, on_text: OnText | None = None
     return Reply(text, usage, _model(llm), getattr(llm, "last_stop_reason", None))
 
 
+_CALLS = {s: f"calls_{s}" for s in ("none", "server", "tokenize", "estimate", "cassette")}
+
+
 def merge_usage(total: dict[str, int], usage: Mapping[str, Any]) -> dict[str, int]:
     """Add one call's ``usage`` into ``total``; ``source: s`` counts as ``calls_s: 1``.
 
@@ -191,7 +194,7 @@ def merge_usage(total: dict[str, int], usage: Mapping[str, Any]) -> dict[str, in
     """
     for k, v in usage.items():
         if k == "source" and isinstance(v, str):
-            key = f"calls_{v}"
+            key = _CALLS.get(v) or f"calls_{v}"
             total[key] = total.get(key, 0) + 1
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             total[k] = total.get(k, 0) + int(v)

@@ -137,7 +137,8 @@ class Prompt(str):
              ) -> Prompt:
         """Build the prompt ``fixed + dynamic`` that remembers both parts."""
         p = cls(fixed + dynamic)
-        p.fixed, p.dynamic, p.placeholder, p.shape = fixed, dynamic, placeholder, shape
+        p.__dict__ = {"fixed": fixed, "dynamic": dynamic, "placeholder": placeholder,
+                      "shape": shape}  # one dict, not four stores (per node, issue 24)
         return p
 
 
