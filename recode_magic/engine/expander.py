@@ -161,8 +161,13 @@ class Expander(Planner):
         object, and still is (or is not) the task, has the same line: the chain's steps
         show the same task line at every node.
         """
-        ns, kept, out = self.ns, self.kept_lines, []
+        ns, kept = self.ns, self.kept_lines
         task = ns.get("task")
+        if names is _TASK_ONLY:  # a step with no arguments: the task's line, kept
+            hit = kept.get("task")
+            if hit is not None and hit[0] is task and hit[1] and task is not None:
+                return [hit[2]]
+        out: list[str] = []
         for name in names:
             if name not in ns:
                 continue

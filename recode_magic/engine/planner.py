@@ -113,6 +113,10 @@ class Planner:
         """
         s = self.settings
         ground = s.ground and self.inputs  # no variable shown: nothing to re-type
+        if not ground and len(blocks) == 1:  # the per-node path: one statement, no inputs
+            b = blocks[0]
+            if b.facts is not None and "range" not in b.calls and ast.While not in b.facts.kinds:
+                return  # what the loop below finds: no loop, nothing to re-type
         loops: list[ast.stmt] = []  # the statements each guard reads (loops: no comprehension)
         literal: list[ast.stmt] = []
         for b in blocks:

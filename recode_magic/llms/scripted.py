@@ -51,12 +51,14 @@ class ScriptedLLM:
         self.calls.append(prompt)
         name = getattr(prompt, "placeholder", "")  # what placeholder_name reads first
         name = str(name) if name else placeholder_name(prompt)
-        if name is None or name not in self.replies:
+        reply = self.replies.get(name) if name is not None else None  # type: ignore[arg-type]
+        if type(reply) is str:  # the commonest: one reply, every time
+            return reply
+        if reply is None:
             known = ", ".join(sorted(self.replies)) or "none"
             raise NoReplyError(
                 f"ScriptedLLM has no reply for placeholder {name!r} "
                 f"(scripted placeholders: {known})", placeholder=name)
-        reply = self.replies[name]
         if callable(reply):
             return str(reply(prompt))
         if isinstance(reply, str):

@@ -165,7 +165,7 @@ def quick_line(code: str) -> tuple[ast.stmt, Facts] | None:
         return None
     args, keywords = read
     values = [*args, *[k.value for k in keywords]] if keywords else args
-    names = [v.id for v in values if type(v) is _Name]
+    names = [v.id for v in values if type(v) is _Name] if values else []
     facts = line_facts(fname, target, names, len(names) < len(values), len(args),
                        len(keywords))
     n = len(code)
