@@ -215,3 +215,70 @@ def test_a_tree_saved_while_the_run_went_on_loads_with_no_node_expanded(tmp_path
     assert str(dead.status) == "interrupted" and "kernel died" in dead.error
     assert [(n.name, str(n.status)) for n in dead.nodes()] == [
         ("solve", "interrupted"), ("one", "interrupted"), ("inner", "error")]
+
+
+# -- a stop while the model is asked again (repair, world's answer, result check, decompose) --
+
+def test_resume_after_a_stop_during_a_repair_asks_for_the_repair():
+    """It ran the failing statement again (its primitive twice, one repair fewer)."""
+    log: list[int] = []
+
+    def flaky(x: int) -> int:
+        """Read a sensor."""
+        log.append(x)
+        if len(log) == 1:
+            raise RuntimeError("sensor offline")
+        return x
+
+    llm = ScriptedLLM({"solve": [X("v = flaky(3)"), X("v = flaky(4)")]})
+    engine = ReCode(llm, namespace={"flaky": flaky}, max_calls=1)
+    run = engine.run("t")
+    assert run.status == "limit" and log == [3]
+    engine.resume(run, max_calls=5)
+    assert run.status == "done" and run.namespace["v"] == 4 and log == [3, 4]
+    assert len(llm.calls) == 2 and "RuntimeError: sensor offline" in llm.calls[1]
+    assert [a["kind"] for a in run.root.attempts] == ["repair"]
+
+
+def test_resume_after_a_stop_while_the_world_answered_writes_the_rest_from_it():
+    """It ran the rest of the plan as written, never asking with the world's answer."""
+    from recode_magic import primitive
+
+    sent: list[str] = []
+
+    @primitive(action=True)
+    def act(command: str) -> str:
+        """Send a command to the game."""
+        sent.append(command)
+        return "You are in a sauna. You see a box."
+
+    llm = ScriptedLLM({"solve": [X("act('go east')\nact('open chest')"), X("act('open box')")]})
+    engine = ReCode(llm, {"act": act}, max_calls=1)
+    run = engine.run("Go east and open what you find.")
+    assert run.status == "limit" and sent == ["go east"]
+    engine.resume(run, max_calls=5)
+    assert run.status == "done" and sent == ["go east", "open box"]
+    assert "You see a box." in llm.calls[1]
+
+
+def test_resume_after_a_stop_during_the_result_check_asks_it_again():
+    """It ended the node ``done`` with the empty result the check was asking about."""
+    llm = ScriptedLLM({"solve": X("res = find()"), "find": [X("res = []"), X("res = [1]")]})
+    engine = ReCode(llm, max_calls=2)
+    run = engine.run("t")
+    assert run.status == "limit"
+    engine.resume(run, max_calls=5)
+    assert run.status == "done" and run.namespace["res"] == [1] and len(llm.calls) == 3
+
+
+def test_resume_after_a_stop_during_a_decomposition_asks_for_the_plan():
+    """It ran the failing code again and, the decomposition counted as tried, ended error."""
+    bad = X("answer = rows[0]['amout']")
+    llm = ScriptedLLM({"solve": [bad, X("n = count_rows(rows)\nanswer = double(n)")],
+                       "count_rows": X("n = len(rows)"), "double": X("answer = n * 2")})
+    engine = ReCode(llm, max_retry=0, max_calls=1, decompose=True)
+    run = engine.run("t", inputs={"rows": [{"amount": 1}]}, output="answer")
+    assert run.status == "limit"
+    engine.resume(run, max_calls=5)
+    assert run.status == "done" and run.namespace["answer"] == 2, run.error
+    assert [a["kind"] for a in run.root.attempts] == ["decompose"]

@@ -148,6 +148,9 @@ class Machine(Repairs, Reentry):
     def step(self) -> None:
         """Advance the top frame by one: expand it, push a child, or run one block."""
         frame = self.state.frames[-1]
+        if frame.redo is not None:  # a resumed run: the question a stop cut, asked again
+            frame.redo(self)
+            return
         if frame.blocks is None:
             self.open(frame)
             return

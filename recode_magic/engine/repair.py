@@ -11,6 +11,8 @@ and runs again from its start; a node that touched the world is asked only for t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 
 from ..prompting.feedback import (
     decompose_feedback,
@@ -102,12 +104,13 @@ class Repairs(MachinePart):
             return True
         if not s.decompose:
             return False
+        then = partial(Repairs.close, frame=frame)  # a resumed decomposition with no plan
         if empty is not None and self.decompose(
                 frame, f"`{empty}` is still empty after the step ran "
-                       f"(= {short_repr(self.ns[empty], 60)})"):
+                       f"(= {short_repr(self.ns[empty], 60)})", then):
             return True
         why = _unsure(node)
-        return bool(why) and self.decompose(frame, why)
+        return bool(why) and self.decompose(frame, why, then)
 
     def recheck(self, frame: Frame, name: str) -> None:
         """Re-plan a node that left its result ``name`` unset or empty (once: :mod:`.resultcheck`).
@@ -128,8 +131,13 @@ class Repairs(MachinePart):
                                               for n in seen[:8]])
         if restart:
             frame.ran = []
+        self._recheck_ask(frame, feedback, restart, ran)
+
+    def _recheck_ask(self, frame: Frame, feedback: str, restart: bool, ran: list[str]) -> None:
+        """Ask for the re-plan of :meth:`recheck` (again: a resumed run), then go on."""
         try:
-            new = self.x.expand(self.run, frame, feedback=feedback)
+            new = self.ask_again(frame, feedback, partial(
+                Repairs._recheck_ask, frame=frame, feedback=feedback, restart=restart, ran=ran))
         except NoUsableCode:
             frame.ran = ran
             self.close(frame)  # as it would have ended (result_checked: no second check)
@@ -137,6 +145,24 @@ class Repairs(MachinePart):
         if restart:
             frame.pc = 0
         self.go_on(frame, new)
+
+    def ask_again(self, frame: Frame, feedback: str,
+                  redo: Callable[[Repairs], object]) -> list[C.Block]:
+        """The node's code asked for again with ``feedback`` (a repair, a re-plan...).
+
+        A stop while the model is asked (a limit, Ctrl-C) leaves ``redo`` on the frame:
+        ``Machine.step`` calls it first, with the machine that resumes the run (a new one,
+        with the settings the resume gave), so the same question is asked again and what
+        follows it runs, rather than the statement that led to it.
+        """
+        frame.redo = redo
+        try:
+            blocks = self.x.expand(self.run, frame, feedback=feedback)
+        except NoUsableCode:
+            frame.redo = None
+            raise
+        frame.redo = None
+        return blocks
 
     def go_on(self, frame: Frame, new: list[C.Block]) -> None:
         """Run the node on with ``new`` blocks in place of those from ``frame.pc`` on.
@@ -160,7 +186,8 @@ class Repairs(MachinePart):
             frame = state.frames[-1]
             node = frame.node
             if observation is None and "BlockTimeoutError" in one_line(error) \
-                    and self.decompose(frame, error):  # a repair would loop again
+                    and self.decompose(frame, error, partial(  # a repair would loop again
+                        Repairs.fail, error=error, line=line, repairable=repairable)):
                 return
             if repairable and frame.blocks is not None \
                     and frame.retries < state.settings.max_retry:
@@ -185,13 +212,15 @@ class Repairs(MachinePart):
                 if restart:
                     frame.ran, frame.pc = [], 0
                 try:
-                    blocks = self.x.expand(self.run, frame, feedback=feedback)
+                    blocks = self.ask_again(frame, feedback, partial(
+                        Repairs._repair_again, frame=frame, feedback=feedback))
                 except NoUsableCode as exc:
                     error, line, repairable, observation = str(exc), None, False, None
                     continue
                 self.go_on(frame, blocks)
                 return
-            if observation is None and self.decompose(frame, error):
+            if observation is None and self.decompose(frame, error, partial(
+                    Repairs.fail, error=error, line=line, repairable=repairable)):
                 return
             node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
             state.pop()
@@ -207,6 +236,15 @@ class Repairs(MachinePart):
             error = f"placeholder `{node.name}` failed: {one_line(error)}"
             repairable, observation = True, None
 
+    def _repair_again(self, frame: Frame, feedback: str) -> None:
+        """The repair or re-plan of :meth:`fail` a stop cut, asked again (a resumed run)."""
+        try:
+            blocks = self.ask_again(frame, feedback, partial(
+                Repairs._repair_again, frame=frame, feedback=feedback))
+        except NoUsableCode as exc:
+            self.fail(str(exc), None, repairable=False)  # as fail() goes on
+            return
+        self.go_on(frame, blocks)
 
     def _grounding(self, line: str | None, error: str) -> str:
         """What the repair is told of the real data and primitives (``ground``, issue 21)."""
@@ -219,7 +257,7 @@ class Repairs(MachinePart):
             hints.append(call_hint(line, error, lines))
         return "".join(f"\n{h}" for h in hints if h)
 
-    def decompose(self, frame: Frame, error: str) -> bool:
+    def decompose(self, frame: Frame, error: str, then: Callable[[Repairs], object]) -> bool:
         """Ask once for ``frame``'s step as a plan of new sub-steps (ADaPT-style, issue 21).
 
         For a node whose flat code failed after its repairs, ran into the timeout, or left
@@ -227,7 +265,9 @@ class Repairs(MachinePart):
         checked by the expander), each expanded later as a child. A node that touched
         nothing outside is planned whole and runs again from its start; otherwise the plan
         is for the rest, after what ran. False: not decomposed (off, done once already, too
-        deep, or no usable plan), the caller goes on as before.
+        deep, or no usable plan), the caller goes on as before; ``then`` is how it goes on
+        when a resumed run asks for the plan a stop cut (the caller again: it then finds
+        the decomposition tried).
         """
         node, s = frame.node, self.state.settings
         if (not s.decompose or node.depth >= min(DECOMPOSE_DEPTH, s.max_depth - 1)
@@ -241,16 +281,25 @@ class Repairs(MachinePart):
         if restart:
             frame.ran, frame.pc = [], 0
         frame.child_block = None
+        return self._plan_ask(frame, feedback, (ran, pc), then)
+
+    def _plan_ask(self, frame: Frame, feedback: str, at: tuple[list[str], int],
+                  then: Callable[[Repairs], object], resumed: bool = False) -> bool:
+        """Ask for the plan of :meth:`decompose` (``resumed``: asked again, see ``then``)."""
         self.x.plan_only = True
         try:
-            blocks = self.x.expand(self.run, frame, feedback=feedback)
+            blocks = self.ask_again(frame, feedback, partial(
+                Repairs._plan_ask, frame=frame, feedback=feedback, at=at, then=then,
+                resumed=True))
         except NoUsableCode:
-            frame.ran, frame.pc = ran, pc
+            frame.ran, frame.pc = at
+            if resumed:
+                then(self)
             return False
         finally:
             self.x.plan_only = False
-        frame.retries = max(frame.retries, s.max_retry - 1)  # one repair left for the plan
-        frame.result_checked = True
+        frame.retries = max(frame.retries, self.state.settings.max_retry - 1)  # one repair
+        frame.result_checked = True                                            # for the plan
         self.go_on(frame, blocks)
         return True
 
@@ -274,10 +323,15 @@ class Repairs(MachinePart):
                                   repeated=step.code if again else None)
         node.attempts.append({"kind": "observe", "error": step.answers[-1][:300]
                               if step.answers else ""})
+        return self._heard_ask(frame, feedback)
+
+    def _heard_ask(self, frame: Frame, feedback: str) -> bool:
+        """Ask for the rest of the step of :meth:`heard` (again: a resumed run), then go on."""
         try:
-            new = self.x.expand(self.run, frame, feedback=feedback)
+            new = self.ask_again(frame, feedback, partial(
+                Repairs._heard_ask, frame=frame, feedback=feedback))
         except NoUsableCode:
-            return False
+            return False  # the plan goes on as written
         self.go_on(frame, new)
         return True
 

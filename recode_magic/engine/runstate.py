@@ -57,6 +57,9 @@ class Frame:
     outside: bool = False  # a statement called a primitive or another function of the user's
     last_feedback: str | None = None  # what the last repair/re-plan said (repeats are marked)
     unwritable: dict[str, str] = field(default_factory=dict)  # child -> why it got no code
+    #: a second ask (repair, re-plan, result check, decomposition) a stop cut: the machine
+    #: that resumes the run calls ``redo(machine)`` first (not the statement before it)
+    redo: Callable[[Any], object] | None = None
 
 
 @dataclass
