@@ -282,3 +282,19 @@ def test_resume_after_a_stop_during_a_decomposition_asks_for_the_plan():
     engine.resume(run, max_calls=5)
     assert run.status == "done" and run.namespace["answer"] == 2, run.error
     assert [a["kind"] for a in run.root.attempts] == ["decompose"]
+
+
+def test_resume_after_a_stopped_regenerate_asks_with_its_hint_even_at_the_depth_limit():
+    """A regenerate of the stub at the depth limit, stopped by max_calls before the model
+    answered: resume asked without the hint and, the node at the depth limit, stopped again
+    (the re-run's way into the node was kept on the machine that stopped)."""
+    from recode_magic.steering.steer import regenerate
+
+    llm = ScriptedLLM(dict(REPLIES))
+    run = ReCode(llm, max_calls=2, max_depth=2).run("t")
+    assert run.status == "limit" and run.nodes()[-1].status == "stub"
+    regenerate(run, "inner", hint="use five")
+    assert (run.status, run.error) == ("limit", "model call limit reached (max_calls=2)")
+    ReCode.for_run(run).resume(run, max_calls=10)
+    assert run.status == "done", run.error
+    assert len(llm.calls) == 4 and "use five" in llm.calls[2]

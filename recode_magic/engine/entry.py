@@ -8,6 +8,7 @@ node, the machine's own (:meth:`Reentry.bind_keywords` is what ``push_child`` do
 from __future__ import annotations
 
 import ast
+from functools import partial
 from typing import Any
 
 from ..prompting.prompts import build_prompt
@@ -23,7 +24,9 @@ __all__ = ["Reentry"]
 class Reentry(MachinePart):
     """Re-entering nodes: :meth:`reenter`, :meth:`hand_code`, :meth:`bind_keywords`."""
 
-    entry: tuple[Node, str | None, str | None] | None
+    def start(self, frame: Frame, code: str | None = None, feedback: str | None = None) -> None:
+        """Defined by :class:`~recode_magic.engine.machine.Machine`."""
+        raise NotImplementedError
 
     def hand_code(self, frame: Frame, code: str) -> list[C.Block]:
         """Plan ``code`` written by hand as the node's expansion; record the prompt it answers."""
@@ -43,15 +46,21 @@ class Reentry(MachinePart):
 
         Binds the keyword arguments of its call ``ph`` as :meth:`push_child` does (the
         exception of an argument that no longer evaluates propagates, nothing bound); its
-        next expansion takes ``code`` (written by hand) or asks the model with
-        ``feedback``. The caller pushes the frame (after any ancestors' frames).
+        expansion (:meth:`enter`, the frame's ``redo`` until the model answered, so a
+        resumed run enters it the same way) takes ``code`` (written by hand) or asks the
+        model with ``feedback``. The caller pushes the frame (after any ancestors' frames).
         """
         shadowed = self.bind_keywords(ph, "<recode-steer>") if ph is not None else {}
-        self.entry = (node, code, feedback)
-        if ph is None:
-            return Frame(node)
-        return Frame(node, placeholder=ph, variables=C.placeholder_variables(ph),
-                     shadowed=shadowed, keywords={k: self.ns[k] for k in shadowed})
+        frame = Frame(node) if ph is None else Frame(
+            node, placeholder=ph, variables=C.placeholder_variables(ph), shadowed=shadowed,
+            keywords={k: self.ns[k] for k in shadowed})
+        frame.redo = partial(Reentry.enter, frame=frame, code=code, feedback=feedback)
+        return frame
+
+    def enter(self, frame: Frame, code: str | None, feedback: str | None) -> None:
+        """Expand ``frame``'s node anew as :meth:`reenter` set up: even at the depth limit."""
+        frame.node.started = None  # the new version's own clock
+        self.start(frame, code, feedback)
 
     def bind_keywords(self, ph: C.Placeholder, filename: str) -> dict[str, Any]:
         """Bind the literal keyword arguments of ``ph``; returns the user values they hid.

@@ -50,9 +50,6 @@ class Machine(Repairs, Reentry):
         self.assigned = state.assigned
         self.tally = CallTally()  # what the primitives answered: re-plans and timeouts show it
         self.unsaved = False  # a save the throttle skipped (made up before outside code)
-        #: a node entered again by :meth:`reenter`: its next expansion takes this code
-        #: (None: asks the model) with this feedback, even at the depth limit
-        self.entry: tuple[Node, str | None, str | None] | None = None
 
     def drive(self) -> None:
         """Run frames until none is left; the run's status says how it ended."""
@@ -148,7 +145,7 @@ class Machine(Repairs, Reentry):
     def step(self) -> None:
         """Advance the top frame by one: expand it, push a child, or run one block."""
         frame = self.state.frames[-1]
-        if frame.redo is not None:  # a resumed run: the question a stop cut, asked again
+        if frame.redo is not None:  # a node entered again, or a question a stop cut
             frame.redo(self)
             return
         if frame.blocks is None:
@@ -172,10 +169,6 @@ class Machine(Repairs, Reentry):
     def open(self, frame: Frame) -> None:
         """Expand the node on top of the stack (or stop at the depth limit)."""
         node, limit = frame.node, self.state.settings.max_depth
-        if self.entry is not None and self.entry[0] is node:
-            node.started = None  # the new version's own clock
-            self.start(frame)  # asked for by the user: even a stub at the depth limit
-            return
         if node.depth >= limit and node.parent is not None:
             node.status = NodeStatus.STUB
             self.emit("node", self.run, node)
@@ -183,14 +176,17 @@ class Machine(Repairs, Reentry):
                                         f"(max_depth={limit})")
         self.start(frame)
 
-    def start(self, frame: Frame) -> None:
-        """Expand the node on top of the stack and lay out its blocks (no depth check)."""
+    def start(self, frame: Frame, code: str | None = None, feedback: str | None = None) -> None:
+        """Expand the node on top of the stack and lay out its blocks (no depth check).
+
+        ``code`` (written by hand) or ``feedback``: a node entered again (:meth:`enter`).
+        """
         node = frame.node
         node.status, node.started = NodeStatus.RUNNING, node.started or time.time()
         self.emit("node", self.run, node)
         if self.state.settings.save_path:
             self.save()  # a started node is on disk before its code runs
-        blocks = self.blocks_for(frame)
+        blocks = self.blocks_for(frame, code, feedback)
         if blocks is None:
             return
         if not blocks:
@@ -200,19 +196,22 @@ class Machine(Repairs, Reentry):
         if self.x.prefetch is not None:
             self.ask_ahead(frame, frame.pc)
 
-    def blocks_for(self, frame: Frame) -> list[C.Block] | None:
-        """The node's code from the model, planned (None: no usable code, node failed)."""
-        feedback = None
-        if self.entry is not None and self.entry[0] is frame.node:
-            _, code, feedback = self.entry
-            self.entry = None
-            if code is not None:
-                return self.hand_code(frame, code)
+    def blocks_for(self, frame: Frame, code: str | None = None,
+                   feedback: str | None = None) -> list[C.Block] | None:
+        """The node's code from the model, planned (None: no usable code, node failed).
+
+        ``code``: written by hand, planned as it is. Once the model answered, a node entered
+        again (``frame.redo``) is entered: a stop from then on resumes as any node's.
+        """
         try:
-            return self.x.expand(self.run, frame, feedback=feedback)
+            blocks = (self.hand_code(frame, code) if code is not None
+                      else self.x.expand(self.run, frame, feedback=feedback))
         except NoUsableCode as exc:
+            frame.redo = None
             self.fail(str(exc), None, repairable=False)
             return None
+        frame.redo = None
+        return blocks
 
     def push_child(self, frame: Frame, block: C.Block, ph: C.Placeholder) -> None:
         """Make the placeholder ``ph`` a child node and put it on the stack."""
