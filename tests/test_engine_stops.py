@@ -298,3 +298,33 @@ def test_resume_after_a_stopped_regenerate_asks_with_its_hint_even_at_the_depth_
     ReCode.for_run(run).resume(run, max_calls=10)
     assert run.status == "done", run.error
     assert len(llm.calls) == 4 and "use five" in llm.calls[2]
+
+
+def test_a_stop_as_a_failed_child_is_reported_resumes_with_the_parents_repair():
+    """A subscriber raising (or Ctrl-C) on the failed child's ``error`` event: resume made
+    a new child for the same call (asked the model again, its primitives again) instead of
+    repairing the parent with the child's failure."""
+    log: list[int] = []
+
+    def act(x: int) -> int:
+        """Act on the world."""
+        log.append(x)
+        return x
+
+    armed = [True]
+
+    def fragile(event, run, node):
+        if event == "node" and node is not None and armed \
+                and (node.name, str(node.status)) == ("one", "error"):
+            armed.pop()
+            raise RuntimeError("widget bug")
+
+    llm = ScriptedLLM({"solve": [X("a = one()"), X("a = 5")],
+                       "one": [X("act(1)\na = 1 / 0"), X("act(2)\na = 1 / 0"), X("a = 7")]})
+    engine = ReCode(llm, namespace={"act": act}, max_retry=1, on_event=fragile)
+    run = engine.run("t")
+    assert (run.status, run.error) == ("error", "RuntimeError: widget bug") and log == [1, 2]
+    engine.resume(run)
+    assert run.status == "done" and run.namespace["a"] == 5 and log == [1, 2]
+    assert "placeholder `one` failed: ZeroDivisionError" in llm.calls[3]
+    assert [(n.name, str(n.status)) for n in run.nodes()] == [("solve", "done"), ("one", "error")]

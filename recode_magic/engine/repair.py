@@ -222,19 +222,32 @@ class Repairs(MachinePart):
             if observation is None and self.decompose(frame, error, partial(
                     Repairs.fail, error=error, line=line, repairable=repairable)):
                 return
-            node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
-            state.pop()
-            self.restore(frame)
+            error, line = self._pass_up(frame, error, repairable)
+            repairable, observation = True, None
+
+    def _pass_up(self, frame: Frame, error: str, repairable: bool) -> tuple[str, str]:
+        """End ``frame``'s node ``error``; the error and line its parent fails with next.
+
+        The parent's turn is its ``redo`` until taken, so a stop as the failed node is
+        reported (a subscriber raising, Ctrl-C) resumes there. The root: the run ends error.
+        """
+        state, node = self.state, frame.node
+        node.status, node.error, node.ended = NodeStatus.ERROR, error, time.time()
+        state.pop()
+        self.restore(frame)
+        if not state.frames:
             self.emit("node", self.run, node)
             self.save()
-            if not state.frames:
-                raise Stop(RunStatus.ERROR, one_line(error) or error)
-            parent = state.frames[-1]
-            line = parent.child_block.source if parent.child_block else node.call
-            if not repairable:  # the model could not write it: the parent may not ask again
-                parent.unwritable[node.name] = one_line(error)
-            error = f"placeholder `{node.name}` failed: {one_line(error)}"
-            repairable, observation = True, None
+            raise Stop(RunStatus.ERROR, one_line(error) or error)
+        parent = state.frames[-1]
+        line = parent.child_block.source if parent.child_block else node.call
+        if not repairable:  # the model could not write it: the parent may not ask again
+            parent.unwritable[node.name] = one_line(error)
+        passed = f"placeholder `{node.name}` failed: {one_line(error)}"
+        parent.redo = partial(Repairs.fail, error=passed, line=line, repairable=True)
+        self.emit("node", self.run, node)
+        self.save()
+        return passed, line
 
     def _repair_again(self, frame: Frame, feedback: str) -> None:
         """The repair or re-plan of :meth:`fail` a stop cut, asked again (a resumed run)."""
