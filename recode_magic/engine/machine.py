@@ -234,7 +234,7 @@ class Machine(Repairs, Reentry):
         parent.status = NodeStatus.EXPANDED
         # positional (faster): node, blocks, pc, retries, child_block, ran, placeholder,
         # variables, shadowed, keywords (tests/test_speed_paths.py checks the order)
-        self.state.push(Frame(child, None, 0, 0, None, [], ph, list(ph.variables), shadowed,
+        self.state.push(Frame(child, None, 0, 0, None, [], ph, ph.variables, shadowed,
                               {k: self.ns[k] for k in shadowed} if shadowed else {}))
         self.emit("node", run, parent)  # after the push: a subscriber raising orphans no child
         self.emit("node", run, child)

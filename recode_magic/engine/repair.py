@@ -71,10 +71,14 @@ class Repairs(MachinePart):
 
     def close(self, frame: Frame) -> None:
         """The node's last block ran: check its targets were assigned, then finish it."""
-        node, st = frame.node, self.state
-        missing = [t for t in node.targets if t not in self.ns]
-        stale = [t for t in node.targets if t in self.ns and t in st.before
-                 and t not in self.assigned]
+        node, st, ns = frame.node, self.state, self.ns
+        missing: list[str] = []
+        stale: list[str] = []
+        for t in node.targets:  # a loop, not two comprehensions (the per-node path)
+            if t not in ns:
+                missing.append(t)
+            elif t in st.before and t not in self.assigned:
+                stale.append(t)
         check = st.settings.check_results and not frame.result_checked
         if missing and check:
             self.recheck(frame, missing[0])
@@ -355,7 +359,12 @@ def _pure(frame: Frame) -> bool:
     "User function": any name the namespace held before the run (builtins are not there).
     Such a node can be asked for again whole and run from its start (repairs, result check).
     """
-    return not frame.outside and all(st.kind == "code" for st in frame.node.steps)
+    if frame.outside:
+        return False
+    for st in frame.node.steps:  # a loop, not all(generator): the per-node path
+        if st.kind != "code":
+            return False
+    return True
 
 
 def _unsure(node: Node) -> str:

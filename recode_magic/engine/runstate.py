@@ -8,7 +8,7 @@ so ``ReCode.resume(run)`` needs nothing but the run.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +50,7 @@ class Frame:
     child_block: C.Block | None = None  # the placeholder statement whose child is running
     ran: list[str] = field(default_factory=list)  # sources of blocks that ran
     placeholder: C.Placeholder | None = None
-    variables: list[str] = field(default_factory=list)
+    variables: Sequence[str] = ()  # the placeholder's own tuple (never changed)
     shadowed: dict[str, Any] = field(default_factory=dict)
     keywords: dict[str, Any] = field(default_factory=dict)
     result_checked: bool = False  # the result check (:mod:`resultcheck`) ran once
