@@ -28,6 +28,7 @@ from ..runs.tree import Node, RunData, Step
 from .budget import model_at
 from .entry import Reentry
 from .expander import Expander, NoUsableCode
+from .planner import remember_source
 from .prefetch import Prefetcher, ask_ahead, bound_by, prefetch_workers
 from .repair import Repairs, one_line
 from .runstate import MISSING, Frame, RunState, Stop
@@ -58,7 +59,7 @@ class Machine(Repairs, Reentry):
         for frame in state.frames:  # a resumed run: hide the user's values again
             self.ns.update(frame.keywords)
         for filename, source in state.sources.items():  # tracebacks of a resumed run
-            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            remember_source(filename, source)
         workers, note = prefetch_workers(state.settings.prefetch, state.llm)
         if note and note not in run.warnings:
             run.warnings.append(note)
@@ -250,6 +251,8 @@ class Machine(Repairs, Reentry):
                    if self.state.checks or self.state.async_primitives else {})
         tally = self.tally  # its counting wrappers are made once per run
         tally.reset()
+        if block.filename not in linecache.cache and block.filename in self.state.sources:
+            remember_source(block.filename, self.state.sources[block.filename])  # see plan()
         try:
             with capture_output(s.stdout_cap) as out:
                 if helpers:

@@ -24,7 +24,7 @@ from .guards import copied_variable, loop_problem, unseen_words, world_seen
 from .runstate import Frame, RunState
 from .settings import Settings
 
-__all__ = ["Planner", "PLAN_REWRITES", "PLAN_EXAMPLE"]
+__all__ = ["Planner", "PLAN_REWRITES", "PLAN_EXAMPLE", "remember_source"]
 
 PLAN_REWRITES = 1  # a plan is asked for twice at most (small models rarely fix one)
 _EXAMPLE_STEPS = frozenset({"pick_rows", "summarize_rows"})
@@ -99,7 +99,9 @@ class Planner:
                                                              frozenset(state.checks)),
                                           _code=None)
                       if b.placeholder is None and b.calls & wrap else b for b in blocks]
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        ph = blocks[0].placeholder if len(blocks) == 1 else None
+        if ph is None or ph.call.keywords:  # else nothing of it runs: no traceback shows it
+            remember_source(filename, code)  # (the machine registers it if it ever runs)
         state.sources[filename] = code  # the machine drops them from linecache at the end
         return blocks
 
@@ -157,6 +159,11 @@ class Planner:
                            actions, world_seen(frame.node, texts))
         if why:
             raise FormatError(why)
+
+
+def remember_source(filename: str, code: str) -> None:
+    """Put ``code`` in :mod:`linecache` under ``filename`` (tracebacks show its lines)."""
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
 
 
 def _check_plan(blocks: list[C.Block], known: Callable[[str], bool]) -> None:
