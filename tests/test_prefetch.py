@@ -271,3 +271,23 @@ def test_an_earlier_sibling_keyword_still_makes_a_later_read_dependent():
                            "e = m(items)", known=lambda n: n == "items")
     names = [ph.name for _, ph, _ in candidates(blocks, 0, {"items": (1, 2), "n": 0})]
     assert names == ["f", "k", "m"]  # g and h read the n that f binds; k=k binds nothing
+
+
+def test_the_sub_steps_of_a_decomposed_step_are_asked_ahead_with_the_task_note():
+    """A plan's second sub-step is asked ahead with the very prompt it is shown (task note)."""
+    from recode_magic.engine.expander import PART_NOTE
+
+    bad = X("answer = sales[0]['amout']")
+    plan = X("n = count_rows(sales)\nanswer = total_amount(sales)")
+    llm = SafeFake({"solve": [bad, bad, bad, plan], "count_rows": X("n = len(sales)"),
+                    "total_amount": X("answer = sum(r['amount'] for r in sales)")})
+    sales = [{"amount": 2}, {"amount": 3}]
+    run = ReCode(llm, {}, prefetch=4, decompose=True).run("Sum the amounts.",
+                                                         inputs={"sales": sales},
+                                                         output="answer")
+    assert run.status == "done", run.error
+    assert [n.name for n in run.nodes()] == ["solve", "count_rows", "total_amount"]
+    stats = run.meta["prefetch_stats"]
+    assert (stats["prefetched"], stats["used"], stats["wasted"]) == (1, 1, 0), stats
+    total = [p for p in llm.prompts if "Placeholder: answer = total_amount(sales)" in p]
+    assert len(total) == 1 and f"Sum the amounts.\n{PART_NOTE}" in total[0]

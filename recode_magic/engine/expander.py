@@ -22,7 +22,7 @@ from ..runs.tree import Node, RunData
 from .budget import Projection, confirm_cost, model_at, over_budget, project, wants_cost
 from .planner import PLAN_REWRITES, Planner
 from .prefetch import Prefetcher
-from .runstate import Frame, RunState, Stop
+from .runstate import Frame, RunState, Stop, decomposed
 from .sampling import TEMPERATURE, choose, sampleable
 
 __all__ = ["Expander", "NoUsableCode", "AWAIT", "OBSERVE", "run_coroutine"]
@@ -183,18 +183,25 @@ class Expander(Planner):
         return out
 
     def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
-                     keywords: Mapping[str, Any]) -> Prompt:
+                     keywords: Mapping[str, Any], part: bool = False) -> Prompt:
         """The prompt :meth:`expand` will build first for ``ph``'s node, built ahead of time.
 
-        ``keywords``: the values its keyword arguments will bind (literals). Same code path
-        as :meth:`expand` (the prefetch is used only if the two are byte-identical anyway).
+        ``keywords``: the values its keyword arguments will bind (literals); ``part``: the
+        node is a sub-step of a decomposition (shown the task with :data:`PART_NOTE`, as
+        :meth:`shown` does). The prefetch is used only if the two are byte-identical anyway.
         """
         names = C.placeholder_variables(ph) or list(default_names)
         ns = ChainMap(dict(keywords), self.ns) if keywords else self.ns
-        variables = variable_lines(names, ns, self.summary)
+        task = self.ns.get("task") if part else None
+        if isinstance(task, str):
+            variables = ["- task (str): the task text above",
+                         *variable_lines([n for n in names if n != "task"], ns, self.summary)]
+            task = cut_task(f"{task}\n{PART_NOTE}", self.settings.task_limit, [])
+        else:
+            variables, task = variable_lines(names, ns, self.summary), None
         fixed, shown = self.examples(call, variables)
         return build_prompt(fixed, call, variables, name=ph.name, compound=ph.compound,
-                            examples=shown)
+                            task=task, examples=shown)
 
     def examples(self, call: str, variables: Sequence[str]) -> tuple[str, str]:
         """A step's fixed prompt part and worked examples (``examples``; prompting/nearest)."""
@@ -310,9 +317,7 @@ PART_NOTE = "(The placeholder below is one part of this task: write only that pa
 def _in_plan(node: Node) -> bool:
     """True when ``node``'s parent was decomposed into a plan (``node`` is one sub-step)."""
     parent = node.parent
-    if parent is None or not parent.attempts:  # the common case: no generator made
-        return False
-    return any(a.get("kind") == "decompose" for a in parent.attempts)
+    return parent is not None and decomposed(parent)
 
 
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..llms.base import Reply, ask, is_thread_safe
 from ..pycode import code as C
 from ..pycode.nesting import loaded_names
+from .runstate import decomposed
 
 if TYPE_CHECKING:
     from ..runs.tree import RunData
@@ -94,8 +95,8 @@ class Asker(Protocol):
     ns: dict[str, Any]
 
     def first_prompt(self, call: str, ph: C.Placeholder, default_names: Sequence[str],
-                     keywords: Mapping[str, Any]) -> str:
-        """The prompt the node of ``ph`` will be asked with first."""
+                     keywords: Mapping[str, Any], part: bool = False) -> str:
+        """The prompt the node of ``ph`` will be asked with first (``part``: a sub-step)."""
 
     def over_budget(self, run: RunData, prompt: str, depth: int | None,
                     sending: bool = False) -> str | None:
@@ -190,13 +191,14 @@ def ask_ahead(x: Asker, run: RunData, frame: Frame, start: int, dirty: set[str])
     if depth >= s.max_depth:
         return  # its children would be stubs
     default = ["task", *run.inputs]
+    part = decomposed(frame.node)  # its children are sub-steps: shown the task
     for block, ph, keywords in candidates(blocks, start, x.ns, dirty, default):
         if pf.full or run.llm_calls + pf.outstanding >= s.max_calls:
             return
         if pf.asked(block):
             continue
         try:
-            prompt = x.first_prompt(block.source, ph, default, keywords)
+            prompt = x.first_prompt(block.source, ph, default, keywords, part)
         except Exception:  # noqa: BLE001 - asking ahead must never fail the run
             continue
         if (s.budget_tokens is not None or s.budget_usd is not None) \

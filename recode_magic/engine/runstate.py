@@ -18,7 +18,7 @@ from ..runs.tree import Node
 from .settings import Settings
 from .spend import Spend
 
-__all__ = ["Frame", "RunState", "Stop", "MISSING", "ConfirmFn"]
+__all__ = ["Frame", "RunState", "Stop", "MISSING", "ConfirmFn", "decomposed"]
 
 #: ``confirm(node, code) -> code to run | None`` (None: rejected, the run stops).
 ConfirmFn = Callable[[Node, str], "str | None"]
@@ -152,3 +152,10 @@ class RunState:
 
 #: What a node on the stack reads while the run goes on (``expanded``: below the top).
 _UNFINISHED = (NodeStatus.RUNNING, NodeStatus.EXPANDED, NodeStatus.PENDING)
+
+
+def decomposed(node: Node) -> bool:
+    """True when ``node`` was decomposed into a plan (its children are its sub-steps)."""
+    if not node.attempts:  # the common case: no generator made
+        return False
+    return any(a.get("kind") == "decompose" for a in node.attempts)
