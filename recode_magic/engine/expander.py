@@ -316,8 +316,8 @@ PART_NOTE = "(The placeholder below is one part of this task: write only that pa
 
 def _in_plan(node: Node) -> bool:
     """True when ``node``'s parent was decomposed into a plan (``node`` is one sub-step)."""
-    parent = node.parent
-    return parent is not None and decomposed(parent)
+    parent = node.parent  # no attempts: the common case, no call made
+    return parent is not None and bool(parent.attempts) and decomposed(parent)
 
 
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
