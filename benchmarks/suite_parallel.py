@@ -1,11 +1,19 @@
-"""Parallel expansion on the recorded agent suites (issue 15): wall time and wasted calls.
+"""Parallel expansion on the recorded agent suites (issues 15, 24): wall time, wasted calls.
 
 Every recorded real-model run of the notebook task suite and of the TextWorld games under
 ``benchmarks/agents/cassettes/<label>/{tasks,textworld}/<item>@<n>.json`` is replayed twice
 through :class:`ReplayModel` -- the recorded replies served at a fixed latency per call by a
 thread-safe backend -- once sequentially (``prefetch=0``) and once with parallel expansion
 (``prefetch=4``), run as the suites ran it (``ReCode(llm, ns, **suites.CAPS)``, see
-``benchmarks/agents/suites.py``). Per item: wall time of ``engine.run`` in both modes, calls
+``benchmarks/agents/suites.py``), each row with the configuration recorded for its label in
+``results.json``: the engine options (``samples=4``, ``decompose``...), ``output``, the
+read-only primitives marked ``@primitive(pure=True)`` (``mark_pure``), the model routed by
+depth (``route``: keys name the model that answered), and for games ``act``'s marking and
+docstring (``act_check``, ``act_action``, ``act_doc``). A label recorded with ``--extend``
+needs nothing more: its cassettes start as copies of the base label's. Sampled candidates
+are replayed under their own keys (``temperature``, ``seed``) and, the model being
+thread-safe, asked together in *both* replays: prefetching adds only the asking ahead of
+later sibling placeholders. Per item: wall time of ``engine.run`` in both modes, calls
 made, calls asked ahead / used / wasted (``run.meta["prefetch_stats"]``, counted by
 :class:`recode_magic.engine.prefetch.Prefetcher`), and whether both replays give the same tree
 (every node's name, call, code, status, error, prompt), the same outcome (solved, status,
@@ -18,7 +26,8 @@ recorded row with no cassette on disk (a run the model server never answered) is
 under ``no_cassette``. In the parallel replay a miss is an ordinary wasted call: a prompt
 asked ahead that the sequential engine never sent.
 
-    python -m benchmarks.suite_parallel                       # 1 s a call, both labels
+    python -m benchmarks.suite_parallel                       # 1 s a call, LABELS
+    python -m benchmarks.suite_parallel --labels r23-decompose3 --out /tmp/d3.json
     python -m benchmarks.suite_parallel --latency 0.01 --items data_group_sum@1
 """
 
@@ -28,75 +37,25 @@ import argparse
 import fnmatch
 import json
 import sys
-import tempfile
-import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from recode_magic import ReCode
-from recode_magic.llms.base import Reply
-from recode_magic.llms.cassette import CassetteLLM
+from .suite_play import AGENTS, Item, ReplayModel, on_path, play_game, play_task, routes
 
-__all__ = ["ReplayModel", "Item", "LABELS", "SUITES", "items", "replay_item", "compare",
-           "measure", "table", "main"]
+__all__ = ["ReplayModel", "Item", "LABELS", "ONE_NODE_LABELS", "SUITES", "items", "routes",
+           "replay_item", "compare", "summarize", "measure", "table", "main"]
 
-AGENTS = Path(__file__).resolve().parent / "agents"
-LABELS = ("t4-layout-ex2-out", "t4-layout-ex2-answers-actcheck")  # the current defaults
+#: labels whose recorded trees have more than one node in some runs (Qwen2.5-Coder-1.5B-
+#: Instruct Q4_K_M, 7 Dec 2026): samples=4 + decompose with the plan grammar, the same
+#: with depth >= 1 routed to the 0.5B, and TextWorld with act marked action=True.
+#: r23-tw-end(-doc) are left out: their end asks were reverted (2f3f61a), so a replay
+#: stops where the recording asked on
+LABELS = ("r23-decompose3", "r23-routed", "r22-tw-action")
+#: the defaults until issue 24: every recorded tree one node
+ONE_NODE_LABELS = ("t4-layout-ex2-out", "t4-layout-ex2-answers-actcheck")
 SUITES = ("tasks", "textworld")
-
-
-class ReplayModel:
-    """Recorded replies served at ``latency`` s a call; thread-safe, so the engine asks ahead.
-
-    The wait happens outside the lock (concurrent calls overlap as with a server); the
-    cassette lookup inside it. ``calls`` counts every call made, hits and misses alike.
-
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "c.json")
-    >>> m = ReplayModel(path, latency=0.0)
-    >>> m.thread_safe, m.calls
-    (True, 0)
-    """
-
-    thread_safe = True
-
-    def __init__(self, path: str | Path, latency: float, *, strict: bool = False) -> None:
-        self.cassette = CassetteLLM(None, path, mode="replay", strict=strict)
-        self.model = self.cassette.model
-        self.latency, self.calls = latency, 0
-        self._lock = threading.Lock()
-
-    def respond(self, prompt: str, *, on_text: Callable[[str], Any] | None = None,
-                depth: int | None = None) -> Reply:
-        """Wait ``latency`` s, then the recorded reply (CassetteMissError on a miss)."""
-        with self._lock:
-            self.calls += 1
-        time.sleep(self.latency)
-        with self._lock:
-            return self.cassette.respond(prompt, depth=depth)
-
-    def __call__(self, prompt: str) -> str:
-        return self.respond(prompt).text
-
-
-@dataclass
-class Item:
-    """One recorded run: suite, label, ``<item>@<n>`` key, its results row and cassette."""
-
-    suite: str
-    label: str
-    key: str
-    cassette: Path
-    row: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """The task id or game name (the key without ``@n``)."""
-        return self.key.rsplit("@", 1)[0]
+CODE_BOUND_S = 5.0  # a run's seconds with no call waiting above which it is code-bound
 
 
 def items(labels: Sequence[str] = LABELS, suites: Sequence[str] = SUITES,
@@ -131,83 +90,18 @@ def _tree(run: Any) -> list[tuple[Any, ...]]:
             for n in run.nodes()]
 
 
-def _on_path() -> None:
-    """Make ``benchmarks/agents`` importable (its modules import each other by name)."""
-    if str(AGENTS) not in sys.path:
-        sys.path.insert(0, str(AGENTS))
-
-
-def _engine(llm: ReplayModel, ns: dict[str, Any], item: Item, prefetch: int) -> ReCode:
-    import suites
-
-    kw = {**suites.CAPS, **item.config.get("engine_kw", {}), "prefetch": prefetch}
-    return ReCode(llm, ns, **kw)
-
-
-def _play_task(item: Item, llm: ReplayModel, prefetch: int) -> dict[str, Any]:
-    import tasks_suite
-
-    task = tasks_suite.by_id(item.name)
-    ns = task.setup()
-    engine = _engine(llm, ns, item, prefetch)
-    output = ("answer" if item.config.get("output") and "`answer`" in task.text else None)
-    t0 = time.perf_counter()
-    run = engine.run(task.text, inputs={k: ns[k] for k in task.inputs}, output=output)
-    wall = time.perf_counter() - t0
-    try:
-        solved = bool(task.check(ns))
-    except Exception:  # noqa: BLE001 - a failed check is "not solved", as in suites.run_task
-        solved = False
-    return {"run": run, "wall": wall, "solved": solved,
-            "answer": repr(ns["answer"])[:300] if "answer" in ns else None, "commands": None}
-
-
-def _game_file(name: str) -> Path:
-    """The game's ``.z8``: from ``games/`` when made there, else made once under TMPDIR.
-
-    ``benchmarks/agents/games/`` is not in git (``make_games.py`` writes it): a fresh clone
-    builds only the games it replays, offline, from their fixed seeds.
-    """
-    manifest = AGENTS / "games" / "games.json"
-    if manifest.exists():
-        found = [g["path"] for g in json.loads(manifest.read_text()) if g["name"] == name]
-        if found and (AGENTS / "games" / found[0]).exists():
-            return AGENTS / "games" / found[0]
-    import make_games
-
-    out = Path(tempfile.gettempdir()) / "recode-bench-games"
-    made = make_games.make(out, only={name})
-    return out / made[0]["path"]
-
-
-def _play_game(item: Item, llm: ReplayModel, prefetch: int) -> dict[str, Any]:
-    import suites
-    from tw_game import Game, primitives, refused
-
-    from recode_magic import primitive
-
-    game = Game(str(_game_file(item.name)))
-    try:
-        game.reset()
-        act = primitives(game)["act"]
-        ns: dict[str, Any] = {"act": primitive(check=refused)(act)
-                              if item.config.get("act_check") else act}
-        engine = _engine(llm, ns, item, prefetch)
-        t0 = time.perf_counter()
-        run = engine.run(suites.tw_task_text(game.objective, game.first_room))
-        wall = time.perf_counter() - t0
-        return {"run": run, "wall": wall, "solved": game.won, "answer": None,
-                "commands": [t["command"] for t in game.transcript]}
-    finally:
-        game.close()
+def _primitive_calls(run: Any) -> list[tuple[Any, ...]]:
+    """Each statement run, in order: its node, code, the primitives it called, their answers."""
+    return [(n.id, s.code, tuple(s.primitives), tuple(s.answers))
+            for n in run.nodes() for s in n.steps]
 
 
 def replay_item(item: Item, latency: float, prefetch: int, *, strict: bool = False
                 ) -> tuple[dict[str, Any], ReplayModel]:
     """One replay of ``item`` with ``prefetch`` calls asked ahead at most (0: sequential)."""
-    _on_path()
-    llm = ReplayModel(item.cassette, latency, strict=strict)
-    play = _play_task if item.suite == "tasks" else _play_game
+    on_path()
+    llm = ReplayModel(item.cassette, latency, strict=strict, route=routes(item.config))
+    play = play_task if item.suite == "tasks" else play_game
     return play(item, llm, prefetch), llm
 
 
@@ -223,6 +117,7 @@ def compare(item: Item, latency: float = 1.0, prefetch: int = 4, *, strict: bool
         "sequential_s": round(seq["wall"], 3), "parallel_s": round(par["wall"], 3),
         "sequential_calls": seq_llm.calls, "parallel_calls": par_llm.calls,
         "run_llm_calls": (seq_run.llm_calls, par_run.llm_calls),
+        "wait_s": (round(seq_llm.wait_s, 3), round(par_llm.wait_s, 3)),
         "nodes": len(seq_run.nodes()),
         "prefetched": stats.get("prefetched", 0), "used": stats.get("used", 0),
         "wasted": stats.get("wasted", 0), "cancelled": stats.get("cancelled", 0),
@@ -234,11 +129,18 @@ def compare(item: Item, latency: float = 1.0, prefetch: int = 4, *, strict: bool
         "same_outcome": (seq["solved"], str(seq_run.status), seq["answer"])
         == (par["solved"], str(par_run.status), par["answer"]),
         "same_commands": seq["commands"] == par["commands"],
+        "same_primitive_calls": _primitive_calls(seq_run) == _primitive_calls(par_run),
     }
     rec = item.row
-    row["reproduces_recording"] = (not rec or (rec.get("solved"), rec.get("llm_calls"))
-                                   == (seq["solved"], seq_run.llm_calls))
+    row["reproduces_recording"] = (not rec or (rec.get("solved"), rec.get("llm_calls"),
+                                               rec.get("status"))
+                                   == (seq["solved"], seq_run.llm_calls, str(seq_run.status)))
     return row
+
+
+def _same(r: dict[str, Any]) -> bool:
+    return all(r[k] for k in ("same_tree", "same_outcome", "same_commands",
+                              "same_primitive_calls"))
 
 
 def _share(num: float, den: float) -> float | None:
@@ -251,62 +153,85 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     par = sum(r["parallel_s"] for r in rows)
     made = sum(r["parallel_calls"] for r in rows)
     wasted = sum(r["wasted"] for r in rows)
-    # runs that hit the 30 s block timeout: generated code spinning, not waiting on the model
-    quick = [r for r in rows if "BlockTimeoutError" not in r.get("error", "")]
+    # runs whose generated code ran >= CODE_BOUND_S while no call waited (a block or a
+    # sampled candidate looping until its timeout): the same seconds both ways
+    quick = [r for r in rows if r["sequential_s"] - r["wait_s"][0] < CODE_BOUND_S]
     return {"items": len(rows), "sequential_s": round(seq, 2), "parallel_s": round(par, 2),
             "ratio": _share(par, seq),
             "ratio_without_timeouts": _share(sum(r["parallel_s"] for r in quick),
                                              sum(r["sequential_s"] for r in quick)),
-            "block_timeouts": len(rows) - len(quick), "sequential_calls": sum(r["sequential_calls"]
-                                                                 for r in rows),
+            "block_timeouts": len(rows) - len(quick),
+            "code_s": round(sum(r["sequential_s"] - r["wait_s"][0] for r in rows), 2),
+            "items_multi_node": sum(1 for r in rows if r["nodes"] > 1),
+            "sequential_calls": sum(r["sequential_calls"] for r in rows),
             "parallel_calls": made, "prefetched": sum(r["prefetched"] for r in rows),
             "used": sum(r["used"] for r in rows), "wasted": wasted,
             "wasted_share": _share(wasted, made),
             "items_with_prefetch": sum(1 for r in rows if r["prefetched"]),
             "items_one_call": sum(1 for r in rows if r["sequential_calls"] <= 1),
             "different": [f"{r['suite']}/{r['label']}/{r['key']}" for r in rows
-                          if not (r["same_tree"] and r["same_outcome"] and r["same_commands"])],
+                          if not _same(r)],
             "not_as_recorded": sum(1 for r in rows if not r["reproduces_recording"])}
 
 
 def measure(labels: Sequence[str] = LABELS, suites: Sequence[str] = SUITES,
             latency: float = 1.0, prefetch: int = 4, only: Sequence[str] = (), *,
-            strict: bool = False, verbose: bool = True) -> dict[str, Any]:
-    """Every recorded run of ``labels`` x ``suites`` replayed both ways; rows and totals."""
+            strict: bool = False, verbose: bool = True,
+            partial: Path | None = None) -> dict[str, Any]:
+    """Every recorded run of ``labels`` x ``suites`` replayed both ways; rows and totals.
+
+    ``partial``: after each item, the rows so far are written there as JSON (a long run
+    stopped half-way keeps what it measured).
+    """
     found, no_cassette = items(labels, suites, only)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in found:
         row = compare(item, latency, prefetch, strict=strict)
         rows.append(row)
+        if partial is not None:
+            partial.write_text(json.dumps({"latency_s": latency, "prefetch": prefetch,
+                                           "rows": rows}, indent=1, default=str))
         if verbose:
             print(f"suite-parallel {item.suite}/{item.label}/{item.key}: "
                   f"{row['sequential_s']:.2f} vs {row['parallel_s']:.2f} s, calls "
                   f"{row['sequential_calls']}/{row['parallel_calls']}, wasted {row['wasted']}"
                   f"{', MISSED ' + str(row['missed']) if row['missed'] else ''}"
-                  f"{'' if row['same_tree'] and row['same_outcome'] else ', DIFFERENT'}",
+                  f", {row['nodes']} node(s){'' if _same(row) else ', DIFFERENT'}",
                   flush=True)
     full = [r for r in rows if not r["missed"]]
     return {"latency_s": latency, "prefetch": prefetch, "labels": list(labels),
             "suites": list(suites), "total": summarize(full),
             "by_suite": {s: summarize([r for r in full if r["suite"] == s]) for s in suites},
+            "by_label": {la: summarize([r for r in full if r["label"] == la]) for la in labels},
+            "multi_node": summarize([r for r in full if r["nodes"] > 1]),
             "missed": [f"{r['suite']}/{r['label']}/{r['key']}" for r in rows if r["missed"]],
             "no_cassette": no_cassette, "rows": rows}
 
 
+def _line(name: str, s: dict[str, Any]) -> str:
+    share = "-" if s["wasted_share"] is None else f"{s['wasted_share']:.1%}"
+    return (f"  {name:<15} {s['items']:>3} runs: {s['sequential_s']:>7.1f} vs "
+            f"{s['parallel_s']:>7.1f} s (ratio {s['ratio']}; {s['ratio_without_timeouts']} "
+            f"without the {s['block_timeouts']} code-bound runs"
+            + (f", {s['code_s']:.0f} s of code" if "code_s" in s else "") + "),\n"
+            f"{'':<23}calls {s['sequential_calls']} -> {s['parallel_calls']}, "
+            f"asked ahead {s['prefetched']}, used {s['used']}, wasted {s['wasted']} ({share}); "
+            f"{s['items_one_call']} runs of one call"
+            + (f", {s['items_multi_node']} of more than one node" if "items_multi_node" in s
+               else "")
+            + (f"; DIFFERENT: {', '.join(s['different'])}" if s["different"] else ""))
+
+
 def table(result: dict[str, Any]) -> str:
-    """A few lines: per suite and in total, wall times, ratio, calls and wasted share."""
+    """A few lines: per label (per suite in older results), the runs of more than one node
+    and in total: wall times, ratio, calls, wasted share, code-bound runs."""
     lines = [f"Parallel expansion on the recorded suites ({result['latency_s']:g} s a call, "
              f"sequential vs prefetch={result['prefetch']}; labels {', '.join(result['labels'])})"]
-    for name, s in [*result["by_suite"].items(), ("total", result["total"])]:
-        share = "-" if s["wasted_share"] is None else f"{s['wasted_share']:.1%}"
-        lines.append(
-            f"  {name:<9} {s['items']:>3} runs: {s['sequential_s']:>7.1f} vs "
-            f"{s['parallel_s']:>7.1f} s (ratio {s['ratio']}; {s['ratio_without_timeouts']} "
-            f"without the {s['block_timeouts']} runs that hit a block timeout),\n"
-            f"{'':<17}calls {s['sequential_calls']} -> {s['parallel_calls']}, "
-            f"asked ahead {s['prefetched']}, used {s['used']}, "
-            f"wasted {s['wasted']} ({share}); {s['items_one_call']} runs of one call"
-            f"{'; DIFFERENT: ' + ', '.join(s['different']) if s['different'] else ''}")
+    groups = result.get("by_label") or result["by_suite"]
+    parts = [(k, v) for k, v in groups.items() if v["items"]]
+    if "multi_node" in result:
+        parts.append(("> 1 node", result["multi_node"]))
+    lines += [_line(name, s) for name, s in [*parts, ("total", result["total"])]]
     lines.append(f"  replays that missed the cassette (left out above): "
                  f"{len(result['missed'])} {result['missed'] or ''}")
     lines.append(f"  recorded rows with no cassette: {len(result['no_cassette'])}; replays "
@@ -320,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--latency", type=float, default=1.0, help="seconds per model call")
     ap.add_argument("--prefetch", type=int, default=4, help="calls asked ahead at most")
-    ap.add_argument("--labels", default=",".join(LABELS))
+    ap.add_argument("--labels", default=",".join(LABELS),
+                    help="comma-separated labels of benchmarks/agents/results.json, each "
+                         "replayed with its recorded configuration")
     ap.add_argument("--suites", default=",".join(SUITES))
     ap.add_argument("--items", default="", help="comma-separated key patterns, e.g. 'data_*@1'")
     ap.add_argument("--strict", action="store_true", help="exact cassette keys only")
@@ -328,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     result = measure(args.labels.split(","), args.suites.split(","), args.latency,
                      args.prefetch, [p for p in args.items.split(",") if p],
-                     strict=args.strict)
+                     strict=args.strict,
+                     partial=Path(args.out).with_suffix(".partial.json") if args.out else None)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1, default=str))
     print(table(result))
