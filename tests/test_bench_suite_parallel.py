@@ -6,6 +6,7 @@ calls and waste counted, cassette misses reported) are what is tested, not wall 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -87,3 +88,63 @@ def test_a_replay_that_misses_is_reported_not_dropped(tmp_path, monkeypatch):
     assert result["no_cassette"] == ["tasks/x/gone@1"]
     assert result["total"]["items"] == 0 and result["rows"][0]["missed"] == ["solve"]
     assert "missed the cassette (left out above): 1" in sp.table(result)
+
+
+# Each recorded option of the third sitting's labels (results.json "config"; Qwen2.5-Coder-
+# 1.5B-Instruct Q4_K_M, 7 Dec 2026) is needed to replay the run as recorded: with it, no miss
+# and the recorded outcome and calls; with it dropped from the config, a miss or another run.
+OPTION_REPLAYS = [
+    ("tasks", "r23-decompose3", "data_join_spend@2", "engine_kw"),  # samples=4 + decompose
+    ("tasks", "r23-pure", "graph_dead_ends@1", "mark_pure"),  # candidates calling `links`
+    ("tasks", "r23-routed", "text_slugs@1", "route"),  # depth >= 1 asked to the 0.5B
+    ("textworld", "r22-tw-action", "b_q4_s73@1", "act_action"),
+    ("textworld", "r23-tw-doc", "q2_s12@1", "act_doc"),  # act documented by command shapes
+]
+
+
+@pytest.mark.parametrize(("suite", "label", "key", "option"), OPTION_REPLAYS)
+def test_a_recorded_option_is_replayed_as_recorded(suite, label, key, option):
+    item = _item(suite, label, key)
+    assert item.config.get(option), f"{label} recorded no {option}"
+    row = sp.compare(item, LATENCY, 4)
+    assert row["missed"] == [] and row["reproduces_recording"], row
+    assert sp.summarize([row])["different"] == [], row
+    assert row["sequential_calls"] == item.row["llm_calls"] == row["run_llm_calls"][0]
+    assert row["nodes"] == len(item.row["tree"])
+    config = {k: v for k, v in item.config.items() if k != option}
+    without = sp.compare(sp.Item(suite, label, key, item.cassette, item.row, config), LATENCY, 4)
+    assert without["missed"] or not without["reproduces_recording"], without
+
+
+def test_a_sampled_multi_node_run_keeps_its_tree():
+    """samples=4 + decompose: 26 calls, three candidates a step under their own keys, 4 nodes."""
+    row = sp.compare(_item("tasks", "r23-decompose3", "data_join_spend@2"), LATENCY, 4)
+    assert row["nodes"] == 4 and row["solved"] == (True, True), row
+    assert row["same_tree"] and row["same_primitive_calls"] and row["wait_s"][0] > 0, row
+
+
+def test_main_replays_the_labels_given(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = sp.main(["--labels", "r23-routed", "--suites", "tasks", "--items", "text_slugs@1",
+                    "--latency", str(LATENCY), "--out", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert [(r["label"], r["key"], r["nodes"]) for r in result["rows"]] == \
+        [("r23-routed", "text_slugs@1", 3)]
+    assert result["multi_node"]["items"] == 1 and result["missed"] == []
+    assert len(json.loads(out.with_suffix(".partial.json").read_text())["rows"]) == 1
+    printed = capsys.readouterr().out
+    assert "r23-routed" in printed and "> 1 node" in printed
+
+
+def test_a_run_whose_code_ran_long_is_counted_apart():
+    """Seconds with no call waiting (a looping candidate until its timeout) are code-bound."""
+    base = {"suite": "tasks", "label": "x", "parallel_calls": 4, "sequential_calls": 4,
+            "wasted": 0, "prefetched": 0, "used": 0, "nodes": 1, "same_tree": True,
+            "same_outcome": True, "same_commands": True, "same_primitive_calls": True,
+            "reproduces_recording": True}
+    rows = [{**base, "key": "a@1", "sequential_s": 34.0, "parallel_s": 34.0, "wait_s": (4, 4)},
+            {**base, "key": "b@1", "sequential_s": 4.0, "parallel_s": 2.0, "wait_s": (4, 2)}]
+    total = sp.summarize(rows)
+    assert total["block_timeouts"] == 1 and total["ratio_without_timeouts"] == 0.5
+    assert total["code_s"] == 30.0 and total["ratio"] == round(36 / 38, 3)
