@@ -356,10 +356,10 @@ class PressedOnce(BySeed):
 
 
 @pytest.mark.parametrize("where", ["model", "candidate"])
-def test_ctrl_c_while_candidates_are_sampled_leaves_the_step_interrupted(where):
+def test_ctrl_c_while_candidates_are_sampled_says_where_and_resumes(where):
     """Ctrl-C in a candidate's model call, or in a read-only primitive a candidate runs: the
-    step read ``running`` in the saved tree of the ended run; ``interrupted`` now, and the
-    run resumes."""
+    step reads ``running`` (a pinned status) with the reason as its error, and the run
+    resumes."""
     pressed = [where == "candidate"]
 
     @primitive(pure=True)
@@ -375,7 +375,7 @@ def test_ctrl_c_while_candidates_are_sampled_leaves_the_step_interrupted(where):
     run = engine.run("count the rows", inputs={"sales": ROWS}, output="answer")
     assert (run.status, run.error) == ("interrupted", "interrupted (KeyboardInterrupt)")
     node = run.to_dict()["nodes"]["0"]
-    assert (node["state"], node["error"]) == ("interrupted",
+    assert (node["state"], node["error"]) == ("running",
                                               "stopped here: interrupted (KeyboardInterrupt)")
     engine.resume(run)
     assert run.status == "done" and ns["answer"] == 4

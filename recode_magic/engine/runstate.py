@@ -116,40 +116,40 @@ class RunState:
                    and f.placeholder.signature == ph.signature for f in self.frames)
 
     def stopped(self, why: str) -> list[Node]:
-        """Mark the unfinished nodes on the stack ``interrupted`` (the run stopped); those.
+        """Say on the node the run stopped in why it stopped (its error); [it] or [].
 
-        The top node (the one worked on) says ``why`` in its error; one that already ended
-        ``error`` or ``stub`` (an error, the depth limit) keeps it. The nodes below it waited
-        for their child. :meth:`going_on` sets them back when the run goes on.
+        Statuses stay the pinned values (``running``/``pending`` the node worked on,
+        ``expanded`` the ancestors waiting for it; the views draw them ``interrupted``); one
+        that already ended ``error`` or ``stub`` (an error, the depth limit) keeps its error.
+        :meth:`going_on` clears it when the run goes on.
         """
-        changed = [f.node for f in self.frames if f.node.status in _UNFINISHED]
-        for node in changed:
-            node.status = NodeStatus.INTERRUPTED
-        if changed and changed[-1] is self.frames[-1].node:
-            changed[-1].error = f"stopped here: {why}"
-        return changed
+        if not self.frames:
+            return []
+        node = self.frames[-1].node
+        if node.status not in _UNFINISHED:
+            return []
+        node.error = f"{STOPPED}{why}"
+        return [node]
 
     def going_on(self) -> list[Node]:
-        """Set the stack's nodes back to where the run left them (a resume); those changed.
+        """Set the top node back to where the run left it (a resume); [it] if it changed.
 
-        What :meth:`stopped` marked ``interrupted``: the top node ``running`` (``pending``
-        when its code was never laid out), the nodes below ``expanded`` (they wait for their
-        child). A top node whose code was laid out and that reads ``pending`` (``resume``
-        sets a failed one back) runs on: ``running``.
+        The error :meth:`stopped` wrote is cleared; a top node whose code was laid out and
+        that reads ``pending`` (``resume`` sets a failed one back) runs on: ``running``.
         """
-        changed = []
-        for i, frame in enumerate(self.frames):
-            node, top = frame.node, i == len(self.frames) - 1
-            if node.status == NodeStatus.INTERRUPTED:
-                node.error = None
-            elif not (top and node.status == NodeStatus.PENDING and frame.blocks is not None):
-                continue
-            node.status = (NodeStatus.EXPANDED if not top else NodeStatus.PENDING
-                           if frame.blocks is None else NodeStatus.RUNNING)
-            changed.append(node)
-        return changed
+        if not self.frames:
+            return []
+        frame = self.frames[-1]
+        node, changed = frame.node, False
+        if node.status in _UNFINISHED and (node.error or "").startswith(STOPPED):
+            node.error, changed = None, True
+        if node.status == NodeStatus.PENDING and frame.blocks is not None:
+            node.status, changed = NodeStatus.RUNNING, True
+        return [node] if changed else []
 
 
+#: The start of the error :meth:`RunState.stopped` writes on the node a run stopped in.
+STOPPED = "stopped here: "
 #: What a node on the stack reads while the run goes on (``expanded``: below the top).
 _UNFINISHED = (NodeStatus.RUNNING, NodeStatus.EXPANDED, NodeStatus.PENDING)
 

@@ -18,10 +18,11 @@ __all__ = ["NodeStatus", "RunStatus", "TO_V1", "FROM_V1", "NODE_STATUSES", "RUN_
 class NodeStatus(str, Enum):
     """Where a node is: ``pending`` → ``running`` → ``expanded``/``done`` (or error...).
 
-    A run that stops (a limit, Ctrl-C, a rejected step, an error outside the node's code)
-    leaves the nodes on its stack ``interrupted``: the one it worked on (its error says why;
-    ``stub`` at the depth limit, ``error`` for an error) and the ancestors waiting for it;
-    ``resume`` sets them back to ``running``/``expanded``.
+    The seven values are the pinned public API (DESIGN.md). A run that stops (a limit,
+    Ctrl-C, a rejected step, an error outside the node's code) leaves the nodes on its stack
+    as they were (``running``/``pending`` the one it worked on, whose error says why, drawn
+    ``interrupted`` by the views; ``expanded`` the ancestors waiting for it), and ``resume``
+    goes on with them.
     """
 
     PENDING = "pending"
@@ -31,7 +32,6 @@ class NodeStatus(str, Enum):
     ERROR = "error"
     SKIPPED = "skipped"     # the model gave no code
     STUB = "stub"           # not expanded: the depth limit
-    INTERRUPTED = "interrupted"  # unfinished when the run stopped (resume goes on with it)
 
     def __str__(self) -> str:
         return self.value
@@ -64,7 +64,7 @@ RUN_STATUSES = tuple(s.value for s in RunStatus)
 TO_V1: dict[str, str] = {
     NodeStatus.PENDING: "PENDING", NodeStatus.RUNNING: "PENDING",
     NodeStatus.EXPANDED: "PENDING", NodeStatus.DONE: "COMPLETED", NodeStatus.STUB: "STUB",
-    NodeStatus.ERROR: "ERROR", NodeStatus.SKIPPED: "SKIP", NodeStatus.INTERRUPTED: "PENDING",
+    NodeStatus.ERROR: "ERROR", NodeStatus.SKIPPED: "SKIP",
 }
 FROM_V1: dict[str, NodeStatus] = {
     "PENDING": NodeStatus.PENDING, "COMPLETED": NodeStatus.DONE, "STUB": NodeStatus.STUB,

@@ -214,8 +214,7 @@ def _stopped(run: RunData, saved_at: float | None) -> None:
 
     The loaded run says ``interrupted`` and why; its clock stops at the last save; nodes
     that were running say they stopped there (``error``: the node may have ended the
-    process); the ones waiting for them, or not started, read ``interrupted``, as a run that
-    stops in the kernel leaves them.
+    process); the ones waiting for them keep ``expanded`` (pinned statuses only).
     """
     when = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(saved_at))
             if saved_at else "its last save")
@@ -229,8 +228,6 @@ def _stopped(run: RunData, saved_at: float | None) -> None:
             node.status, node.error = NodeStatus.ERROR, node.error or "stopped here: " \
                 "the kernel died or stopped while this node ran"
             node.ended = node.ended or run.ended
-        elif node.status in (NodeStatus.EXPANDED, NodeStatus.PENDING):
-            node.status = NodeStatus.INTERRUPTED
 
 
 def _node_from_dict(nid: str, d: dict[str, Any]) -> Node:

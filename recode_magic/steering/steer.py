@@ -125,7 +125,7 @@ class _Before:
         failed = next(a for a in node.alternatives if a.node is node)
         why = one_line(run.error or str(run.status))
         how = (("was interrupted" if why.startswith("interrupted (") else f"stopped: {why}")
-               if failed.status in (NodeStatus.INTERRUPTED, NodeStatus.RUNNING,
+               if failed.status in (NodeStatus.RUNNING, NodeStatus.EXPANDED,
                                     NodeStatus.PENDING)  # unfinished when the re-run stopped
                else f"ended {failed.status}: "
                     f"{one_line(node.error or run.error or str(node.status))}")
