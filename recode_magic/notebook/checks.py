@@ -8,7 +8,7 @@ import shlex
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..runs.run import Run
 __all__ = ["names_list", "one_line", "option_hint", "cannot_write", "cassette_counts",
            "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING",
            "OneLineConfig", "backend_options", "configured_model", "config_line",
-           "no_run_line"]
+           "no_run_line", "cell_task"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
 MISSING: Any = object()
@@ -43,7 +43,9 @@ def one_line(exc: BaseException) -> str:
 
 
 def option_hint(line: str, magics: HasTraits) -> str:
-    """``line`` with where an unknown option lives when it is a lever or a setting.
+    """``line`` with where an unknown option lives: ``%%recode``'s line, a lever, a setting.
+
+    An option of ``%%recode`` reaches here only from ``%recode`` (one ``%``), the line magic.
 
     >>> from traitlets import HasTraits, Int
     >>> class M(HasTraits):
@@ -55,8 +57,12 @@ ReCodeMagics.levers = {'samples': ...})"
     'unrecognized arguments: --max-calls 9 (max_calls is a setting: %config \
 ReCodeMagics.max_calls = ...)'
     """
-    found = re.match(r"unrecognized arguments: --?([A-Za-z][\w-]*)", line)
-    name = found.group(1).replace("-", "_") if found else ""
+    found = re.match(r"unrecognized arguments: (--?([A-Za-z][\w-]*))", line)
+    name = found.group(2).replace("-", "_") if found else ""
+    cell_options = getattr(getattr(magics, "recode", None), "parser", None)
+    if found and found.group(1) in getattr(cell_options, "_option_string_actions", ()):
+        return (f"{line} ({found.group(1)} is an option of the cell magic: %%recode "
+                f"{found.group(1)} ... on the first line, the task below it)")
     if name in LEVERS:
         return (f"{line} ({name} is a planning lever: %config ReCodeMagics.levers = "
                 f"{{{name!r}: ...}})")
@@ -116,6 +122,29 @@ def cassette_note(llm: Any, entries: int, misses: int) -> str | None:
     if not (live or llm.loose_hits):
         return None
     return note + (" (--replay-only forbids live calls)" if live else "")
+
+
+def cell_task(cell: str, line: str, options: Collection[str]) -> str:
+    """The task of a ``%%recode`` cell; refused when empty or when it starts with options.
+
+    ``options``: the option strings of ``%%recode``. A first line such as ``--max-depth 2``
+    was read as the task's first words (a model call paid, the option ignored).
+
+    >>> cell_task("-o answer\\nAdd 2 and 3.", "--llm m", {"-o", "--llm"})
+    Traceback (most recent call last):
+    ...
+    IPython.core.error.UsageError: options go on the %%recode line, not in the cell: \
+%%recode --llm m -o answer (the task below it)
+    """
+    task = cell.strip()
+    if not task:
+        raise UsageError("%%recode needs a task: write it in the cell body")
+    first = task.splitlines()[0].strip()
+    word = first.split(maxsplit=1)[0].split("=", 1)[0]
+    if word in options:
+        raise UsageError(f"options go on the %%recode line, not in the cell: %%recode "
+                         f"{' '.join([*line.split(), first])} (the task below it)")
+    return task
 
 
 def check_variable(name: str | None, option: str) -> None:

@@ -176,7 +176,8 @@ def dispatch(magics: ReCodeMagics, line: str) -> Any:
     row = SUBCOMMANDS.get(name)
     if row is None:
         raise UsageError(f"unknown %recode subcommand: {name!r} (must be one of "
-                         f"{', '.join(SUBCOMMANDS)}; see %recode?)")
+                         f"{', '.join(SUBCOMMANDS)}; see %recode?; a task goes in a cell "
+                         f"that starts with %%recode)")
     return row.handler(magics, argv)
 
 

@@ -37,6 +37,7 @@ from .checks import (
     cannot_write,
     cassette_counts,
     cassette_note,
+    cell_task,
     check_levers,
     check_variable,
     configured_model,
@@ -202,9 +203,7 @@ class ReCodeMagics(OneLineConfig, Magics):
         # until the run starts: a bare `%recode resume` must not pick up an older run
         self.cell_without_run = True
         args = self.recode.parser.parse_args(commands.split_line(line))
-        task = cell.strip()
-        if not task:
-            raise UsageError("%%recode needs a task: write it in the cell body")
+        task = cell_task(cell, line, self.recode.parser._option_string_actions)
         check_variable(args.out, "-o")
         ns = self.shell.user_ns
         inputs = {}
