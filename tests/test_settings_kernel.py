@@ -91,3 +91,41 @@ def test_a_value_out_of_range_is_refused_by_config_in_one_line(kernel, name, val
     res = kernel.execute('%%recode --llm sl -o a\nSet a to 1.')
     assert res.status == "ok" and not res.stderr, res.stderr
     assert kernel.value("a") == 1
+
+
+def test_a_bad_value_in_ipython_config_is_one_line_and_the_extension_loads(tmp_path,
+                                                                          monkeypatch):
+    """Was a TraitError traceback from %load_ext, and no %%recode at all."""
+    from conftest import start_kernel
+
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_config.py").write_text(
+        "c.ReCodeMagics.max_depth = -3\nc.ReCodeMagics.max_tokens = 200\n"
+        "c.ReCodeMagics.timeout = 'slow'\nc.ReCodeMagics.widget = False\n")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+
+    class Factory:
+        def mktemp(self, name):
+            (tmp_path / name).mkdir()
+            return tmp_path / name
+
+    k = start_kernel(Factory())
+    try:
+        res = k.execute("%load_ext recode_magic")
+        assert res.status == "ok" and res.error is None, res.error
+        assert "Traceback" not in res.stderr
+        assert res.lines == ["ReCodeMagics.max_depth must be >= 0, not -3; it stays 10",
+                             "ReCodeMagics.timeout expects a float, not the str 'slow'; "
+                             "it stays 60.0"]
+        got = "[getattr(get_ipython().magics_manager.registry['ReCodeMagics'], n) for n in " \
+              "('max_depth', 'max_tokens', 'timeout', 'widget')]"
+        assert k.value(got) == [10, 200, 60.0, False]  # the good values are loaded
+        res = k.execute("%config ReCodeMagics.max_calls = 5")  # later %config: only its own
+        assert res.status == "ok" and not res.stderr, res.stderr
+        k.execute('from recode_magic import ScriptedLLM\n'
+                  'sl = ScriptedLLM({"solve": "<execute>a = 1</execute>"})')
+        res = k.execute("%%recode --llm sl -o a\nSet a.")
+        assert k.value("str(_recode.status)") == "done", res.stderr
+    finally:
+        k.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import keyword
 import re
 import shlex
@@ -293,6 +294,10 @@ class OneLineConfig:
     the setting keeps its value. Other warnings pass through unchanged. A mixin, put before
     the ``Configurable`` it serves.
 
+    A bad value in ``ipython_config.py`` made the constructor (``%load_ext``) raise: there
+    the settings are loaded one by one, a refused one is said in one line and dropped from
+    the config (a later ``%config`` reloads the config, and would trip on it again).
+
     >>> from traitlets import Int
     >>> from traitlets.config import Configurable
     >>> class M(OneLineConfig, Configurable):
@@ -303,6 +308,26 @@ class OneLineConfig:
     >>> m.max_depth
     10
     """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        try:
+            super().__init__(*args, **kwargs)
+        except TraitError:  # from the config, loaded last; every value was rolled back
+            self._load_one_by_one()
+
+    def _load_one_by_one(self) -> None:
+        cls = type(self).__name__
+        section = self.config[cls] if cls in self.config else {}  # type: ignore[attr-defined]
+        for name in [n for n in list(section) if self.has_trait(n)]:  # type: ignore[attr-defined]
+            value = section[name]
+            if hasattr(value, "get_value"):  # a lazy value (append/update) or a CLI string
+                value = value.get_value(getattr(self, name) if hasattr(value, "to_dict")
+                                        else self.traits()[name])  # type: ignore[attr-defined]
+            try:
+                setattr(self, name, copy.deepcopy(value))
+            except TraitError as exc:
+                print(config_line(cls, str(exc), lambda n: getattr(self, n)), file=sys.stderr)
+                del section[name]
 
     def update_config(self, config: Config) -> None:
         """Load ``config`` as traitlets does, saying a wrong value or unknown name in one line."""
