@@ -129,3 +129,24 @@ def test_a_bad_value_in_ipython_config_is_one_line_and_the_extension_loads(tmp_p
         assert k.value("str(_recode.status)") == "done", res.stderr
     finally:
         k.stop()
+
+
+def test_max_tokens_reaches_the_server_from_a_batch_too(kernel, api):
+    """%recode batch builds each task's model on its worker: the settings go with it."""
+    kernel.execute(f"%config ReCodeMagics.base_url = {api.url + '/v1'!r}\n"
+                   "%config ReCodeMagics.max_tokens = 80\n"
+                   "%config ReCodeMagics.temperature = 0.0\n"
+                   "jobs = ['Set a to 1.', 'Set a to 1 again.']\n"
+                   "def fresh(task):\n    return {}\n")
+    api.requests.clear()
+    try:
+        res = kernel.execute("%recode batch jobs --setup fresh --llm openai:fake --workers 1 "
+                             "--cassette none --no-progress", timeout=120)
+    finally:
+        kernel.execute('%config ReCodeMagics.base_url = ""\n'
+                       "%config ReCodeMagics.max_tokens = None\n"
+                       "%config ReCodeMagics.temperature = None")
+    assert res.status == "ok", res.stderr
+    bodies = [r["body"] for r in api.model_requests()]
+    assert bodies and {b.get("max_tokens") for b in bodies} == {80}, bodies
+    assert {b.get("temperature") for b in bodies} == {0.0}

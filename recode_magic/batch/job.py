@@ -67,6 +67,7 @@ class Job:
     llm: Any
     llm_factory: Callable[[Any], Any] | None
     base_url: str | None
+    llm_options: dict[str, Any]  # backend options of a model id (max_tokens, temperature...)
     check: Callable[[Any, Any], Any] | None
     worker_dir: str
     cassette: str | None
@@ -128,7 +129,8 @@ def _task_llm(job: Job) -> Callable[[str], str]:
     if isinstance(job.llm, (str, Mapping)):  # a model id, or routes by depth
         from ..llms import make_llm
         return make_llm(job.llm, base_url=job.base_url,
-                        default_model=job.llm if isinstance(job.llm, str) else DEFAULT_MODEL)
+                        default_model=job.llm if isinstance(job.llm, str) else DEFAULT_MODEL,
+                        **job.llm_options)
     try:  # each task its own copy: list replies, usage and callbacks are per task
         return copy.deepcopy(job.llm)  # type: ignore[no-any-return]
     except Exception:  # noqa: BLE001 - e.g. a live HTTP client: share it, keep own attributes

@@ -121,6 +121,7 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
              task_timeout: float | None = None, skip: Iterable[str] = ("done", "limit"),
              progress: Callable[[BatchProgress], Any] | None = None,
              model: str | None = None, base_url: str | None = None,
+             llm_options: Mapping[str, Any] | None = None,
              as_frame: bool | None = None, grace: float = 10.0,
              **engine_options: Any) -> Any:
     """Run one ReCode task per item of ``tasks``, each in its own namespace; one row each.
@@ -161,6 +162,9 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
         Model id for prices and cassette keys (default: the model's ``model``).
     base_url : str, optional
         Server of an ``openai:<model>`` id given as ``llm``.
+    llm_options : mapping, optional
+        Backend options of a model id given as ``llm`` (``max_tokens``, ``temperature``,
+        ``grammar``, ``model_dir``: what ``%config ReCodeMagics`` sets for ``%%recode``).
     as_frame : bool, optional
         ``True``: a pandas DataFrame; ``False``: a list of dicts; ``None``: a DataFrame
         when pandas is installed.
@@ -197,7 +201,8 @@ def run_many(tasks: Iterable[Any] | Mapping[Any, Any], setup: Callable[[Any], An
     if batch.in_process:
         STOPS[token] = threading.Event()
     job = Job(task_id="", task=None, setup=setup, llm=llm, llm_factory=llm_factory,
-              base_url=base_url, check=check, worker_dir=str(worker_dir or out),
+              base_url=base_url, llm_options=dict(llm_options or {}), check=check,
+              worker_dir=str(worker_dir or out),
               cassette=cassette, cassette_text=None, task_timeout=task_timeout, model=model,
               token=token, engine_options=dict(engine_options),
               ship=not batch.in_process or worker_dir is not None)  # else: already in out

@@ -16,7 +16,8 @@ The handler (registered as the ``batch`` row of :mod:`recode_magic.notebook.comm
     batch_command(magics, argv) -> table
 
 ``magics`` is the :class:`~recode_magic.notebook.magics.ReCodeMagics` instance (its ``shell``
-and settings: ``model``, ``models``, ``budget``, ``base_url``, ``max_depth``, ``max_retry``,
+and settings: ``model``, ``models``, ``budget``, ``base_url``, ``max_tokens``, ``temperature``,
+``grammar``, ``model_dir``, ``max_depth``, ``max_retry``,
 ``max_rewrite``, ``max_calls``, ``timeout``, ``trust``, ``allowed_imports``, ``repr_limit``,
 ``check_results``, ``levers``, ``save_dir``);
 ``argv`` is the list of words after ``batch`` (a string is split like a shell line).
@@ -36,7 +37,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from ..batch.many import BatchProgress, run_many, task_ids
 from ..batch.records import STILL_RUNNING
 from ..errors import MissingDependencyError
-from .checks import cannot_write, check_levers
+from .checks import backend_options, cannot_write, check_levers
 from .commands import parse_budget
 
 __all__ = ["batch_command", "register", "USAGE", "HELP"]
@@ -219,7 +220,7 @@ def _prepare(magics: Any, args: Any, ns: dict[str, Any]) -> tuple[Any, dict[str,
     return tasks, {"setup": setup, "llm": _model(magics, args, ns), "workers": args.workers,
                    "check": check, "out_dir": out, "cassette": cassette,
                    "task_timeout": args.task_timeout, "base_url": magics.base_url or None,
-                   **options}
+                   "llm_options": backend_options(magics), **options}
 
 
 def _check_numbers(args: Any) -> None:
@@ -242,8 +243,8 @@ def _model(magics: Any, args: Any, ns: dict[str, Any]) -> Any:
         return ns[spec]
     from ..llms import make_llm
 
-    make_llm(spec, namespace=ns, base_url=magics.base_url or None,
-             default_model=magics.model)  # raises ConfigError for an unknown model
+    make_llm(spec, namespace=ns, base_url=magics.base_url or None, default_model=magics.model,
+             **backend_options(magics))  # raises ConfigError for an unknown model
     return spec
 
 
