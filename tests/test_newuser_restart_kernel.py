@@ -83,3 +83,17 @@ def test_no_saved_tree_keeps_the_short_line(kernel):
     assert said == "UsageError: no recode run yet: run a %%recode cell first"
     res = kernel.execute("%recode list")
     assert res.stdout.strip() == "no recode run yet: run a %%recode cell first"
+
+
+def test_reload_ext_keeps_the_last_run_current(kernel):
+    """%reload_ext made a new magics object with no runs while _recode stayed: %recode show
+    said 'no recode run in this kernel yet'."""
+    kernel.execute('%load_ext recode_magic\n%config ReCodeMagics.widget = False\n'
+                   'from recode_magic import ScriptedLLM\n'
+                   'sl = ScriptedLLM({"solve": "<execute>a = 1</execute>"})')
+    assert kernel.execute("%%recode --llm sl -o a\nSet a.").status == "ok"
+    assert kernel.execute("%reload_ext recode_magic").status == "ok"
+    res = kernel.execute("%recode list")
+    assert res.stdout.startswith("0: done"), res.stdout + res.stderr
+    res = kernel.execute("%recode tree --ascii")
+    assert res.status == "ok" and "a = solve(task)" in res.stdout, res.stderr

@@ -24,7 +24,7 @@ from ..runs.run import Run
 __all__ = ["names_list", "one_line", "option_hint", "cannot_write", "cassette_counts",
            "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING",
            "OneLineConfig", "backend_options", "configured_model", "config_line",
-           "no_run_line", "cell_task"]
+           "no_run_line", "cell_task", "kept_runs"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
 MISSING: Any = object()
@@ -203,6 +203,19 @@ def configured_model(magics: Any) -> str | None:
     """The model the user set (``%config``, ``ipython_config.py``), or None if unset."""
     configured = "ReCodeMagics" in magics.config and "model" in magics.config["ReCodeMagics"]
     return str(magics.model) if configured or magics.model != DEFAULT_MODEL else None
+
+
+def kept_runs(shell: Any) -> list[Run]:
+    """The run a reloaded extension finds as ``_recode`` (``%reload_ext`` forgets the others).
+
+    >>> from types import SimpleNamespace as S
+    >>> [r.task for r in kept_runs(S(user_ns={"_recode": Run("t")}))]
+    ['t']
+    >>> kept_runs(S(user_ns={"_recode": 1}))
+    []
+    """
+    run = getattr(shell, "user_ns", {}).get("_recode")
+    return [run] if isinstance(run, Run) else []
 
 
 def no_run_line(save_dir: str) -> str:

@@ -41,6 +41,7 @@ from .checks import (
     check_levers,
     check_variable,
     configured_model,
+    kept_runs,
     names_list,
     no_run_line,
     one_line,
@@ -129,7 +130,7 @@ class ReCodeMagics(OneLineConfig, Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
-        self.runs: list[Run] = []
+        self.runs: list[Run] = kept_runs(shell)  # %reload_ext: _recode stays current
         self._text_runs: weakref.WeakSet[Run] = weakref.WeakSet()  # shown as text, not widget
         #: names earlier runs bound -> the value they left: later runs may rebind them
         self._created: dict[str, Any] = {}
