@@ -51,3 +51,17 @@ def test_a_cell_magic_option_or_task_given_to_the_line_magic_says_where_it_goes(
                                                                                  says):
     said = usage_error(kernel.execute(f"%recode {line}"))
     assert said.endswith(says), said
+
+
+def test_promote_under_the_name_of_a_function_it_calls_is_one_line(kernel):
+    """`%recode promote step add` wrote `def add(arg0): s = add(1, 1)`: run, it replaced the
+    user's primitive with a function that calls itself."""
+    kernel.execute('def add(a, b):\n    """Add."""\n    return a + b\n'
+                   'two = ScriptedLLM({"solve": "<execute>s = step(1)\\nb = add(s, 1)</execute>",'
+                   ' "step": "<execute>s = add(1, 1)</execute>"})')
+    assert kernel.execute("%%recode --llm two -o b\nSet b.").status == "ok"
+    said = usage_error(kernel.execute("%recode promote step add"))
+    assert said == ("UsageError: the promoted code calls `add`: a function named 'add' would "
+                    "replace it and call itself (pick another name)")
+    res = kernel.execute("%recode promote step add_one")
+    assert res.status == "ok" and res.next_input.startswith("def add_one(arg0):"), res.next_input

@@ -136,7 +136,9 @@ def promote_source(node: Node, name: str | None = None, *, inline: bool = True) 
     Raises
     ------
     ConfigError
-        A node that did not end ``done``, or a ``name`` that is not an identifier.
+        A node that did not end ``done``, a ``name`` that is not an identifier, or one the
+        promoted code calls (``%recode promote step add`` when the step calls your ``add``:
+        the new ``def add`` would replace it and call itself).
     """
     if node.status != NodeStatus.DONE:
         raise ConfigError(f"`{node.name}` (node {node.id}) ended {str(node.status)!r}: only a "
@@ -144,9 +146,24 @@ def promote_source(node: Node, name: str | None = None, *, inline: bool = True) 
     name = name or node.name
     if not name.isidentifier():
         raise ConfigError(f"a function name must be an identifier, got {name!r}")
-    if inline:
-        return _def(node, name, _inlined(node))
-    return _kept_calls(node, name)
+    source = _def(node, name, _inlined(node)) if inline else _kept_calls(node, name)
+    if name in _called_by(source, name):
+        raise ConfigError(f"the promoted code calls `{name}`: a function named {name!r} would "
+                          f"replace it and call itself (pick another name)")
+    return source
+
+
+def _called_by(source: str, name: str) -> set[str]:
+    """The plain names called in the body of ``def name`` in ``source``."""
+    try:
+        tree = parse(source)
+    except SyntaxError:  # an odd expansion: shown as it is, as before
+        return set()
+    for d in tree.body:
+        if isinstance(d, ast.FunctionDef) and d.name == name:
+            return {c.func.id for c in ast.walk(d) if isinstance(c, ast.Call)
+                    and isinstance(c.func, ast.Name)}
+    return set()
 
 
 def _kept_calls(node: Node, name: str) -> str:
