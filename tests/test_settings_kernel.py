@@ -150,3 +150,15 @@ def test_max_tokens_reaches_the_server_from_a_batch_too(kernel, api):
     bodies = [r["body"] for r in api.model_requests()]
     assert bodies and {b.get("max_tokens") for b in bodies} == {80}, bodies
     assert {b.get("temperature") for b in bodies} == {0.0}
+
+
+def test_none_for_a_text_setting_says_that_an_empty_string_unsets_it(kernel):
+    kernel.execute("%config ReCodeMagics.model = 'claude-haiku-4-5'")
+    res = kernel.execute("%config ReCodeMagics.model = None")
+    assert res.stderr.strip() == ("ReCodeMagics.model expects a unicode string, not the "
+                                  "NoneType None; it stays 'claude-haiku-4-5' ('' unsets it)")
+    kernel.execute("%config ReCodeMagics.model = ''")
+    m = "get_ipython().magics_manager.registry['ReCodeMagics']"
+    # unset: a run with no --llm picks Claude or the embedded model again (pick_default)
+    assert kernel.value(f"__import__('recode_magic.notebook.checks').notebook.checks"
+                        f".configured_model({m})") == ""

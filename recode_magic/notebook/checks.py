@@ -282,6 +282,9 @@ def config_line(cls: str, text: str, current: Callable[[str], Any]) -> str:
     >>> config_line("M", "Keys of the 'models' trait of a M instance must be an int, but a "
     ...             "value of 'a' <class 'str'> was specified.", lambda name: {})
     "M.models: keys must be depths (an int), not 'a'; it stays {}"
+    >>> config_line("M", "The 'model' trait of a M instance expected a unicode string, not "
+    ...             "the NoneType None.", lambda name: "qwen")
+    "M.model expects a unicode string, not the NoneType None; it stays 'qwen' ('' unsets it)"
     """
     text = " ".join(text.split())
     if found := _BAD_VALUE.match(text):
@@ -294,7 +297,8 @@ def config_line(cls: str, text: str, current: Callable[[str], Any]) -> str:
                                      f"{found.group(3)}"
     else:
         return f"{cls}: {text}"
-    return f"{cls}.{name}{says}; it stays {current(name)!r}"
+    unset = " ('' unsets it)" if says.endswith("string, not the NoneType None") else ""
+    return f"{cls}.{name}{says}; it stays {current(name)!r}{unset}"
 
 
 class OneLineConfig:
