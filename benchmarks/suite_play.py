@@ -27,6 +27,7 @@ __all__ = ["AGENTS", "ReplayModel", "Item", "routes", "on_path", "play_task", "p
 
 AGENTS = Path(__file__).resolve().parent / "agents"
 
+
 class ReplayModel:
     """Recorded replies served at ``latency`` s a call; thread-safe, so the engine asks ahead.
 
@@ -129,6 +130,14 @@ def _engine(llm: ReplayModel, ns: dict[str, Any], item: Item, prefetch: int) -> 
 
 
 def play_task(item: Item, llm: ReplayModel, prefetch: int) -> dict[str, Any]:
+    """Run the task of ``item`` as ``suites.run_task`` ran it, ``prefetch`` calls ahead at most.
+
+    Returns
+    -------
+    dict
+        ``run``, ``wall`` (seconds of ``engine.run``), ``solved``, ``answer`` (its repr, cut),
+        ``commands`` (None: no game).
+    """
     import tasks_suite
     from tasks_world import READ_ONLY
 
@@ -171,6 +180,13 @@ def _game_file(name: str) -> Path:
 
 
 def play_game(item: Item, llm: ReplayModel, prefetch: int) -> dict[str, Any]:
+    """Play the game of ``item`` as ``suites.run_textworld_recode`` played it.
+
+    Returns
+    -------
+    dict
+        As :func:`play_task`, with ``solved`` the game won and ``commands`` those sent.
+    """
     import suites
     from tw_game import Game, primitives, refused
 
