@@ -162,3 +162,22 @@ def test_none_for_a_text_setting_says_that_an_empty_string_unsets_it(kernel):
     # unset: a run with no --llm picks Claude or the embedded model again (pick_default)
     assert kernel.value(f"__import__('recode_magic.notebook.checks').notebook.checks"
                         f".configured_model({m})") == ""
+
+
+@pytest.mark.parametrize("value, says", [
+    ("{'samples': 'x'}", "ReCodeMagics.levers: samples must be an int >= 1, got 'x'; "
+                         "it stays {'samples': 2}"),
+    ("{'sample': 4}", "ReCodeMagics.levers: unknown setting 'sample' (planning levers: "
+                      "decompose, examples, ground, loop_guards, previews, samples, task_limit, "
+                      "world_answers); it stays {'samples': 2}"),
+])
+def test_a_bad_lever_is_refused_when_set(kernel, value, says):
+    """Was taken, then every %%recode cell failed on it without naming `levers`."""
+    kernel.execute("%config ReCodeMagics.levers = {'samples': 2}")
+    try:
+        res = kernel.execute(f"%config ReCodeMagics.levers = {value}")
+        assert res.status == "ok" and res.stderr.strip() == says, res.stderr
+        m = "get_ipython().magics_manager.registry['ReCodeMagics']"
+        assert kernel.value(f"{m}.levers") == {"samples": 2}
+    finally:
+        kernel.execute("%config ReCodeMagics.levers = {}")

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from traitlets import HasTraits, TraitError
+from traitlets import HasTraits, TraitError, validate
 from traitlets.config import Config
 
 from ..engine.recode import LEVERS
+from ..engine.settings import Settings
+from ..errors import ConfigError
 from ..llms.base import DEFAULT_MODEL
 from ..runs.run import Run
 
 __all__ = ["names_list", "one_line", "option_hint", "cannot_write", "cassette_counts",
            "cassette_note", "check_levers", "check_variable", "stop_line", "MISSING",
-           "OneLineConfig", "backend_options", "configured_model", "config_line",
+           "OneLineConfig", "MagicSettings", "backend_options", "configured_model", "config_line",
            "no_run_line", "cell_task", "kept_runs"]
 
 #: "not bound" (a user's ``task`` that did not exist before a run)
@@ -154,8 +156,8 @@ def check_variable(name: str | None, option: str) -> None:
         raise UsageError(f"{option} needs a variable name, got {name!r}")
 
 
-def check_levers(magics: HasTraits) -> dict[str, Any]:
-    """``magics.levers`` if every name is a planning lever, else a one-line ``UsageError``.
+def check_levers(magics: HasTraits, levers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``levers`` (default ``magics.levers``) if each is a planning lever, else a ``UsageError``.
 
     A setting the magic passes itself (``max_depth``, ``trust``, ...) would reach ``ReCode``
     twice (a ``TypeError``), another keyword of ``ReCode`` would pass unchecked; one of the
@@ -170,7 +172,8 @@ def check_levers(magics: HasTraits) -> dict[str, Any]:
     IPython.core.error.UsageError: ReCodeMagics.levers: unknown setting 'max_depth' (...); \
 it is a setting of its own: %config ReCodeMagics.max_depth = ...
     """
-    levers: dict[str, Any] = magics.levers
+    if levers is None:
+        levers = magics.levers
     bad = sorted(set(levers) - LEVERS, key=str)
     if not bad:
         return levers
@@ -287,6 +290,8 @@ def config_line(cls: str, text: str, current: Callable[[str], Any]) -> str:
     "M.model expects a unicode string, not the NoneType None; it stays 'qwen' ('' unsets it)"
     """
     text = " ".join(text.split())
+    if text.startswith(f"{cls}."):  # said by a validator of the class, already one line
+        return f"{text}; it stays {current(text[len(cls) + 1:].split(':')[0])!r}"
     if found := _BAD_VALUE.match(text):
         name, says = found.group(1), f" expects {found.group(2)}"
     elif found := _OUT_OF_RANGE.match(text):
@@ -362,3 +367,24 @@ class OneLineConfig:
                 print(text, file=sys.stderr)
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+class MagicSettings(OneLineConfig):
+    """:class:`OneLineConfig` plus the checks a trait's type cannot say (``levers``).
+
+    The planning levers are checked as the engine will check them, when they are set.
+
+    Before, ``%config ReCodeMagics.levers = {'samples': 'x'}`` was taken, and every later
+    ``%%recode`` cell failed on it ("samples must be an int >= 1") without naming ``levers``.
+    """
+
+    @validate("levers")
+    def _check_levers(self, proposal: Any) -> dict[str, Any]:
+        value = dict(proposal["value"])
+        try:
+            Settings(**check_levers(self, value))  # type: ignore[arg-type]
+        except UsageError as exc:  # says ReCodeMagics.levers itself
+            raise TraitError(str(exc)) from None
+        except ConfigError as exc:
+            raise TraitError(f"{type(self).__name__}.levers: {exc}") from None
+        return value

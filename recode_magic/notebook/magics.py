@@ -32,7 +32,7 @@ from ..runs.run import Run
 from . import commands
 from .checks import (
     MISSING,
-    OneLineConfig,
+    MagicSettings,
     backend_options,
     cannot_write,
     cassette_counts,
@@ -74,7 +74,7 @@ Examples
 
 
 @magics_class
-class ReCodeMagics(OneLineConfig, Magics):
+class ReCodeMagics(MagicSettings, Magics):
     """ReCode in the kernel: the model writes code that calls your functions.
 
     Configure defaults with ``%config ReCodeMagics.<name> = value`` or in
