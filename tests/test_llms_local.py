@@ -259,3 +259,35 @@ def test_magic_plans_on_the_embedded_model_and_says_so_once(shell, capsys):
     assert "embedded model" not in capsys.readouterr().out  # once per session
     sh.run_cell_magic("recode", "--llm local:qwen2.5-coder-0.5b -o answer", "Add 2 and 3.")
     assert servers[-1].model == "local:qwen2.5-coder-0.5b"
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="SIGINT handlers are set in the main thread only")
+def test_ctrl_c_while_the_model_loads_keeps_the_server_then_interrupts(monkeypatch, tmp_path):
+    """A server dropped just after it started can hang llama.cpp's process for good: a
+    Ctrl-C during the load is raised once the server is kept, and the next call reuses it."""
+    import sys
+    import types
+
+    made: list[object] = []
+
+    class Server:
+        def __init__(self, params):
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C while it loads
+            time.sleep(0.2)
+            made.append(self)
+
+    fake = types.SimpleNamespace(Server=Server, CommonParams=lambda: types.SimpleNamespace(
+        model=types.SimpleNamespace(path=""), cpuparams=types.SimpleNamespace(),
+        cpuparams_batch=types.SimpleNamespace()))
+    monkeypatch.setitem(sys.modules, "xllamacpp", fake)
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            local.load_server(gguf)
+        assert local.load_server(gguf) is made[0] and len(made) == 1  # kept, not loaded again
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        local.unload(gguf)

@@ -37,11 +37,13 @@ Threads
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import secrets
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,10 +113,36 @@ def load_server(path: str | os.PathLike[str], *, n_ctx: int = 4096, threads: int
     key = (str(Path(path).resolve()), port)
     with _LOAD_LOCK:
         if key not in _SERVERS:
-            _SERVERS[key] = _load(Path(path), n_ctx=n_ctx, threads=threads,
-                                  parallel=parallel, port=port, alias=alias,
-                                  verbosity=verbosity)
+            with _ctrl_c_once_kept():
+                _SERVERS[key] = _load(Path(path), n_ctx=n_ctx, threads=threads,
+                                      parallel=parallel, port=port, alias=alias,
+                                      verbosity=verbosity)
         return _SERVERS[key]
+
+
+@contextlib.contextmanager
+def _ctrl_c_once_kept() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that comes while a model loads; raise it once the server is kept.
+
+    A server dropped just after llama.cpp started it can hang the process for good: its
+    destructor's terminate may come before the server loop starts, which then waits forever
+    (xllamacpp here: 1 of 5 servers dropped right after loading hung; a kernel interrupted
+    during its first load hung 3 times in 25). A Ctrl-C raised as the load returns dropped
+    it. So the load finishes (seconds), the server is kept for the next cell, then the
+    interrupt is raised as usual. Only the main thread can set a handler: elsewhere, as is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    old = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if pressed and callable(old):  # Python's own handler raises KeyboardInterrupt
+        old(signal.SIGINT, None)
 
 
 def _load(path: Path, *, n_ctx: int, threads: int | None, parallel: int, port: int | None,
