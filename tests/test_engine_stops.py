@@ -325,3 +325,27 @@ def test_a_stop_as_a_failed_child_is_reported_resumes_with_the_parents_repair():
     assert run.status == "done" and run.namespace["a"] == 5 and log == [1, 2]
     assert "placeholder `one` failed: ZeroDivisionError" in llm.calls[3]
     assert [(n.name, str(n.status)) for n in run.nodes()] == [("solve", "done"), ("one", "error")]
+
+
+def test_a_process_that_dies_in_the_first_node_leaves_its_code_on_disk(tmp_path):
+    """The root's code and its model call were never saved when its own statement ended the
+    process (``os._exit``): the file had the root with no code, no step, 0 model calls."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "run.json"
+    script = (
+        "import os\n"
+        "from recode_magic import ReCode, ScriptedLLM\n"
+        "def add(a, b):\n    'Add.'\n    return a + b\n"
+        "def die():\n    'End the process.'\n    os._exit(1)\n"
+        "llm = ScriptedLLM({'solve': '<execute>s = add(1, 2)\\nb = die()</execute>'})\n"
+        f"ReCode(llm, namespace={{'add': add, 'die': die}}, save_path={str(path)!r}).run('Die.')\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    saved = json.loads(path.read_text())
+    root = saved["nodes"][saved["root_id"]]
+    assert root["code"] == "s = add(1, 2)\nb = die()" and saved["llm_calls"] == 1, root
+    assert [s["code"] for s in root["steps"]] == ["s = add(1, 2)"]
+    assert str(load_run(path).status) == "interrupted"

@@ -194,6 +194,8 @@ class Machine(Repairs, Reentry):
             self.finish(NodeStatus.SKIPPED)
             return
         frame.blocks = blocks
+        if self.state.settings.save_path:  # its code is not on disk yet: saved before a
+            self.unsaved = True            # statement that calls outside code runs
         if self.x.prefetch is not None:
             self.ask_ahead(frame, frame.pc)
 
