@@ -185,7 +185,8 @@ def test_a_huge_cell_and_ctrl_c_each_say_one_line_and_lose_nothing(kernel):
     assert res.status == "ok" and res.lines == [], res.stderr
     notes = [ln for ln in res.stdout.splitlines() if ln.startswith("recode: ")]
     assert notes == ["recode: warning: the task is 103999 characters long; prompts show its "
-                     "first 4000 (raise it with ReCode(task_limit=N))"], res.stdout
+                     "first 4000 (raise it with ReCode(task_limit=N), in a notebook %config "
+                     "ReCodeMagics.levers = {'task_limit': N})"], res.stdout
     assert kernel.value("(_recode.status, len(_recode.task))") == ("done", 103999)
     res = kernel.execute("%%recode --llm sleepy\nslowly", interrupt_after=3, timeout=60)
     assert res.status == "ok", res.error

@@ -340,15 +340,18 @@ def cut_task(task: str, limit: int, warnings: list[str]) -> str:
     >>> print(cut_task("abcdef", 4, notes))
     abcd
     [... the task is cut here: 2 more characters are not shown (task_limit=4)]
-    >>> notes
-    ['the task is 6 characters long; prompts show its first 4 (raise it with ReCode(task_limit=N))']
+    >>> notes[0].split(" (")[0]
+    'the task is 6 characters long; prompts show its first 4'
+    >>> "ReCode(task_limit=N)" in notes[0], "ReCodeMagics.levers = {'task_limit': N}" in notes[0]
+    (True, True)
     >>> cut_task("abc", 4, notes)
     'abc'
     """
     if len(task) <= limit:
         return task
     note = (f"the task is {len(task)} characters long; prompts show its first {limit} "
-            f"(raise it with ReCode(task_limit=N))")
+            f"(raise it with ReCode(task_limit=N), in a notebook %config "
+            f"ReCodeMagics.levers = {{'task_limit': N}})")
     if note not in warnings:
         warnings.append(note)
     return (f"{task[:limit]}\n[... the task is cut here: {len(task) - limit} more characters "
