@@ -316,3 +316,21 @@ def test_cost_runs_lists_cache_reads_run_by_run(ip, capsys):
     runs = ip.magics_manager.registry["ReCodeMagics"].runs
     assert len(runs) >= 2
     assert [r.split()[0] for r in rows[1:]] == [*map(str, range(1, len(runs) + 1)), "all"]
+
+
+def test_an_unknown_tool_lists_the_users_callables_only(ip):
+    """In a kernel namespace the hint named what IPython put there too (``open``, ``exit``)."""
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["counted"] = ScriptedLLM({"solve": "<execute>a = 1</execute>"})
+    ip.run_cell("def add_two(a, b):\n    'Add.'\n    return a + b")
+
+
+    def kernel_open(*args, **kwargs):  # what ipykernel's namespace holds as `open`
+        return open(*args, **kwargs)
+    kernel_open.__module__ = "ipykernel.zmqshell"
+    ip.user_ns["open"] = kernel_open
+    with pytest.raises(UsageError) as info:
+        cell(ip, "--llm counted --tools nosuch", "a task")
+    listed = str(info.value).split("(callables: ")[1]
+    assert "add_two" in listed and "open" not in listed, str(info.value)

@@ -92,18 +92,18 @@ def discover_primitives(namespace: Mapping[str, Any],
     >>> sorted(discover_primitives({"add": add, "x": 1, "_h": add}))
     ['add']
     """
+    kernel = namespace.get("__name__") == "__main__"
     if tools is not None:
         out = {}
         for name in tools:
             value = namespace.get(name)
-            if not callable(value):
+            if not callable(value):  # in a kernel, those the user defined (not ipykernel's)
                 have = sorted(n for n, v in namespace.items()
-                              if _is_candidate(n, v, kernel=False))[:10]
+                              if _is_candidate(n, v, kernel=kernel))[:10]
                 raise UnknownToolError(f"--tools names {name!r}, which is not a callable in "
-                                       f"the namespace (callables: {', '.join(have)})")
+                                       f"the namespace (callables: {', '.join(have) or 'none'})")
             out[name] = value
         return out
-    kernel = namespace.get("__name__") == "__main__"
     return {n: v for n, v in list(namespace.items()) if _is_candidate(n, v, kernel)}
 
 
