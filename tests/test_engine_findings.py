@@ -282,3 +282,24 @@ def test_a_failing_run_start_subscriber_raises_but_leaves_no_pending_run():
     with pytest.raises(ValueError, match="bug in my subscriber"):
         engine.run("two")
     assert seen[0].status == "error" and "run_start subscriber failed" in seen[0].error
+
+
+def test_a_reply_cut_at_the_token_limit_is_said_once():
+    """A reply cut at max_tokens ran as it came and its error never said it was cut."""
+    from recode_magic.llms.base import Reply
+
+    class Capped:
+        model = "capped"
+
+        def __call__(self, prompt):
+            return self.respond(prompt).text
+
+        def respond(self, prompt, *, on_text=None, depth=None):
+            return Reply("<execute>answer = [1, 2,", {"source": "none"}, self.model, "length")
+
+    run = ReCode(Capped(), max_rewrite=1).run("list two numbers")
+    assert run.status == "error"
+    cut = [w for w in run.warnings if "reply limit" in w]
+    assert cut == ["the reply for `solve` was cut at the model's reply limit (max_tokens) and "
+                   "run as it came; raise it (%config ReCodeMagics.max_tokens = N, or the "
+                   "backend's max_tokens)"], run.warnings

@@ -259,6 +259,8 @@ class Expander(Planner):
                               node=node))
         run.llm_calls += 1  # answered calls: one cut off by Ctrl-C is asked again on resume
         node.llm_calls += 1
+        if reply.stop_reason in _CUT:  # the code ends where the model's reply limit was
+            _note_cut(run, node.name)
         merge_usage(node.usage, reply.usage)
         node.model = reply.model or model_at(self.state.llm, node.depth) or ""
         self.state.spend.add(reply.usage, node.model or None, prompt, reply.text)
@@ -318,6 +320,19 @@ def _in_plan(node: Node) -> bool:
     """True when ``node``'s parent was decomposed into a plan (``node`` is one sub-step)."""
     parent = node.parent  # no attempts: the common case, no call made
     return parent is not None and bool(parent.attempts) and decomposed(parent)
+
+
+#: stop reasons of a reply cut at the backend's token limit (OpenAI/llama.cpp, Anthropic)
+_CUT = frozenset({"length", "max_tokens"})
+
+
+def _note_cut(run: RunData, name: str) -> None:
+    """Say once per run that a reply was cut at the model's reply limit (run as it came)."""
+    note = (f"the reply for `{name}` was cut at the model's reply limit (max_tokens) and run "
+            f"as it came; raise it (%config ReCodeMagics.max_tokens = N, or the backend's "
+            f"max_tokens)")
+    if not any(w.startswith("the reply for `") and "reply limit" in w for w in run.warnings):
+        run.warnings.append(note)
 
 
 def _note_extra_blocks(run: RunData, name: str, reply: str) -> None:
