@@ -293,6 +293,30 @@ def test_budget_option_stops_the_run_and_resume_goes_on_with_a_larger_one(ip, ca
     assert ip.user_ns["_recode"] is run and run.status == "done" and ip.user_ns["bud_b"] == 4
 
 
+def test_a_max_calls_stop_resumes_with_the_raised_setting(ip, capsys):
+    """The stop line says: raise %config ReCodeMagics.max_calls, then %recode resume; the
+    resume kept the run's old limit and stopped again at once."""
+    from recode_magic import ScriptedLLM
+
+    ip.user_ns["calls_llm"] = ScriptedLLM({
+        "solve": "<execute>mc_a = first_half(x)\nmc_b = second_half(mc_a)</execute>",
+        "first_half": "<execute>mc_a = x + 1</execute>",
+        "second_half": "<execute>mc_b = mc_a * 2</execute>"})
+    ip.user_ns["x"] = 1
+    ip.run_line_magic("config", "ReCodeMagics.max_calls = 2")
+    try:
+        cell(ip, "--llm calls_llm -o mc_b", "two halves")
+        run = ip.user_ns["_recode"]
+        assert run.status == "limit" and "max_calls=2" in run.error
+        assert "raise %config ReCodeMagics.max_calls" in capsys.readouterr().err
+        ip.run_line_magic("config", "ReCodeMagics.max_calls = 10")
+        ip.run_line_magic("recode", "resume")
+        assert ip.user_ns["_recode"] is run and run.status == "done", run.error
+        assert ip.user_ns["mc_b"] == 4 and run.llm_calls == 3
+    finally:
+        ip.run_line_magic("config", "ReCodeMagics.max_calls = 300")
+
+
 @pytest.mark.parametrize("value", ["lots", "$-1", "0", "$5tok", "3k", "nan"])
 def test_bad_budget_is_one_line_before_any_call(ip, value):
     from recode_magic import ScriptedLLM
