@@ -43,6 +43,7 @@ def node_json(node: Node, ended: bool = False) -> dict[str, Any]:
         d["note"] = clip_text(mark.note, WIDGET_LIMIT)
         if mark.code and not node.code:
             d["code"] = clip_text(mark.code, WIDGET_LIMIT)
+            d["unrun"] = True  # the code shown is the one offered (--confirm), not run
     elif ended and str(node.status) == "running":
         d["state"] = "interrupted"  # the run stopped while this node ran: no pulsing pill
     if "alternatives" not in d:

@@ -131,3 +131,41 @@ def test_a_saved_notebook_reopens_with_every_tree(lab_server, lab_page, browser_
     _reload_without_kernel(lab_page)
     _check_reopened(lab_page, "truth-reopened-no-kernel")
     assert json.dumps(saved).count("recode-static") >= 2
+
+
+STOPPED = '''\
+from IPython.display import display
+from recode_magic import ReCode, ScriptedLLM
+from recode_magic.notebook.widget import ReCodeWidget
+
+def halt():
+    """Stop here."""
+    raise KeyboardInterrupt
+
+stop_llm = ScriptedLLM({"solve": "<execute>half = 1\\nhalt()</execute>"})
+engine = ReCode(stop_llm, namespace={"halt": halt})
+w = ReCodeWidget().attach(engine)
+display(w)
+stopped = engine.run("Stop halfway.")
+'''
+
+
+@pytest.mark.timeout(300)
+def test_a_node_a_run_stopped_in_shows_the_code_that_ran_as_code(lab_server, lab_page,
+                                                                  browser_log):
+    """Its details titled the code "shown to you, not run" (a --confirm wording) although
+    its first statement had run: only code offered and never run says so now."""
+    from playwright.sync_api import expect
+
+    lab_server.write_notebook("stopped.ipynb", [STOPPED])
+    panel = open_notebook(lab_page, lab_server, "stopped.ipynb", timeout=90)
+    start_run_all(lab_page)
+    widget = panel.locator(".recode-widget").first
+    expect(widget.locator(".rc-run-status")).to_contain_text("interrupted", timeout=60_000)
+    widget.locator(".rc-row.rc-node").first.click()
+    titles = widget.locator(".rc-details .rc-sec-title")
+    expect(titles.first).to_be_visible(timeout=15_000)
+    texts = titles.all_text_contents()
+    assert "Code" in texts and not any("not run" in t for t in texts), texts
+    wait_settled(lab_page, timeout=60)
+    assert_no_widget_errors(lab_page)

@@ -525,8 +525,8 @@ function render({ model, el }) {
       ${n.note ? `<pre class="rc-err rc-cause">${esc(n.note)}</pre>` : ""}
       ${actionsHtml(n)}
       ${section("Thought", n.thought ? `<div class="rc-thought">${esc(n.thought)}</div>` : "")}
-      ${section(st === "rejected" || st === "interrupted" ? "Code (shown to you, not run)"
-        : st === "waiting" ? "Code (waiting for your decision)" : "Code", n.code ? `<pre class="rc-code">${highlight(n.code, placeholders, primitives)}</pre>` : "")}
+      ${section(st === "waiting" ? "Code (waiting for your decision)"
+        : n.unrun ? "Code (shown to you, not run)" : "Code", n.code ? `<pre class="rc-code">${highlight(n.code, placeholders, primitives)}</pre>` : "")}
       ${alternativesHtml(n)}
       ${section("Model is writing…", n.partial ? `<pre class="rc-partial">${esc(n.partial)}</pre>` : "")}
       ${section("Steps that ran", steps ? `<ol class="rc-steps">${steps}</ol>` : "")}
