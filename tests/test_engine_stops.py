@@ -13,6 +13,7 @@ goes on exactly as before (no model call asked again), the error cleared.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from conftest import Priced
@@ -23,6 +24,18 @@ from recode_magic.notebook.render import render_text
 
 REPLIES = {"solve": X("a = one()\nb = two()"), "one": X("a = inner()"), "inner": X("a = 1"),
            "two": X("b = 2")}
+
+
+def logged_act() -> tuple[Callable[[int], int], list[int]]:
+    """A primitive ``act`` and the list of what it was called with."""
+    log: list[int] = []
+
+    def act(x: int) -> int:
+        """Act on the world."""
+        log.append(x)
+        return x
+
+    return act, log
 
 
 def states(run) -> list[tuple[str, str, str | None]]:
@@ -169,13 +182,7 @@ def test_a_subscriber_raising_between_parent_and_child_leaves_one_child_run_once
     was never pushed, ``pending`` forever in the saved tree (a second one made on resume); on
     the child's ``done`` event, the parent had not moved past the call: resume ran the child
     again (its primitives twice, one more model call)."""
-    log: list[int] = []
-
-    def act(x: int) -> int:
-        """Act on the world."""
-        log.append(x)
-        return x
-
+    act, log = logged_act()
     armed = [True]
 
     def fragile(event, run, node):
@@ -301,13 +308,7 @@ def test_a_stop_as_a_failed_child_is_reported_resumes_with_the_parents_repair():
     """A subscriber raising (or Ctrl-C) on the failed child's ``error`` event: resume made
     a new child for the same call (asked the model again, its primitives again) instead of
     repairing the parent with the child's failure."""
-    log: list[int] = []
-
-    def act(x: int) -> int:
-        """Act on the world."""
-        log.append(x)
-        return x
-
+    act, log = logged_act()
     armed = [True]
 
     def fragile(event, run, node):
