@@ -283,11 +283,13 @@ def test_ctrl_c_while_the_model_loads_keeps_the_server_then_interrupts(monkeypat
     monkeypatch.setitem(sys.modules, "xllamacpp", fake)
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
-    before = signal.getsignal(signal.SIGINT)
+    # Python's own handler, as a kernel has it (earlier tests of the suite may leave another)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
             local.load_server(gguf)
         assert local.load_server(gguf) is made[0] and len(made) == 1  # kept, not loaded again
-        assert signal.getsignal(signal.SIGINT) is before
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
+        signal.signal(signal.SIGINT, outer)
         local.unload(gguf)
