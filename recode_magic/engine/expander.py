@@ -146,13 +146,22 @@ class Expander(Planner):
         if frame.placeholder is not None and not part:  # the commonest step: no task text
             return self.lines(names), None
         task = self.ns.get("task")
-        if isinstance(task, str) and part:  # a sub-step of a decomposition (issue 21)
-            task = f"{task}\n{PART_NOTE}"
         if not isinstance(task, str):
             return self.lines(names), None
-        return (["- task (str): the task text above",
-                 *self.lines([n for n in names if n != "task"])],
-                cut_task(task, self.settings.task_limit, run.warnings))
+        return self.with_task(task, part, names, self.lines, run.warnings)
+
+    def with_task(self, task: str, part: bool, names: Sequence[str],
+                  lines: Callable[[list[str]], list[str]], warnings: list[str]
+                  ) -> tuple[list[str], str]:
+        """Variable lines and task text of a step shown its task as text (the root, a part).
+
+        ``part``: a sub-step of a decomposition (issue 21), its task followed by
+        :data:`PART_NOTE`; ``lines`` makes the other variables' lines; a cut is said in
+        ``warnings``.
+        """
+        text = f"{task}\n{PART_NOTE}" if part else task
+        return (["- task (str): the task text above", *lines([n for n in names if n != "task"])],
+                cut_task(text, self.settings.task_limit, warnings))
 
     def lines(self, names: Sequence[str]) -> list[str]:
         """``variable_lines(names, ns, summary)``, a line kept while its value cannot change.
@@ -194,9 +203,8 @@ class Expander(Planner):
         ns = ChainMap(dict(keywords), self.ns) if keywords else self.ns
         task = self.ns.get("task") if part else None
         if isinstance(task, str):
-            variables = ["- task (str): the task text above",
-                         *variable_lines([n for n in names if n != "task"], ns, self.summary)]
-            task = cut_task(f"{task}\n{PART_NOTE}", self.settings.task_limit, [])
+            variables, task = self.with_task(
+                task, True, names, lambda shown: variable_lines(shown, ns, self.summary), [])
         else:
             variables, task = variable_lines(names, ns, self.summary), None
         fixed, shown = self.examples(call, variables)
