@@ -17,6 +17,7 @@ from functools import partial
 from ..prompting.feedback import (
     decompose_feedback,
     heard_feedback,
+    ran_with_answers,
     repair_feedback,
     replan_feedback,
     restart_feedback,
@@ -31,7 +32,7 @@ from .expander import NoUsableCode
 from .guards import call_hint, lookup_shapes, unknown_key
 from .part import MachinePart
 from .resultcheck import first_empty
-from .runstate import Frame, Stop
+from .runstate import Frame, Stop, decomposed
 from .sampling import ran_to_results
 
 __all__ = ["Repairs", "one_line", "DECOMPOSE_DEPTH"]
@@ -198,11 +199,10 @@ class Repairs(MachinePart):
                 frame.retries += 1
                 kind = "repair" if observation is None else "replan"
                 restart = observation is None and _pure(frame)
+                ran = [] if restart else ran_with_answers(frame.ran, node.steps)
                 feedback = (restart_feedback(node.code or "", error, line) if restart
-                            else repair_feedback(_ran_with_answers(frame), error, line)
-                            if observation is None
-                            else replan_feedback(_ran_with_answers(frame), line or "?",
-                                                 observation))
+                            else repair_feedback(ran, error, line) if observation is None
+                            else replan_feedback(ran, line or "?", observation))
                 node.attempts.append({"kind": kind, "error": one_line(error),
                                       "repair": frame.retries})
                 frame.child_block = None
@@ -288,7 +288,7 @@ class Repairs(MachinePart):
         """
         node, s = frame.node, self.state.settings
         if (not s.decompose or node.depth >= min(DECOMPOSE_DEPTH, s.max_depth - 1)
-                or any(a.get("kind") == "decompose" for a in node.attempts)):
+                or decomposed(node)):
             return False
         restart = _pure(frame) or frame.blocks is None
         feedback = decompose_feedback(node.code or "", error, frame.ran, node.targets,
@@ -336,7 +336,8 @@ class Repairs(MachinePart):
             return False
         again = any(st is not step and st.code == step.code and st.answers == step.answers
                     and st.error is None for st in node.steps)
-        feedback = heard_feedback(_ran_with_answers(frame), [b.source for b in blocks[frame.pc:]],
+        feedback = heard_feedback(ran_with_answers(frame.ran, node.steps),
+                                  [b.source for b in blocks[frame.pc:]],
                                   repeated=step.code if again else None)
         node.attempts.append({"kind": "observe", "error": step.answers[-1][:300]
                               if step.answers else ""})
@@ -383,22 +384,6 @@ def _unsure(node: Node) -> str:
         return ""
     return (f"ValueError: {len(ran)} programs written for this step gave {len(set(ran))} "
             f"different results; it is too much for one program")
-
-
-def _ran_with_answers(frame: Frame) -> list[str]:
-    """The statements that ran, each followed by what its primitive calls answered.
-
-    The answers are comment lines (``# act('go east') -> '-= Sauna =- ...'``): a re-plan
-    written after the world answered should know what it answered, not only the refusal.
-    """
-    ok = [st for st in frame.node.steps if st.error is None]
-    ok = ok[len(ok) - len(frame.ran):] if frame.ran else []
-    out: list[str] = []
-    for src, st in zip(frame.ran, ok, strict=False):
-        out.append(src)
-        if st.code == src:
-            out += [f"# {a}" for a in st.answers]
-    return out
 
 
 def _drop_ran_prefix(blocks: list[C.Block], ran: list[str]) -> list[C.Block]:

@@ -304,6 +304,7 @@ def _resume(magics: ReCodeMagics, argv: list[str]) -> None:
                          f"nothing new to resume (%recode resume -n {len(magics.runs) - 1} "
                          f"continues the previous run)")
     return magics.resume_run(magics.pick_run(args.n), max_depth=args.max_depth,
+                             max_calls=magics.max_calls,  # %config, raised after its stop
                              **parse_budget(args.budget))
 
 

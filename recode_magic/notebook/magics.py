@@ -269,8 +269,6 @@ class ReCodeMagics(MagicSettings, Magics):
         if run.state is None or not run.state.frames:
             raise ResumeError(f"nothing to resume: the run ended {str(run.status)!r} with no "
                               f"unfinished node (start a new run instead)")
-        if run.state.settings.max_calls != self.max_calls:  # the stop line says: raise it,
-            changes.setdefault("max_calls", self.max_calls)  # then resume
         self._follow(engine, self._widget_for(run), run)
         entries = cassette_counts(engine.llm)
         with self.task_bound(run.task):

@@ -18,12 +18,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from ..pycode.astlock import parse
 
 __all__ = ["repair_feedback", "restart_feedback", "reask_feedback", "replan_feedback",
            "decompose_feedback", "heard_feedback", "PLAN_ASK",
-           "result_feedback", "ERROR_HINTS"]
+           "result_feedback", "ran_with_answers", "ERROR_HINTS"]
 
 
 def repair_feedback(ran: list[str], error: str, line: str | None) -> str:
@@ -333,3 +334,21 @@ def heard_feedback(ran: Sequence[str], rest: Sequence[str], *, repeated: str | N
             + "\n".join(ran) + "\nThe rest of your plan, written before the world answered, "
             "was:\n" + "\n".join(rest) + f"\n{again}Write the rest of this step from here, "
             "using what the world answered: keep that plan if it still fits, change it if not.")
+
+
+def ran_with_answers(ran: Sequence[str], steps: Sequence[Any]) -> list[str]:
+    """The statements that ran, each followed by what its primitive calls answered.
+
+    ``ran``: the sources of the node's statements that ran; ``steps``: its steps
+    (:class:`~recode_magic.runs.node.Step`). The answers are comment lines (``# act('go
+    east') -> '-= Sauna =- ...'``): a re-plan written after the world answered should know
+    what it answered, not only the refusal.
+    """
+    ok = [st for st in steps if st.error is None]
+    ok = ok[len(ok) - len(ran):] if ran else []
+    out: list[str] = []
+    for src, st in zip(ran, ok, strict=False):
+        out.append(src)
+        if st.code == src:
+            out += [f"# {a}" for a in st.answers]
+    return out
