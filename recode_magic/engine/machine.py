@@ -164,8 +164,11 @@ class Machine(Repairs, Reentry):
             return
         if ph is not None:
             self.push_child(frame, block, ph)
-        else:
-            self.exec_block(frame, block)
+            return
+        if block.placeholder is not None and block.filename not in linecache.cache:
+            remember_source(block.filename,  # planned as a call, not registered: see plan()
+                            self.state.sources.get(block.filename, block.source))
+        self.exec_block(frame, block)
 
     def open(self, frame: Frame) -> None:
         """Expand the node on top of the stack (or stop at the depth limit)."""
@@ -253,8 +256,6 @@ class Machine(Repairs, Reentry):
                    if self.state.checks or self.state.async_primitives else {})
         tally = self.tally  # its counting wrappers are made once per run
         tally.reset()
-        if block.filename not in linecache.cache and block.filename in self.state.sources:
-            remember_source(block.filename, self.state.sources[block.filename])  # see plan()
         try:
             with capture_output(s.stdout_cap) as out:
                 if helpers:
